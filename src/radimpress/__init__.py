@@ -1,0 +1,3 @@
+"""radimpress: draft radiology impressions from findings, on-premises."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from radimpress.cli import main
+
+raise SystemExit(main())

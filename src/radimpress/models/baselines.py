@@ -1,0 +1,132 @@
+"""Two honest non-neural baselines that every neural recipe must beat."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rouge_score import rouge_scorer
+
+from radimpress.models.base import ImpressionModel, trainable
+from radimpress.models.retrieval_index import NeighbourIndex
+from radimpress.records import Report
+
+
+class ConstantModel(ImpressionModel):
+    """Always the most frequent training impression: the floor any model must clear."""
+
+    kind = "constant"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ranked: list[str] = []
+
+    def fit(self, train, validation=None) -> dict[str, Any]:
+        counts = Counter(r.impression.strip() for r in trainable(train))
+        if not counts:
+            raise ValueError("no trainable pairs (findings and impression) to fit on")
+        # most_common keeps first-seen order among ties: deterministic for a given file.
+        self.ranked = [text for text, _ in counts.most_common(20)]
+        return {"train_pairs": sum(counts.values()), "top_share": counts.most_common(1)[0][1] / sum(counts.values())}
+
+    def generate(self, reports, num_candidates=1):
+        return [self.ranked[:num_candidates] for _ in reports]
+
+    def save_weights(self, out_dir: Path) -> dict[str, Any]:
+        return {"ranked": self.ranked}
+
+    @classmethod
+    def load_weights(cls, model_dir, settings):
+        m = cls()
+        m.ranked = list(settings["ranked"])
+        return m
+
+
+def consensus_order(
+    candidates: Sequence[str], weights: Sequence[float], scorer: rouge_scorer.RougeScorer
+) -> list[int]:
+    """Order candidates by similarity-weighted ROUGE-L agreement with the others.
+
+    The impression most neighbours agree with is usually the safest pick: it
+    filters out a nearest neighbour whose impression mentions something
+    idiosyncratic. Ties keep retrieval order.
+    """
+    n = len(candidates)
+    if n <= 2:
+        return list(range(n))
+    agreement = [0.0] * n
+    for i in range(n):
+        for j in range(i + 1, n):
+            f = scorer.score(candidates[i], candidates[j])["rougeL"].fmeasure
+            agreement[i] += weights[j] * f
+            agreement[j] += weights[i] * f
+    return sorted(range(n), key=lambda i: (-agreement[i], i))
+
+
+class RetrievalModel(ImpressionModel):
+    """Impression of the most similar training report (TF-IDF over findings).
+
+    With ``consensus_k > 1`` it picks, among the top-k neighbours, the
+    impression that agrees most with the others.
+    """
+
+    kind = "retrieval"
+
+    def __init__(self, consensus_k: int = 1, ngram_max: int = 2) -> None:
+        super().__init__()
+        self.consensus_k = consensus_k
+        self.ngram_max = ngram_max
+        self.index = NeighbourIndex(ngram_max=ngram_max)
+        self.impressions: list[str] = []
+        self.ids: list[str] = []
+        self._scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+
+    def fit(self, train, validation=None) -> dict[str, Any]:
+        pairs = trainable(train)
+        if not pairs:
+            raise ValueError("no trainable pairs (findings and impression) to fit on")
+        self.index.fit([r.findings for r in pairs])
+        self.impressions = [r.impression.strip() for r in pairs]
+        self.ids = [r.id for r in pairs]
+        return {"train_pairs": len(pairs), "vocabulary": len(self.index.vectorizer.vocabulary_)}
+
+    def neighbours(self, reports: Sequence[Report], k: int) -> tuple[Any, Any]:
+        return self.index.search([r.findings for r in reports], k)
+
+    def generate(self, reports, num_candidates=1):
+        if not reports:
+            return []
+        k = max(self.consensus_k, num_candidates)
+        idx, sims = self.neighbours(reports, k)
+        out: list[list[str]] = []
+        for row, sim in zip(idx, sims, strict=True):
+            texts = [self.impressions[j] for j in row]
+            if self.consensus_k > 1:
+                order = consensus_order(texts[: self.consensus_k], list(sim[: self.consensus_k]), self._scorer)
+                order += list(range(self.consensus_k, len(texts)))
+            else:
+                order = list(range(len(texts)))
+            ranked: list[str] = []
+            for i in order:  # distinct candidates only: duplicates add nothing to choose from
+                if texts[i] not in ranked:
+                    ranked.append(texts[i])
+            out.append(ranked[:num_candidates])
+        return out
+
+    def save_weights(self, out_dir: Path) -> dict[str, Any]:
+        self.index.save(out_dir / "index.pkl")
+        (out_dir / "impressions.json").write_text(
+            json.dumps({"ids": self.ids, "impressions": self.impressions}, ensure_ascii=False)
+        )
+        return {"consensus_k": self.consensus_k, "ngram_max": self.ngram_max}
+
+    @classmethod
+    def load_weights(cls, model_dir, settings):
+        m = cls(consensus_k=int(settings.get("consensus_k", 1)), ngram_max=int(settings.get("ngram_max", 2)))
+        m.index = NeighbourIndex.load(model_dir / "index.pkl")
+        data = json.loads((model_dir / "impressions.json").read_text())
+        m.ids, m.impressions = data["ids"], data["impressions"]
+        return m

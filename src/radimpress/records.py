@@ -1,0 +1,119 @@
+"""The one record type every stage passes along, and its JSONL form.
+
+Keeping a single flat record (rather than one class per source format) means
+ingest, dataset, models, evaluate, safety and serve all agree on field names,
+and a JSONL line written by one stage can be read by any other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class InputError(ValueError):
+    """Bad user input; the message names the file, line or field."""
+
+
+@dataclass
+class Report:
+    """A radiology report reduced to the sections radimpress uses."""
+
+    id: str
+    findings: str
+    impression: str | None = None
+    source: str = ""  # where it came from: "file.txt:12", "archive.tgz:ecgen-radiology/1.xml"
+    exam: str | None = None  # modality / examination name when known
+    indication: str | None = None
+    comparison: str | None = None
+    patient_id: str | None = None
+    study_id: str | None = None
+    sections: dict[str, str] = field(default_factory=dict)  # other named sections, verbatim
+
+    @property
+    def trainable(self) -> bool:
+        """A pair can be trained on only when both sides carry text."""
+        return bool(self.findings and self.findings.strip() and self.impression and self.impression.strip())
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["trainable"] = self.trainable
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "") -> Report:
+        """Build from a JSON object; unknown keys go to ``sections`` so nothing is lost."""
+        if not isinstance(d, dict):
+            raise InputError(f"{where}: expected a JSON object, got {type(d).__name__}")
+        if "findings" not in d or d["findings"] is None:
+            raise InputError(f"{where}: missing field 'findings'")
+        if "id" not in d or d["id"] in (None, ""):
+            raise InputError(f"{where}: missing field 'id'")
+        known = {f for f in cls.__dataclass_fields__}
+        kwargs = {k: v for k, v in d.items() if k in known}
+        extra = {k: v for k, v in d.items() if k not in known and k != "trainable"}
+        sections = dict(kwargs.pop("sections", None) or {})
+        for k, v in extra.items():
+            if isinstance(v, str):
+                sections.setdefault(k, v)
+        kwargs["id"] = str(kwargs["id"])
+        for key in ("findings", "impression", "exam", "indication", "comparison"):
+            v = kwargs.get(key)
+            if v is not None and not isinstance(v, str):
+                raise InputError(f"{where}: field '{key}' must be a string, got {type(v).__name__}")
+        return cls(sections=sections, **kwargs)
+
+
+@dataclass
+class Reject:
+    """A record that could not be used, kept with the reason so nothing is lost."""
+
+    source: str  # file path
+    location: str  # line, row, element or member inside the file ("" for whole file)
+    reason: str
+    excerpt: str = ""  # the first characters of the raw record, to find it again
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) and fail with file:line on a broken line."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    with path.open("r", encoding="utf-8") as fh:
+        for no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield no, json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(f"{path}:{no}: invalid JSON ({e.msg})") from None
+
+
+def write_jsonl(path: str | Path, rows: Iterable[Any]) -> int:
+    """Write dicts or objects with ``to_dict``; return how many lines were written.
+
+    Writes to a temporary name and renames, so a killed run never leaves a
+    half-written file that a re-run would trust.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    n = 0
+    with tmp.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            obj = row.to_dict() if hasattr(row, "to_dict") else row
+            fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            n += 1
+    tmp.replace(path)
+    return n
+
+
+def read_reports(path: str | Path) -> list[Report]:
+    """Read a reports JSONL (as written by ingest or dataset build)."""
+    return [Report.from_dict(obj, f"{path}:{no}") for no, obj in read_jsonl(path)]
