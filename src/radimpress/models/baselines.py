@@ -99,7 +99,9 @@ class RetrievalModel(ImpressionModel):
     def generate(self, reports, num_candidates=1):
         if not reports:
             return []
-        k = max(self.consensus_k, num_candidates)
+        # Fetch extra neighbours: normal reports share impressions, and
+        # candidates are meant to be distinct texts.
+        k = max(self.consensus_k, 4 * num_candidates)
         idx, sims = self.neighbours(reports, k)
         out: list[list[str]] = []
         for row, sim in zip(idx, sims, strict=True):
