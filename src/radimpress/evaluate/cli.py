@@ -1,0 +1,97 @@
+"""`radimpress evaluate`: score prediction files against reference impressions."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import time
+
+    from radimpress.evaluate.inputs import (
+        load_predictions,
+        load_references,
+        parse_system,
+        resolve_references,
+    )
+    from radimpress.evaluate.report import write_report
+    from radimpress.evaluate.scoring import evaluate_systems
+    from radimpress.records import InputError
+
+    start = time.perf_counter()
+    ref_path = resolve_references(args.references)
+    references = load_references(ref_path)
+    systems: dict[str, dict[str, str]] = {}
+    sources = {"references": str(ref_path)}
+    for spec in args.system:
+        name, path = parse_system(spec)
+        if name in systems:
+            raise InputError(f"--system {spec!r}: system name {name!r} given twice")
+        if not path.exists():
+            raise InputError(f"{path}: predictions file not found (--system {spec})")
+        systems[name] = load_predictions(path)
+        sources[name] = str(path)
+    result = evaluate_systems(
+        references,
+        systems,
+        use_stemmer=args.stemmer,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        sources=sources,
+        progress=True,
+    )
+    paths = write_report(result, args.out, title=args.title)
+    seconds = time.perf_counter() - start
+
+    width = max(len(s) for s in result.systems)
+    labels = [result.metric_info[m].label for m in result.metrics]
+    print(
+        f"{len(references)} reports; ROUGE F1 x 100 ({'stemmed' if args.stemmer else 'no stemming'})"
+    )
+    print(" " * width + "  " + "  ".join(f"{lab:>10}" for lab in labels))
+    for s in result.systems:
+        means = "  ".join(f"{result.aggregates[s][m]:>10.2f}" for m in result.metrics)
+        print(f"{s:<{width}}  {means}")
+    for c in result.comparisons:
+        if c["metric"] == result.primary_metric:
+            print(
+                f"{c['system']} - {c['baseline']} ({result.metric_info[c['metric']].label}): "
+                f"{c['diff']:+.2f} [95% CI {c['ci_low']:+.2f}, {c['ci_high']:+.2f}], p={c['p_value']:.3g}"
+            )
+    print(f"wrote {paths['report.html']}, report.md, metrics.json, per_report.csv ({seconds:.1f}s)")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="ROUGE of predicted impressions against references, with plots and tests",
+        description="Reads REFERENCES (Report JSONL with id and impression, e.g. DATA/test.jsonl, "
+        "or a dataset folder, whose test.jsonl is used) and one or more predictions JSONL files "
+        "(id, prediction); writes OUT/metrics.json, OUT/per_report.csv, OUT/report.md, "
+        "OUT/report.html (self-contained) and OUT/plots/*.png. ROUGE-1/2/L/Lsum F1 are reported x100; "
+        "systems after the first are compared with it by paired bootstrap.",
+    )
+    p.add_argument("--references", required=True, help="reference reports JSONL or dataset folder")
+    p.add_argument(
+        "--system",
+        required=True,
+        action="append",
+        metavar="NAME=PREDS.jsonl",
+        help="a system's predictions; repeat for several (the first is the baseline)",
+    )
+    p.add_argument("--out", required=True, help="folder to write the report to")
+    p.add_argument(
+        "--stemmer",
+        action="store_true",
+        help="Porter-stem tokens before matching (default off, as in published tables)",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        help="paired bootstrap resamples (default 1000; 0 = no comparison)",
+    )
+    p.add_argument("--seed", type=int, default=13, help="bootstrap seed (default 13)")
+    p.add_argument("--title", default="radimpress evaluation", help="report title")
+    p.set_defaults(func=cmd_evaluate)
