@@ -1,0 +1,103 @@
+"""`radimpress ingest`: files, folders or archives in -> reports.jsonl + rejects.jsonl."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+HELP = """Read radiology reports and write them in one normalised form.
+
+Reads: free-text reports (.txt, one or many per file, hospital section headers),
+Open-i XML (.xml files or the official NLMCXR_reports.tgz, read without unpacking),
+CSV/TSV, JSON Lines/JSON and Parquet tables (the Open-i flat CSV needs no options),
+given as files, folders (searched recursively) or .tgz/.tar.gz/.zip archives.
+
+Writes: OUT/reports.jsonl (one report per line: id, source, exam, indication,
+comparison, findings, impression, sections, trainable), OUT/rejects.jsonl (every
+record that could not be used: source, location, reason, excerpt), OUT/summary.json,
+and prints the counts. Exits 1 only when no report at all was accepted.
+"""
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from radimpress.ingest import format_summary, ingest_paths
+    from radimpress.records import write_jsonl
+
+    options = {
+        "format": args.format,
+        "encoding": args.encoding,
+        "findings_col": args.findings_col,
+        "impression_col": args.impression_col,
+        "id_col": args.id_col,
+        "indication_col": args.indication_col,
+        "comparison_col": args.comparison_col,
+        "exam_col": args.exam_col,
+        "patient_col": args.patient_col,
+        "study_col": args.study_col,
+        "headerless_as_findings": args.headerless_as_findings,
+        "progress": True,
+    }
+    result = ingest_paths(args.sources, **options)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out / "reports.jsonl", result.reports)
+    write_jsonl(out / "rejects.jsonl", result.rejects)
+    tmp = out / "summary.json.tmp"
+    tmp.write_text(json.dumps(result.summary, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(out / "summary.json")
+    print(format_summary(result.summary))
+    print(f"wrote {out / 'reports.jsonl'}, {out / 'rejects.jsonl'}, {out / 'summary.json'}")
+    if not result.reports:
+        print("radimpress ingest: error: no report was accepted (see rejects.jsonl for why)")
+        return 1
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from radimpress.ingest.formats import format_names
+
+    p = sub.add_parser(
+        "ingest",
+        help="read reports (text, Open-i XML, CSV/JSONL/Parquet) -> reports.jsonl + rejects.jsonl",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "sources", nargs="+", metavar="SRC", help="file, folder or .tgz/.tar.gz/.zip archive"
+    )
+    p.add_argument("--out", required=True, help="output folder (created if missing)")
+    p.add_argument(
+        "--format",
+        choices=format_names(),
+        default=None,
+        help="read every file with this reader instead of detecting (default: detect)",
+    )
+    p.add_argument(
+        "--encoding",
+        default="utf-8",
+        help="text encoding of the inputs (default utf-8; e.g. cp1252, latin-1)",
+    )
+    cols = p.add_argument_group("column mapping for CSV/JSONL/Parquet (default: usual names)")
+    for flag, what in (
+        ("findings", "FINDINGS text (default: findings)"),
+        ("impression", "IMPRESSION text (default: impression, conclusion)"),
+        ("id", "report id (default: id, uid, report_id, accession)"),
+        ("indication", "indication / history (default: indication, history)"),
+        ("comparison", "comparison (default: comparison)"),
+        ("exam", "exam / modality (default: exam, examination, image, procedure)"),
+        (
+            "patient",
+            "patient id, used to group the dataset split (default: patient_id, subject_id)",
+        ),
+        ("study", "study id (default: study_id)"),
+    ):
+        cols.add_argument(
+            f"--{flag}-col", metavar="COL", default=None, help=f"column holding the {what}"
+        )
+    p.add_argument(
+        "--headerless-as-findings",
+        action="store_true",
+        help="take free text without any section header as FINDINGS (default: reject it)",
+    )
+    p.set_defaults(func=cmd_ingest)

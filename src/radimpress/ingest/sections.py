@@ -1,0 +1,363 @@
+"""Split a free-text radiology report into named sections.
+
+Modelled on the public MIMIC-CXR section parser (Johnson et al.,
+``mimic-cxr/txt/section_parser.py``): a header is a short name followed by a
+colon at the start of a line; its name is looked up in a synonym table that
+folds hospital wording ("CONCLUSION", "Opinion", "Reason for exam") into a few
+canonical sections. The table below is written for radimpress; it follows the
+same idea and keeps a handful of the misspellings that real archives contain.
+
+What counts as a header (documented in the README paragraph of ingest):
+
+* ``NAME: text`` or ``NAME:`` on its own line, where NAME is in the synonym
+  table (any case) — e.g. ``Findings:``, ``IMPRESSION:``, ``Reason for exam:``;
+* a known NAME alone on its line without a colon, in upper or title case
+  (``FINDINGS``, ``Impression``);
+* an unknown NAME written in capitals (``CLINICAL DATA:``): it opens a section
+  of its own, kept verbatim in ``Report.sections`` — except inside FINDINGS,
+  where capitalised sub-headings (``LUNGS:``, ``HEART:``) belong to the
+  findings text;
+* an upper-case known header in the middle of a line after a sentence end
+  (``... clear. IMPRESSION: Normal.``) starts a new section there;
+* ``FINAL REPORT`` and identifier lines (``Accession:``, ``Report ID:``,
+  ``Patient ID:``, ``Study ID:``) are metadata, not text.
+
+Numbered lists (``1. ... 2. ...``) are never headers: numbered impressions are
+kept line for line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Canonical sections Report has fields for, plus "technique" (kept in sections).
+CONTENT_SYNONYMS: dict[str, str] = {
+    # impression
+    "impression": "impression",
+    "impressions": "impression",
+    "conclusion": "impression",
+    "conclusions": "impression",
+    "summary": "impression",
+    "opinion": "impression",
+    "interpretation": "impression",
+    "final impression": "impression",
+    "findings and impression": "impression",
+    "findings/impression": "impression",
+    "impresson": "impression",
+    "impresion": "impression",
+    "impession": "impression",
+    "imprssion": "impression",
+    # findings
+    "findings": "findings",
+    "finding": "findings",
+    "report": "findings",
+    "description": "findings",
+    "findngs": "findings",
+    "finidngs": "findings",
+    "findins": "findings",
+    # indication (history folded in: for a draft impression both say why the study was done)
+    "indication": "indication",
+    "indications": "indication",
+    "clinical indication": "indication",
+    "history": "indication",
+    "clinical history": "indication",
+    "patient history": "indication",
+    "clinical information": "indication",
+    "clinical details": "indication",
+    "clinical data": "indication",
+    "reason for exam": "indication",
+    "reason for examination": "indication",
+    "reason for study": "indication",
+    "reason": "indication",
+    # comparison
+    "comparison": "comparison",
+    "comparisons": "comparison",
+    "comparison exam": "comparison",
+    "comparison study": "comparison",
+    "comparison film": "comparison",
+    "reference exam": "comparison",
+    "prior": "comparison",
+    "priors": "comparison",
+    "comparision": "comparison",
+    "comparsion": "comparison",
+    # exam
+    "examination": "exam",
+    "exam": "exam",
+    "procedure": "exam",
+    "study": "exam",
+    "type of examination": "exam",
+    "type of exam": "exam",
+    "exam type": "exam",
+    # technique
+    "technique": "technique",
+    "techniques": "technique",
+    "views": "technique",
+}
+
+# Other known sections: kept verbatim in Report.sections under these names, and
+# always start a new section (they end FINDINGS, unlike anatomical sub-headings).
+OTHER_SECTIONS: dict[str, str] = {
+    "recommendation": "recommendations",
+    "recommendations": "recommendations",
+    "recommendation(s)": "recommendations",
+    "addendum": "addendum",
+    "notification": "notification",
+    "communication": "notification",
+    "wet read": "wet read",
+    "wetread": "wet read",
+    "comment": "comment",
+    "comments": "comment",
+    "note": "note",
+    "date": "date",
+    "time": "time",
+    "signed by": "signature",
+    "electronically signed by": "signature",
+    "dictated by": "signature",
+    "transcribed by": "signature",
+    "reported by": "signature",
+    "radiologist": "signature",
+    "attending": "signature",
+    "attending radiologist": "signature",
+}
+
+# Identifier lines: one value on the header line, never free text.
+ID_FIELDS: dict[str, str] = {
+    "accession": "id",
+    "accession number": "id",
+    "accession no": "id",
+    "accession #": "id",
+    "acc": "id",
+    "report id": "id",
+    "report number": "id",
+    "report no": "id",
+    "report #": "id",
+    "patient id": "patient_id",
+    "mrn": "patient_id",
+    "medical record number": "patient_id",
+    "study id": "study_id",
+    "study uid": "study_id",
+}
+
+# Anatomical sub-headings of structured findings ("LUNGS: clear"). They stay
+# inside FINDINGS, and one appearing before any FINDINGS header opens it.
+ANATOMY: frozenset[str] = frozenset(
+    {
+        "lungs",
+        "lung",
+        "lung fields",
+        "heart",
+        "heart and mediastinum",
+        "cardiac",
+        "pleura",
+        "pleural spaces",
+        "pleural space",
+        "mediastinum",
+        "hila",
+        "hilum",
+        "cardiomediastinal",
+        "cardiomediastinal silhouette",
+        "bones",
+        "bony structures",
+        "osseous structures",
+        "skeleton",
+        "soft tissues",
+        "lines",
+        "tubes",
+        "lines and tubes",
+        "lines/tubes",
+        "tubes/lines",
+        "tubes and lines",
+        "support devices",
+        "devices",
+        "airways",
+        "airway",
+        "trachea",
+        "upper abdomen",
+        "abdomen",
+        "chest wall",
+        "diaphragm",
+        "vasculature",
+        "pulmonary vasculature",
+        "aorta",
+    }
+)
+
+START_MARKERS: frozenset[str] = frozenset({"final report", "preliminary report", "report begins"})
+
+_HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z0-9 ,/&()'#\-]{0,48}?)\s*:\s*(.*?)\s*$")
+_BARE = re.compile(r"^\s*([A-Za-z][A-Za-z /&()\-]{0,48}?)\s*:?\s*$")
+_MIDLINE_NAMES = sorted(
+    [
+        "FINDINGS",
+        "IMPRESSION",
+        "IMPRESSIONS",
+        "CONCLUSION",
+        "CONCLUSIONS",
+        "SUMMARY",
+        "OPINION",
+        "INDICATION",
+        "HISTORY",
+        "CLINICAL HISTORY",
+        "REASON FOR EXAM",
+        "REASON FOR EXAMINATION",
+        "COMPARISON",
+        "COMPARISONS",
+        "EXAMINATION",
+        "EXAM",
+        "TECHNIQUE",
+        "RECOMMENDATION",
+        "RECOMMENDATIONS",
+    ],
+    key=len,
+    reverse=True,
+)
+_MIDLINE = re.compile(
+    r"(?<=[.;!?)])\s+(?=(?:" + "|".join(re.escape(n) for n in _MIDLINE_NAMES) + r")\s*:)"
+)
+# Known names that are too ordinary to be a header when alone on a line without a colon.
+_NOT_BARE = frozenset({"reason", "study", "prior", "priors", "views", "report", "exam"})
+
+
+def norm_name(name: str) -> str:
+    return " ".join(name.lower().replace("_", " ").split()).rstrip(" .")
+
+
+@dataclass
+class Line:
+    """One classified line. ``kind``: text, blank, content, other, id, start, anatomy, caps."""
+
+    kind: str
+    name: str = ""  # canonical section / id field
+    rest: str = ""  # text after the header on the same line
+    raw: str = ""
+
+
+def classify(raw: str) -> Line:
+    text = raw.rstrip("\r\n")
+    if not text.strip():
+        return Line("blank", raw=text)
+    m = _HEADER.match(text)
+    if m:
+        header, rest = m.group(1), m.group(2)
+        key = norm_name(header)
+        if key in ID_FIELDS:
+            return Line("id", ID_FIELDS[key], rest, text)
+        if key in CONTENT_SYNONYMS:
+            return Line("content", CONTENT_SYNONYMS[key], rest, text)
+        if key in OTHER_SECTIONS:
+            return Line("other", OTHER_SECTIONS[key], rest, text)
+        if key in ANATOMY:
+            return Line("anatomy", key, rest, text)
+        letters = [c for c in header if c.isalpha()]
+        if letters and header == header.upper() and len(header.split()) <= 5:
+            return Line("caps", key, rest, text)
+        return Line("text", raw=text)
+    m = _BARE.match(text)
+    if m:
+        header = m.group(1).strip()
+        key = norm_name(header)
+        if header not in (header.upper(), header.title()):
+            return Line("text", raw=text)
+        if key in START_MARKERS:
+            return Line("start", key, "", text)
+        if key in CONTENT_SYNONYMS and key not in _NOT_BARE:
+            return Line("content", CONTENT_SYNONYMS[key], "", text)
+        if header in ("REPORT", "EXAM"):
+            return Line("content", CONTENT_SYNONYMS[key], "", text)
+        if key in ("addendum", "recommendation", "recommendations"):
+            return Line("other", OTHER_SECTIONS[key], "", text)
+    return Line("text", raw=text)
+
+
+def split_inline_headers(line: str) -> list[str]:
+    """``"Lungs clear. IMPRESSION: Normal."`` -> two lines (upper-case known headers only)."""
+    parts = _MIDLINE.split(line.rstrip("\r\n"))
+    return [p.strip() if i else p for i, p in enumerate(parts)]
+
+
+@dataclass
+class ParsedReport:
+    """Sections of one report; values are verbatim text (lines kept, indentation removed)."""
+
+    sections: dict[str, str] = field(default_factory=dict)  # canonical/other name -> text
+    ids: dict[str, str] = field(default_factory=dict)  # id / patient_id / study_id
+    header_seen: bool = False  # any content or other header at all
+
+    @property
+    def has_content(self) -> bool:
+        return self.header_seen
+
+
+def _tidy(lines: list[str]) -> str:
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        return ""
+    indents = [len(ln) - len(ln.lstrip()) for ln in lines if ln.strip()]
+    cut = min(indents) if indents else 0
+    out: list[str] = []
+    for ln in lines:
+        ln = ln[cut:].rstrip() if ln.strip() else ""
+        if ln or (out and out[-1]):
+            out.append(ln)
+    return "\n".join(out)
+
+
+def parse_sections(lines: list[str]) -> ParsedReport:
+    """Parse the lines of ONE report into sections."""
+    result = ParsedReport()
+    chunks: dict[str, list[list[str]]] = {}
+    current = "preamble"
+    buf: list[str] = []
+    order: list[tuple[str, list[str]]] = []
+
+    def open_section(name: str, first: str) -> None:
+        nonlocal current, buf
+        current = name
+        buf = [first] if first else []
+        order.append((name, buf))
+
+    order.append(("preamble", buf))
+    for raw in lines:
+        for piece in split_inline_headers(raw):
+            line = classify(piece)
+            if line.kind == "blank" or line.kind == "text":
+                buf.append(line.raw)
+            elif line.kind == "start":
+                open_section("preamble", "")
+            elif line.kind == "id":
+                if line.rest and line.name not in result.ids:
+                    result.ids[line.name] = line.rest.split()[0].rstrip(".,;")
+                open_section("preamble", "")
+            elif line.kind == "content" or line.kind == "other":
+                result.header_seen = True
+                open_section(line.name, line.rest)
+            elif line.kind == "anatomy":
+                if current == "findings":
+                    buf.append(line.raw)
+                else:
+                    result.header_seen = True
+                    open_section("findings", line.raw.strip())
+            elif line.kind == "caps":
+                if current == "findings":
+                    buf.append(line.raw)
+                else:
+                    result.header_seen = True
+                    open_section(line.name, line.rest)
+    for name, section_lines in order:
+        chunks.setdefault(name, []).append(section_lines)
+    for name, pieces in chunks.items():
+        texts = [t for t in (_tidy(list(p)) for p in pieces) if t]
+        if texts:
+            result.sections[name] = "\n".join(texts)
+        elif name != "preamble":
+            result.sections[name] = ""
+    return result
+
+
+def is_report_start(line: Line) -> bool:
+    """Lines that begin a new report inside a multi-report file."""
+    return line.kind == "start" or (line.kind == "id" and line.name == "id")

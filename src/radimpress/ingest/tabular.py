@@ -1,0 +1,385 @@
+"""Tables of reports: CSV/TSV, JSON Lines (or a JSON array) and Parquet.
+
+One row is one report. Columns map to Report fields through the options
+(``--findings-col`` ...) or, when not given, through the usual names in
+``options.DEFAULT_COLUMNS``; that is how the Open-i flat CSV
+(``uid, MeSH, Problems, image, indication, comparison, findings, impression``)
+is read without options: uid -> id, image -> exam, MeSH and Problems ->
+``sections``. Every column that maps to no field is kept in ``sections``.
+A JSONL already in radimpress Report form (``reports.jsonl`` from an earlier
+ingest) reads back unchanged, ``sections`` included.
+
+CSV is parsed with the ``csv`` module rather than pandas so that a broken
+row is a reject with its line number, not the end of the file: a field with an
+unterminated quote is rejected and parsing restarts on the next line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from radimpress.ingest.decoding import decode, excerpt
+from radimpress.ingest.options import DEFAULT_COLUMNS, IngestOptions
+from radimpress.ingest.sources import Source
+from radimpress.records import Reject, Report
+
+CSV_SUFFIXES = (".csv", ".tsv", ".tab")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_OPTION = {
+    "findings": "--findings-col",
+    "impression": "--impression-col",
+    "id": "--id-col",
+    "indication": "--indication-col",
+    "comparison": "--comparison-col",
+    "exam": "--exam-col",
+    "patient_id": "--patient-col",
+    "study_id": "--study-col",
+}
+_TEXT_FIELDS = ("findings", "impression", "indication", "comparison", "exam")
+
+
+# ---------------------------------------------------------------- detection
+def detect_csv(src: Source, head: bytes) -> bool:
+    return src.suffix in CSV_SUFFIXES
+
+
+def _looks_fhir(head: bytes) -> bool:
+    # FHIR JSON and FHIR bulk-data NDJSON carry "resourceType"; a FHIR reader owns them.
+    return b'"resourceType"' in head
+
+
+def detect_jsonl(src: Source, head: bytes) -> bool:
+    if _looks_fhir(head):
+        return False
+    if src.suffix in JSONL_SUFFIXES or src.suffix == ".json":
+        return True
+    if src.suffix:
+        return False
+    first = head.lstrip().split(b"\n", 1)[0]
+    try:
+        return isinstance(json.loads(first), dict)
+    except ValueError:
+        return False
+
+
+def detect_parquet(src: Source, head: bytes) -> bool:
+    return src.suffix in PARQUET_SUFFIXES or head.startswith(b"PAR1")
+
+
+# ---------------------------------------------------------------- mapping
+def _key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def resolve_columns(
+    columns: list[str], options: IngestOptions, noun: str = "column"
+) -> tuple[dict[str, str], str | None]:
+    """Report field -> column, and an error message when a needed column is absent."""
+    by_key: dict[str, str] = {}
+    for col in columns:
+        by_key.setdefault(_key(col), col)
+    mapping: dict[str, str] = {}
+    available = ", ".join(columns) if columns else "none"
+    for fld, explicit in options.column_mapping().items():
+        if explicit is not None:
+            col = explicit if explicit in columns else by_key.get(_key(explicit))
+            if col is None:
+                return mapping, (
+                    f"missing {noun}: '{explicit}' (given by {_OPTION[fld]}) not found; available: {available}"
+                )
+            mapping[fld] = col
+            continue
+        for cand in DEFAULT_COLUMNS[fld]:
+            col = by_key.get(_key(cand))
+            if col is not None and col not in mapping.values():
+                mapping[fld] = col
+                break
+    if "findings" not in mapping:
+        return mapping, (
+            f"missing {noun}: no findings {noun} (tried {', '.join(DEFAULT_COLUMNS['findings'])}); "
+            f"available: {available}; name it with --findings-col"
+        )
+    return mapping, None
+
+
+def _value(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, float):
+        if math.isnan(v):
+            return None
+        if v.is_integer():
+            return str(int(v))
+    if isinstance(v, bytes):
+        v = v.decode("utf-8", "replace")
+    s = str(v).strip()
+    return s or None
+
+
+def row_to_report(
+    row: dict[str, Any],
+    mapping: dict[str, str],
+    label: str,
+    where: str,
+    default_id: str,
+    source: str,
+) -> Report | Reject:
+    """One table row (or JSON object) -> Report, or the reason it cannot be one."""
+    raw = excerpt(" | ".join(str(v) for v in row.values() if v is not None))
+    for fld in _TEXT_FIELDS:
+        col = mapping.get(fld)
+        if col is not None and isinstance(row.get(col), (list, dict)):
+            return Reject(
+                label,
+                where,
+                f"invalid record: field '{col}' must be text, got {type(row[col]).__name__}",
+                raw,
+            )
+    values = {fld: _value(row.get(col)) for fld, col in mapping.items()}
+    if not values.get("findings"):
+        return Reject(label, where, "empty findings", raw)
+    used = set(mapping.values())
+    sections: dict[str, str] = {}
+    for col, v in row.items():
+        if col in used or col in ("trainable", "source"):
+            continue
+        if col == "sections" and isinstance(v, dict):
+            sections.update(
+                {str(k): str(x) for k, x in v.items() if isinstance(x, str) and x.strip()}
+            )
+            continue
+        text = _value(v) if not isinstance(v, (list, dict)) else None
+        if text:
+            sections[str(col)] = text
+    original = row.get("source")
+    return Report(
+        id=values.get("id") or default_id,
+        findings=values["findings"],
+        impression=values.get("impression"),
+        source=original if isinstance(original, str) and original else source,
+        exam=values.get("exam"),
+        indication=values.get("indication"),
+        comparison=values.get("comparison"),
+        patient_id=values.get("patient_id"),
+        study_id=values.get("study_id"),
+        sections=sections,
+    )
+
+
+# ---------------------------------------------------------------- CSV
+def _delimiter(src: Source, header_line: str) -> str:
+    if src.suffix in (".tsv", ".tab"):
+        return "\t"
+    counts = {d: header_line.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _csv_records(lines: list[str], delimiter: str) -> Iterator[tuple[int, int, list[str] | str]]:
+    """(first line, last line, fields or error message); restarts after an unterminated quote."""
+    pos = 0
+    while pos < len(lines):
+        reader = csv.reader(iter(lines[pos:]), delimiter=delimiter, strict=True)
+        restart: int | None = None
+        while True:
+            before = reader.line_num
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                first, last = pos + before + 1, pos + reader.line_num
+                msg = str(e)
+                if "unexpected end of data" in msg or "field larger" in msg:
+                    yield (
+                        first,
+                        last,
+                        (
+                            f"broken CSV quoting: quoted field opened on line {first} is never closed "
+                            f"(ran to line {last}); this row is skipped and reading resumes on line {first + 1}"
+                        ),
+                    )
+                    restart = first  # index of the line after `first` (lines are 1-based)
+                    break
+                yield first, last, f"broken CSV quoting: {msg}"
+                continue
+            yield pos + before + 1, pos + reader.line_num, row
+        if restart is None:
+            return
+        pos = restart
+
+
+def read_csv(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
+    data = src.read_bytes()
+    if not data.strip():
+        yield Reject(src.label, "", "empty file")
+        return
+    decoded = decode(data, options.encoding)
+    lines = decoded.lines
+    header_idx = next(i for i, ln in enumerate(lines) if ln.strip())
+    delimiter = _delimiter(src, lines[header_idx])
+    records = _csv_records(lines, delimiter)
+    header: list[str] | None = None
+    mapping: dict[str, str] = {}
+    n_rows = 0
+    for first, last, row in records:
+        where = f"line {first}"
+        raw_text = "".join(lines[first - 1 : last])
+        if header is None:
+            if isinstance(row, str) or not row:
+                if isinstance(row, str):
+                    yield Reject(src.label, where, f"{row} (in the header row)", excerpt(raw_text))
+                    return
+                continue
+            bad = decoded.first_bad(first, last)
+            if bad is not None:
+                yield Reject(
+                    src.label,
+                    where,
+                    bad.describe(options.encoding) + " (in the header row)",
+                    excerpt(raw_text),
+                )
+                return
+            header = [h.strip() for h in row]
+            mapping, problem = resolve_columns(header, options)
+            if problem:
+                yield Reject(src.label, "", problem, excerpt(raw_text))
+                return
+            continue
+        if isinstance(row, str):
+            yield Reject(src.label, where, row, excerpt(raw_text))
+            continue
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        n_rows += 1
+        bad = decoded.first_bad(first, last)
+        if bad is not None:
+            yield Reject(src.label, where, bad.describe(options.encoding), excerpt(raw_text))
+            continue
+        if len(row) != len(header):
+            yield Reject(
+                src.label,
+                where,
+                f"broken CSV row: {len(row)} fields but the header has {len(header)} "
+                "(an unquoted delimiter or a broken quote?)",
+                excerpt(raw_text),
+            )
+            continue
+        yield row_to_report(
+            dict(zip(header, row, strict=True)),
+            mapping,
+            src.label,
+            where,
+            default_id=f"{src.stem}#{n_rows}",
+            source=f"{src.label}:{first}",
+        )
+    if header is not None and n_rows == 0:
+        yield Reject(src.label, "", "no data rows (header only)", excerpt(",".join(header)))
+
+
+# ---------------------------------------------------------------- JSON Lines / JSON
+def _object_to_report(
+    obj: Any, options: IngestOptions, label: str, where: str, default_id: str, source: str
+) -> Report | Reject:
+    if not isinstance(obj, dict):
+        return Reject(
+            label,
+            where,
+            f"invalid record: expected a JSON object, got {type(obj).__name__}",
+            excerpt(json.dumps(obj)[:200]),
+        )
+    mapping, problem = resolve_columns([str(k) for k in obj], options, noun="field")
+    if problem:
+        return Reject(label, where, problem, excerpt(json.dumps(obj, ensure_ascii=False)[:300]))
+    return row_to_report(obj, mapping, label, where, default_id, source)
+
+
+def read_jsonl(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
+    data = src.read_bytes()
+    if not data.strip():
+        yield Reject(src.label, "", "empty file")
+        return
+    decoded = decode(data, options.encoding)
+    first_char = next((ln.lstrip()[:1] for ln in decoded.lines if ln.strip()), "")
+    if src.suffix == ".json" or first_char == "[":
+        # A JSON document: an array of records or a single record.
+        try:
+            doc = json.loads("".join(decoded.lines)) if not decoded.bad else None
+        except json.JSONDecodeError as e:
+            yield Reject(
+                src.label,
+                f"line {e.lineno}, column {e.colno}",
+                f"invalid JSON: {e.msg}",
+                excerpt(decoded.lines[e.lineno - 1] if e.lineno <= len(decoded.lines) else ""),
+            )
+            return
+        if decoded.bad:
+            bad = next(iter(decoded.bad.values()))
+            yield Reject(src.label, f"line {bad.line}", bad.describe(options.encoding))
+            return
+        items = doc if isinstance(doc, list) else [doc]
+        for i, obj in enumerate(items, start=1):
+            where = f"item {i}" if isinstance(doc, list) else ""
+            yield _object_to_report(
+                obj,
+                options,
+                src.label,
+                where,
+                f"{src.stem}#{i}",
+                f"{src.label}:{where or 'document'}",
+            )
+        return
+    n = 0
+    for no, line in enumerate(decoded.lines, start=1):
+        if not line.strip():
+            continue
+        n += 1
+        where = f"line {no}"
+        bad = decoded.bad.get(no)
+        if bad is not None:
+            yield Reject(src.label, where, bad.describe(options.encoding), excerpt(line))
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield Reject(
+                src.label, where, f"invalid JSON: {e.msg} (column {e.colno})", excerpt(line)
+            )
+            continue
+        yield _object_to_report(
+            obj, options, src.label, where, f"{src.stem}#{n}", f"{src.label}:{no}"
+        )
+
+
+# ---------------------------------------------------------------- Parquet
+def read_parquet(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
+    import pandas as pd
+
+    data = src.read_bytes()
+    if not data:
+        yield Reject(src.label, "", "empty file")
+        return
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as e:  # pyarrow raises several types for corrupt files
+        yield Reject(src.label, "", f"unreadable Parquet: {type(e).__name__}: {e}")
+        return
+    columns = [str(c) for c in frame.columns]
+    mapping, problem = resolve_columns(columns, options)
+    if problem:
+        yield Reject(src.label, "", problem)
+        return
+    if frame.empty:
+        yield Reject(src.label, "", "no data rows")
+        return
+    frame.columns = columns
+    for i, row in enumerate(frame.to_dict("records"), start=1):
+        yield row_to_report(
+            row, mapping, src.label, f"row {i}", f"{src.stem}#{i}", f"{src.label}:row {i}"
+        )
