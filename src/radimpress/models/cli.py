@@ -38,29 +38,123 @@ def load_inputs(path: str | Path) -> list[Report]:
     return result.reports
 
 
+def _train_recipe(args: argparse.Namespace) -> dict:
+    """The recipe a `train` call asks for: --recipe (or default) plus flag and --set overrides."""
+    from radimpress.models.recipes import apply_overrides, load_recipe
+
+    recipe = load_recipe(args.recipe or "default")
+    sets: list[str] = []
+    if args.base:
+        sets += [f"base={args.base}", "scratch=null"]
+        if args.kind:
+            sets.append(f"kind={args.kind}")
+    if args.from_scratch:
+        sets += ["base=null", f"scratch.size={args.from_scratch}"]
+    for flag, key in (
+        ("epochs", "train.epochs"),
+        ("max_steps", "train.max_steps"),
+        ("batch_size", "train.batch_size"),
+        ("lr", "train.lr"),
+        ("max_minutes", "train.max_minutes"),
+        ("threads", "train.threads"),
+        ("precision", "train.precision"),
+        ("seed", "train.seed"),
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            sets.append(f"{key}={value}")
+    if args.lora:
+        sets.append("lora.enabled=true")
+    recipe = apply_overrides(recipe, sets + list(args.set or []))
+    if args.base and not args.kind and recipe.get("kind") not in ("seq2seq", "causal"):
+        raise InputError("--base needs --kind seq2seq or causal with this recipe")
+    return recipe
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from radimpress.models.base import model_class
 
     data = Path(args.data)
     train = load_split(data, "train")
-    cls = model_class(args.model)
-    model = cls(consensus_k=args.consensus_k) if args.model == "retrieval" else cls()
+    if args.model and not args.recipe and not args.base:  # baselines, as before recipes existed
+        cls = model_class(args.model)
+        model = cls(consensus_k=args.consensus_k) if args.model == "retrieval" else cls()
+        recipe = None
+    else:
+        from radimpress.models.recipes import build_model
+
+        recipe = _train_recipe(args)
+        model = build_model(recipe)
+        model.name = recipe.get("name", model.kind)
+    validation = load_split(data, "validation") if (data / "validation.jsonl").exists() else []
+    out = Path(args.out)
+    if hasattr(model, "work_dir"):
+        model.work_dir = out / "checkpoints"
+        model.resume = bool(args.resume)
     start = time.perf_counter()
-    metrics = model.fit(train)
+    metrics = model.fit(train, validation) if recipe else model.fit(train)
     seconds = time.perf_counter() - start
-    model.save(
-        args.out,
-        extra={"data": str(data), "data_manifest_sha256": _data_manifest_hash(data),
-               "train_seconds": round(seconds, 3), "train_metrics": metrics},
+    if not getattr(model, "is_main_process", True):
+        return 0  # under `accelerate launch`, rank 0 writes the model
+    extra = {
+        "data": str(data),
+        "data_manifest_sha256": _data_manifest_hash(data),
+        "train_seconds": round(seconds, 3),
+        "train_metrics": metrics,
+    }
+    if recipe:
+        extra["recipe"] = recipe
+    model.save(out, extra=extra)
+    stopped = metrics.get("stopped", "")
+    if stopped.startswith("paused"):
+        print(f"{stopped}; checkpoint in {out / 'checkpoints'}")
+    elif not args.keep_checkpoints and (out / "checkpoints").exists():
+        import shutil
+
+        shutil.rmtree(out / "checkpoints")
+    best = metrics.get("best_validation_rougeL")
+    note = f", validation ROUGE-L {best}" if best is not None else ""
+    print(
+        f"trained {model.name} on {metrics.get('train_pairs', len(train))} pairs in {seconds:.1f}s{note} -> {out}"
     )
-    print(f"trained {args.model} on {metrics.get('train_pairs', len(train))} pairs in {seconds:.1f}s -> {args.out}")
     return 0
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from radimpress.models.recipes import config_dir, default_recipe_name, list_recipes
+
+    default = default_recipe_name()
+    for name, description in list_recipes().items():
+        mark = " (default)" if name == default else ""
+        print(f"{name}{mark}\n    {description}")
+    print(f"\nrecipe files: {config_dir()}")
+    return 0
+
+
+def _configure_generation(model, args: argparse.Namespace) -> None:
+    """Apply generate's decoding flags to a neural model (baselines have none)."""
+    g = getattr(model, "generation", None)
+    if g is None:
+        return
+    for flag in ("num_beams", "max_new_tokens", "length_penalty", "batch_size", "seed"):
+        value = getattr(args, flag)
+        if value is not None:
+            setattr(g, flag, value)
+    if args.mbr:
+        g.mbr = True
+    if args.safe_select:
+        g.safe_select = True
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from radimpress.models.base import load_model
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     model = load_model(args.model)
+    _configure_generation(model, args)
     reports = load_inputs(args.input)
     start = time.perf_counter()
     candidates = model.generate(reports, num_candidates=args.num_candidates)
@@ -73,7 +167,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         rows.append(row)
     write_jsonl(args.output, rows)
     rate = len(reports) / seconds if seconds > 0 else float("inf")
-    print(f"generated {len(rows)} impressions in {seconds:.2f}s ({rate:.1f} reports/s) -> {args.output}")
+    print(
+        f"generated {len(rows)} impressions in {seconds:.2f}s ({rate:.1f} reports/s) -> {args.output}"
+    )
     return 0
 
 
@@ -82,15 +178,58 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "train",
-        help="fit a model on a dataset's train split",
-        description="Reads DATA/train.jsonl (from `radimpress dataset build`); writes a model "
-        "folder OUT with weights and radimpress.json.",
+        help="fit a model (a named recipe, a base model, or a baseline) on a dataset",
+        description="Reads DATA/train.jsonl and DATA/validation.jsonl (from `radimpress dataset build`); "
+        "writes a model folder OUT: weights, tokenizer, radimpress.json (recipe, base model, data hash, "
+        "library versions, metrics) and README.md. Checkpoints go to OUT/checkpoints (kept with "
+        "--keep-checkpoints or when paused). Runs under `accelerate launch` too.",
     )
-    p.add_argument("--model", default="retrieval", choices=model_kinds(), help="model kind")
+    p.add_argument(
+        "--recipe",
+        help="named recipe (see `radimpress recipes`) or a recipe .yaml file; "
+        "default: the recipe in configs/default.yaml",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a recipe option, e.g. --set train.lr=3e-4 --set prompt.rag_k=2 (repeatable)",
+    )
+    p.add_argument(
+        "--base", help="base model: hub id, local folder, .gguf file or built-in name (gemma3-270m)"
+    )
+    p.add_argument("--kind", choices=["seq2seq", "causal"], help="backend for --base")
+    p.add_argument(
+        "--from-scratch", metavar="SIZE", help="train a new model of this size (e.g. t5-mini)"
+    )
+    p.add_argument("--lora", action="store_true", help="train LoRA adapters instead of all weights")
+    p.add_argument("--epochs", type=float)
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--precision", choices=["fp32", "bf16"])
+    p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--max-minutes", type=float, help="stop (with a checkpoint) after this many minutes"
+    )
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
+    p.add_argument(
+        "--keep-checkpoints", action="store_true", help="keep OUT/checkpoints after training"
+    )
+    p.add_argument(
+        "--model",
+        choices=model_kinds(),
+        help="baseline kind without a recipe (retrieval, constant); kept for scripts",
+    )
     p.add_argument("--data", required=True, help="dataset folder from `radimpress dataset build`")
     p.add_argument("--out", required=True, help="model folder to write")
-    p.add_argument("--consensus-k", type=int, default=1,
-                   help="retrieval: choose among the top k neighbours by agreement (1 = nearest)")
+    p.add_argument(
+        "--consensus-k",
+        type=int,
+        default=1,
+        help="retrieval: choose among the top k neighbours by agreement (1 = nearest)",
+    )
     p.set_defaults(func=cmd_train)
 
     g = sub.add_parser(
@@ -103,4 +242,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--input", required=True, help="reports to draft impressions for")
     g.add_argument("--output", required=True, help="predictions JSONL to write")
     g.add_argument("--num-candidates", type=int, default=1, help="candidates per report")
+    g.add_argument("--num-beams", type=int, help="beam width (1 = greedy)")
+    g.add_argument("--max-new-tokens", type=int)
+    g.add_argument("--length-penalty", type=float)
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--seed", type=int)
+    g.add_argument(
+        "--mbr",
+        action="store_true",
+        help="choose by minimum Bayes risk (ROUGE-L) among beams and the neighbours' impressions",
+    )
+    g.add_argument(
+        "--safe-select",
+        action="store_true",
+        help="let radimpress.safety pick the candidate that contradicts the findings least",
+    )
+    g.add_argument("--threads", type=int, help="CPU threads for torch")
     g.set_defaults(func=cmd_generate)
+
+    r = sub.add_parser(
+        "recipes",
+        help="list the named training recipes",
+        description="Reads the recipe files in radimpress/configs/; writes nothing.",
+    )
+    r.set_defaults(func=cmd_recipes)

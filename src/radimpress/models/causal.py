@@ -1,0 +1,160 @@
+"""Decoder-only backend: Gemma 3, Llama, Qwen, Phi... trained on prompt + impression.
+
+The loss covers the impression tokens only (the prompt is context, not
+something to learn to write). The vocabulary projection is also computed only
+there: the base model gives hidden states for every position, and ``lm_head``
+is applied to the few positions whose next token belongs to the impression.
+With Gemma 3's 262k-token vocabulary the full logits tensor is most of a
+step's cost, so this is what makes CPU fine-tuning practical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from radimpress.models.neural import NeuralImpressionModel
+
+STOP = "\n"  # prompts and targets are one line each: a newline ends the impression
+
+
+class CausalModel(NeuralImpressionModel):
+    kind = "causal"
+    peft_task = "CAUSAL_LM"
+
+    full_logits: bool = False  # True = the ordinary HF loss over all positions (for comparison)
+
+    @property
+    def scratch_adds_bos(self) -> bool:
+        return True
+
+    def _auto_class(self) -> Any:
+        from transformers import AutoModelForCausalLM
+
+        return AutoModelForCausalLM
+
+    def _scratch_model(self, tokenizer) -> Any:
+        from transformers import AutoModelForCausalLM
+
+        from radimpress.models.scratch import architecture, build_config
+
+        assert self.scratch is not None
+        if architecture(self.scratch.size) == "t5":
+            raise ValueError(f"causal: scratch size '{self.scratch.size}' is a T5 (seq2seq) shape")
+        return AutoModelForCausalLM.from_config(
+            build_config(self.scratch.size, tokenizer, self.scratch.overrides)
+        )
+
+    # -- one tokenisation of the prompt for training and generation alike
+
+    def prompt_ids(self, prompts: Sequence[str]) -> list[list[int]]:
+        """Token ids of prompts; too long ones lose their beginning (the findings are at the end)."""
+        limit = self.train_options.max_source_tokens
+        out = []
+        for ids in self.tokenizer(list(prompts), add_special_tokens=True)["input_ids"]:
+            if len(ids) > limit:
+                keep_bos = ids[:1] if ids and ids[0] == self.tokenizer.bos_token_id else []
+                ids = keep_bos + ids[len(ids) - (limit - len(keep_bos)) :]
+            out.append(ids)
+        return out
+
+    def completion_ids(self, targets: Sequence[str]) -> list[list[int]]:
+        limit = self.train_options.max_target_tokens
+        eos = self.tokenizer.eos_token_id
+        encoded = self.tokenizer([" " + t for t in targets], add_special_tokens=False)["input_ids"]
+        return [ids[: limit - 1] + [eos] for ids in encoded]
+
+    def encode(self, prompts: Sequence[str], targets: Sequence[str]) -> dict[str, Any]:
+        seqs, labels = [], []
+        for p, c in zip(self.prompt_ids(prompts), self.completion_ids(targets), strict=True):
+            seqs.append(p + c)
+            labels.append([-100] * len(p) + c)
+        width = max(len(s) for s in seqs)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        lab = torch.full((len(seqs), width), -100, dtype=torch.long)
+        for i, (s, lbl) in enumerate(zip(seqs, labels, strict=True)):  # right padding for training
+            input_ids[i, : len(s)] = torch.tensor(s)
+            mask[i, : len(s)] = 1
+            lab[i, : len(lbl)] = torch.tensor(lbl)
+        return {"input_ids": input_ids, "attention_mask": mask, "labels": lab}
+
+    def loss_module(self) -> nn.Module:
+        return CompletionLoss(self.model, full_logits=self.full_logits)
+
+    def _generate_batch(self, prompts: Sequence[str], n: int) -> list[list[str]]:
+        g = self.generation
+        device = next(self.model.parameters()).device
+        ids = self.prompt_ids(prompts)
+        width = max(len(s) for s in ids)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.full((len(ids), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(ids), width), dtype=torch.long)
+        for i, s in enumerate(ids):  # left padding: every prompt ends where generation starts
+            input_ids[i, width - len(s) :] = torch.tensor(s)
+            mask[i, width - len(s) :] = 1
+        beams = max(g.num_beams, n) if not g.do_sample else 1
+        out = self.model.generate(
+            input_ids=input_ids.to(device),
+            attention_mask=mask.to(device),
+            max_new_tokens=g.max_new_tokens,
+            num_beams=beams,
+            num_return_sequences=n,
+            length_penalty=g.length_penalty,
+            no_repeat_ngram_size=g.no_repeat_ngram_size,
+            do_sample=g.do_sample,
+            temperature=g.temperature if g.do_sample else None,
+            top_p=g.top_p if g.do_sample else None,
+            early_stopping=beams > 1,
+            eos_token_id=self._stop_ids(),
+            pad_token_id=pad,
+            stop_strings=[STOP],
+            tokenizer=self.tokenizer,
+        )
+        texts = self.tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
+        texts = [t.split(STOP)[0].strip() for t in texts]
+        return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+    def _stop_ids(self) -> list[int]:
+        ids = {self.tokenizer.eos_token_id}
+        for token in ("<end_of_turn>", "<|im_end|>", "<|eot_id|>", "<|end|>"):
+            tid = self.tokenizer.convert_tokens_to_ids(token)
+            if isinstance(tid, int) and tid != self.tokenizer.unk_token_id:
+                ids.add(tid)
+        return sorted(i for i in ids if i is not None)
+
+
+class CompletionLoss(nn.Module):
+    """Mean cross-entropy over completion tokens, projecting to the vocabulary only there.
+
+    Position t predicts token t+1, so the hidden states kept are those whose
+    *next* label is not -100. Equal (up to float rounding) to the ordinary
+    loss with the same labels, at a fraction of the lm_head cost.
+    """
+
+    def __init__(self, model: nn.Module, full_logits: bool = False) -> None:
+        super().__init__()
+        self.model = model
+        self.full_logits = full_logits
+
+    def forward(self, input_ids, attention_mask, labels):
+        if self.full_logits:
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, labels=labels
+            ).loss
+        inner = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        hidden = inner.get_decoder()(
+            input_ids=input_ids, attention_mask=attention_mask
+        ).last_hidden_state
+        targets = labels[:, 1:]
+        keep = targets != -100
+        logits = inner.get_output_embeddings()(hidden[:, :-1][keep])
+        cap = getattr(inner.config, "final_logit_softcapping", None)
+        if cap:
+            logits = torch.tanh(logits / cap) * cap
+        return F.cross_entropy(logits.float(), targets[keep])

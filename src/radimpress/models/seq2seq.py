@@ -1,0 +1,99 @@
+"""Encoder-decoder backend: FLAN-T5, T5, BART, Clinical-T5, or a T5 trained from scratch.
+
+The findings prompt goes into the encoder and the impression is the decoder
+target, so the loss is on the impression only by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from torch import nn
+
+from radimpress.models.neural import NeuralImpressionModel
+
+
+class Seq2SeqModel(NeuralImpressionModel):
+    kind = "seq2seq"
+    peft_task = "SEQ_2_SEQ_LM"
+
+    def _auto_class(self) -> Any:
+        from transformers import AutoModelForSeq2SeqLM
+
+        return AutoModelForSeq2SeqLM
+
+    def _scratch_model(self, tokenizer) -> Any:
+        from transformers import T5ForConditionalGeneration
+
+        from radimpress.models.scratch import architecture, build_config
+
+        assert self.scratch is not None
+        if architecture(self.scratch.size) != "t5":
+            raise ValueError(f"seq2seq: scratch size '{self.scratch.size}' is not a T5 shape")
+        return T5ForConditionalGeneration(
+            build_config(self.scratch.size, tokenizer, self.scratch.overrides)
+        )
+
+    def encode(self, prompts: Sequence[str], targets: Sequence[str]) -> dict[str, Any]:
+        t = self.train_options
+        enc = self.tokenizer(
+            list(prompts),
+            max_length=t.max_source_tokens,
+            truncation=True,
+            padding=True,
+            return_tensors="pt",
+        )
+        labels = self.tokenizer(
+            text_target=list(targets),
+            max_length=t.max_target_tokens,
+            truncation=True,
+            padding=True,
+            return_tensors="pt",
+        )["input_ids"]
+        labels[labels == self.tokenizer.pad_token_id] = -100
+        return {
+            "input_ids": enc["input_ids"],
+            "attention_mask": enc["attention_mask"],
+            "labels": labels,
+        }
+
+    def loss_module(self) -> Any:
+        return _Seq2SeqLoss(self.model)
+
+    def _generate_batch(self, prompts: Sequence[str], n: int) -> list[list[str]]:
+        g = self.generation
+        device = next(self.model.parameters()).device
+        enc = self.tokenizer(
+            list(prompts),
+            max_length=self.train_options.max_source_tokens,
+            truncation=True,
+            padding=True,
+            return_tensors="pt",
+        ).to(device)
+        beams = max(g.num_beams, n) if not g.do_sample else 1
+        out = self.model.generate(
+            **enc,
+            max_new_tokens=g.max_new_tokens,
+            num_beams=beams,
+            num_return_sequences=n,
+            length_penalty=g.length_penalty,
+            no_repeat_ngram_size=g.no_repeat_ngram_size,
+            do_sample=g.do_sample,
+            temperature=g.temperature if g.do_sample else None,
+            top_p=g.top_p if g.do_sample else None,
+            early_stopping=beams > 1,
+        )
+        texts = self.tokenizer.batch_decode(out, skip_special_tokens=True)
+        return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+
+class _Seq2SeqLoss(nn.Module):
+    """Wraps the model so DDP sees one forward that returns the loss."""
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, labels):
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
