@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from radimpress.ingest.decoding import decode, excerpt
 from radimpress.ingest.options import IngestOptions
-from radimpress.ingest.sections import _tidy, classify, is_report_start, parse_sections
+from radimpress.ingest.sections import classify, is_report_start, parse_sections, tidy_text
 from radimpress.ingest.sources import Source
 from radimpress.records import Reject, Report
 
@@ -110,7 +110,7 @@ def build_report(
     raw_text = "".join(parse_lines)
     if "findings" not in sections:
         if not parsed.header_seen and options.headerless_as_findings:
-            sections = {"findings": _tidy([ln.rstrip("\r\n") for ln in parse_lines])}
+            sections = {"findings": tidy_text([ln.rstrip("\r\n") for ln in parse_lines])}
         else:
             return Reject(label, where, "no findings section", excerpt(raw_text))
     findings = sections.pop("findings")

@@ -289,20 +289,32 @@ class ParsedReport:
         return self.header_seen
 
 
-def _tidy(lines: list[str]) -> str:
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines:
-        return ""
-    indents = [len(ln) - len(ln.lstrip()) for ln in lines if ln.strip()]
-    cut = min(indents) if indents else 0
+_LIST_ITEM = re.compile(r"^(?:\d{1,2}[.)]|[-•*]|\(?[a-z]\))\s")
+_SUBHEADING = re.compile(r"^[A-Z][A-Z /&()\-]{1,40}:")
+
+
+def tidy_text(lines: list[str]) -> str:
+    """Section lines -> text: indentation and blank lines dropped, hard wraps undone.
+
+    A line is joined to the one before when that one does not end a sentence
+    (``.``, ``!``, ``?``, ``:``, ``;``) and the line is not a list item or a
+    sub-heading: reports dictated into 80-column systems wrap mid-sentence, and
+    a sentence cut in two would count as two sentences for ROUGE-Lsum. Lines
+    that end a sentence, numbered items (``1. ... 2. ...``) and sub-headings
+    keep their own line.
+    """
     out: list[str] = []
-    for ln in lines:
-        ln = ln[cut:].rstrip() if ln.strip() else ""
-        if ln or (out and out[-1]):
+    joinable = False
+    for raw in lines:
+        ln = raw.strip()
+        if not ln:
+            joinable = False
+            continue
+        if joinable and not _LIST_ITEM.match(ln) and not _SUBHEADING.match(ln):
+            out[-1] = out[-1] + " " + ln
+        else:
             out.append(ln)
+        joinable = not out[-1].endswith((".", "!", "?", ":", ";"))
     return "\n".join(out)
 
 
@@ -350,7 +362,7 @@ def parse_sections(lines: list[str]) -> ParsedReport:
     for name, section_lines in order:
         chunks.setdefault(name, []).append(section_lines)
     for name, pieces in chunks.items():
-        texts = [t for t in (_tidy(list(p)) for p in pieces) if t]
+        texts = [t for t in (tidy_text(p) for p in pieces) if t]
         if texts:
             result.sections[name] = "\n".join(texts)
         elif name != "preamble":
