@@ -1,0 +1,348 @@
+"""Safety checks of a draft impression against the findings it summarises.
+
+Each check is a small named function (spaCy-style components) registered in
+CHECKS, so a site can drop one, add its own, or run them one by one. All checks
+read the same pre-extracted mentions, so the text is parsed once per pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from radimpress.safety import vocabulary as V
+from radimpress.safety.extractor import Mention, extract_many
+
+WARNING_TYPES = ("contradiction", "laterality_mismatch", "omitted_critical", "unsupported_finding")
+
+
+@dataclass
+class SafetyWarning:
+    """One problem in a draft impression, with the words that show it in both texts."""
+
+    type: str
+    severity: str  # "high" blocks a draft (select_safe avoids it); "medium" asks for a look
+    observation: str
+    message: str
+    findings_spans: list[dict[str, Any]] = field(default_factory=list)
+    impression_spans: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "severity": self.severity,
+            "observation": self.observation,
+            "message": self.message,
+            "findings_spans": self.findings_spans,
+            "impression_spans": self.impression_spans,
+        }
+
+
+Warning = SafetyWarning  # the name the issue uses; SafetyWarning avoids shadowing the builtin
+
+
+@dataclass(frozen=True)
+class CriticalRule:
+    """A finding the impression must not leave out.
+
+    ``when`` narrows it: "any" (every definite mention), "new" (new or worse),
+    "large_or_new", "malpositioned", "acute", "followup" (new, growing, or flagged for work-up).
+    """
+
+    observation: str
+    when: str = "any"
+    exclude_terms: tuple[str, ...] = ()
+
+    def matches(self, m: Mention) -> bool:
+        if m.observation != self.observation:
+            return False
+        if any(t in m.text.lower() for t in self.exclude_terms):
+            return False
+        if self.when == "any":
+            return True
+        if self.when == "new":
+            return m.change in ("new", "worse")
+        if self.when == "large_or_new":
+            return m.severity in ("large", "severe") or m.change in ("new", "worse")
+        if self.when == "malpositioned":
+            return m.position == "malpositioned"
+        if self.when == "acute":
+            return m.acuity != "chronic" and m.change != "stable"
+        if self.when == "followup":
+            return m.change in ("new", "worse") or m.followup
+        raise ValueError(f"unknown critical rule condition {self.when!r}")
+
+
+DEFAULT_CRITICAL: tuple[CriticalRule, ...] = (
+    CriticalRule("Pneumothorax"),
+    CriticalRule("Pneumoperitoneum"),
+    CriticalRule("Pleural Effusion", "large_or_new"),
+    CriticalRule("Consolidation", "new"),
+    CriticalRule("Pneumonia", "any"),
+    CriticalRule("Edema", "any", exclude_terms=("congestion",)),
+    CriticalRule("Support Devices", "malpositioned"),
+    CriticalRule("Fracture", "acute"),
+    CriticalRule("Lung Lesion", "followup"),
+)
+# Which impression observations count as having reported a critical finding.
+COVERED_BY: dict[str, set[str]] = {
+    "Pneumonia": {"Pneumonia", "Consolidation", "Lung Opacity"},
+    "Consolidation": {"Consolidation", "Pneumonia", "Lung Opacity"},
+    "Edema": {"Edema"},
+    "Pleural Effusion": {"Pleural Effusion"},
+}
+
+
+@dataclass
+class CheckInput:
+    """What every check sees: both texts and their mentions (historical mentions dropped)."""
+
+    findings: str
+    impression: str
+    f_mentions: list[Mention]
+    i_mentions: list[Mention]
+    critical: Sequence[CriticalRule] = DEFAULT_CRITICAL
+
+
+CheckFn = Callable[[CheckInput], list[SafetyWarning]]
+CHECKS: dict[str, CheckFn] = {}
+
+
+def register_check(name: str) -> Callable[[CheckFn], CheckFn]:
+    """Add a named check to the registry (a site can register its own)."""
+
+    def deco(fn: CheckFn) -> CheckFn:
+        CHECKS[name] = fn
+        return fn
+
+    return deco
+
+
+def _same_thing(a: Mention, b: Mention) -> bool:
+    """Devices must be the same kind (or one generic); everything else matches on observation."""
+    if a.observation == "Support Devices" and b.observation == "Support Devices":
+        return a.device == b.device or "any" in (a.device, b.device)
+    return True
+
+
+def _sides_overlap(a: Mention, b: Mention) -> bool:
+    return not a.sides or not b.sides or bool(a.sides & b.sides)
+
+
+def _qualified_denial(neg: Mention, pos: Mention) -> bool:
+    """'No acute fracture' does not deny an old fracture; 'no new opacity' not a stable one."""
+    if neg.acuity == "acute" and pos.acuity == "chronic":
+        return True
+    if neg.change == "new" and pos.change not in ("new", "worse"):
+        return True
+    if neg.severity in ("large", "moderate", "severe") and pos.severity in ("small", "mild"):
+        return True
+    text = neg.sentence.lower()
+    return pos.change == "stable" and ("acute" in text or "new" in text)
+
+
+def _direction(m: Mention) -> str | None:
+    return V.CHANGE_DIRECTION.get(m.change) if m.change else None
+
+
+@register_check("contradiction")
+def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
+    out: list[SafetyWarning] = []
+    seen: set[tuple[str, int]] = set()
+    for m in x.i_mentions:
+        if m.observation == "No Finding":
+            continue
+        key = (m.observation, m.start)
+        if m.polarity == "present":
+            related = [f for f in x.f_mentions if f.observation in V.supported_by(m.observation) and _same_thing(f, m)]
+            support = [f for f in related if f.polarity != "absent" and _sides_overlap(f, m)]
+            denials = [
+                f for f in x.f_mentions
+                if f.observation in V.denied_by(m.observation) and f.polarity == "absent"
+                and _same_thing(f, m) and _sides_overlap(f, m)
+                and not (m.change == "resolved")
+            ]
+            if not support and denials and key not in seen:
+                seen.add(key)
+                out.append(SafetyWarning(
+                    "contradiction", "high", m.observation,
+                    f"impression reports {m.observation.lower()} ('{m.text}') but the findings negate it ('{denials[0].text}')",
+                    [d.span() for d in denials], [m.span()]))
+                continue
+            # same finding, opposite change, or a device placed well in one text and badly in the other
+            for f in support:
+                if f.observation != m.observation or f.polarity != "present":
+                    continue
+                df, dm = _direction(f), _direction(m)
+                if df and dm and df != dm and key not in seen:
+                    seen.add(key)
+                    out.append(SafetyWarning(
+                        "contradiction", "high", m.observation,
+                        f"impression says {m.observation.lower()} is {m.change} but the findings say {f.change} ('{f.text}')",
+                        [f.span()], [m.span()]))
+                    break
+                if (m.observation == "Support Devices" and f.position and m.position
+                        and f.position != m.position and key not in seen):
+                    seen.add(key)
+                    out.append(SafetyWarning(
+                        "contradiction", "high", m.observation,
+                        f"impression says the {m.device or 'device'} is {m.position} but the findings say {f.position}",
+                        [f.span()], [m.span()]))
+                    break
+        elif m.polarity == "absent":
+            positives = [
+                f for f in x.f_mentions
+                if f.observation == m.observation and f.polarity == "present" and _same_thing(f, m)
+                and _sides_overlap(f, m) and not _qualified_denial(m, f)
+            ]
+            if m.change == "resolved":
+                positives = [f for f in positives if _direction(f) != "better" or f.change == "improved"]
+                positives = [f for f in positives if f.change != "resolved"]
+            if positives and key not in seen:
+                seen.add(key)
+                out.append(SafetyWarning(
+                    "contradiction", "high", m.observation,
+                    f"impression negates {m.observation.lower()} ('{m.text}') but the findings report it ('{positives[0].text}')",
+                    [p.span() for p in positives], [m.span()]))
+    return out
+
+
+@register_check("laterality_mismatch")
+def check_laterality(x: CheckInput) -> list[SafetyWarning]:
+    out: list[SafetyWarning] = []
+    for m in x.i_mentions:
+        if m.polarity == "absent" or not m.sides:
+            continue
+        related = [
+            f for f in x.f_mentions
+            if f.observation == m.observation and f.polarity != "absent" and _same_thing(f, m)
+        ]
+        if not related or any(not f.sides for f in related):
+            continue  # unsided mention in the findings: nothing to compare against
+        covered = frozenset().union(*(f.sides for f in related))
+        if not m.sides <= covered:
+            findings_side = "bilateral" if covered == {"left", "right"} else next(iter(covered))
+            out.append(SafetyWarning(
+                "laterality_mismatch", "high", m.observation,
+                f"impression puts {m.observation.lower()} on the {m.laterality} side ('{m.text}') "
+                f"but the findings say {findings_side}",
+                [f.span() for f in related], [m.span()]))
+    return out
+
+
+@register_check("omitted_critical")
+def check_omitted_critical(x: CheckInput) -> list[SafetyWarning]:
+    out: list[SafetyWarning] = []
+    done: set[tuple[str, str | None]] = set()
+    for f in x.f_mentions:
+        if f.polarity != "present":
+            continue
+        rule = next((r for r in x.critical if r.matches(f)), None)
+        if rule is None:
+            continue
+        key = (f.observation, f.device)
+        if key in done:
+            continue
+        covering = COVERED_BY.get(f.observation, {f.observation})
+        if f.observation == "Support Devices":
+            covered = any(
+                m.observation == "Support Devices" and m.polarity != "absent" and _same_thing(m, f)
+                and m.position == "malpositioned" for m in x.i_mentions)
+        else:
+            covered = any(m.observation in covering and m.polarity != "absent" for m in x.i_mentions)
+        if not covered:
+            done.add(key)
+            what = f"malpositioned {f.device}" if f.observation == "Support Devices" else f.observation.lower()
+            out.append(SafetyWarning(
+                "omitted_critical", "high", f.observation,
+                f"critical finding in the findings is missing from the impression: {what} ('{f.text}')",
+                [f.span()], []))
+    return out
+
+
+@register_check("unsupported_finding")
+def check_unsupported(x: CheckInput) -> list[SafetyWarning]:
+    out: list[SafetyWarning] = []
+    critical_obs = {r.observation for r in x.critical}
+    done: set[tuple[str, str | None]] = set()
+    for m in x.i_mentions:
+        if m.polarity != "present" or m.observation == "No Finding":
+            continue
+        key = (m.observation, m.device)
+        if key in done:
+            continue
+        mentioned = [f for f in x.f_mentions if f.observation in V.supported_by(m.observation) and _same_thing(f, m)]
+        if mentioned:
+            continue  # supported, or negated (then the contradiction check speaks)
+        done.add(key)
+        severity = "high" if m.observation in critical_obs and m.observation != "Support Devices" else "medium"
+        out.append(SafetyWarning(
+            "unsupported_finding", severity, m.observation,
+            f"impression reports {m.observation.lower()} ('{m.text}') which the findings do not mention",
+            [], [m.span()]))
+    return out
+
+
+class SafetyChecker:
+    """A pipeline of named checks; parse once, run each check on the shared mentions."""
+
+    def __init__(self, checks: Iterable[str] | None = None, critical: Sequence[CriticalRule] | None = None):
+        names = list(checks) if checks is not None else list(CHECKS)
+        unknown = [n for n in names if n not in CHECKS]
+        if unknown:
+            raise ValueError(f"unknown safety check(s) {unknown}; known: {sorted(CHECKS)}")
+        self.check_names = names
+        self.critical = tuple(critical) if critical is not None else DEFAULT_CRITICAL
+
+    def check_many(self, pairs: Sequence[tuple[str | None, str | None]]) -> list[list[SafetyWarning]]:
+        findings = [f or "" for f, _ in pairs]
+        impressions = [i or "" for _, i in pairs]
+        mentions = extract_many(findings + impressions)
+        n = len(pairs)
+        out = []
+        for k in range(n):
+            x = CheckInput(
+                findings[k], impressions[k],
+                [m for m in mentions[k] if not m.historical],
+                [m for m in mentions[n + k] if not m.historical],
+                self.critical,
+            )
+            warnings: list[SafetyWarning] = []
+            for name in self.check_names:
+                warnings.extend(CHECKS[name](x))
+            out.append(warnings)
+        return out
+
+    def check(self, findings: str | None, impression: str | None) -> list[SafetyWarning]:
+        return self.check_many([(findings, impression)])[0]
+
+
+def check(findings: str | None, impression: str | None, checks: Iterable[str] | None = None,
+          critical: Sequence[CriticalRule] | None = None) -> list[SafetyWarning]:
+    """Warnings for one draft impression against its findings."""
+    return SafetyChecker(checks, critical).check(findings, impression)
+
+
+def blocking(warnings: Iterable[SafetyWarning]) -> list[SafetyWarning]:
+    return [w for w in warnings if w.severity == "high"]
+
+
+def select_safe(findings: str | None, candidates: Sequence[str],
+                checker: SafetyChecker | None = None) -> tuple[int, list[list[SafetyWarning]]]:
+    """Pick the best-ranked candidate with no high-severity warning.
+
+    Candidates come best-first (as `ImpressionModel.generate` returns them), so the
+    first safe one wins; if none is safe, the one with fewest high then fewest
+    warnings, earliest on ties. Returns (index, warnings per candidate); index is
+    -1 only for an empty candidate list.
+    """
+    if not candidates:
+        return -1, []
+    checker = checker or SafetyChecker()
+    per = checker.check_many([(findings, c) for c in candidates])
+    for i, ws in enumerate(per):
+        if not blocking(ws):
+            return i, per
+    best = min(range(len(candidates)), key=lambda i: (len(blocking(per[i])), len(per[i]), i))
+    return best, per

@@ -1,0 +1,277 @@
+"""Rule-based finding extractor: report text -> structured mentions.
+
+Built on medspaCy so it runs offline with no statistical model: PyRuSH splits
+sentences, the TargetMatcher finds observations, ConText decides negation,
+uncertainty and history. Laterality, location, severity, size, change and device
+position are read from the words next to each mention, limited to its clause,
+because ConText scopes whole sentences and "left effusion and right pneumothorax"
+would otherwise give both findings both sides.
+
+The pipeline is built once per process (loading medspaCy costs seconds).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
+
+from radimpress.safety import vocabulary as V
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One observation said somewhere in a text, with what was said about it."""
+
+    observation: str
+    polarity: str  # "present" | "absent" | "uncertain"
+    start: int
+    end: int
+    text: str
+    laterality: str | None = None  # "left" | "right" | "bilateral"
+    location: str | None = None
+    severity: str | None = None  # "small" | "mild" | "moderate" | "large" | "severe"
+    size_mm: float | None = None
+    change: str | None = None  # "new" | "worse" | "improved" | "resolved" | "stable"
+    device: str | None = None  # for Support Devices: "airway tube", "central line", ...
+    position: str | None = None  # for devices: "malpositioned" | "standard"
+    acuity: str | None = None  # for fractures: "acute" | "chronic"
+    followup: bool = False  # a lesion the text asks to work up
+    historical: bool = False
+    sentence: str = ""
+
+    @property
+    def sides(self) -> frozenset[str]:
+        if self.laterality == "bilateral":
+            return frozenset({"left", "right"})
+        return frozenset({self.laterality}) if self.laterality else frozenset()
+
+    def span(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "text": self.text}
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {k: v for k, v in d.items() if v is not None and v is not False and v != ""}
+
+
+_PRE_CUT = re.compile(r"[,;:()]|\b(?:and|or|with|but|which|while|whereas|as well as)\b", re.I)
+_POST_CUT = re.compile(r"[,;:.()]|\b(?:and|but|which|while|whereas|as well as|with)\b", re.I)
+_LEFT = re.compile(V.LEFT)
+_LEFT_I = re.compile(r"\b(?:left|leftward|left-sided|lt)\b", re.I)
+_RIGHT = re.compile(V.RIGHT)
+_RIGHT_I = re.compile(r"\b(?:right|rightward|right-sided|rt)\b", re.I)
+_BILAT = re.compile(V.BILATERAL, re.I)
+_BOTH_SIDES_BEFORE = re.compile(r"\b(?:left and right|right and left)\b(?:\s+\S+){0,3}\s*$", re.I)
+_NOT_A_SIDE = re.compile(V.NOT_A_SIDE, re.I)
+_LOCATION = re.compile(V.LOCATION, re.I)
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:x\s*\d+(?:\.\d+)?\s*)?(mm|cm)\b", re.I)
+_SEVERITY = re.compile(r"\b(" + "|".join(sorted(V.SEVERITY, key=len, reverse=True)) + r")\b", re.I)
+_CHANGE = [(name, re.compile(p, re.I)) for name, p in V.CHANGE_PATTERNS]
+_CHRONIC = re.compile(V.CHRONIC, re.I)
+_ACUTE = re.compile(V.ACUTE, re.I)
+_MALPOSITION = re.compile(V.MALPOSITION, re.I)
+_STANDARD = re.compile(V.STANDARD_POSITION, re.I)
+_FOLLOWUP = re.compile(V.FOLLOWUP, re.I)
+_NORMAL = re.compile(V.NORMAL_STUDY, re.I)
+_WORDS = 8
+
+
+def _silence_debug_logging() -> None:
+    """PyRuSH logs every sentence boundary at DEBUG through loguru; that floods stderr."""
+    try:
+        from loguru import logger
+
+        logger.disable("PyRuSH")
+    except ImportError:  # pragma: no cover - loguru comes with PyRuSH
+        pass
+    import logging
+
+    for name in ("PyRuSH", "medspacy"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@lru_cache(maxsize=1)
+def build_pipeline():
+    """The medspaCy pipeline with radimpress's own target and ConText rules."""
+    _silence_debug_logging()
+    import medspacy
+    from medspacy.context import ConTextRule
+    from medspacy.target_matcher import TargetRule
+
+    nlp = medspacy.load(medspacy_enable=["medspacy_pyrush"], load_rules=False)
+    matcher = nlp.add_pipe("medspacy_target_matcher")
+    matcher.add(
+        [
+            TargetRule(literal=f"{obs}:{i}", category=obs, pattern=pattern, metadata=meta)
+            for i, (obs, pattern, meta) in enumerate(V.TARGET_PATTERNS)
+        ]
+    )
+    context = nlp.add_pipe("medspacy_context", config={"rules": None})
+    context.add(
+        [ConTextRule(literal=lit, category=cat, direction=d, pattern=p) for lit, cat, d, p in V.CONTEXT_RULES]
+    )
+    return nlp
+
+
+def _side_of(text: str) -> str | None:
+    text = _NOT_A_SIDE.sub(" ", text)
+    left = bool(_LEFT.search(text) or _LEFT_I.search(text))
+    right = bool(_RIGHT.search(text) or _RIGHT_I.search(text))
+    if _BILAT.search(text) or (left and right):
+        return "bilateral"
+    return "left" if left else "right" if right else None
+
+
+def _windows(sent_text: str, rel_start: int, rel_end: int) -> tuple[str, str, str]:
+    """Clause-limited text before and after a mention (raw before, cut before, cut after)."""
+    before_raw = " ".join(sent_text[:rel_start].split()[-_WORDS:])
+    cuts = list(_PRE_CUT.finditer(before_raw))
+    before = before_raw[cuts[-1].end():] if cuts else before_raw
+    after_raw = sent_text[rel_end:]
+    cut = _POST_CUT.search(after_raw)
+    after = after_raw[: cut.start()] if cut else after_raw
+    after = " ".join(after.split()[:_WORDS])
+    return before_raw, before, after
+
+
+def _polarity(ent, fixed: str | None) -> tuple[str, bool]:
+    """Polarity from the nearest ConText modifier; the fixed one wins for phrases like 'heart size normal'."""
+    historical = False
+    nearest: tuple[int, str] | None = None
+    for mod in ent._.modifiers:
+        cat = mod.category
+        if cat == "HISTORICAL":
+            historical = True
+            continue
+        if cat not in ("NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE"):
+            continue
+        ms, me = mod.modifier_span
+        dist = ent.start - me if me <= ent.start else ms - ent.end
+        if nearest is None or dist < nearest[0]:
+            nearest = (dist, cat)
+    if fixed == "absent":
+        return "absent", historical
+    if nearest is not None and nearest[1] == "NEGATED_EXISTENCE":
+        return "absent", historical
+    if fixed == "uncertain" or (nearest is not None and nearest[1] == "POSSIBLE_EXISTENCE"):
+        return "uncertain", historical
+    return "present", historical
+
+
+def _change(text: str) -> str | None:
+    for name, rx in _CHANGE:
+        if rx.search(text):
+            return name
+    return None
+
+
+def _mentions_from_doc(doc) -> list[Mention]:
+    text = doc.text
+    out: list[Mention] = []
+    ents = sorted(doc.ents, key=lambda e: e.start_char)
+    for idx, ent in enumerate(ents):
+        rule = ent._.target_rule
+        meta = dict(rule.metadata or {}) if rule is not None else {}
+        sent = ent.sent
+        s0 = sent.start_char
+        rel_s, rel_e = ent.start_char - s0, ent.end_char - s0
+        before_raw, before, after = _windows(sent.text, rel_s, rel_e)
+        near = f"{before} {ent.text} {after}"
+        polarity, historical = _polarity(ent, meta.get("polarity"))
+
+        side = _side_of(near)
+        if side is None and _BOTH_SIDES_BEFORE.search(before_raw):
+            side = "bilateral"
+        loc = _LOCATION.search(f"{before} {after}")
+        sev = _SEVERITY.search(near)
+        size = _SIZE.search(near)
+        size_mm = None
+        if size:
+            size_mm = float(size.group(1)) * (10.0 if size.group(2).lower() == "cm" else 1.0)
+        change = _change(f"{before} {ent.text} {after}")
+
+        device = position = acuity = None
+        followup = False
+        obs = ent.label_
+        if obs == "Support Devices":
+            device = meta.get("device")
+            # position words belong to this device up to the next device in the sentence
+            stop = sent.end_char
+            for other in ents[idx + 1 :]:
+                if other.label_ == "Support Devices" and other.start_char < sent.end_char:
+                    stop = other.start_char
+                    break
+            clause = text[ent.start_char : stop]
+            scope = f"{before} {clause}"
+            if _MALPOSITION.search(scope):
+                position = "malpositioned"
+            elif _STANDARD.search(scope):
+                position = "standard"
+            side = _side_of(f"{before} {ent.text}")
+        elif obs == "Fracture":
+            if _CHRONIC.search(near):
+                acuity = "chronic"
+            elif _ACUTE.search(near):
+                acuity = "acute"
+        elif obs == "Lung Lesion":
+            followup = bool(_FOLLOWUP.search(sent.text))
+        for name in [obs, *meta.get("also", [])]:
+            out.append(
+                Mention(
+                    observation=name,
+                    polarity=polarity,
+                    start=ent.start_char,
+                    end=ent.end_char,
+                    text=ent.text,
+                    laterality=side,
+                    location=loc.group(0).lower() if loc else None,
+                    severity=V.SEVERITY[sev.group(1).lower()] if sev else None,
+                    size_mm=size_mm,
+                    change=change,
+                    device=device,
+                    position=position,
+                    acuity=acuity,
+                    followup=followup,
+                    historical=historical,
+                    sentence=sent.text,
+                )
+            )
+    for m in _NORMAL.finditer(text):
+        out.append(Mention("No Finding", "present", m.start(), m.end(), m.group(0)))
+    return out
+
+
+def extract(text: str | None) -> list[Mention]:
+    """Mentions in one report section, in text order."""
+    return extract_many([text])[0]
+
+
+def extract_many(texts: Iterable[str | None], batch_size: int = 64) -> list[list[Mention]]:
+    """Mentions for many texts at once (nlp.pipe is faster than one call per text)."""
+    nlp = build_pipeline()
+    items = [t or "" for t in texts]
+    return [_mentions_from_doc(doc) for doc in nlp.pipe(items, batch_size=batch_size)]
+
+
+def labels_from_mentions(mentions: Iterable[Mention], observations: Iterable[str] = V.CHEXPERT_OBSERVATIONS) -> dict[str, str]:
+    """Report-level label per observation: present > uncertain > absent > (not mentioned: absent).
+
+    'No Finding' follows CheXpert: present when no other observation except
+    support devices is present or uncertain.
+    """
+    observations = list(observations)
+    best: dict[str, str] = {}
+    rank = {"absent": 0, "uncertain": 1, "present": 2}
+    for m in mentions:
+        if m.historical or m.observation == "No Finding":
+            continue
+        current = best.get(m.observation)
+        if current is None or rank[m.polarity] > rank[current]:
+            best[m.observation] = m.polarity
+    labels = {o: best.get(o, "absent") for o in observations if o != "No Finding"}
+    if "No Finding" in observations:
+        abnormal = any(v != "absent" for o, v in labels.items() if o != "Support Devices")
+        labels["No Finding"] = "absent" if abnormal else "present"
+    return labels
