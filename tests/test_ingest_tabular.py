@@ -1,0 +1,197 @@
+"""CSV / JSONL / Parquet: column mapping, the Open-i flat CSV, and malformed tables."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from radimpress.ingest import ingest_paths
+from radimpress.records import Report
+
+OPENI_HEADER = "uid,MeSH,Problems,image,indication,comparison,findings,impression\n"
+
+
+def _write(tmp_path, name, data):
+    p = tmp_path / name
+    p.write_bytes(data if isinstance(data, bytes) else data.encode())
+    return p
+
+
+def test_openi_flat_csv_needs_no_options(tmp_path):
+    p = _write(
+        tmp_path,
+        "openi.csv",
+        OPENI_HEADER
+        + "7,Cardiomegaly/mild;Opacity,Cardiomegaly;Opacity,Xray Chest PA and Lateral,Dyspnea.,None.,"
+        '"Mild cardiomegaly, clear lungs.","1. Mild cardiomegaly. 2. No edema."\n'
+        "8,normal,normal,Xray Chest PA and Lateral,,,,Normal chest.\n"
+        '9,normal,normal,"Chest, 2 views",Cough,,"Lungs clear.\nNo effusion.",\n',
+    )
+    res = ingest_paths([p])
+    r7, r9 = res.reports
+    assert r7.id == "7" and r7.exam == "Xray Chest PA and Lateral"
+    assert r7.findings == "Mild cardiomegaly, clear lungs."
+    assert r7.impression == "1. Mild cardiomegaly. 2. No edema."
+    assert r7.sections == {"MeSH": "Cardiomegaly/mild;Opacity", "Problems": "Cardiomegaly;Opacity"}
+    assert r7.source == f"{p}:2"
+    assert r9.findings == "Lungs clear.\nNo effusion." and not r9.trainable
+    (rej,) = res.rejects
+    assert (rej.source, rej.location, rej.reason) == (str(p), "line 3", "empty findings")
+    assert rej.excerpt.startswith("8 | normal")
+
+
+def test_column_mapping_options(tmp_path):
+    p = _write(
+        tmp_path,
+        "hospital.csv",
+        "acc_no;pat;body;concl;why\nA-1;P9;Clear lungs.;Normal.;cough\n",
+    )
+    res = ingest_paths(
+        [p],
+        findings_col="body",
+        impression_col="concl",
+        id_col="acc_no",
+        patient_col="pat",
+        indication_col="why",
+    )
+    (r,) = res.reports
+    assert (r.id, r.patient_id, r.findings, r.impression, r.indication) == (
+        "A-1",
+        "P9",
+        "Clear lungs.",
+        "Normal.",
+        "cough",
+    )
+    assert r.sections == {}
+
+
+def test_missing_columns_name_the_column_and_the_available_ones(tmp_path):
+    p = _write(tmp_path, "t.csv", "uid,text,impression\n1,Clear.,Normal.\n")
+    (rej,) = ingest_paths([p]).rejects
+    assert rej.reason.startswith("missing column")
+    assert "available: uid, text, impression" in rej.reason and "--findings-col" in rej.reason
+    (rej,) = ingest_paths([p], findings_col="text", impression_col="concl").rejects
+    assert "'concl'" in rej.reason and "--impression-col" in rej.reason
+    assert "available: uid, text, impression" in rej.reason
+
+
+def test_broken_quoting_rejects_the_row_and_reading_resumes(tmp_path):
+    p = _write(
+        tmp_path,
+        "broken.csv",
+        "id,findings,impression\n"
+        "1,Clear lungs.,Normal.\n"
+        '2,"Left "basilar" opacity",Atelectasis.\n'  # quote inside a quoted field
+        "3,Cardiomegaly.,Cardiomegaly.,extra\n"  # unquoted comma
+        '4,"Unterminated quote,Pneumonia.\n'  # quote never closed
+        "5,Small effusion.,Effusion.\n",
+    )
+    res = ingest_paths([p])
+    assert [r.id for r in res.reports] == ["1", "5"]
+    rejects = {r.location: r.reason for r in res.rejects}
+    assert set(rejects) == {"line 3", "line 4", "line 5"}
+    assert rejects["line 3"].startswith("broken CSV quoting")
+    assert rejects["line 4"].startswith("broken CSV row: 4 fields but the header has 3")
+    assert "line 5" in rejects["line 5"] and "never closed" in rejects["line 5"]
+
+
+def test_undecodable_bytes_reported_with_byte_offset_and_line(tmp_path):
+    head = b"id,findings,impression\n1,Clear.,Normal.\n"
+    p = _write(tmp_path, "latin.csv", head + b"2,Caf\xe9 opacity.,Odd.\n3,Clear.,Normal.\n")
+    res = ingest_paths([p])
+    assert [r.id for r in res.reports] == ["1", "3"]
+    (rej,) = res.rejects
+    assert rej.location == "line 3"
+    assert f"byte offset {len(head) + 5}" in rej.reason and "0xE9" in rej.reason
+
+
+def test_empty_and_header_only_files(tmp_path):
+    empty = _write(tmp_path, "empty.csv", "")
+    header_only = _write(tmp_path, "header.csv", OPENI_HEADER)
+    res = ingest_paths([empty, header_only])
+    assert res.reports == []
+    assert [(r.source, r.reason) for r in res.rejects] == [
+        (str(empty), "empty file"),
+        (str(header_only), "no data rows (header only)"),
+    ]
+
+
+def test_jsonl_in_report_form_round_trips(tmp_path):
+    original = [
+        Report(
+            id="r1",
+            findings="Clear.",
+            impression="Normal.",
+            source="a.txt:3",
+            exam="CXR",
+            sections={"technique": "PA"},
+        ),
+        Report(id="r2", findings="Effusion.", patient_id="p2"),
+    ]
+    p = tmp_path / "reports.jsonl"
+    p.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in original))
+    res = ingest_paths([p])
+    assert res.rejects == []
+    assert res.reports[0] == original[0]  # source of an earlier ingest is kept
+    assert res.reports[1].patient_id == "p2" and res.reports[1].source == f"{p}:2"
+
+
+def test_jsonl_bad_lines_are_rejected_with_line_numbers(tmp_path):
+    p = _write(
+        tmp_path,
+        "mixed.jsonl",
+        '{"id": 1, "findings": "Clear.", "impression": "Normal."}\n'
+        "{not json}\n"
+        "[1, 2]\n"
+        '{"id": 4, "findings": ""}\n'
+        '{"id": 5, "text": "no findings key"}\n'
+        '{"id": 6, "findings": ["a", "list"]}\n',
+    )
+    res = ingest_paths([p])
+    assert [r.id for r in res.reports] == ["1"]
+    reasons = {r.location: r.reason for r in res.rejects}
+    assert reasons["line 2"].startswith("invalid JSON")
+    assert reasons["line 3"].startswith("invalid record: expected a JSON object")
+    assert reasons["line 4"] == "empty findings"
+    assert (
+        reasons["line 5"].startswith("missing field") and "available: id, text" in reasons["line 5"]
+    )
+    assert reasons["line 6"].startswith("invalid record: field 'findings' must be text")
+
+
+def test_fhir_json_is_not_swallowed_by_the_jsonl_reader(tmp_path):
+    p = _write(tmp_path, "bundle.json", json.dumps({"resourceType": "Bundle", "entry": []}))
+    res = ingest_paths([p])
+    (rej,) = res.rejects
+    assert rej.reason.startswith("unsupported format") and "FHIR" in rej.reason
+
+
+def test_json_array_of_records(tmp_path):
+    p = _write(
+        tmp_path, "batch.json", json.dumps([{"findings": "Clear.", "impression": "Normal."}])
+    )
+    (r,) = ingest_paths([p]).reports
+    assert r.id == "batch#1" and r.trainable
+
+
+def test_parquet_with_mapping_and_empty_findings(tmp_path):
+    p = tmp_path / "reports.parquet"
+    pd.DataFrame(
+        {
+            "study": ["s1", "s2"],
+            "FINDINGS_TEXT": ["Clear lungs.", ""],
+            "IMPRESSION": ["Normal.", "x"],
+        }
+    ).to_parquet(p)
+    res = ingest_paths([p], findings_col="findings_text", id_col="study")
+    (r,) = res.reports
+    assert (r.id, r.findings, r.impression) == ("s1", "Clear lungs.", "Normal.")
+    (rej,) = res.rejects
+    assert (rej.location, rej.reason) == ("row 2", "empty findings")
+
+
+def test_corrupt_parquet_is_a_reject(tmp_path):
+    p = _write(tmp_path, "bad.parquet", b"PAR1 definitely not parquet")
+    (rej,) = ingest_paths([p]).rejects
+    assert rej.reason.startswith("unreadable Parquet")
