@@ -1,0 +1,228 @@
+"""`radimpress serve` and `radimpress feedback` (export reviewed drafts, import evaluation runs)."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sys
+from pathlib import Path
+
+from radimpress.records import InputError
+
+
+def build_settings(args: argparse.Namespace):
+    from radimpress.serve.auth import load_tokens
+    from radimpress.serve.settings import ServeSettings
+
+    if args.insecure_local and args.host not in ("127.0.0.1", "localhost"):
+        raise InputError(
+            "--insecure-local only binds to 127.0.0.1; drop --host or drop --insecure-local"
+        )
+    tokens = {} if args.insecure_local else load_tokens(args.tokens_file)
+    if not tokens and not args.insecure_local:
+        raise InputError(
+            "no API tokens: give --tokens-file FILE (lines 'reviewer:token') or set RADIMPRESS_TOKENS, "
+            "or use --insecure-local to serve on 127.0.0.1 without authentication"
+        )
+    model_dir = Path(args.model)
+    if not (model_dir / "radimpress.json").exists():
+        raise InputError(f"{model_dir}: not a radimpress model folder (no radimpress.json)")
+    return ServeSettings(
+        model_dir=str(model_dir),
+        db_path=str(args.db),
+        tokens=tokens,
+        insecure_local=args.insecure_local,
+        local_reviewer=args.reviewer,
+        batching=not args.no_batching,
+        max_batch_size=args.max_batch_size,
+        max_wait_ms=args.max_wait_ms,
+        max_findings_chars=args.max_findings_chars,
+        max_batch_items=args.max_batch_items,
+    )
+
+
+def log_config() -> dict:
+    """uvicorn's logging plus our own logger; uvicorn's access log is off (ours has request ids)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    cfg = copy.deepcopy(LOGGING_CONFIG)
+    cfg["loggers"]["radimpress"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return cfg
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from radimpress.serve.settings import SETTINGS_ENV
+    from radimpress.serve.store import Store
+
+    settings = build_settings(args)
+    if args.import_run:
+        from radimpress.serve.runs import import_run
+
+        store = Store(settings.db)
+        for run_dir in args.import_run:
+            print(f"imported {', '.join(import_run(store, run_dir))} from {run_dir}")
+        store.close()
+    else:
+        Store(settings.db).close()  # create / migrate once, before workers race to do it
+    os.environ[SETTINGS_ENV] = settings.to_json()
+    auth = (
+        "OFF (--insecure-local)" if settings.insecure_local else f"{len(settings.tokens)} token(s)"
+    )
+    print(
+        f"radimpress serve: model {settings.model_dir}, db {settings.db}, auth {auth}, "
+        f"batching {'on' if settings.batching else 'off'} "
+        f"(max {settings.max_batch_size} reports / {settings.max_wait_ms:g} ms); "
+        f"review pages at http://{args.host}:{args.port}/review",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        "radimpress.serve.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_config=log_config(),
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from radimpress.serve.feedback import export_feedback
+
+    if not Path(args.db).exists():
+        raise InputError(f"{args.db}: database not found")
+    m = export_feedback(
+        args.db,
+        args.out,
+        validation_fraction=args.validation_fraction,
+        include_evaluation=args.include_evaluation,
+    )
+    c = m["counts"]
+    print(
+        f"exported {c['train'] + c['validation']} reviewed pairs ({c['accepted']} accepted as drafted, "
+        f"{c['edited']} edited): train {c['train']}, validation {c['validation']} -> {args.out}"
+    )
+    return 0
+
+
+def cmd_import_run(args: argparse.Namespace) -> int:
+    from radimpress.serve.runs import import_run
+    from radimpress.serve.store import Store
+
+    store = Store(args.db)
+    try:
+        for run_dir in args.run:
+            print(
+                f"imported {', '.join(import_run(store, run_dir, name=args.name))} from {run_dir}"
+            )
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from radimpress.serve.pages import pct
+    from radimpress.serve.store import Store
+
+    if not Path(args.db).exists():
+        raise InputError(f"{args.db}: database not found")
+    store = Store(args.db)
+    try:
+        rows = store.review_stats()
+    finally:
+        store.close()
+    print("model\tversion\tdrafts\treviewed\taccepted\tedited\trejected\tacceptance\tedit_rate")
+    for r in rows:
+        print(
+            f"{r['model_name']}\t{r['model_version']}\t{r['drafts']}\t{r['reviewed']}\t{r['accepted']}\t"
+            f"{r['edited']}\t{r['rejected']}\t{pct(r['acceptance_rate'])}\t{pct(r['edit_rate'])}"
+        )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve drafts over HTTP with review pages and an evaluation dashboard",
+        description=(
+            "Reads a model folder (--model) and serves POST /v1/impressions[/batch], review pages "
+            "(/review), the evaluation dashboard (/dashboard), /docs, /healthz, /readyz, /metrics. "
+            "Writes every draft and review to the SQLite database --db. Needs bearer tokens "
+            "(--tokens-file or RADIMPRESS_TOKENS, entries 'reviewer:token') unless --insecure-local."
+        ),
+    )
+    p.add_argument("--model", required=True, help="model folder (with radimpress.json)")
+    p.add_argument("--db", default="radimpress.db", help="SQLite database (created if absent)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="worker processes (each loads the model)")
+    p.add_argument("--tokens-file", help="file of 'reviewer:token' lines")
+    p.add_argument(
+        "--insecure-local", action="store_true", help="no authentication; only allowed on 127.0.0.1"
+    )
+    p.add_argument(
+        "--reviewer",
+        default=os.environ.get("USER", "local"),
+        help="reviewer name recorded with --insecure-local",
+    )
+    p.add_argument("--no-batching", action="store_true", help="one generate call per request")
+    p.add_argument("--max-batch-size", type=int, default=16, help="reports per generate call")
+    p.add_argument(
+        "--max-wait-ms",
+        type=float,
+        default=10.0,
+        help="how long the first request of a batch waits for others",
+    )
+    p.add_argument("--max-findings-chars", type=int, default=20_000, help="longer findings get 422")
+    p.add_argument("--max-batch-items", type=int, default=64, help="reports per /batch call")
+    p.add_argument(
+        "--import-run",
+        action="append",
+        metavar="DIR",
+        help="import a `radimpress evaluate` output folder into the dashboard first",
+    )
+    p.set_defaults(func=cmd_serve)
+
+    f = sub.add_parser(
+        "feedback", help="export reviewed drafts as training data; import evaluation runs"
+    )
+    fsub = f.add_subparsers(dest="feedback_command", metavar="ACTION", required=True)
+    e = fsub.add_parser(
+        "export",
+        help="write accepted/edited drafts as a dataset folder",
+        description=(
+            "Reads the serve database (--db) and writes DIR/train.jsonl, DIR/validation.jsonl "
+            "(Report JSONL: impression = the reviewer's final text, sections.reviewer) and "
+            "DIR/manifest.json, for `radimpress train --data DIR`."
+        ),
+    )
+    e.add_argument("--db", required=True, help="serve database")
+    e.add_argument("--out", required=True, help="output dataset folder")
+    e.add_argument("--validation-fraction", type=float, default=0.1)
+    e.add_argument(
+        "--include-evaluation",
+        action="store_true",
+        help="also export reviewed drafts that came from imported evaluation runs",
+    )
+    e.set_defaults(func=cmd_export)
+    i = fsub.add_parser(
+        "import-run",
+        help="import `radimpress evaluate` output into the dashboard",
+        description="Reads RUN_DIR/per_report.csv and RUN_DIR/metrics.json; writes runs to --db "
+        "(re-importing a run replaces it).",
+    )
+    i.add_argument("--db", required=True, help="serve database (created if absent)")
+    i.add_argument("--name", help="run name (default: folder name, plus ':system')")
+    i.add_argument("run", nargs="+", help="evaluate output folder(s)")
+    i.set_defaults(func=cmd_import_run)
+    s = fsub.add_parser(
+        "stats",
+        help="acceptance and edit rate per model version",
+        description="Reads --db; prints a tab-separated table.",
+    )
+    s.add_argument("--db", required=True)
+    s.set_defaults(func=cmd_stats)

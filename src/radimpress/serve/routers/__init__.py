@@ -1,0 +1,1 @@
+"""One router per resource; app.ROUTERS lists which are mounted."""

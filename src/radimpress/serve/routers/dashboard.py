@@ -1,0 +1,170 @@
+"""Evaluation dashboard: runs side by side, score distributions, per-report tables,
+and the feedback scoreboard (acceptance and edit rate per model version)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from radimpress.serve.routers.review import Reviewer, render
+
+router = APIRouter(include_in_schema=False)
+
+PREFERRED = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+
+
+def _metric_names(
+    runs: list[dict[str, Any]], reports: dict[str, list[dict[str, Any]]]
+) -> list[str]:
+    names: list[str] = []
+    for run in runs:
+        for m in run["metrics"].get("metrics") or []:
+            if m not in names:
+                names.append(m)
+        for row in reports.get(run["id"], [])[:1]:
+            for m in row["scores"]:
+                if m not in names:
+                    names.append(m)
+    return sorted(
+        names, key=lambda m: (PREFERRED.index(m) if m in PREFERRED else len(PREFERRED), m)
+    )
+
+
+def _unit(values: list[float], scale: str) -> float:
+    """Divisor that puts a metric on [0, 1] for the box plots (ROUGE arrives x100)."""
+    return 100.0 if ("100" in (scale or "") or any(v > 1.0 for v in values)) else 1.0
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard(request: Request, reviewer: Reviewer):
+    store = request.app.state.store
+
+    def load():
+        runs = store.runs()
+        return runs, {r["id"]: store.run_reports(r["id"]) for r in runs}, store.review_stats()
+
+    runs, reports, stats = await asyncio.to_thread(load)
+    metrics = _metric_names(runs, reports)
+    table = []  # metric -> per run mean
+    for m in metrics:
+        row = {
+            "metric": m,
+            "label": next(
+                (
+                    r["metrics"].get("metric_labels", {}).get(m)
+                    for r in runs
+                    if r["metrics"].get("metric_labels", {}).get(m)
+                ),
+                m,
+            ),
+            "values": [],
+        }
+        for run in runs:
+            vals = [x["scores"][m] for x in reports[run["id"]] if m in x["scores"]]
+            mean = run["metrics"].get("aggregate", {}).get(m)
+            if mean is None and vals:
+                mean = sum(vals) / len(vals)
+            row["values"].append(mean)
+        table.append(row)
+    plots = []
+    for m in metrics:
+        if m not in PREFERRED:
+            continue
+        series = []
+        for run in runs:
+            vals = [x["scores"][m] for x in reports[run["id"]] if m in x["scores"]]
+            unit = _unit(vals, run["metrics"].get("metric_scales", {}).get(m, ""))
+            series.append((run["name"], [v / unit for v in vals]))
+        if any(vals for _, vals in series):
+            plots.append({"metric": m, "label": table[metrics.index(m)]["label"], "series": series})
+    warning_rates = []
+    for run in runs:
+        rows = reports[run["id"]]
+        flagged = sum(1 for x in rows if x["warning_types"])
+        warning_rates.append(flagged / len(rows) if rows else None)
+    return render(
+        request,
+        "dashboard.html",
+        reviewer=reviewer,
+        runs=runs,
+        table=table,
+        plots=plots,
+        stats=stats,
+        warning_rates=warning_rates,
+    )
+
+
+@router.get("/dashboard/runs/{run_id}", response_class=HTMLResponse)
+async def run_page(
+    request: Request,
+    run_id: str,
+    reviewer: Reviewer,
+    sort: str | None = None,
+    order: str = "asc",
+    warning: str = "",
+    q: str = "",
+):
+    store = request.app.state.store
+    runs = await asyncio.to_thread(store.runs)
+    run = next((r for r in runs if r["id"] == run_id), None)
+    if run is None:
+        return render(request, "not_found.html", status_code=404, reviewer=reviewer, what=run_id)
+    rows = await asyncio.to_thread(store.run_reports, run_id)
+    metrics = _metric_names([run], {run_id: rows})
+    primary = run["metrics"].get("primary_metric") or (metrics[0] if metrics else "")
+    sort = sort if sort in (*metrics, "report_id", "warnings") else primary
+    order = "desc" if order == "desc" else "asc"
+    warning_types = sorted({t for r in rows for t in r["warning_types"]})
+    if warning == "any":
+        rows = [r for r in rows if r["warning_types"]]
+    elif warning == "none":
+        rows = [r for r in rows if not r["warning_types"]]
+    elif warning:
+        rows = [r for r in rows if warning in r["warning_types"]]
+    if q:
+        needle = q.lower()
+        rows = [
+            r
+            for r in rows
+            if needle in r["report_id"].lower()
+            or needle in r["prediction"].lower()
+            or needle in r["reference"].lower()
+        ]
+
+    def key(r):
+        if sort == "report_id":
+            return (0, r["report_id"])
+        if sort == "warnings":
+            return (0, len(r["warning_types"]))
+        v = r["scores"].get(sort)
+        return (1, 0.0) if v is None else (0, v)  # missing scores last
+
+    rows.sort(key=key, reverse=(order == "desc"))
+    if order == "desc":  # keep missing last either way
+        rows.sort(
+            key=lambda r: (
+                0 if sort in ("report_id", "warnings") or r["scores"].get(sort) is not None else 1
+            )
+        )
+    template = (
+        "_run_table.html"
+        if request.headers.get("hx-request") and request.headers.get("hx-target") == "run-table"
+        else "run.html"
+    )
+    return render(
+        request,
+        template,
+        reviewer=reviewer,
+        run=run,
+        rows=rows,
+        metrics=metrics,
+        sort=sort,
+        order=order,
+        warning=warning,
+        q=q,
+        warning_types=warning_types,
+        primary=primary,
+    )

@@ -1,0 +1,65 @@
+"""Everything the server can be tuned with, in one serialisable object.
+
+Kept as a plain dataclass (not read from globals) so tests build an app with
+their own settings, and `radimpress serve --workers N` can hand the same
+settings to each worker process through one environment variable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SETTINGS_ENV = "RADIMPRESS_SERVE_SETTINGS"
+
+
+@dataclass
+class ServeSettings:
+    model_dir: str | None = None
+    db_path: str = "radimpress.db"
+    # Authentication: reviewer name -> token. Empty with insecure_local=False
+    # means nobody can call the API, which is the safe failure.
+    tokens: dict[str, str] = field(default_factory=dict)
+    insecure_local: bool = False
+    local_reviewer: str = "local"
+    # Micro-batching: one generate call for up to max_batch_size reports, or
+    # whatever has arrived max_wait_ms after the first one.
+    batching: bool = True
+    max_batch_size: int = 16
+    max_wait_ms: float = 10.0
+    # Put the best-ranked candidate without a high-severity safety warning first.
+    safe_select: bool = True
+    # Input limits (a report's findings are rarely over 5,000 characters).
+    max_findings_chars: int = 20_000
+    max_field_chars: int = 5_000
+    max_batch_items: int = 64
+    max_candidates: int = 8
+    # Where an evaluation run's "open report" links go and what the worklist shows.
+    page_size: int = 50
+    # The model instance itself, when a test or the bench builds it in-process.
+    model: Any = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d.pop("model", None)
+        return json.dumps(d)
+
+    @classmethod
+    def from_json(cls, text: str) -> ServeSettings:
+        return cls(**json.loads(text))
+
+    @classmethod
+    def from_env(cls) -> ServeSettings:
+        text = os.environ.get(SETTINGS_ENV)
+        if not text:
+            raise RuntimeError(
+                f"{SETTINGS_ENV} is not set; start the server with `radimpress serve`"
+            )
+        return cls.from_json(text)
+
+    @property
+    def db(self) -> Path:
+        return Path(self.db_path)
