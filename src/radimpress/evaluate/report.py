@@ -50,6 +50,10 @@ def _num(v: Any, digits: int = 2) -> str:
     return str(v)
 
 
+def _signed(v: float) -> str:
+    return "–" if v is None or math.isnan(v) else f"{v:+.2f}"
+
+
 def _p(v: float) -> str:
     if v is None or math.isnan(v):
         return "–"
@@ -109,8 +113,8 @@ def comparison_rows(result: EvaluationResult) -> tuple[list[str], list[list[str]
     for c in result.comparisons:
         rows.append([
             c["system"], c["baseline"], result.metric_info[c["metric"]].label,
-            _num(c["mean_system"]), _num(c["mean_baseline"]), f"{c['diff']:+.2f}",
-            f"[{c['ci_low']:+.2f}, {c['ci_high']:+.2f}]", _p(c["p_value"]),
+            _num(c["mean_system"]), _num(c["mean_baseline"]), _signed(c["diff"]),
+            f"[{_signed(c['ci_low'])}, {_signed(c['ci_high'])}]", _p(c["p_value"]),
         ])  # fmt: skip
     return header, rows
 

@@ -1,0 +1,384 @@
+"""Evaluation: ROUGE against hand-computed values, joins, bootstrap, outputs, CLI."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from radimpress.cli import main
+from radimpress.evaluate import (
+    MetricInfo,
+    ScorerOutput,
+    evaluate_systems,
+    rouge_scores,
+    split_sentences,
+    write_report,
+)
+from radimpress.evaluate.inputs import align_predictions, load_predictions, load_references
+from radimpress.evaluate.stats import bootstrap_indices, describe, paired_bootstrap
+from radimpress.records import InputError, Report
+
+
+def _rouge(pred: str, ref: str, **kw) -> dict[str, float]:
+    return {m: float(v[0]) for m, v in rouge_scores([pred], [ref], **kw).items()}
+
+
+# ---------------------------------------------------------------- ROUGE by hand
+
+
+def test_rouge_hand_computed_inserted_word() -> None:
+    # reference  "no acute disease"                 -> 3 tokens
+    # prediction "no acute cardiopulmonary disease" -> 4 tokens
+    # R1: overlap {no, acute, disease} = 3; P = 3/4, R = 3/3; F = 2*.75*1/1.75 = 6/7
+    # R2: ref bigrams {no acute, acute disease}; pred {no acute, acute cardiopulmonary,
+    #     cardiopulmonary disease}; overlap 1; P = 1/3, R = 1/2; F = 2*(1/6)/(5/6) = 0.4
+    # RL: LCS "no acute disease" = 3 -> same as R1 = 6/7
+    s = _rouge("no acute cardiopulmonary disease", "no acute disease")
+    assert s["rouge1"] == pytest.approx(6 / 7)
+    assert s["rouge2"] == pytest.approx(0.4)
+    assert s["rougeL"] == pytest.approx(6 / 7)
+    assert s["rougeLsum"] == pytest.approx(6 / 7)  # one sentence each: Lsum = L
+
+
+def test_rouge_hand_computed_reordered_sentences() -> None:
+    # tokens (case and punctuation dropped): ref "no acute disease stable cardiomegaly",
+    # pred "stable cardiomegaly no acute disease"; 5 tokens each.
+    # R1: all 5 shared -> 1.0
+    # R2: ref {no acute, acute disease, disease stable, stable cardiomegaly};
+    #     pred {stable cardiomegaly, cardiomegaly no, no acute, acute disease}; 3 shared of 4 -> 0.75
+    # RL: LCS over the whole text is "no acute disease" = 3 -> P = R = 3/5 -> 0.6
+    # Lsum: sentence by sentence, each reference sentence is fully covered by one
+    #       prediction sentence -> 5 hits of 5 -> 1.0 (only if the sentences were split)
+    s = _rouge("Stable cardiomegaly. No acute disease.", "No acute disease. Stable cardiomegaly.")
+    assert s["rouge1"] == pytest.approx(1.0)
+    assert s["rouge2"] == pytest.approx(0.75)
+    assert s["rougeL"] == pytest.approx(0.6)
+    assert s["rougeLsum"] == pytest.approx(1.0)
+
+
+def test_rouge_lsum_numbered_items_by_hand() -> None:
+    # ref  "1. No acute disease. 2. Stable cardiomegaly." -> sentences [1 no acute disease], [2 stable cardiomegaly]
+    # pred "1. Stable cardiomegaly. 2. No acute disease." -> [1 stable cardiomegaly], [2 no acute disease]
+    # RL: LCS of "1 no acute disease 2 stable cardiomegaly" and
+    #     "1 stable cardiomegaly 2 no acute disease" = "1 no acute disease" = 4 of 7 -> 4/7
+    # Lsum: ref s1 gets "1" from pred s1 and "no acute disease" from pred s2 (4 hits),
+    #       ref s2 gets "stable cardiomegaly" and "2" (3 hits): 7/7 -> 1.0
+    ref = "1. No acute disease. 2. Stable cardiomegaly."
+    pred = "1. Stable cardiomegaly. 2. No acute disease."
+    s = _rouge(pred, ref)
+    assert s["rougeL"] == pytest.approx(4 / 7)
+    assert s["rougeLsum"] == pytest.approx(1.0)
+
+
+def test_rouge_extremes_and_empty_prediction() -> None:
+    assert _rouge("Normal chest.", "Normal chest.")["rougeLsum"] == pytest.approx(1.0)
+    assert all(v == 0.0 for v in _rouge("Pneumothorax.", "No acute disease.").values())
+    assert all(v == 0.0 for v in _rouge("", "No acute disease.").values())
+
+
+def test_stemmer_switch_changes_plural_match() -> None:
+    # without stemming "effusions" != "effusion": R1 = 1 shared of 2 each -> 0.5
+    # with Porter stemming both become "effus": R1 = 1.0
+    off = _rouge("bilateral effusion", "bilateral effusions")
+    on = _rouge("bilateral effusion", "bilateral effusions", use_stemmer=True)
+    assert off["rouge1"] == pytest.approx(0.5)
+    assert on["rouge1"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("No acute disease. Stable cardiomegaly.", ["No acute disease.", "Stable cardiomegaly."]),
+        (
+            "1. No acute disease. 2. Stable cardiomegaly.",
+            ["1. No acute disease.", "2. Stable cardiomegaly."],
+        ),
+        ("1. Cardiomegaly 2. Small effusion", ["1. Cardiomegaly", "2. Small effusion"]),
+        ("Cardiomegaly.\nSmall effusion", ["Cardiomegaly.", "Small effusion"]),
+        ("Nodule 1.5 cm. Stable.", ["Nodule 1.5 cm.", "Stable."]),
+        ("Discussed with Dr. Smith. Stable.", ["Discussed with Dr. Smith.", "Stable."]),
+        ("Atelectasis vs. pneumonia.", ["Atelectasis vs. pneumonia."]),
+        ("Fracture of rib 5. Stable.", ["Fracture of rib 5.", "Stable."]),
+        (
+            "Is there effusion? No. 3 views obtained.",
+            ["Is there effusion?", "No.", "3 views obtained."],
+        ),
+        ("no acute disease. stable heart.", ["no acute disease.", "stable heart."]),
+        ("", []),
+    ],
+)
+def test_sentence_splitter(text: str, sentences: list[str]) -> None:
+    assert split_sentences(text) == sentences
+
+
+# ---------------------------------------------------------------- inputs and joins
+
+
+def _refs(n: int = 6) -> list[Report]:
+    impressions = ["No acute disease.", "Cardiomegaly.", "Right lower lobe pneumonia.",
+                   "Small left pleural effusion.", "No pneumothorax.", "Stable chest."]  # fmt: skip
+    return [
+        Report(id=f"r{i}", findings=f"Findings {i}.", impression=impressions[i % 6])
+        for i in range(n)
+    ]
+
+
+def test_missing_and_extra_ids_are_listed_with_the_file() -> None:
+    refs = _refs(15)
+    preds = {f"r{i}": "x" for i in range(1, 15) if i != 3} | {"zz1": "x", "zz2": "x"}
+    with pytest.raises(InputError) as err:
+        align_predictions(refs, preds, "preds.jsonl")
+    msg = str(err.value)
+    assert msg.startswith("preds.jsonl:")
+    assert "2 reference id(s) have no prediction: r0, r3" in msg
+    assert "2 predicted id(s) are not in the references: zz1, zz2" in msg
+
+
+def test_long_id_lists_show_first_ten_and_a_count() -> None:
+    with pytest.raises(
+        InputError, match=r"12 reference id\(s\) have no prediction: r0, .*r9 \(and 2 more\)"
+    ):
+        align_predictions(_refs(12), {}, "p.jsonl")
+
+
+def test_duplicate_prediction_id_names_the_line(tmp_path: Path) -> None:
+    p = tmp_path / "preds.jsonl"
+    p.write_text(
+        '{"id": "a", "prediction": "x"}\n{"id": "b", "prediction": "y"}\n{"id": "a", "prediction": "z"}\n'
+    )
+    with pytest.raises(InputError, match=re.escape(f"{p}:3: duplicate id 'a' (first on line 1)")):
+        load_predictions(p)
+
+
+def test_reference_problems_are_errors(tmp_path: Path) -> None:
+    dup = tmp_path / "dup.jsonl"
+    dup.write_text(
+        '{"id": "a", "findings": "f", "impression": "i"}\n{"id": "a", "findings": "g", "impression": "j"}\n'
+    )
+    with pytest.raises(InputError, match=re.escape(f"{dup}:2: duplicate id 'a'")):
+        load_references(dup)
+    no_imp = tmp_path / "noimp.jsonl"
+    no_imp.write_text(
+        '{"id": "a", "findings": "f", "impression": "i"}\n{"id": "b", "findings": "g"}\n'
+    )
+    with pytest.raises(InputError, match=r"no impression .*b \(line 2\)"):
+        load_references(no_imp)
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def test_describe_matches_numpy() -> None:
+    x = np.array([0.0, 10.0, 20.0, 30.0, 100.0])
+    d = describe(x)
+    assert d["count"] == 5 and d["mean"] == pytest.approx(32.0)
+    assert d["std"] == pytest.approx(np.std(x, ddof=1))
+    assert (d["min"], d["25%"], d["50%"], d["75%"], d["max"]) == (0.0, 10.0, 20.0, 30.0, 100.0)
+
+
+def test_bootstrap_clear_difference_is_significant_and_ci_covers_it() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.uniform(20, 60, size=200)
+    b = a + rng.normal(15, 5, size=200)
+    idx = bootstrap_indices(200, 1000, seed=1)
+    r = paired_bootstrap(a, b, idx)
+    observed = float(np.mean(b - a))
+    assert r["diff"] == pytest.approx(observed)
+    assert r["ci_low"] < observed < r["ci_high"]
+    assert r["ci_low"] > 0
+    assert r["p_value"] == pytest.approx(1 / 1001)
+
+
+def test_bootstrap_identical_systems_not_significant() -> None:
+    a = np.random.default_rng(2).uniform(0, 100, size=150)
+    r = paired_bootstrap(a, a.copy(), bootstrap_indices(150, 1000, seed=3))
+    assert r["diff"] == 0.0 and r["ci_low"] == 0.0 and r["ci_high"] == 0.0
+    assert r["p_value"] == pytest.approx(1.0)
+
+
+def test_bootstrap_noise_only_gives_large_p_and_matches_a_plain_loop() -> None:
+    rng = np.random.default_rng(4)
+    a = rng.uniform(0, 100, size=120)
+    b = a + rng.normal(0, 10, size=120) - 0.0
+    idx = bootstrap_indices(120, 500, seed=5)
+    r = paired_bootstrap(a, b, idx)
+    loop = np.array([np.mean((b - a)[row]) for row in idx])
+    assert r["ci_low"] == pytest.approx(np.quantile(loop, 0.025))
+    assert r["ci_high"] == pytest.approx(np.quantile(loop, 0.975))
+    expected_p = (np.sum(np.abs(loop - np.mean(b - a)) >= abs(np.mean(b - a))) + 1) / 501
+    assert r["p_value"] == pytest.approx(expected_p)
+    assert r["p_value"] > 0.05
+
+
+# ---------------------------------------------------------------- evaluate_systems, outputs
+
+
+class LengthScorer:
+    """A toy metric family: proves new families plug in without touching the report code."""
+
+    name = "length"
+
+    def __call__(self, references, predictions) -> ScorerOutput:
+        ratio = np.array([len(p.split()) / max(1, len((r.impression or "").split()))
+                          for r, p in zip(references, predictions, strict=True)])  # fmt: skip
+        return ScorerOutput(
+            metrics={"length_ratio": ratio},
+            info={
+                "length_ratio": MetricInfo("length_ratio", "Length ratio", higher_is_better=False)
+            },
+            columns={"too_long": ["yes" if x > 1.5 else "no" for x in ratio]},
+            aggregates={"share_too_long": float(np.mean(ratio > 1.5))},
+            tables={"Length check": [{"rule": "ratio > 1.5", "reports": int(np.sum(ratio > 1.5))}]},
+        )
+
+
+def _systems(refs: list[Report]) -> dict[str, dict[str, str]]:
+    constant = {r.id: "No acute disease." for r in refs}
+    copy = {r.id: r.impression or "" for r in refs}
+    copy[refs[1].id] = "Something else entirely, much much longer than the reference."
+    return {"constant": constant, "copy": copy}
+
+
+def test_evaluate_systems_means_comparisons_and_plugged_scorer(tmp_path: Path) -> None:
+    refs = _refs(30)
+    result = evaluate_systems(
+        refs, _systems(refs), bootstrap=300, seed=1, extra_scorers=[LengthScorer()]
+    )
+    assert result.metrics == ["rouge1", "rouge2", "rougeL", "rougeLsum", "length_ratio"]
+    # constant matches exactly the 5 "No acute disease." references (ids 0, 6, ...): 100 each;
+    # the others share no token with it except "Stable chest."/"No pneumothorax." partials.
+    expected_r1 = np.mean([100 * _rouge("No acute disease.", r.impression)["rouge1"] for r in refs])
+    assert result.aggregates["constant"]["rouge1"] == pytest.approx(expected_r1)
+    assert result.aggregates["copy"]["rougeL"] == pytest.approx(100 * 29 / 30)
+    assert result.aggregates["copy"]["share_too_long"] == pytest.approx(1 / 30)
+    by_metric = {c["metric"]: c for c in result.comparisons}
+    assert set(by_metric) == set(result.metrics)
+    assert by_metric["rougeL"]["diff"] > 0 and by_metric["rougeL"]["p_value"] < 0.01
+    assert result.worst["copy"][0] == 1  # the one wrong copy is the worst report
+
+    paths = write_report(result, tmp_path / "eval")
+    doc = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert doc["aggregate"]["copy"]["length_ratio"] == pytest.approx(
+        result.aggregates["copy"]["length_ratio"]
+    )
+    assert doc["tables"]["Length check"]["copy"][0]["reports"] == 1
+    with (tmp_path / "eval" / "per_report.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 60
+    assert list(rows[0]) == ["id", "system", "rouge1", "rouge2", "rougeL", "rougeLsum", "length_ratio",
+                             "too_long", "prediction", "reference", "findings"]  # fmt: skip
+    page = paths["report.html"].read_text()
+    assert "Length check" in page and "Length ratio" in page
+
+
+def test_report_files_are_readable_and_html_embeds_plots(tmp_path: Path) -> None:
+    refs = _refs(12)
+    refs[2].impression = "1. Cardiomegaly.\n2. <Small> effusion & atelectasis."
+    result = evaluate_systems(refs, _systems(refs), bootstrap=100)
+    write_report(result, tmp_path)
+    doc = json.loads((tmp_path / "metrics.json").read_text())  # strict JSON: no NaN
+    assert doc["n_reports"] == 12 and doc["systems"] == ["constant", "copy"]
+    assert set(doc["distribution"]["copy"]["rouge2"]) == {
+        "count",
+        "mean",
+        "std",
+        "min",
+        "25%",
+        "50%",
+        "75%",
+        "max",
+    }
+    page = (tmp_path / "report.html").read_text()
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == 4
+    assert all(base64.b64decode(img)[:8] == b"\x89PNG\r\n\x1a\n" for img in images)
+    assert "&lt;Small&gt; effusion &amp; atelectasis" in page  # report text is escaped, not HTML
+    assert "<script" not in page
+    for m in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
+        assert (tmp_path / "plots" / f"{m}.png").read_bytes()[:4] == b"\x89PNG"
+    md = (tmp_path / "report.md").read_text()
+    assert "| constant | 12 |" in md and "F1 x 100" in md
+
+
+# ---------------------------------------------------------------- CLI end to end
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_cli_dataset_then_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    impressions = ["No acute disease.", "Mild cardiomegaly.", "1. Pneumonia.\n2. Small effusion."]
+    reports = [
+        {"id": f"r{i}", "findings": f"Case {i}.", "impression": impressions[i % 3]}
+        for i in range(60)
+    ]
+    _write_jsonl(tmp_path / "reports.jsonl", reports)
+    assert (
+        main(
+            [
+                "dataset",
+                "build",
+                "--input",
+                str(tmp_path / "reports.jsonl"),
+                "--out",
+                str(tmp_path / "ds"),
+            ]
+        )
+        == 0
+    )
+    test_ids = [
+        json.loads(line)["id"] for line in (tmp_path / "ds" / "test.jsonl").read_text().splitlines()
+    ]
+    assert test_ids
+    by_id = {r["id"]: r for r in reports}
+    _write_jsonl(
+        tmp_path / "a.jsonl", [{"id": i, "prediction": "No acute disease."} for i in test_ids]
+    )
+    _write_jsonl(
+        tmp_path / "b.jsonl", [{"id": i, "prediction": by_id[i]["impression"]} for i in test_ids]
+    )
+    capsys.readouterr()
+    code = main(["evaluate", "--references", str(tmp_path / "ds" / "test.jsonl"),
+                 "--system", f"constant={tmp_path / 'a.jsonl'}", "--system", f"oracle={tmp_path / 'b.jsonl'}",
+                 "--out", str(tmp_path / "eval"), "--bootstrap", "200", "--seed", "2"])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert re.search(r"oracle\s+100\.00\s+100\.00\s+100\.00\s+100\.00", out)
+    doc = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert doc["options"]["seed"] == 2 and doc["options"]["bootstrap_resamples"] == 200
+    assert doc["inputs"]["oracle"]["sha256"]
+    for name in ("metrics.json", "per_report.csv", "report.md", "report.html"):
+        assert (tmp_path / "eval" / name).stat().st_size > 0
+
+
+def test_cli_missing_predictions_exit_2_and_list_ids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refs = _write_jsonl(tmp_path / "test.jsonl",
+                        [{"id": f"r{i}", "findings": "f", "impression": "No acute disease."} for i in range(3)])  # fmt: skip
+    preds = _write_jsonl(
+        tmp_path / "p.jsonl", [{"id": "r0", "prediction": "x"}, {"id": "r9", "prediction": "y"}]
+    )
+    code = main(
+        [
+            "evaluate",
+            "--references",
+            str(refs),
+            "--system",
+            f"s={preds}",
+            "--out",
+            str(tmp_path / "e"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert str(preds) in err and "r1, r2" in err and "r9" in err
+    assert not (tmp_path / "e" / "report.html").exists()
