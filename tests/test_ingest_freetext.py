@@ -182,3 +182,26 @@ def test_empty_text_file_is_rejected(tmp_path):
     res = ingest_paths([p])
     assert res.reports == []
     assert [(r.source, r.reason) for r in res.rejects] == [(str(p), "empty file")]
+
+
+def test_back_to_back_reports_without_markers_are_split_at_a_blank_line_and_header(tmp_path):
+    p = _write(
+        tmp_path,
+        "pasted.txt",
+        "EXAM: CXR\nFINDINGS: Clear.\nIMPRESSION: Normal.\n\nEXAM: CXR portable\nFINDINGS: Edema.\n"
+        "IMPRESSION: Edema.\nADDENDUM: reviewed, no change.\n",
+    )
+    res = ingest_paths([p])
+    assert [(r.id, r.exam, r.findings) for r in res.reports] == [
+        ("pasted#1", "CXR", "Clear."),
+        ("pasted#2", "CXR portable", "Edema."),
+    ]
+    assert res.reports[1].sections == {"addendum": "reviewed, no change."}
+
+
+def test_capitalised_subheadings_stay_in_impression_but_signature_blocks_do_not():
+    secs = _sections(
+        "FINDINGS: Opacity.\nIMPRESSION:\nRIGHT LOWER LOBE: pneumonia.\nREPORTING RADIOLOGIST: XXXX\n"
+    )
+    assert secs["impression"] == "RIGHT LOWER LOBE: pneumonia."
+    assert secs["reporting radiologist"] == "XXXX"

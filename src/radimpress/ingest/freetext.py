@@ -5,7 +5,10 @@ A file holds several reports when they are separated by
 * a line made only of ``===``, ``---``, ``___`` or ``***`` (three or more), or
 * a report-start line — ``FINAL REPORT`` or an identifier header
   (``Accession:``, ``Report ID:``) — once the current report already has a
-  FINDINGS or IMPRESSION section.
+  FINDINGS or IMPRESSION section, or
+* a blank line followed by a header that opens a report (EXAMINATION,
+  INDICATION/HISTORY, COMPARISON, TECHNIQUE, FINDINGS) once the current report
+  has both FINDINGS and IMPRESSION (reports pasted back to back).
 
 Each report is parsed by :mod:`radimpress.ingest.sections`. Its id is the
 identifier header when there is one, else the file stem (``stem#n`` for the
@@ -34,36 +37,50 @@ def detect(src: Source, head: bytes) -> bool:
     return src.suffix == "" and bool(head.strip()) and b"\x00" not in head
 
 
+_LEADING = frozenset({"exam", "indication", "comparison", "technique", "findings"})
+
+
 def split_reports(lines: list[str]) -> list[tuple[int, list[str]]]:
     """(first line number, lines) for each report in a file; marker-only chunks dropped."""
     chunks: list[tuple[int, list[str]]] = []
     cur: list[str] = []
     start = 1
-    has_body = False  # a FINDINGS/IMPRESSION section (or anatomy sub-heading) seen
+    seen: set[str] = set()  # findings / impression seen in the current report
     has_text = False  # anything besides blank, marker and identifier lines
+    prev_blank = True
 
     def flush() -> None:
-        nonlocal cur, has_body, has_text
+        nonlocal cur, has_text
         if has_text:
             chunks.append((start, cur))
-        cur, has_body, has_text = [], False, False
+        cur, has_text = [], False
+        seen.clear()
 
     for no, raw in enumerate(lines, start=1):
         if _SEPARATOR.match(raw):
             flush()
+            prev_blank = True
             continue
         line = classify(raw)
-        if is_report_start(line) and has_body:
+        if (is_report_start(line) and seen) or (
+            # back-to-back reports with no marker: a blank line, then a header that opens a
+            # report (EXAM, INDICATION, ..., FINDINGS) after one with FINDINGS and IMPRESSION
+            prev_blank
+            and {"findings", "impression"} <= seen
+            and line.kind == "content"
+            and line.name in _LEADING
+        ):
             flush()
         if not cur or not any(x.strip() for x in cur):
             start = no
         cur.append(raw)
+        prev_blank = line.kind == "blank"
         if line.kind not in ("blank", "start", "id"):
             has_text = True
-        if (
-            line.kind == "content" and line.name in ("findings", "impression")
-        ) or line.kind == "anatomy":
-            has_body = True
+        if line.kind == "content" and line.name in ("findings", "impression"):
+            seen.add(line.name)
+        elif line.kind == "anatomy":
+            seen.add("findings")
     flush()
     return chunks
 

@@ -13,10 +13,11 @@ What counts as a header (documented in the README paragraph of ingest):
   table (any case) — e.g. ``Findings:``, ``IMPRESSION:``, ``Reason for exam:``;
 * a known NAME alone on its line without a colon, in upper or title case
   (``FINDINGS``, ``Impression``);
-* an unknown NAME written in capitals (``CLINICAL DATA:``): it opens a section
-  of its own, kept verbatim in ``Report.sections`` — except inside FINDINGS,
-  where capitalised sub-headings (``LUNGS:``, ``HEART:``) belong to the
-  findings text;
+* an unknown NAME written in capitals, five words at most (``CLINICAL NOTES:``):
+  it opens a section of its own, kept verbatim in ``Report.sections`` — except
+  inside FINDINGS or IMPRESSION, where capitalised sub-headings (``LUNGS:``,
+  ``HEART:``) belong to the text, unless they look like a signature block
+  (``SIGNED``, ``DICTATED``, ``RADIOLOGIST``, ``DATE`` ...);
 * an upper-case known header in the middle of a line after a sentence end
   (``... clear. IMPRESSION: Normal.``) starts a new section there;
 * ``FINAL REPORT`` and identifier lines (``Accession:``, ``Report ID:``,
@@ -215,6 +216,11 @@ _MIDLINE_NAMES = sorted(
 _MIDLINE = re.compile(
     r"(?<=[.;!?)])\s+(?=(?:" + "|".join(re.escape(n) for n in _MIDLINE_NAMES) + r")\s*:)"
 )
+# Unknown capitalised headers that end FINDINGS/IMPRESSION (signature blocks and the like);
+# other capitalised headers there are sub-headings ("LUNGS:", "RIGHT LOWER LOBE PNEUMONIA:").
+_FOOTER = re.compile(
+    r"sign|dictat|transcri|verif|radiologist|physician|attending|resident|date|time"
+)
 # Known names that are too ordinary to be a header when alone on a line without a colon.
 _NOT_BARE = frozenset({"reason", "study", "prior", "priors", "views", "report", "exam"})
 
@@ -354,7 +360,7 @@ def parse_sections(lines: list[str]) -> ParsedReport:
                     result.header_seen = True
                     open_section("findings", line.raw.strip())
             elif line.kind == "caps":
-                if current == "findings":
+                if current in ("findings", "impression") and not _FOOTER.search(line.name):
                     buf.append(line.raw)
                 else:
                     result.header_seen = True
