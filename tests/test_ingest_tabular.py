@@ -195,3 +195,17 @@ def test_corrupt_parquet_is_a_reject(tmp_path):
     p = _write(tmp_path, "bad.parquet", b"PAR1 definitely not parquet")
     (rej,) = ingest_paths([p]).rejects
     assert rej.reason.startswith("unreadable Parquet")
+
+
+def test_excel_style_csv_with_bom_crlf_and_semicolons(tmp_path):
+    p = _write(
+        tmp_path,
+        "export.csv",
+        '\ufeffID;Findings;Impression\r\n1;Clear lungs.;Normal.\r\n2;"Small\r\neffusion.";Effusion.\r\n'.encode(
+            "utf-8"
+        ),
+    )
+    res = ingest_paths([p])
+    assert res.rejects == []
+    assert [(r.id, r.impression) for r in res.reports] == [("1", "Normal."), ("2", "Effusion.")]
+    assert res.reports[1].source == f"{p}:3"
