@@ -268,8 +268,8 @@ def summary_lines(manifest: dict[str, Any]) -> list[str]:
         + ", ".join(f"{s} {c[s]}" for s in SPLITS),
         f"test pairs identical to a train pair: {manifest['leakage']['test_pairs_also_in_train']}",
         f"cleaning changed {manifest['cleaning']['fields_changed']} fields "
-        f"({manifest['cleaning']['placeholders_normalised']} placeholders -> {opts['placeholder']!r}, "
-        f"{manifest['cleaning']['punctuation_runs_collapsed']} punctuation runs)",
+        f"({manifest['cleaning']['deid_markers_found']} de-identification markers written as "
+        f"{opts['placeholder']!r}, {manifest['cleaning']['punctuation_runs_collapsed']} punctuation runs)",
     ]
     if manifest["split"]["moved_to_fill_empty_split"]:
         lines.append(f"note: tiny input; moved {manifest['split']['moved_to_fill_empty_split']}")

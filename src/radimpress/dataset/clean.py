@@ -65,7 +65,7 @@ class CleanStats:
     """How many fields each rule touched, so a manifest can say what cleaning did."""
 
     fields_changed: int = 0
-    placeholders_normalised: int = 0
+    deid_markers_found: int = 0
     punctuation_runs: int = 0
     numbering_stripped: int = 0
     by_field: dict[str, int] = field(default_factory=dict)
@@ -73,7 +73,7 @@ class CleanStats:
     def to_dict(self) -> dict[str, object]:
         return {
             "fields_changed": self.fields_changed,
-            "placeholders_normalised": self.placeholders_normalised,
+            "deid_markers_found": self.deid_markers_found,
             "punctuation_runs_collapsed": self.punctuation_runs,
             "numbering_stripped": self.numbering_stripped,
             "fields_changed_by_name": dict(sorted(self.by_field.items())),
@@ -157,7 +157,7 @@ def clean_text(
         out, n_num = strip_numbering(out)
     out = out.strip()
     if stats is not None:
-        stats.placeholders_normalised += n_ph
+        stats.deid_markers_found += n_ph
         stats.punctuation_runs += n_punct
         stats.numbering_stripped += n_num
         if out != text:

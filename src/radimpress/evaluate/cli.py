@@ -14,7 +14,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         parse_system,
         resolve_references,
     )
-    from radimpress.evaluate.report import write_report
+    from radimpress.evaluate.report import format_p, write_report
     from radimpress.evaluate.scoring import evaluate_systems
     from radimpress.records import InputError
 
@@ -56,7 +56,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if c["metric"] == result.primary_metric:
             print(
                 f"{c['system']} - {c['baseline']} ({result.metric_info[c['metric']].label}): "
-                f"{c['diff']:+.2f} [95% CI {c['ci_low']:+.2f}, {c['ci_high']:+.2f}], p={c['p_value']:.3g}"
+                f"{c['diff']:+.2f} [95% CI {c['ci_low']:+.2f}, {c['ci_high']:+.2f}], p={format_p(c['p_value'])}"
             )
     print(f"wrote {paths['report.html']}, report.md, metrics.json, per_report.csv ({seconds:.1f}s)")
     return 0

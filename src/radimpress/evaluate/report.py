@@ -54,7 +54,8 @@ def _signed(v: float) -> str:
     return "–" if v is None or math.isnan(v) else f"{v:+.2f}"
 
 
-def _p(v: float) -> str:
+def format_p(v: float) -> str:
+    """p-values below the bootstrap's resolution read as <0.001, not as a fake exact value."""
     if v is None or math.isnan(v):
         return "–"
     return "<0.001" if v < 0.001 else f"{v:.3f}"
@@ -114,7 +115,7 @@ def comparison_rows(result: EvaluationResult) -> tuple[list[str], list[list[str]
         rows.append([
             c["system"], c["baseline"], result.metric_info[c["metric"]].label,
             _num(c["mean_system"]), _num(c["mean_baseline"]), _signed(c["diff"]),
-            f"[{_signed(c['ci_low'])}, {_signed(c['ci_high'])}]", _p(c["p_value"]),
+            f"[{_signed(c['ci_low'])}, {_signed(c['ci_high'])}]", format_p(c["p_value"]),
         ])  # fmt: skip
     return header, rows
 
