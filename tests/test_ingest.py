@@ -163,3 +163,13 @@ def _detect_boom(src, head):
 def _read_boom(src, options):
     raise RuntimeError("kaboom")
     yield
+
+
+def test_sample_folder_as_a_whole_ingests_cleanly_and_skips_its_readme():
+    folder = sample_paths()[0].parents[0]
+    while folder.name != "sample":
+        folder = folder.parent
+    assert (folder / "README.md").exists()
+    res = ingest_paths([folder])
+    assert res.rejects == []
+    assert len(res.reports) == len(ingest_paths(sample_paths()).reports)

@@ -74,6 +74,12 @@ def is_archive(path: Path) -> bool:
     return any(name.endswith(s) for s in ARCHIVE_SUFFIXES)
 
 
+def _documentation(name: str) -> bool:
+    # A README or licence next to the data describes it; it is not a report to reject.
+    low = name.lower()
+    return low.startswith(("readme", "license", "licence")) or low.endswith((".md", ".rst"))
+
+
 def _hidden(parts: tuple[str, ...]) -> bool:
     # Dot-files and macOS resource forks ("._x.xml", "__MACOSX/") are never reports.
     return any(p.startswith(".") or p == "__MACOSX" for p in parts)
@@ -105,6 +111,9 @@ def _archive_members(path: Path, label: str) -> Iterator[Source | Reject]:
 def iter_sources(paths: list[str | Path]) -> Iterator[Source | Reject]:
     """Expand files, folders (recursively, sorted) and archives into sources.
 
+    Inside folders, hidden files and documentation (README*, LICENSE*, *.md,
+    *.rst) are skipped; a file named explicitly is always read.
+
     A path that does not exist becomes a reject rather than an exception, so
     one typo among several inputs does not lose the others' work.
     """
@@ -115,7 +124,11 @@ def iter_sources(paths: list[str | Path]) -> Iterator[Source | Reject]:
             continue
         if path.is_dir():
             files = sorted(
-                p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path).parts)
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not _hidden(p.relative_to(path).parts)
+                and not _documentation(p.name)
             )
             for f in files:
                 if is_archive(f):
