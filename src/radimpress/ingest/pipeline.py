@@ -65,8 +65,7 @@ def ingest_paths(paths: list[str | Path] | str | Path, **options: Any) -> Ingest
     unique per run: a repeated id is a reject naming where it was first seen.
     """
     opts = IngestOptions.from_kwargs(**options)
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     forced = None
     if opts.format is not None:
         try:
@@ -80,7 +79,7 @@ def ingest_paths(paths: list[str | Path] | str | Path, **options: Any) -> Ingest
     files = 0
     per_format: dict[str, Counter] = {}
 
-    sources = iter_sources(list(paths))
+    sources = iter_sources(paths)
     if opts.progress:
         from tqdm import tqdm
 
