@@ -138,7 +138,7 @@ def _error(status: int, error: str, eid: str) -> JSONResponse:
 
 
 async def _draft(
-    request: Request, items: list[ImpressionRequest], num_candidates: int, num_beams: int | None
+    request: Request, items: list[ImpressionRequest], counts: list[int], num_beams: int | None
 ) -> tuple[list[ImpressionResponse], float] | JSONResponse:
     from radimpress.serve.app import error_id
     from radimpress.serve.batching import ModelError
@@ -167,7 +167,7 @@ async def _draft(
         for i, it in enumerate(items)
     ]
     try:
-        results = await app.state.batcher.generate(reports, num_candidates, num_beams)
+        results = await app.state.batcher.generate(reports, max(counts), num_beams)
     except ModelError as exc:
         eid = error_id()
         app.state.metrics.model_errors.inc(len(items))
@@ -181,6 +181,7 @@ async def _draft(
         )
         return _error(500, "the model failed to draft this report", eid)
     info = app.state.model.info()
+    results = [cands[:n] for cands, n in zip(results, counts, strict=True)]
     checked = await asyncio.to_thread(
         check_batch,
         [(it.findings, cands) for it, cands in zip(items, results, strict=True)],
@@ -234,7 +235,7 @@ async def create_impression(
     errors = _limits_check(body, settings, ("body",))
     if errors:
         raise RequestValidationError(errors)
-    result = await _draft(request, [body], body.num_candidates or 1, body.num_beams)
+    result = await _draft(request, [body], [body.num_candidates or 1], body.num_beams)
     if isinstance(result, JSONResponse):
         return result
     return result[0][0]
@@ -267,13 +268,10 @@ async def create_impressions_batch(
         errors += _limits_check(item, settings, ("body", "reports", i))
     if errors:
         raise RequestValidationError(errors)
-    n = body.num_candidates or max((it.num_candidates or 1) for it in body.reports)
+    counts = [it.num_candidates or body.num_candidates or 1 for it in body.reports]
     beams = body.num_beams or next((it.num_beams for it in body.reports if it.num_beams), None)
-    result = await _draft(request, body.reports, n, beams)
+    result = await _draft(request, body.reports, counts, beams)
     if isinstance(result, JSONResponse):
         return result
     results, latency_ms = result
-    for item, res in zip(body.reports, results, strict=True):
-        if item.num_candidates and not body.num_candidates:
-            res.impressions = res.impressions[: item.num_candidates]
     return BatchResponse(results=results, model=results[0].model, latency_ms=latency_ms)
