@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ def _unsupported(src: Source, head: bytes) -> Reject:
     )
 
 
-def ingest_paths(paths: list[str | Path] | str | Path, **options: Any) -> IngestResult:
+def ingest_paths(paths: Iterable[str | Path] | str | Path, **options: Any) -> IngestResult:
     """Read reports from files, folders and archives in any supported format.
 
     Options are the fields of :class:`~radimpress.ingest.options.IngestOptions`
