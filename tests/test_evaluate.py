@@ -277,6 +277,16 @@ def test_evaluate_systems_means_comparisons_and_plugged_scorer(tmp_path: Path) -
     assert "Length check" in page and "Length ratio" in page
 
 
+def test_prediction_rows_are_accepted_like_a_mapping() -> None:
+    refs = _refs(6)
+    rows = [{"id": r.id, "prediction": "No acute disease."} for r in reversed(refs)]
+    as_rows = evaluate_systems(refs, {"c": rows}, bootstrap=0)
+    as_map = evaluate_systems(refs, {"c": {r["id"]: r["prediction"] for r in rows}}, bootstrap=0)
+    assert as_rows.aggregates == as_map.aggregates
+    with pytest.raises(InputError, match="row 2: duplicate id 'r5'"):
+        evaluate_systems(refs, {"c": rows[:1] + rows}, bootstrap=0)
+
+
 def test_report_files_are_readable_and_html_embeds_plots(tmp_path: Path) -> None:
     refs = _refs(12)
     refs[2].impression = "1. Cardiomegaly.\n2. <Small> effusion & atelectasis."

@@ -149,6 +149,21 @@ class EvaluationResult:
         return rows
 
 
+def _as_mapping(
+    preds: Mapping[str, str] | Sequence[Mapping[str, Any]], where: str
+) -> Mapping[str, str]:
+    """Accept {id: prediction} or prediction rows [{"id", "prediction"}] as `generate` writes them."""
+    if isinstance(preds, Mapping):
+        return preds
+    out: dict[str, str] = {}
+    for no, row in enumerate(preds, start=1):
+        rid = str(row["id"])
+        if rid in out:
+            raise InputError(f"{where}: row {no}: duplicate id {rid!r}")
+        out[rid] = row.get("prediction") or ""
+    return out
+
+
 def _check_output(out: ScorerOutput, scorer: Scorer, n: int) -> None:
     for key, values in {**out.metrics, **out.columns}.items():
         if len(values) != n:
@@ -159,7 +174,7 @@ def _check_output(out: ScorerOutput, scorer: Scorer, n: int) -> None:
 
 def evaluate_systems(
     references: Sequence[Report],
-    systems: Mapping[str, Mapping[str, str]],
+    systems: Mapping[str, Mapping[str, str] | Sequence[Mapping[str, Any]]],
     *,
     use_stemmer: bool = False,
     bootstrap: int = 1000,
@@ -170,7 +185,7 @@ def evaluate_systems(
     primary_metric: str = "rougeL",
     progress: bool = False,
 ) -> EvaluationResult:
-    """Score every system ({name: {id: prediction}}) against ``references``.
+    """Score each system ({name: {id: prediction}} or {name: [{"id", "prediction"}]}).
 
     The first system is the baseline of the paired bootstrap comparisons.
     ``sources`` (name -> file, plus "references") only improves error messages
@@ -188,9 +203,8 @@ def evaluate_systems(
 
     predictions: dict[str, list[str]] = {}
     for name, preds in systems.items():
-        predictions[name] = align_predictions(
-            references, preds, sources.get(name, f"system {name!r}")
-        )
+        where = sources.get(name, f"system {name!r}")
+        predictions[name] = align_predictions(references, _as_mapping(preds, where), where)
 
     metric_info: dict[str, MetricInfo] = {}
     scores: dict[str, dict[str, np.ndarray]] = {}
