@@ -1,0 +1,293 @@
+"""Review pages, evaluation dashboard, run import and the feedback export (no browser)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from radimpress.cli import main
+from radimpress.models.cli import load_split
+from radimpress.records import InputError
+from radimpress.serve.app import create_app
+from radimpress.serve.feedback import export_feedback
+from radimpress.serve.runs import import_run
+from radimpress.serve.settings import ServeSettings
+from radimpress.serve.store import Draft, Store, new_id
+from serve_helpers import ALICE, retrieval_model
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+AUTH = {"Authorization": f"Bearer {ALICE}"}
+
+
+@pytest.fixture
+def client(tmp_path):
+    settings = ServeSettings(
+        db_path=str(tmp_path / "serve.db"), tokens={"alice": ALICE}, model=retrieval_model()
+    )
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def login(c):
+    r = c.post("/login", data={"token": ALICE, "next": "/review"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/review"
+    assert "samesite=strict" in r.headers["set-cookie"].lower()
+    assert "httponly" in r.headers["set-cookie"].lower()
+
+
+def draft(c, findings="Moderate right pleural effusion.", **extra) -> str:
+    r = c.post("/v1/impressions", headers=AUTH, json={"findings": findings, **extra})
+    assert r.status_code == 200, r.text
+    return r.json()["id"]
+
+
+def test_pages_send_browsers_to_login_and_reject_bad_tokens(client):
+    for path in ("/review", "/dashboard", "/review/abc"):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+    r = client.post("/login", data={"token": "nope-nope-nope-nope", "next": "/review"})
+    assert r.status_code == 401 and "not valid" in r.text
+    r = client.post(
+        "/login", data={"token": ALICE, "next": "https://evil.example/"}, follow_redirects=False
+    )
+    assert r.headers["location"] == "/review"  # no open redirect
+
+
+def test_worklist_lists_waiting_drafts_and_report_page_shows_everything(client):
+    d1 = draft(
+        client, report_id="ACC-1", reference="Right effusion, moderate.", indication="dyspnoea"
+    )
+    draft(client, "Lungs clear.", report_id="ACC-2")
+    login(client)
+    page = client.get("/review").text
+    assert "ACC-1" in page and "ACC-2" in page and f"/review/{d1}" in page
+    assert "htmx-2.0.11.min.js" in page
+    page = client.get(f"/review/{d1}").text
+    assert "Moderate right pleural effusion." in page  # findings
+    assert "Right pleural effusion." in page  # draft
+    assert "Right effusion, moderate." in page  # reference
+    assert "dyspnoea" in page and 'id="editor"' in page and "alice" in page
+    assert client.app.state.store.get_draft(d1).opened_at is not None
+
+
+def test_warnings_are_highlighted_in_findings_and_draft(client):
+    store: Store = client.app.state.store
+    d = Draft(
+        id=new_id(),
+        created_at=time.time(),
+        model_name="m",
+        model_version="1",
+        findings="Small left pneumothorax. <b>x</b>",
+        candidates=["Right pneumothorax."],
+        warnings=[
+            {
+                "type": "laterality_mismatch",
+                "severity": "high",
+                "message": "left vs right",
+                "candidate": 0,
+                "evidence": [
+                    {"field": "findings", "start": 6, "end": 10, "text": "left"},
+                    {"field": "impression", "start": 0, "end": 5, "text": "Right"},
+                ],
+            }
+        ],
+    )
+    store.add_drafts([d])
+    login(client)
+    page = client.get(f"/review/{d.id}").text
+    assert (
+        'Small <mark class="warn sev-high" data-warning="0" title="laterality_mismatch: left vs right">left</mark>'
+        in page
+    )
+    assert (
+        '<mark class="warn sev-high" data-warning="0" title="laterality_mismatch: left vs right">Right</mark> pneumothorax.'
+        in page
+    )
+    assert "&lt;b&gt;x&lt;/b&gt;" in page  # report text is escaped
+
+
+def test_edit_is_saved_immediately_then_accept_records_edited(client):
+    d = draft(client)
+    login(client)
+    client.get(f"/review/{d}")
+    r = client.post(f"/review/{d}/text", data={"text": "Moderate right effusion."})
+    assert r.status_code == 200 and "Saved" in r.text
+    stored = client.app.state.store.get_draft(d)
+    assert (stored.working_text, stored.status) == ("Moderate right effusion.", "draft")
+    assert "Moderate right effusion." in client.get(f"/review/{d}").text  # survives a reload
+    r = client.post(
+        f"/review/{d}/decision",
+        data={"decision": "accept", "text": "Moderate right effusion."},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and f"done={d}" in r.headers["location"]
+    stored = client.app.state.store.get_draft(d)
+    assert (stored.status, stored.final_text, stored.reviewer) == (
+        "edited",
+        "Moderate right effusion.",
+        "alice",
+    )
+    assert stored.review_seconds is not None and stored.review_seconds >= 0
+
+
+def test_accept_unchanged_reject_and_reopen(client):
+    a, b = draft(client), draft(client, "Lungs clear.")
+    login(client)
+    r = client.post(f"/review/{a}/decision", data={"decision": "accept"}, follow_redirects=False)
+    assert r.headers["location"] == f"/review/{b}?done={a}"  # on to the next waiting draft
+    assert client.app.state.store.get_draft(a).status == "accepted"
+    client.post(f"/review/{b}/decision", data={"decision": "reject"})
+    assert client.app.state.store.get_draft(b).status == "rejected"
+    client.post(f"/review/{b}/decision", data={"decision": "reopen"})
+    assert client.app.state.store.get_draft(b).status == "draft"
+    assert client.post(f"/review/{a}/decision", data={"decision": "maybe"}).status_code == 422
+    assert (
+        client.post(f"/review/{a}/decision", data={"decision": "accept", "text": "  "}).status_code
+        == 422
+    )
+    assert client.post("/review/nope/decision", data={"decision": "accept"}).status_code == 404
+
+
+def test_feedback_export_writes_a_trainable_dataset_folder(client, tmp_path):
+    ids = [
+        draft(client, f"Finding number {i}. Moderate right pleural effusion.") for i in range(12)
+    ]
+    login(client)
+    client.post(f"/review/{ids[0]}/decision", data={"decision": "accept"})
+    client.post(
+        f"/review/{ids[1]}/decision", data={"decision": "accept", "text": "Edited impression."}
+    )
+    client.post(f"/review/{ids[2]}/decision", data={"decision": "reject"})
+    for i in ids[3:11]:
+        client.post(f"/review/{i}/decision", data={"decision": "accept"})
+    out = tmp_path / "feedback"
+    rc = main(["feedback", "export", "--db", str(tmp_path / "serve.db"), "--out", str(out)])
+    assert rc == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["train"] + manifest["counts"]["validation"] == 10
+    assert manifest["counts"]["edited"] == 1 and manifest["counts"]["validation"] >= 1
+    reports = load_split(out, "train") + load_split(out, "validation")
+    assert len(reports) == 10 and all(r.trainable for r in reports)
+    edited = [r for r in reports if r.sections["review_status"] == "edited"]
+    assert edited[0].impression == "Edited impression."
+    assert edited[0].sections["reviewer"] == "alice"
+    assert edited[0].sections["draft_impression"] == "Right pleural effusion."
+    assert ids[2] not in {r.sections.get("draft_id", r.source.split("=")[-1]) for r in reports}
+    # re-exporting a database that grew never moves a pair between splits
+    before = {r.id for r in load_split(out, "validation")}
+    client.post(f"/review/{ids[11]}/decision", data={"decision": "accept"})
+    export_feedback(tmp_path / "serve.db", out)
+    assert before <= {r.id for r in load_split(out, "validation")}
+
+
+def write_eval_dir(path, system="retrieval", scores=(10.0, 80.0, 45.0)):
+    """A folder shaped like `radimpress evaluate` output."""
+    path.mkdir(parents=True)
+    rows = [
+        {
+            "id": f"r{i}",
+            "system": system,
+            "rouge1": s + 5,
+            "rouge2": s - 5,
+            "rougeL": s,
+            "rougeLsum": s,
+            "prediction": f"prediction {i}",
+            "reference": f"reference {i}",
+            "findings": f"findings {i}",
+        }
+        for i, s in enumerate(scores)
+    ]
+    with (path / "per_report.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    metrics = {
+        "created": "2026-11-26T00:00:00Z",
+        "systems": [system],
+        "metrics": {
+            m: {"label": m.upper(), "scale": "F1 x 100"}
+            for m in ("rouge1", "rouge2", "rougeL", "rougeLsum")
+        },
+        "aggregate": {system: {"rougeL": sum(scores) / len(scores)}},
+        "options": {"primary_metric": "rougeL"},
+    }
+    (path / "metrics.json").write_text(json.dumps(metrics))
+    return path
+
+
+def test_dashboard_shows_runs_side_by_side_and_review_rates(client, tmp_path):
+    store = client.app.state.store
+    import_run(store, write_eval_dir(tmp_path / "pretrained", "base", (10.0, 20.0, 30.0)))
+    import_run(store, write_eval_dir(tmp_path / "finetuned", "tuned", (50.0, 60.0, 70.0)))
+    a, b = draft(client), draft(client, "Lungs clear.")
+    login(client)
+    client.post(f"/review/{a}/decision", data={"decision": "accept"})
+    client.post(f"/review/{b}/decision", data={"decision": "accept", "text": "changed"})
+    page = client.get("/dashboard").text
+    assert "pretrained:base" in page and "finetuned:tuned" in page  # folder:system
+    assert "20.00" in page and "60.00" in page  # ROUGE-L means side by side
+    assert page.count('<svg class="boxplot"') == 4
+    assert "100%" in page and "50%" in page  # acceptance rate 2/2, edit rate 1/2
+    assert "retrieval-test" in page
+
+
+def test_run_table_sorts_worst_first_filters_by_warning_and_links_to_report(client, tmp_path):
+    run_dir = write_eval_dir(tmp_path / "run", scores=(40.0, 5.0, 90.0))
+    with (run_dir / "per_report.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    for row, warn in zip(
+        rows, ["", "laterality_mismatch", "omitted_critical;laterality_mismatch"], strict=True
+    ):
+        row["warning_types"] = warn
+    with (run_dir / "per_report.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    (run_id,) = import_run(client.app.state.store, run_dir)
+    login(client)
+    page = client.get(f"/dashboard/runs/{run_id}").text
+    assert page.index(">r1<") < page.index(">r0<") < page.index(">r2<")  # worst ROUGE-L first
+    page = client.get(f"/dashboard/runs/{run_id}?sort=rougeL&order=desc").text
+    assert page.index(">r2<") < page.index(">r0<") < page.index(">r1<")
+    page = client.get(f"/dashboard/runs/{run_id}?warning=omitted_critical").text
+    assert ">r2<" in page and ">r1<" not in page and ">r0<" not in page
+    page = client.get(f"/dashboard/runs/{run_id}?warning=none").text
+    assert ">r0<" in page and ">r1<" not in page
+    draft_id = client.app.state.store.run_reports(run_id)[0]["draft_id"]
+    assert f"/review/{draft_id}" in page
+    report = client.get(f"/review/{draft_id}").text
+    assert "prediction 0" in report and "reference 0" in report and "findings 0" in report
+    # evaluation drafts stay out of the API worklist
+    assert "prediction 0" not in client.get("/review").text
+
+
+def test_reimporting_a_run_replaces_it_and_bad_folders_are_named(tmp_path):
+    store = Store(tmp_path / "db")
+    run_dir = write_eval_dir(tmp_path / "run")
+    import_run(store, run_dir)
+    import_run(store, run_dir)
+    assert len(store.runs()) == 1 and store.count_drafts(origin="evaluation") == 3
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="per_report.csv: not found"):
+        import_run(store, tmp_path / "empty")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "per_report.csv").write_text("x,y\n1,2\n")
+    with pytest.raises(InputError, match="missing column"):
+        import_run(store, tmp_path / "bad")
+
+
+def test_serve_command_refuses_to_start_without_tokens(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("RADIMPRESS_TOKENS", raising=False)
+    retrieval_model().save(tmp_path / "model")
+    assert main(["serve", "--model", str(tmp_path / "model"), "--db", str(tmp_path / "db")]) == 2
+    assert "no API tokens" in capsys.readouterr().err
+    assert (
+        main(["serve", "--model", str(tmp_path / "model"), "--insecure-local", "--host", "0.0.0.0"])
+        == 2
+    )
+    assert "only binds to 127.0.0.1" in capsys.readouterr().err
