@@ -32,7 +32,7 @@ def load_inputs(path: str | Path) -> list[Report]:
         return read_reports(path)
     from radimpress.ingest import ingest_paths
 
-    result = ingest_paths([path])
+    result = ingest_paths([path], headerless_as_findings=True)
     if not result.reports:
         raise InputError(f"{path}: no usable report ({len(result.rejects)} rejected)")
     return result.reports

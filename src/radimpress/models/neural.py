@@ -410,7 +410,11 @@ def model_card(model: NeuralImpressionModel, manifest: dict[str, Any]) -> str:
         "## Prompt",
         "",
         "```",
-        model.builder.template.render(Report(id="example", findings="<findings>")),
+        model.builder.template.render(
+            Report(id="example", findings="<findings>"),
+            [("<findings of a similar report>", "<its impression>")] * model.builder.template.icl_k,
+            ["<impression of a similar report>"] * model.builder.template.rag_k,
+        ),
         "```",
         "",
         "## Validation and training metrics",

@@ -92,7 +92,11 @@ def size_names() -> list[str]:
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 8000, *, add_bos: bool = False):
-    """A Unigram tokenizer (SentencePiece-style, as T5 uses) learnt from ``texts``.
+    """A BPE tokenizer over SentencePiece-style word pieces learnt from ``texts``.
+
+    BPE rather than Unigram because its training is deterministic: Unigram's
+    parallel EM gave different vocabularies run to run, so two trainings with
+    the same seed diverged from the first step.
 
     Ids are fixed: pad 0, eos 1, unk 2, bos 3 -- T5 starts decoding from the
     pad id and stops at eos, so these must not move. ``add_bos`` prefixes
@@ -110,15 +114,12 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 8000, *, add_bos: bo
     )
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.Unigram())
+    tok = Tokenizer(models.BPE(unk_token=UNK))
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size,
-        special_tokens=[PAD, EOS, UNK, BOS],
-        unk_token=UNK,
-        show_progress=False,
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=[PAD, EOS, UNK, BOS], show_progress=False
     )
     texts = [t for t in texts if t and t.strip()]
     if not texts:

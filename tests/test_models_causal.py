@@ -1,0 +1,92 @@
+"""The decoder-only backend on a tiny Llama built from scratch (no download)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from radimpress.models.base import load_model
+from radimpress.models.causal import CompletionLoss
+from radimpress.models.recipes import build_model
+from radimpress.records import InputError
+from test_models_data import synthetic_reports, tiny_recipe
+
+TRAIN = synthetic_reports(32, 1, "tr")
+VAL = synthetic_reports(6, 2, "va")
+
+
+def _built(**groups):
+    model = build_model(tiny_recipe("causal", **groups))
+    model.builder.fit(TRAIN)
+    model.build(TRAIN)
+    return model
+
+
+def test_loss_is_on_the_impression_tokens_only():
+    model = _built()
+    prompts, targets = model.training_pairs(TRAIN[:3])
+    batch = model.encode(prompts, targets)
+    prompt_ids = model.prompt_ids(prompts)
+    completion_ids = model.completion_ids(targets)
+    for i, (p, c) in enumerate(zip(prompt_ids, completion_ids, strict=True)):
+        labels = batch["labels"][i].tolist()
+        assert labels[: len(p)] == [-100] * len(p)  # the prompt is never a target
+        assert labels[len(p) : len(p) + len(c)] == c and c[-1] == model.tokenizer.eos_token_id
+        assert set(labels[len(p) + len(c) :]) <= {-100}  # padding neither
+        assert batch["input_ids"][i, : len(p)].tolist() == p
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_projection_at_impression_positions_equals_the_full_logits_loss(lora):
+    model = _built(lora={"enabled": lora, "r": 4, "target_modules": ["q_proj", "v_proj"]})
+    batch = model.encode(*model.training_pairs(TRAIN[:4]))
+    fast = CompletionLoss(model.model)(**batch)
+    full = CompletionLoss(model.model, full_logits=True)(**batch)
+    torch.testing.assert_close(fast, full, rtol=1e-5, atol=1e-5)
+    fast.backward()
+    assert any(p.grad is not None for p in model.model.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_train_save_load_gives_the_same_candidates(tmp_path, lora):
+    model = build_model(
+        tiny_recipe("causal", lora={"enabled": lora, "r": 4, "target_modules": "all-linear"})
+    )
+    metrics = model.fit(TRAIN)
+    assert metrics["loss_history"][-1] < metrics["loss_history"][0]
+    before = model.generate(VAL, num_candidates=2)
+    assert all("\n" not in c for cands in before for c in cands)
+    model.save(tmp_path / "m")
+    assert load_model(tmp_path / "m").generate(VAL, num_candidates=2) == before
+
+
+def test_in_context_recipe_uses_the_base_model_without_training(tmp_path):
+    base = build_model(tiny_recipe("causal", train={"max_steps": 2}))
+    base.fit(TRAIN)
+    base.save(tmp_path / "base")
+    icl = build_model(
+        tiny_recipe("causal", prompt={"icl_k": 2, "rag_k": 0}, train={"epochs": 0, "max_steps": 0})
+        | {"base": str(tmp_path / "base" / "model"), "scratch": None}
+    )
+    metrics = icl.fit(TRAIN)
+    assert metrics["trained"] is False
+    assert torch.equal(
+        icl.model.get_input_embeddings().weight, base.model.get_input_embeddings().weight
+    )
+    (prompt,) = icl.builder.prompts(VAL[:1])
+    assert prompt.count("Impression:") == 3  # two examples, then the report's own
+    assert len(icl.generate(VAL[:2])) == 2
+
+
+def test_qlora_on_a_machine_without_cuda_fails_clearly(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: QLoRA can run here")
+    base = build_model(tiny_recipe("causal", train={"max_steps": 1}))
+    base.fit(TRAIN)
+    base.save(tmp_path / "base")
+    q = build_model(
+        tiny_recipe("causal", lora={"enabled": True, "quantize": "4bit"})
+        | {"base": str(tmp_path / "base" / "model"), "scratch": None}
+    )
+    with pytest.raises(InputError, match="needs a CUDA GPU"):
+        q.fit(TRAIN)
