@@ -1,0 +1,124 @@
+"""`radimpress scrub` and `radimpress mllp`."""
+
+from __future__ import annotations
+
+import argparse
+
+SCRUB_HELP = """Remove PHI (names, dates, ages over 89, phone/fax, e-mail, record and accession
+numbers, addresses, ZIP codes, URLs, IP addresses) from report text.
+
+Reads: a reports JSONL (as written by `radimpress ingest`; every text field is
+scrubbed and patient_id/study_id become keyed pseudonyms) or a plain text file.
+Writes: --output (same form as the input; the input is never modified) and,
+with --report, a JSONL audit of what kind of item was replaced where (record,
+field, type, start, end in the original text), never the item itself.
+Rules are tuned for report text; clinical eponyms (Hodgkin, Parkinson, Down
+syndrome, Kerley B lines...) are kept. Check a sample by eye before sharing.
+"""
+
+MLLP_HELP = """Listen for HL7 v2 ORU^R01 messages over MLLP and answer each one that carries
+findings (OBX-3 ending &GDT) with an ACK (MSA AA) and a new ORU^R01 whose
+&IMP OBX holds the draft impression with result status P (preliminary).
+Malformed messages get an AE/AR acknowledgement with the reason; garbage,
+truncated and oversized frames never stop the listener.
+
+Reads: --model (a folder written by `radimpress train`). Writes: nothing to
+disk; logs control ids and ACK codes, never report text.
+"""
+
+
+def cmd_scrub(args: argparse.Namespace) -> int:
+    from radimpress.integration.scrub import Scrubber, spacy_detector
+    from radimpress.integration.scrub_io import scrub_file
+
+    extra = [spacy_detector(args.ner_model)] if args.ner_model else []
+    placeholder = args.placeholder
+    scrubber = Scrubber(
+        mode=args.mode, placeholder=placeholder, key=args.key, extra_detectors=extra
+    )
+    summary = scrub_file(args.input, args.output, scrubber, args.report)
+    by_type = ", ".join(f"{k} {v}" for k, v in summary["by_type"].items()) or "nothing found"
+    print(
+        f"scrubbed {summary['records']} record(s): {summary['replaced']} items replaced ({by_type})"
+    )
+    print(f"wrote {args.output}" + (f" and {args.report}" if args.report else ""))
+    return 0
+
+
+def cmd_mllp(args: argparse.Namespace) -> int:
+    from radimpress.integration.mllp import run
+
+    return run(
+        args.model,
+        args.host,
+        args.port,
+        args.max_frame,
+        safety=not args.no_safety,
+        scrub=args.scrub,
+    )
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "scrub",
+        help="remove PHI from reports (JSONL or text) -> scrubbed copy + audit report",
+        description=SCRUB_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--input", required=True, metavar="FILE", help="reports .jsonl or a text file")
+    p.add_argument(
+        "--output", required=True, metavar="FILE", help="scrubbed copy (same form as the input)"
+    )
+    p.add_argument(
+        "--mode",
+        choices=["placeholder", "surrogate"],
+        default="placeholder",
+        help="placeholder tokens such as [NAME] (default), or consistent fake values",
+    )
+    p.add_argument(
+        "--placeholder",
+        default="[{type}]",
+        metavar="TEXT",
+        help="placeholder text; {type} becomes NAME, DATE, ... (default '[{type}]'; e.g. 'XXXX')",
+    )
+    p.add_argument(
+        "--key",
+        default="radimpress",
+        help="secret for surrogates and id pseudonyms (same key, same surrogates; keep it private)",
+    )
+    p.add_argument(
+        "--report", metavar="FILE", help="write the audit JSONL (type and offsets, never the item)"
+    )
+    p.add_argument(
+        "--ner-model",
+        metavar="NAME",
+        default=None,
+        help="also use a locally installed spaCy NER pipeline (package name or folder); none by default",
+    )
+    p.set_defaults(func=cmd_scrub)
+
+    m = sub.add_parser(
+        "mllp",
+        help="HL7 v2 MLLP listener: ORU^R01 findings in -> ACK + draft ORU^R01 out",
+        description=MLLP_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    m.add_argument(
+        "--model", required=True, metavar="DIR", help="model folder from `radimpress train`"
+    )
+    m.add_argument(
+        "--port", type=int, required=True, help="TCP port (0 picks a free one and prints it)"
+    )
+    m.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    m.add_argument(
+        "--max-frame", type=int, default=1 << 20, metavar="BYTES", help="largest accepted frame"
+    )
+    m.add_argument(
+        "--no-safety", action="store_true", help="skip radimpress.safety checks on drafts"
+    )
+    m.add_argument(
+        "--scrub", action="store_true", help="scrub PHI from findings before the model sees them"
+    )
+    m.set_defaults(func=cmd_mllp)

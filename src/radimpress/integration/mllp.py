@@ -1,0 +1,375 @@
+"""An MLLP listener: HL7 v2 ORU^R01 findings in, ACK plus a draft ORU^R01 out.
+
+MLLP frames each message as ``<VT> message <FS><CR>``. A hospital interface
+engine keeps one connection open for hours and retries whatever it does not
+see acknowledged, so the listener must answer every framed message (AA, AE or
+AR with the reason) and survive anything on the wire: garbage between frames,
+frames cut short by a new start block or a disconnect, frames larger than
+any report, and clients that vanish mid-reply.
+
+The model runs in one worker thread so the event loop keeps accepting and
+framing while a draft is generated, and the model is never called twice at
+once. Logs carry control ids, sizes and ACK codes only, never message text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from radimpress.integration.hl7v2 import Hl7Error, build_ack, build_draft_oru, header_of, parse_oru
+
+log = logging.getLogger("radimpress.mllp")
+
+VT, FS, CR = 0x0B, 0x1C, 0x0D
+DEFAULT_MAX_FRAME = 1 << 20  # 1 MiB: a long report with every OBX is under 50 KiB
+
+
+def frame(message: str) -> bytes:
+    return b"\x0b" + message.encode("utf-8") + b"\x1c\x0d"
+
+
+@dataclass
+class FrameEvent:
+    kind: str  # "frame" | "oversize" | "truncated" | "garbage"
+    data: bytes = b""
+    size: int = 0
+
+
+class FrameDecoder:
+    """Incremental MLLP de-framer; pure, so every edge case is unit-testable.
+
+    ``feed`` returns the events the new bytes completed. A frame is closed by
+    FS (a CR after it is optional: some senders drop it). A start block
+    inside a frame means the previous frame was cut short ("truncated"); a
+    frame growing past ``max_frame`` is reported once ("oversize") and then
+    skipped up to its end block.
+    """
+
+    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+        self.max_frame = max_frame
+        self.buf = bytearray()
+        self.in_frame = False
+        self.discarding = False
+        self.garbage = 0
+        self.skipped = 0
+
+    def feed(self, data: bytes) -> list[FrameEvent]:
+        events: list[FrameEvent] = []
+        for b in data:
+            if not self.in_frame:
+                if b == VT:
+                    if self.garbage:
+                        events.append(FrameEvent("garbage", size=self.garbage))
+                        self.garbage = 0
+                    self.in_frame, self.discarding, self.buf = True, False, bytearray()
+                elif b not in (CR, 0x0A, 0x20, 0x09, FS):
+                    self.garbage += 1
+                continue
+            if b == FS:
+                if self.discarding:
+                    events.append(FrameEvent("oversize", size=self.skipped))
+                else:
+                    events.append(FrameEvent("frame", bytes(self.buf), len(self.buf)))
+                self.in_frame, self.discarding, self.buf = False, False, bytearray()
+                continue
+            if b == VT:  # new start block before the end block: the previous frame was cut
+                if not self.discarding:
+                    events.append(FrameEvent("truncated", bytes(self.buf), len(self.buf)))
+                self.buf, self.discarding = bytearray(), False
+                continue
+            if self.discarding:
+                self.skipped += 1
+                continue
+            self.buf.append(b)
+            if len(self.buf) > self.max_frame:
+                self.discarding, self.skipped = True, len(self.buf)
+                events.append(FrameEvent("oversize-start", bytes(self.buf[:2048]), len(self.buf)))
+                self.buf = bytearray()
+        return events
+
+    def close(self) -> list[FrameEvent]:
+        """Events left at disconnect: a frame still open is truncated."""
+        events = []
+        if self.in_frame and not self.discarding:
+            events.append(FrameEvent("truncated", bytes(self.buf), len(self.buf)))
+        if self.garbage:
+            events.append(FrameEvent("garbage", size=self.garbage))
+        self.buf, self.in_frame, self.garbage = bytearray(), False, 0
+        return events
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 when valid; otherwise Latin-1, the usual legacy HL7 character set (MSH-18 8859/1)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+class DraftResponder:
+    """Turn one inbound message into the frames to send back (ACK, then the draft ORU).
+
+    ``generate(findings_report) -> (impression, warnings)`` is injected so the
+    responder can be tested without a model; :meth:`from_model` builds it
+    from any ImpressionModel, with radimpress's safety checks when available.
+    """
+
+    def __init__(
+        self,
+        generate: Callable[[Any], tuple[str, list[str]]],
+        model_name: str = "radimpress",
+        model_version: str = "",
+        scrub: bool = False,
+    ) -> None:
+        self.generate = generate
+        self.model_name = model_name
+        self.model_version = model_version
+        self.scrub = scrub
+
+    @classmethod
+    def from_model(
+        cls, model: Any, safety: bool = True, num_candidates: int = 3, scrub: bool = False
+    ):
+        def generate(report) -> tuple[str, list[str]]:
+            cands = model.generate([report], num_candidates=num_candidates if safety else 1)[0]
+            if not cands:
+                raise RuntimeError("the model returned no candidate")
+            if not safety:
+                return cands[0], []
+            from radimpress.serve.warnings import check_batch
+
+            ranked, warns = check_batch([(report.findings, list(cands))], reorder=True)[0]
+            return ranked[0], [w["message"] for w in warns if w.get("candidate") == 0]
+
+        info = model.info()
+        return cls(generate, str(info.get("name", "")), str(info.get("version", "")), scrub=scrub)
+
+    def respond(self, text: str) -> list[str]:
+        """Replies for one message; never raises (an internal error is an AE)."""
+        head = header_of(text)
+        if head.get("message_type", "").split("^")[0] == "ACK":
+            log.info("ack received for control_id=%s; no reply", head.get("control_id", ""))
+            return []  # an ACK of our draft: acknowledging it would start an endless exchange
+        try:
+            msg = parse_oru(text)
+        except Hl7Error as e:
+            log.info(
+                "reject control_id=%s code=%s reason=%s",
+                head.get("control_id", ""),
+                e.code,
+                e.reason,
+            )
+            return [
+                build_ack(
+                    e.code,
+                    e.reason,
+                    control_id=head.get("control_id", ""),
+                    header=head,
+                    hl7_error=e.hl7_error,
+                )
+            ]
+        try:
+            report = msg.to_report()
+            if self.scrub:
+                from radimpress.integration.scrub import scrub_text
+
+                report.findings = scrub_text(report.findings)[0]
+            impression, warnings = self.generate(report)
+        except Exception as e:  # noqa: BLE001 - the listener must answer, not die
+            log.error("draft failed control_id=%s: %s", msg.control_id, type(e).__name__)
+            return [build_ack("AE", f"draft failed: {type(e).__name__}", msg, hl7_error="207")]
+        log.info(
+            "draft control_id=%s findings_chars=%d warnings=%d",
+            msg.control_id,
+            len(msg.findings),
+            len(warnings),
+        )
+        return [
+            build_ack("AA", "", msg),
+            build_draft_oru(msg, impression, self.model_name, self.model_version, warnings),
+        ]
+
+
+class MllpListener:
+    """asyncio server around a DraftResponder."""
+
+    def __init__(
+        self,
+        responder: DraftResponder,
+        host: str = "127.0.0.1",
+        port: int = 2575,
+        max_frame: int = DEFAULT_MAX_FRAME,
+        idle_timeout: float = 600.0,
+    ) -> None:
+        self.responder = responder
+        self.host, self.port = host, port
+        self.max_frame = max_frame
+        self.idle_timeout = idle_timeout
+        self.server: asyncio.Server | None = None
+        self._clients: set[asyncio.Task] = set()
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="radimpress-mllp-model"
+        )
+        self.stats = {
+            "connections": 0,
+            "frames": 0,
+            "acks": 0,
+            "rejected": 0,
+            "truncated": 0,
+            "oversize": 0,
+            "garbage_bytes": 0,
+        }
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._client, self.host, self.port, limit=1 << 16)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def serve_forever(self) -> None:
+        if self.server is None:
+            await self.start()
+        assert self.server is not None
+        async with self.server:
+            await self.server.serve_forever()
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for task in list(self._clients):
+            task.cancel()
+        if self._clients:
+            await asyncio.gather(*self._clients, return_exceptions=True)
+        if self.server is not None:
+            await self.server.wait_closed()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _reply(self, writer: asyncio.StreamWriter, messages: list[str]) -> None:
+        for m in messages:
+            writer.write(frame(m))
+            if m.split("\r", 2)[1].startswith("MSA|"):
+                self.stats["acks"] += 1
+                if not m.split("\r", 2)[1].startswith("MSA|AA"):
+                    self.stats["rejected"] += 1
+        await writer.drain()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._clients.add(task)
+        try:
+            await self._serve_client(reader, writer)
+        except asyncio.CancelledError:
+            pass  # listener shutting down; the connection is closed below
+        finally:
+            if task is not None:
+                self._clients.discard(task)
+            with contextlib.suppress(ConnectionError, OSError, RuntimeError):
+                writer.close()
+
+    async def _serve_client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        peer = writer.get_extra_info("peername")
+        self.stats["connections"] += 1
+        log.info("connection from %s", peer)
+        decoder = FrameDecoder(self.max_frame)
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                try:
+                    data = await asyncio.wait_for(reader.read(65536), timeout=self.idle_timeout)
+                except TimeoutError:
+                    log.info("closing idle connection from %s", peer)
+                    break
+                if not data:
+                    break
+                for ev in decoder.feed(data):
+                    replies = await self._handle(ev, loop)
+                    if replies:
+                        await self._reply(writer, replies)
+        except (ConnectionError, asyncio.IncompleteReadError) as e:
+            log.info("connection from %s ended: %s", peer, type(e).__name__)
+        except Exception:  # noqa: BLE001 - one connection's bug must not stop the listener
+            log.exception("connection handler error for %s", peer)
+        finally:
+            for ev in decoder.close():
+                if ev.kind == "truncated":
+                    self.stats["truncated"] += 1
+                    log.info(
+                        "frame of %d bytes cut short by disconnect from %s; dropped", ev.size, peer
+                    )
+                elif ev.kind == "garbage":
+                    self.stats["garbage_bytes"] += ev.size
+            with contextlib.suppress(ConnectionError, OSError):
+                writer.close()
+                await writer.wait_closed()
+
+    async def _handle(self, ev: FrameEvent, loop: asyncio.AbstractEventLoop) -> list[str]:
+        if ev.kind == "garbage":
+            self.stats["garbage_bytes"] += ev.size
+            log.info("ignored %d bytes outside MLLP frames", ev.size)
+            return []
+        if ev.kind == "oversize":
+            return []
+        if ev.kind == "oversize-start":
+            self.stats["oversize"] += 1
+            head = header_of(decode_text(ev.data))
+            reason = f"frame exceeds the {self.max_frame}-byte limit; message skipped"
+            return [
+                build_ack(
+                    "AR",
+                    reason,
+                    control_id=head.get("control_id", ""),
+                    header=head,
+                    hl7_error="100",
+                )
+            ]
+        text = decode_text(ev.data)
+        if ev.kind == "truncated":
+            self.stats["truncated"] += 1
+            head = header_of(text)
+            reason = "truncated frame: a new start block (VT) arrived before the end block (FS CR)"
+            return [
+                build_ack(
+                    "AR",
+                    reason,
+                    control_id=head.get("control_id", ""),
+                    header=head,
+                    hl7_error="100",
+                )
+            ]
+        self.stats["frames"] += 1
+        return await loop.run_in_executor(self._executor, self.responder.respond, text)
+
+
+def run(model_dir: str, host: str, port: int, max_frame: int, safety: bool, scrub: bool) -> int:
+    """Blocking entry point for ``radimpress mllp``."""
+    from radimpress.models.base import load_model
+
+    model = load_model(model_dir)
+    responder = DraftResponder.from_model(model, safety=safety, scrub=scrub)
+    listener = MllpListener(responder, host, port, max_frame=max_frame)
+
+    async def main() -> None:
+        bound = await listener.start()
+        info = model.info()
+        print(
+            f"radimpress mllp: {info.get('name')} {info.get('version')} listening on {host}:{bound} "
+            "(Ctrl-C to stop)",
+            flush=True,
+        )
+        try:
+            await listener.serve_forever()
+        finally:
+            await listener.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    print(f"radimpress mllp: stopped; {listener.stats}")
+    return 0
