@@ -1,0 +1,59 @@
+"""Shared by every benchmark: describe the machine and replace one section of BENCHMARKS.md.
+
+Each benchmark owns one ``## Title`` section; re-running it replaces that
+section only, so results from other benchmarks stay as they were measured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import shlex
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
+HEADER = "# radimpress benchmarks\n\nEach section is written by the benchmark named in it; re-running one replaces its section.\n"
+
+
+def machine() -> str:
+    """One line naming the CPU, core count, memory and Python, for reproducibility."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024**2:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, {platform.system()}"
+
+
+def command_line() -> str:
+    return "python " + shlex.join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+
+
+def provenance() -> str:
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"- command: `{command_line()}`\n- machine: {machine()}\n- date: {now}\n"
+
+
+def replace_section(title: str, body: str, path: Path = BENCHMARKS_MD) -> None:
+    """Write ``## title`` + provenance + body, replacing an earlier section of that title."""
+    section = f"## {title}\n\n{provenance()}\n{body.strip()}\n"
+    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
