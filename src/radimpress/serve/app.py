@@ -68,7 +68,8 @@ async def _load_model(app: FastAPI) -> None:
         return
     from radimpress.serve.warnings import warm_up
 
-    await asyncio.to_thread(warm_up)
+    if settings.safety_checks:
+        await asyncio.to_thread(warm_up)
     from radimpress.serve.batching import MicroBatcher
 
     batcher = MicroBatcher(

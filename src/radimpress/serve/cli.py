@@ -39,6 +39,7 @@ def build_settings(args: argparse.Namespace):
         max_wait_ms=args.max_wait_ms,
         max_findings_chars=args.max_findings_chars,
         max_batch_items=args.max_batch_items,
+        safety_checks=not args.no_safety_checks,
     )
 
 
@@ -179,6 +180,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--max-findings-chars", type=int, default=20_000, help="longer findings get 422")
     p.add_argument("--max-batch-items", type=int, default=64, help="reports per /batch call")
+    p.add_argument(
+        "--no-safety-checks",
+        action="store_true",
+        help="skip radimpress.safety warnings (benchmarks of the bare model only)",
+    )
     p.add_argument(
         "--import-run",
         action="append",

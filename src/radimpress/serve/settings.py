@@ -30,6 +30,9 @@ class ServeSettings:
     batching: bool = True
     max_batch_size: int = 16
     max_wait_ms: float = 10.0
+    # Run radimpress.safety on every candidate (when installed); off only for
+    # benchmarks of the bare model or tests that do not need it.
+    safety_checks: bool = True
     # Put the best-ranked candidate without a high-severity safety warning first.
     safe_select: bool = True
     # Input limits (a report's findings are rarely over 5,000 characters).

@@ -182,11 +182,14 @@ async def _draft(
         return _error(500, "the model failed to draft this report", eid)
     info = app.state.model.info()
     results = [cands[:n] for cands, n in zip(results, counts, strict=True)]
-    checked = await asyncio.to_thread(
-        check_batch,
-        [(it.findings, cands) for it, cands in zip(items, results, strict=True)],
-        app.state.settings.safe_select,
-    )
+    if app.state.settings.safety_checks:
+        checked = await asyncio.to_thread(
+            check_batch,
+            [(it.findings, cands) for it, cands in zip(items, results, strict=True)],
+            app.state.settings.safe_select,
+        )
+    else:
+        checked = [(cands, []) for cands in results]
     results = [ranked for ranked, _ in checked]
     warnings = [w for _, w in checked]
     latency_ms = round((time.perf_counter() - start) * 1000, 2)

@@ -162,7 +162,7 @@ async def report_page(request: Request, draft_id: str, reviewer: Reviewer, done:
         d=draft,
         next_id=next_id,
         done=done_draft,
-        safety=safety_available(),
+        safety=safety_available() and request.app.state.settings.safety_checks,
     )
 
 
