@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("absl").setLevel(logging.WARNING)  # rouge-score's tokenizer chatter
     try:
         return int(args.func(args) or 0)
     except InputError as e:
