@@ -75,6 +75,18 @@ FORMATS: list[Format] = [
         description="Parquet table with a column mapping",
     ),
     Format(
+        "fhir",
+        _P + "fhir_reader:detect",
+        _P + "fhir_reader:read",
+        description="FHIR R4 DiagnosticReport or Bundle JSON/NDJSON (presentedForm or Observations)",
+    ),
+    Format(
+        "hl7v2",
+        _P + "hl7_reader:detect",
+        _P + "hl7_reader:read",
+        description="HL7 v2 ORU^R01 messages (OBX-3 &GDT findings, &IMP impression), one or many per file",
+    ),
+    Format(
         "freetext",
         _P + "freetext:detect",
         _P + "freetext:read",
