@@ -162,7 +162,13 @@ async def report_page(request: Request, draft_id: str, reviewer: Reviewer, done:
         d=draft,
         next_id=next_id,
         done=done_draft,
-        safety=safety_available() and request.app.state.settings.safety_checks,
+        safety=(
+            "off"
+            if not request.app.state.settings.safety_checks
+            else "on"
+            if safety_available()
+            else "missing"
+        ),
     )
 
 

@@ -17,7 +17,7 @@
   function submit(decision) {
     var form = document.getElementById("decide");
     var button = document.getElementById(decision);
-    if (form && button) { form.requestSubmit(button); }
+    if (form && button) { button.click(); }  // a click, so htmx sends the button's decision value
   }
   document.addEventListener("click", function (ev) {
     var use = ev.target.closest(".use-candidate");
