@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+import re
 from typing import Any
 
 from radimpress.safety import vocabulary as V
@@ -68,9 +69,9 @@ class CriticalRule:
         if self.when == "malpositioned":
             return m.position == "malpositioned"
         if self.when == "acute":
-            return m.acuity != "chronic" and m.change != "stable"
+            return m.acuity != "chronic" and m.change not in ("stable", "persistent")
         if self.when == "followup":
-            return m.change in ("new", "worse") or m.followup
+            return not m.benign and (m.change in ("new", "worse") or m.followup)
         raise ValueError(f"unknown critical rule condition {self.when!r}")
 
 
@@ -96,13 +97,20 @@ COVERED_BY: dict[str, set[str]] = {
 
 @dataclass
 class CheckInput:
-    """What every check sees: both texts and their mentions (historical mentions dropped)."""
+    """What every check sees: both texts and their mentions.
+
+    ``f_mentions``/``i_mentions`` leave out historical mentions ("history of pneumonia"),
+    which say nothing about today; ``f_all``/``i_all`` keep them, because an old
+    fracture on the wrong side is still a wrong side.
+    """
 
     findings: str
     impression: str
     f_mentions: list[Mention]
     i_mentions: list[Mention]
     critical: Sequence[CriticalRule] = DEFAULT_CRITICAL
+    f_all: list[Mention] = field(default_factory=list)
+    i_all: list[Mention] = field(default_factory=list)
 
 
 CheckFn = Callable[[CheckInput], list[SafetyWarning]]
@@ -130,16 +138,35 @@ def _sides_overlap(a: Mention, b: Mention) -> bool:
     return not a.sides or not b.sides or bool(a.sides & b.sides)
 
 
+_QUALIFIER = re.compile(r"\b(?:focal|acute|new|large|suspicious|significant|active|discrete|definite|confluent|lobar|frank|overt|dominant|gross|consolidating|worrisome|visible)\b", re.I)
+
+
 def _qualified_denial(neg: Mention, pos: Mention) -> bool:
-    """'No acute fracture' does not deny an old fracture; 'no new opacity' not a stable one."""
+    """True when a negation does not deny this positive mention.
+
+    'No acute fracture' does not deny an old fracture, 'no new opacity' a stable one,
+    'no large effusion' a small one, and 'lungs otherwise clear' or 'no focal airspace
+    disease' an opacity the text explains as scar, granuloma or atelectasis.
+    """
     if neg.acuity == "acute" and pos.acuity == "chronic":
         return True
     if neg.change == "new" and pos.change not in ("new", "worse"):
         return True
-    if neg.severity in ("large", "moderate", "severe") and pos.severity in ("small", "mild"):
+    if neg.severity in ("large", "moderate", "severe") and pos.severity in ("small", "mild", None):
         return True
     text = neg.sentence.lower()
-    return pos.change == "stable" and ("acute" in text or "new" in text)
+    if pos.change in ("stable", "persistent") and ("acute" in text or "new" in text):
+        return True
+    if "otherwise" in text:
+        return True
+    if pos.benign and (neg.generic or _QUALIFIER.search(text)):
+        return True
+    return "congestion" in pos.text.lower() and "congestion" not in neg.text.lower()
+
+
+def _weak_denial(neg: Mention, pos: Mention) -> bool:
+    """A findings negation limited by size ('no large effusion') does not deny an unsized impression."""
+    return neg.severity in ("large", "moderate", "severe") and pos.severity not in ("large", "moderate", "severe")
 
 
 def _direction(m: Mention) -> str | None:
@@ -161,7 +188,7 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
                 f for f in x.f_mentions
                 if f.observation in V.denied_by(m.observation) and f.polarity == "absent"
                 and _same_thing(f, m) and _sides_overlap(f, m)
-                and not (m.change == "resolved")
+                and not (m.change == "resolved") and not _weak_denial(f, m)
             ]
             if not support and denials and key not in seen:
                 seen.add(key)
@@ -171,11 +198,11 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
                     [d.span() for d in denials], [m.span()]))
                 continue
             # same finding, opposite change, or a device placed well in one text and badly in the other
-            for f in support:
-                if f.observation != m.observation or f.polarity != "present":
-                    continue
+            same = [f for f in support if f.observation == m.observation and f.polarity == "present"]
+            f_dirs = {_direction(f) for f in same} - {None}
+            for f in same:
                 df, dm = _direction(f), _direction(m)
-                if df and dm and df != dm and key not in seen:
+                if df and dm and len(f_dirs) == 1 and df != dm and key not in seen:
                     seen.add(key)
                     out.append(SafetyWarning(
                         "contradiction", "high", m.observation,
@@ -211,12 +238,12 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
 @register_check("laterality_mismatch")
 def check_laterality(x: CheckInput) -> list[SafetyWarning]:
     out: list[SafetyWarning] = []
-    for m in x.i_mentions:
+    for m in x.i_all or x.i_mentions:
         if m.polarity == "absent" or not m.sides:
             continue
         related = [
-            f for f in x.f_mentions
-            if f.observation == m.observation and f.polarity != "absent" and _same_thing(f, m)
+            f for f in x.f_all or x.f_mentions
+            if f.observation in V.supported_by(m.observation) and f.polarity != "absent" and _same_thing(f, m)
         ]
         if not related or any(not f.sides for f in related):
             continue  # unsided mention in the findings: nothing to compare against
@@ -272,7 +299,12 @@ def check_unsupported(x: CheckInput) -> list[SafetyWarning]:
         key = (m.observation, m.device)
         if key in done:
             continue
-        mentioned = [f for f in x.f_mentions if f.observation in V.supported_by(m.observation) and _same_thing(f, m)]
+        mentioned = [
+            f for f in x.f_mentions
+            if _same_thing(f, m) and (
+                (f.observation in V.supported_by(m.observation) and f.polarity != "absent")
+                or (f.observation in V.denied_by(m.observation) and f.polarity == "absent"))
+        ]
         if mentioned:
             continue  # supported, or negated (then the contradiction check speaks)
         done.add(key)
@@ -307,6 +339,8 @@ class SafetyChecker:
                 [m for m in mentions[k] if not m.historical],
                 [m for m in mentions[n + k] if not m.historical],
                 self.critical,
+                mentions[k],
+                mentions[n + k],
             )
             warnings: list[SafetyWarning] = []
             for name in self.check_names:

@@ -40,6 +40,8 @@ class Mention:
     acuity: str | None = None  # for fractures: "acute" | "chronic"
     followup: bool = False  # a lesion the text asks to work up
     historical: bool = False
+    generic: bool = False  # a whole-organ normal statement ("lungs are clear"), not about one lesion
+    benign: bool = False  # explained as chronic or benign ("calcified granuloma", "likely atelectasis")
     sentence: str = ""
 
     @property
@@ -57,7 +59,7 @@ class Mention:
 
 
 _PRE_CUT = re.compile(r"[,;:()]|\b(?:and|or|with|but|which|while|whereas|as well as)\b", re.I)
-_POST_CUT = re.compile(r"[,;:.()]|\b(?:and|but|which|while|whereas|as well as|with)\b", re.I)
+_POST_CUT = re.compile(r"[,;:()]|\.(?!\d)|\b(?:and|but|which|while|whereas|as well as|with)\b", re.I)
 _LEFT = re.compile(V.LEFT)
 _LEFT_I = re.compile(r"\b(?:left|leftward|left-sided|lt)\b", re.I)
 _RIGHT = re.compile(V.RIGHT)
@@ -75,6 +77,12 @@ _MALPOSITION = re.compile(V.MALPOSITION, re.I)
 _STANDARD = re.compile(V.STANDARD_POSITION, re.I)
 _FOLLOWUP = re.compile(V.FOLLOWUP, re.I)
 _NORMAL = re.compile(V.NORMAL_STUDY, re.I)
+_MALPOSITION_BY_DEVICE = {k: re.compile(v, re.I) for k, v in V.MALPOSITION_BY_DEVICE.items()}
+_BENIGN = re.compile(V.BENIGN, re.I)
+_BORDERLINE = re.compile(r"borderline|top[- ]normal|upper limits? (?:of )?normal", re.I)
+_DOUBLE_STOP = re.compile(r"\.\.+")
+_AND_LOCATION = re.compile(r"^\s*and\s+(?:the\s+)?(?:(?:left|right|both)\s+)(?:\w+\s+){0,2}?(?:lobes?|lungs?|bases?|apex|apices|midlung|hemithorax|zones?)\b", re.I)
+_SIDE_WORD = re.compile(r"\b(?:left|right)\b", re.I)
 _WORDS = 8
 
 
@@ -110,7 +118,10 @@ def build_pipeline():
     )
     context = nlp.add_pipe("medspacy_context", config={"rules": None})
     context.add(
-        [ConTextRule(literal=lit, category=cat, direction=d, pattern=p) for lit, cat, d, p in V.CONTEXT_RULES]
+        [
+            ConTextRule(literal=lit, category=cat, direction=d, pattern=p, max_scope=scope)
+            for lit, cat, d, p, scope in V.CONTEXT_RULES
+        ]
     )
     return nlp
 
@@ -124,16 +135,33 @@ def _side_of(text: str) -> str | None:
     return "left" if left else "right" if right else None
 
 
-def _windows(sent_text: str, rel_start: int, rel_end: int) -> tuple[str, str, str]:
-    """Clause-limited text before and after a mention (raw before, cut before, cut after)."""
-    before_raw = " ".join(sent_text[:rel_start].split()[-_WORDS:])
+def _windows(pre_text: str, post_text: str) -> tuple[str, str, str, str]:
+    """Text before and after a mention, bounded by the neighbouring mentions in its sentence.
+
+    Returns (raw before, clause-cut before, clause-cut after, uncut after). Sides and
+    severity come from the clause only; change may follow a comma ("mass, new since prior").
+    """
+    before_raw = " ".join(pre_text.split()[-_WORDS:])
     cuts = list(_PRE_CUT.finditer(before_raw))
     before = before_raw[cuts[-1].end():] if cuts else before_raw
-    after_raw = sent_text[rel_end:]
-    cut = _POST_CUT.search(after_raw)
-    after = after_raw[: cut.start()] if cut else after_raw
+    cut = _POST_CUT.search(post_text)
+    if cut and cut.group(0).lower() == "and":
+        more = _AND_LOCATION.match(post_text[cut.start() :])
+        if more:  # "in the right midlung and left lower lobe": one finding, two places
+            rest = post_text[cut.start() + more.end() :]
+            cut2 = _POST_CUT.search(rest)
+            post_text = post_text[: cut.start() + more.end()] + (rest[: cut2.start()] if cut2 else rest)
+            cut = None
+    after = post_text[: cut.start()] if cut else post_text
     after = " ".join(after.split()[:_WORDS])
-    return before_raw, before, after
+    stop = _LONG_CUT.search(post_text)
+    after_long = " ".join((post_text[: stop.start()] if stop else post_text).split()[: 2 * _WORDS])
+    return before_raw, before, after, after_long
+
+
+_LONG_CUT = re.compile(r";|\.(?!\d)|\b(?:and|with|but|while|whereas|which)\b", re.I)
+_INHERIT_GAP = re.compile(r"^[\s,;:]*(?:[a-z]+[\s,]+){0,8}$", re.I)
+_NO_INHERIT = re.compile(r"\b(?:no|not|without|but|however|while|whereas|than)\b", re.I)
 
 
 def _polarity(ent, fixed: str | None) -> tuple[str, bool]:
@@ -145,6 +173,8 @@ def _polarity(ent, fixed: str | None) -> tuple[str, bool]:
         if cat == "HISTORICAL":
             historical = True
             continue
+        if cat == "HYPOTHETICAL":
+            cat = "POSSIBLE_EXISTENCE"  # looked for, not found: not a finding either way
         if cat not in ("NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE"):
             continue
         ms, me = mod.modifier_span
@@ -171,26 +201,43 @@ def _mentions_from_doc(doc) -> list[Mention]:
     text = doc.text
     out: list[Mention] = []
     ents = sorted(doc.ents, key=lambda e: e.start_char)
+    prev_side: str | None = None
     for idx, ent in enumerate(ents):
+        if ent.label_ == "IGNORE":
+            continue
         rule = ent._.target_rule
         meta = dict(rule.metadata or {}) if rule is not None else {}
         sent = ent.sent
-        s0 = sent.start_char
-        rel_s, rel_e = ent.start_char - s0, ent.end_char - s0
-        before_raw, before, after = _windows(sent.text, rel_s, rel_e)
+        prev = ents[idx - 1] if idx > 0 and ents[idx - 1].sent.start == sent.start else None
+        nxt = ents[idx + 1] if idx + 1 < len(ents) and ents[idx + 1].sent.start == sent.start else None
+        pre_from = prev.end_char if prev is not None else sent.start_char
+        post_to = nxt.start_char if nxt is not None else sent.end_char
+        before_raw, before, after, after_long = _windows(
+            text[pre_from : ent.start_char], text[ent.end_char : post_to]
+        )
         near = f"{before} {ent.text} {after}"
         polarity, historical = _polarity(ent, meta.get("polarity"))
+        if polarity == "present" and _BORDERLINE.search(f"{before} {ent.text}"):
+            polarity = "uncertain"
+        benign = bool(_BENIGN.search(f"{before_raw} {ent.text} {after_long}"))
 
         side = _side_of(near)
         if side is None and _BOTH_SIDES_BEFORE.search(before_raw):
             side = "bilateral"
+        tail = re.split(r"[,;:.]", before_raw)[-1]
+        if side in ("left", "right") and " and " in f" {tail.lower()} " and len(set(_SIDE_WORD.findall(tail.lower()))) == 2:
+            side = "bilateral"  # "right and XXXX left pleural effusions"
+        if side is None and prev is not None and prev_side is not None:
+            gap = text[prev.end_char : ent.start_char]
+            if _INHERIT_GAP.match(gap) and not _NO_INHERIT.search(gap):
+                side = prev_side  # "right lower lobe opacity, likely atelectasis"
         loc = _LOCATION.search(f"{before} {after}")
         sev = _SEVERITY.search(near)
         size = _SIZE.search(near)
         size_mm = None
         if size:
             size_mm = float(size.group(1)) * (10.0 if size.group(2).lower() == "cm" else 1.0)
-        change = _change(f"{before} {ent.text} {after}")
+        change = _change(f"{before} {ent.text} {after_long}")
 
         device = position = acuity = None
         followup = False
@@ -205,18 +252,23 @@ def _mentions_from_doc(doc) -> list[Mention]:
                     break
             clause = text[ent.start_char : stop]
             scope = f"{before} {clause}"
-            if _MALPOSITION.search(scope):
+            by_device = _MALPOSITION_BY_DEVICE.get(device or "")
+            if _MALPOSITION.search(scope) or (by_device is not None and by_device.search(clause)):
                 position = "malpositioned"
             elif _STANDARD.search(scope):
                 position = "standard"
             side = _side_of(f"{before} {ent.text}")
         elif obs == "Fracture":
-            if _CHRONIC.search(near):
+            if _CHRONIC.search(f"{before_raw} {ent.text} {after_long}"):
                 acuity = "chronic"
             elif _ACUTE.search(near):
                 acuity = "acute"
         elif obs == "Lung Lesion":
-            followup = bool(_FOLLOWUP.search(sent.text))
+            following = text[sent.end_char : sent.end_char + 160]
+            followup = bool(_FOLLOWUP.search(sent.text)) or bool(
+                re.match(r"\W*(?:\d\.\s*)?(?:recommend|follow|further|consider|ct\b|a ct|chest ct|dedicated)", following, re.I)
+            )
+        prev_side = side
         for name in [obs, *meta.get("also", [])]:
             out.append(
                 Mention(
@@ -235,6 +287,8 @@ def _mentions_from_doc(doc) -> list[Mention]:
                     acuity=acuity,
                     followup=followup,
                     historical=historical,
+                    generic=meta.get("polarity") == "absent",
+                    benign=benign,
                     sentence=sent.text,
                 )
             )
@@ -251,7 +305,8 @@ def extract(text: str | None) -> list[Mention]:
 def extract_many(texts: Iterable[str | None], batch_size: int = 64) -> list[list[Mention]]:
     """Mentions for many texts at once (nlp.pipe is faster than one call per text)."""
     nlp = build_pipeline()
-    items = [t or "" for t in texts]
+    # "effusion.. Cardiomegaly" defeats the sentence splitter; same length keeps spans valid
+    items = [_DOUBLE_STOP.sub(lambda m: ". " + " " * (len(m.group(0)) - 2), t or "") for t in texts]
     return [_mentions_from_doc(doc) for doc in nlp.pipe(items, batch_size=batch_size)]
 
 
