@@ -26,7 +26,11 @@ def test_recall_on_the_labelled_set_meets_targets(half):
     assert len(rows) >= 50 and all(r["spans"] for r in rows)
     s = score_phi_set(rows)
     for kind in ("NAME", "DATE", "ID"):
-        assert s.recall(kind) >= 0.98, (kind, s.recall(kind), [m for m in s.missed if m[1] == kind][:5])
+        assert s.recall(kind) >= 0.98, (
+            kind,
+            s.recall(kind),
+            [m for m in s.missed if m[1] == kind][:5],
+        )
     assert s.overall_recall >= 0.97
     assert s.clinical_removed_share <= 0.01, s.removed_words.most_common(10)
     assert s.keep_removed == 0, s.lost_keep
@@ -40,7 +44,10 @@ def test_clinical_eponyms_survive():
 def test_titled_person_with_an_eponym_surname_is_still_removed():
     text = "Graves disease. Discussed with Dr. Graves on 3/4/2021. Dr. Parkinson agreed; Parkinson disease excluded."
     clean, _ = scrub_text(text)
-    assert clean == "Graves disease. Discussed with Dr. [NAME] on [DATE]. Dr. [NAME] agreed; Parkinson disease excluded."
+    assert (
+        clean
+        == "Graves disease. Discussed with Dr. [NAME] on [DATE]. Dr. [NAME] agreed; Parkinson disease excluded."
+    )
 
 
 @pytest.mark.parametrize(
@@ -69,14 +76,31 @@ def test_every_identifier_type_is_found_with_original_offsets():
     kinds = {s.type for s in spans}
     assert kinds >= {"NAME", "ID", "DATE", "ADDRESS", "ZIP", "PHONE", "EMAIL", "URL", "IP", "AGE"}
     found = {text[s.start : s.end] for s in spans}
-    for item in ("Jane Q. Roe", "00123456", "02/03/1931", "RAD-2021-00042", "62704", "(555) 201-3344",
-                 "555.201.3345", "jroe@example.org", "10.2.3.4", "93", "Robert Chen", "March 5, 2021"):
+    for item in (
+        "Jane Q. Roe",
+        "00123456",
+        "02/03/1931",
+        "RAD-2021-00042",
+        "62704",
+        "(555) 201-3344",
+        "555.201.3345",
+        "jroe@example.org",
+        "10.2.3.4",
+        "93",
+        "Robert Chen",
+        "March 5, 2021",
+    ):
         assert item in found, item
 
 
 def test_placeholder_modes_and_consistent_surrogates():
-    text = "Dr. Alice Mbeki called Dr. Alice Mbeki back. MRN 7654321. Seen 01/15/2020 and 01/20/2020."
-    assert scrub_text(text, placeholder="XXXX")[0] == "Dr. XXXX called Dr. XXXX back. MRN XXXX. Seen XXXX and XXXX."
+    text = (
+        "Dr. Alice Mbeki called Dr. Alice Mbeki back. MRN 7654321. Seen 01/15/2020 and 01/20/2020."
+    )
+    assert (
+        scrub_text(text, placeholder="XXXX")[0]
+        == "Dr. XXXX called Dr. XXXX back. MRN XXXX. Seen XXXX and XXXX."
+    )
     s1, spans = Scrubber(mode="surrogate", key="k1").scrub(text)
     s1_again, _ = Scrubber(mode="surrogate", key="k1").scrub(text)
     s2, _ = Scrubber(mode="surrogate", key="k2").scrub(text)
@@ -88,7 +112,9 @@ def test_placeholder_modes_and_consistent_surrogates():
     # dates are shifted by one key-derived offset: the 5-day interval survives
     import datetime as dt
 
-    d = [dt.datetime.strptime(x, "%m/%d/%Y") for x in s1.rstrip(".").split("Seen ")[1].split(" and ")]
+    d = [
+        dt.datetime.strptime(x, "%m/%d/%Y") for x in s1.rstrip(".").split("Seen ")[1].split(" and ")
+    ]
     assert (d[1] - d[0]).days == 5
     assert [t for t, _, _ in spans] == ["NAME", "NAME", "ID", "DATE", "DATE"]
 
@@ -100,11 +126,20 @@ def test_bad_mode_is_refused():
 
 def test_cli_scrubs_jsonl_and_writes_an_audit_without_the_items(tmp_path, capsys):
     reports = [
-        Report(id="r1", findings="Compared with 03/04/2021. Lungs clear. Hodgkin lymphoma history.",
-               impression="No acute disease. Discussed with Dr. Okafor at 555-201-3344.",
-               patient_id="MRN998877", study_id="ACC1"),
-        Report(id="r2", findings="Heart normal.", impression="Normal.", patient_id="MRN998877",
-               sections={"signature": "Electronically signed by Maria Lopez, MD"}),
+        Report(
+            id="r1",
+            findings="Compared with 03/04/2021. Lungs clear. Hodgkin lymphoma history.",
+            impression="No acute disease. Discussed with Dr. Okafor at 555-201-3344.",
+            patient_id="MRN998877",
+            study_id="ACC1",
+        ),
+        Report(
+            id="r2",
+            findings="Heart normal.",
+            impression="Normal.",
+            patient_id="MRN998877",
+            sections={"signature": "Electronically signed by Maria Lopez, MD"},
+        ),
     ]
     src, out, audit = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "audit.jsonl"
     write_jsonl(src, reports)
@@ -143,11 +178,49 @@ def test_optional_spacy_detector_adds_entities(tmp_path):
     spacy = pytest.importorskip("spacy")
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("entity_ruler")
-    ruler.add_patterns([{"label": "PERSON", "pattern": "Zorblax"}, {"label": "PERSON", "pattern": "Hodgkin"}])
+    ruler.add_patterns(
+        [{"label": "PERSON", "pattern": "Zorblax"}, {"label": "PERSON", "pattern": "Hodgkin"}]
+    )
     nlp.to_disk(tmp_path / "ner")
     from radimpress.integration.scrub import spacy_detector
 
     s = Scrubber(extra_detectors=[spacy_detector(str(tmp_path / "ner"))])
-    assert s.scrub("zorblax saw Zorblax. Hodgkin lymphoma.")[0] == "zorblax saw [NAME]. Hodgkin lymphoma."
+    assert (
+        s.scrub("zorblax saw Zorblax. Hodgkin lymphoma.")[0]
+        == "zorblax saw [NAME]. Hodgkin lymphoma."
+    )
     with pytest.raises(InputError, match="not installed"):
         spacy_detector(str(tmp_path / "no-such-model"))
+
+
+def test_ingest_scrub_option_writes_nothing_unscrubbed(tmp_path):
+    hl7_text = "\r".join(
+        [
+            "MSH|^~\\&|RIS|H|RADIMPRESS|H|20240101||ORU^R01|C1|P|2.5",
+            "PID|1||MRN4455^^^H^MR||DOE^JANE",
+            "OBR|1||ACC9911|^CT HEAD",
+            "OBX|1|TX|&GDT|1|Compared with 03/04/2021.~No hemorrhage.",
+            "OBX|2|TX|&IMP|1|Normal. Discussed with Dr. Okafor.",
+            "MSH|^~\\&|RIS|H|RADIMPRESS|H|20240101||ORU^R01|C2|P|2.5",
+            "OBX|1|TX|&IMP|1|Signed by Dr. Okafor",
+        ]
+    )
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "batch.hl7").write_text(hl7_text)
+    out = tmp_path / "out"
+    assert main(["ingest", str(tmp_path / "in"), "--out", str(out), "--scrub"]) == 0
+    written = "".join(
+        (out / n).read_text() for n in ("reports.jsonl", "rejects.jsonl", "scrub_report.jsonl")
+    )
+    for secret in ("MRN4455", "ACC9911", "03/04/2021", "Okafor"):
+        assert secret not in written, secret
+    (rep,) = read_reports(out / "reports.jsonl")
+    assert rep.findings == "Compared with [DATE].\nNo hemorrhage."
+    assert rep.impression == "Normal. Discussed with Dr. [NAME]."
+    assert (
+        rep.id.startswith("R-")
+        and rep.patient_id.startswith("P-")
+        and rep.study_id.startswith("S-")
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scrubbed"]["ID"] == 3 and summary["scrubbed"]["NAME"] == 1

@@ -41,6 +41,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     result = ingest_paths(args.sources, **options)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.scrub:  # PHI removed before anything is written (see `radimpress scrub --help`)
+        from radimpress.integration.scrub_io import scrub_ingest_result
+
+        audit, result.summary["scrubbed"] = scrub_ingest_result(result)
+        write_jsonl(out / "scrub_report.jsonl", audit)
     write_jsonl(out / "reports.jsonl", result.reports)
     write_jsonl(out / "rejects.jsonl", result.rejects)
     tmp = out / "summary.json.tmp"
@@ -99,5 +104,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--headerless-as-findings",
         action="store_true",
         help="take free text without any section header as FINDINGS (default: reject it)",
+    )
+    p.add_argument(
+        "--scrub",
+        action="store_true",
+        help="remove PHI from every text field first (placeholders such as [NAME]); "
+        "also writes OUT/scrub_report.jsonl (type and offsets, never the item)",
     )
     p.set_defaults(func=cmd_ingest)

@@ -14,11 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from radimpress.integration.scrub import Scrubber
+from radimpress.integration.scrub import Scrubber, find_phi
 from radimpress.records import InputError, Report, read_jsonl
 
 TEXT_FIELDS = ("findings", "impression", "indication", "comparison", "exam")
 ID_FIELDS = ("patient_id", "study_id")
+
+
+def scrubber_finds(text: str) -> bool:
+    return bool(find_phi(text))
 
 
 def scrub_report(report: Report, scrubber: Scrubber) -> tuple[Report, list[dict[str, Any]]]:
@@ -64,6 +68,16 @@ def scrub_report(report: Report, scrubber: Scrubber) -> tuple[Report, list[dict[
                     "end": len(str(value)),
                 }
             )
+    # An id that is itself an identifier (the accession, an MRN) gets a pseudonym too.
+    if report.id and (
+        report.id in (report.patient_id, report.study_id) or scrubber_finds(report.id)
+    ):
+        values["id"] = scrubber.pseudonym(report.id, "R")
+        items.append(
+            {"record": values["id"], "field": "id", "type": "ID", "start": 0, "end": len(report.id)}
+        )
+        for it in items:
+            it["record"] = values["id"]
     d = report.to_dict()
     d.pop("trainable", None)
     d.update(values)
@@ -141,3 +155,25 @@ def scrub_file(
                 fh.write(json.dumps(it, ensure_ascii=False) + "\n")
         rtmp.replace(rp)
     return summary
+
+
+def scrub_ingest_result(
+    result: Any, scrubber: Scrubber | None = None
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Scrub an ``IngestResult`` in place (reports and reject excerpts); return audit items and counts.
+
+    Called by ``radimpress ingest --scrub`` so nothing unscrubbed is ever written to its output folder.
+    """
+    scrubber = scrubber or Scrubber()
+    items: list[dict[str, Any]] = []
+    clean_reports = []
+    for rep in result.reports:
+        clean, found = scrub_report(rep, scrubber)
+        clean_reports.append(clean)
+        items += found
+    result.reports = clean_reports
+    for rej in result.rejects:
+        if rej.excerpt:
+            rej.excerpt = scrubber.scrub(rej.excerpt)[0]
+    counts = Counter(i["type"] for i in items)
+    return items, dict(counts.most_common())
