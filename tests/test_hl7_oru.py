@@ -131,3 +131,21 @@ def test_acks_parse_with_both_libraries(code):
     assert a.msa.msa_1.value == code
     if code != "AA":
         assert "no findings" in a.err.err_8.value
+
+
+def test_ingest_reads_hl7_files_with_line_numbered_rejects(tmp_path):
+    from radimpress.ingest import ingest_paths
+
+    second = ORU.replace("MSG0001", "MSG0002").replace("ACC555", "ACC556").replace("&IMP", "&XXX")
+    no_findings = "MSH|^~\\&|RIS|H|||20240101||ORU^R01|MSG3|P|2.5\nOBX|1|TX|&IMP|1|x"
+    # MLLP framing bytes left in a capture file are ignored
+    (tmp_path / "capture.txt").write_text(
+        "\x0b" + ORU + "\x1c\r" + second.replace("\r", "\n") + "\n" + no_findings
+    )
+    res = ingest_paths([tmp_path])
+    assert [(r.id, r.trainable, r.source.rsplit(":", 1)[1]) for r in res.reports] == [
+        ("ACC555", True, "1"),
+        ("ACC556", False, "7"),
+    ]
+    (rej,) = res.rejects
+    assert rej.location == "line 13" and "no findings" in rej.reason
