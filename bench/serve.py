@@ -1,0 +1,320 @@
+"""Bounded load test of `radimpress serve` on 127.0.0.1: micro-batching on vs off.
+
+    .venv/bin/python bench/serve.py [--model DIR] [--clients 8] [--seconds 15]
+
+Starts the real server (uvicorn subprocess, bearer auth, SQLite store, safety
+checks as deployed) once per mode, runs N closed-loop clients for T seconds
+(each sends its next request when the previous answer arrives), then stops
+the server. Reports throughput, p50/p95/p99 latency, errors and the mean
+generate batch size (from /metrics), and replaces the `## Serve` section of
+BENCHMARKS.md. Without --model it fits a retrieval model on the Open-i train
+split (../shared/datasets/openi/reports.csv, 90% by a hash of the id) or, if
+that file is absent, on the package's sample reports; the requests are the
+held-out findings. The load generator shares the machine's CPUs with the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import datetime as dt
+import hashlib
+import os
+import platform
+import re
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from radimpress.records import Report, read_reports  # noqa: E402
+
+OPENI = ROOT.parent / "shared" / "datasets" / "openi" / "reports.csv"
+SAMPLE = ROOT / "src" / "radimpress" / "data" / "sample" / "reports.jsonl"
+
+
+def load_reports() -> tuple[list[Report], str]:
+    if OPENI.exists():
+        with OPENI.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        reports = [
+            Report(id=r["uid"], findings=r["findings"] or "", impression=r["impression"] or None)
+            for r in rows
+        ]
+        return [
+            r for r in reports if r.findings.strip()
+        ], f"Open-i ({OPENI.relative_to(ROOT.parent)})"
+    print(f"note: {OPENI} not found; using the package sample reports", file=sys.stderr)
+    return [r for r in read_reports(SAMPLE) if r.findings.strip()], "radimpress sample reports"
+
+
+def held_out(report_id: str) -> bool:
+    return int(hashlib.sha256(report_id.encode()).hexdigest()[:8], 16) % 10 == 0
+
+
+def build_default_model(out: Path) -> tuple[Path, list[str], str]:
+    from radimpress.models.baselines import RetrievalModel
+
+    reports, source = load_reports()
+    train = [r for r in reports if not held_out(r.id)]
+    requests = [r.findings for r in reports if held_out(r.id)] or [r.findings for r in reports]
+    model = RetrievalModel()
+    metrics = model.fit(train)
+    model.name, model.version = "retrieval", "bench"
+    model.save(out)
+    return (
+        out,
+        requests,
+        f"retrieval baseline fitted on {metrics['train_pairs']} {source} train pairs",
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(
+    model_dir: Path, db: Path, token: str, batching: bool, safety: bool, args
+) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "radimpress",
+        "serve",
+        "--model",
+        str(model_dir),
+        "--db",
+        str(db),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--max-batch-size",
+        str(args.max_batch_size),
+        "--max-wait-ms",
+        str(args.max_wait_ms),
+    ]
+    if not batching:
+        cmd.append("--no-batching")
+    if not safety:
+        cmd.append("--no-safety-checks")
+    env = {
+        **os.environ,
+        "RADIMPRESS_TOKENS": f"bench:{token}",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc, port
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("server not ready after 180 s")
+
+
+async def load(port: int, token: str, texts: list[str], clients: int, seconds: float) -> dict:
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    url = f"http://127.0.0.1:{port}/v1/impressions"
+    stop_at = time.perf_counter() + seconds
+
+    async def client(n: int) -> None:
+        i = n
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as c:
+            while time.perf_counter() < stop_at:
+                text = texts[i % len(texts)]
+                i += clients
+                t0 = time.perf_counter()
+                try:
+                    r = await c.post(url, json={"findings": text})
+                    key = None if r.status_code == 200 else f"HTTP {r.status_code}"
+                except httpx.HTTPError as e:
+                    key = type(e).__name__
+                if key:
+                    errors[key] = errors.get(key, 0) + 1
+                else:
+                    latencies.append(time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    wall = time.perf_counter() - t0
+    return {"latencies": latencies, "errors": errors, "wall": wall}
+
+
+def batch_mean(port: int) -> float | None:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    total = re.search(r"^radimpress_batch_size_sum ([0-9.e+]+)", text, re.M)
+    count = re.search(r"^radimpress_batch_size_count ([0-9.e+]+)", text, re.M)
+    if not (total and count) or float(count.group(1)) == 0:
+        return None
+    return float(total.group(1)) / float(count.group(1))
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+
+
+def run_mode(
+    batching: bool, safety: bool, model_dir: Path, texts: list[str], args, tmp: Path
+) -> dict:
+    name = ("batching" if batching else "no batching") + (
+        ", safety on" if safety else ", safety off"
+    )
+    token = secrets.token_hex(16)
+    proc, port = start(model_dir, tmp / f"{secrets.token_hex(4)}.db", token, batching, safety, args)
+    try:
+        asyncio.run(load(port, token, texts[:20], 2, 2.0))  # warm-up, not counted
+        warm_batches = batch_mean(port)
+        res = asyncio.run(load(port, token, texts, args.clients, args.seconds))
+        mean_batch = batch_mean(port)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    lat = [x * 1000 for x in res["latencies"]]
+    out = {
+        "mode": name,
+        "requests": len(lat),
+        "errors": sum(res["errors"].values()),
+        "error_kinds": res["errors"],
+        "throughput": len(lat) / res["wall"],
+        "p50": pct(lat, 50),
+        "p95": pct(lat, 95),
+        "p99": pct(lat, 99),
+        "mean": statistics.fmean(lat) if lat else float("nan"),
+        "batch": mean_batch,
+        "warm_batch": warm_batches,
+    }
+    print(
+        f"{name:>25}: {out['requests']} ok, {out['errors']} errors, {out['throughput']:.1f} req/s, "
+        f"p50 {out['p50']:.1f} ms, p95 {out['p95']:.1f} ms, p99 {out['p99']:.1f} ms, "
+        f"mean batch {mean_batch or 0:.2f}"
+    )
+    return out
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, {platform.system()}"
+
+
+def write_section(path: Path, section: str) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(r"^## Serve\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", help="model folder (default: retrieval on Open-i train)")
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=15.0, help="per mode")
+    p.add_argument("--max-batch-size", type=int, default=16)
+    p.add_argument("--max-wait-ms", type=float, default=10.0)
+    p.add_argument(
+        "--safety",
+        choices=["both", "on", "off"],
+        default="both",
+        help="run each mode with safety checks on, off, or both (default)",
+    )
+    p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    p.add_argument("--no-write", action="store_true", help="print only")
+    args = p.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="radimpress-bench-serve-") as tmp_name:
+        tmp = Path(tmp_name)
+        if args.model:
+            model_dir = Path(args.model)
+            reports, _ = load_reports()
+            texts = [r.findings for r in reports if held_out(r.id)]
+            import json
+
+            manifest = json.loads((model_dir / "radimpress.json").read_text())
+            described = f"{manifest.get('kind')} model `{model_dir}` ({manifest.get('name')} {manifest.get('version')})"
+        else:
+            model_dir, texts, described = build_default_model(tmp / "model")
+        print(
+            f"model: {described}; {len(texts)} distinct request texts; "
+            f"{args.clients} clients x {args.seconds:g} s per mode"
+        )
+        safety_modes = {"both": [True, False], "on": [True], "off": [False]}[args.safety]
+        results = [
+            run_mode(batching, safety, model_dir, texts, args, tmp)
+            for safety in safety_modes
+            for batching in (True, False)
+        ]
+
+    ratios = []
+    for i in range(0, len(results), 2):
+        on, off = results[i], results[i + 1]
+        ratio = on["throughput"] / off["throughput"] if off["throughput"] else float("nan")
+        ratios.append(
+            f"{ratio:.2f}x with safety {'on' if i == 0 and args.safety != 'off' else 'off'}"
+        )
+    command = "python bench/serve.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    rows = "\n".join(
+        f"| {r['mode']} | {r['requests']} | {r['errors']} | {r['throughput']:.1f} | {r['p50']:.1f} | "
+        f"{r['p95']:.1f} | {r['p99']:.1f} | {r['batch'] or 0:.2f} |"
+        for r in results
+    )
+    section = f"""## Serve
+
+Command: `{command.strip()}`
+Machine: {machine()} (shared with other work; the load generator runs on the same CPUs).
+Date: {dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
+Model: {described}.
+Setup: `radimpress serve` (uvicorn, 1 worker, bearer auth, SQLite store with a commit per draft,
+safety checks as in each row), {args.clients} closed-loop clients on 127.0.0.1 for {args.seconds:g} s per mode,
+micro-batching max {args.max_batch_size} reports / {args.max_wait_ms:g} ms vs `--no-batching`.
+
+| mode | requests | errors | req/s | p50 ms | p95 ms | p99 ms | mean reports per generate |
+|---|---:|---:|---:|---:|---:|---:|---:|
+{rows}
+
+Batching / no batching throughput: {"; ".join(ratios)}.
+"""
+    print(section)
+    if not args.no_write:
+        write_section(Path(args.out), section)
+        print(f"wrote ## Serve to {args.out}")
+    return 0 if all(r["errors"] == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
