@@ -261,3 +261,12 @@ def test_ids_are_stable_across_runs():
     a = list(reports_from_json(report_with_observations(), "f.json"))[0]
     b = list(reports_from_json(report_with_observations(), "f.json"))[0]
     assert a.id == b.id and a.id.startswith("fhir-")
+
+
+def test_other_fhir_resources_are_rejected_with_what_was_expected(tmp_path):
+    from radimpress.ingest import ingest_paths
+
+    (tmp_path / "patient.json").write_text(json.dumps({"resourceType": "Patient", "id": "p1"}))
+    res = ingest_paths([tmp_path])
+    assert not res.reports
+    assert "expected 'DiagnosticReport' or 'Bundle'" in res.rejects[0].reason

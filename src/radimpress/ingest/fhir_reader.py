@@ -14,7 +14,8 @@ from radimpress.records import Reject, Report
 
 
 def detect(src: Source, head: bytes) -> bool:
-    return b'"resourceType"' in head and (b'"DiagnosticReport"' in head or b'"Bundle"' in head)
+    # Any FHIR JSON: a Patient or Observation file then gets a reject saying what was expected.
+    return b'"resourceType"' in head
 
 
 def read(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:

@@ -351,6 +351,12 @@ def reports_from_json(obj: Any, where: str) -> Iterator[Report | tuple[str, str]
         if not found:
             yield "", "Bundle holds no DiagnosticReport entry"
         return
+    if isinstance(obj, dict) and obj.get("resourceType") != "DiagnosticReport":
+        yield (
+            "",
+            f"resourceType is {obj.get('resourceType')!r}; expected 'DiagnosticReport' or 'Bundle'",
+        )
+        return
     try:
         dr = parse_diagnostic_report(obj)
         yield report_from_fhir(dr, where)
