@@ -113,12 +113,12 @@ def test_duplicate_ids_are_rejected_naming_the_first(tmp_path):
 def test_unknown_option_and_unknown_format_are_errors(tmp_path):
     with pytest.raises(TypeError, match="findings_column"):
         ingest_paths([tmp_path], findings_column="x")
-    with pytest.raises(InputError, match="unknown format 'fhir'"):
-        ingest_paths([tmp_path], format="fhir")
+    with pytest.raises(InputError, match="unknown format 'dicom-sr'"):
+        ingest_paths([tmp_path], format="dicom-sr")
 
 
 def _detect_hl7(src, head: bytes) -> bool:
-    return head.startswith(b"MSH|")
+    return head.startswith(b"XSH|")  # not MSH: the real hl7v2 reader would claim that
 
 
 def _read_hl7(src, options) -> Iterator[Report | Reject]:
@@ -131,7 +131,7 @@ def _read_hl7(src, options) -> Iterator[Report | Reject]:
 
 def test_a_new_format_is_one_registry_entry_and_wins_over_free_text(tmp_path):
     p = tmp_path / "msg.txt"  # .txt would otherwise go to the free-text reader
-    p.write_text("MSH|^~\\&|RIS\nOBX|1|TX|FINDINGS||Clear lungs.\n")
+    p.write_text("XSH|^~\\&|RIS\nOBX|1|TX|FINDINGS||Clear lungs.\n")
     assert ingest_paths([p]).rejects[0].reason == "no findings section"
     saved = list(FORMATS)
     try:
