@@ -182,3 +182,32 @@ def test_frame_decoder_events():
     assert d.feed(b"z\x1c")[0].data == b"xyz"  # a frame split across reads, FS without CR
     d.feed(b"\x0bpartial")
     assert [(e.kind, e.data) for e in d.close()] == [("truncated", b"partial")]
+
+
+def test_random_input_never_raises():
+    """Fuzz the de-framer and responder with seeded random bytes and mangled messages."""
+    import random
+
+    rng = random.Random(7)
+    responder = DraftResponder(lambda r: ("Draft.", []), "m", "1")
+    good = oru("F1", "Heart size normal.")
+    for _ in range(300):
+        d = FrameDecoder(max_frame=256)
+        blob = bytes(
+            rng.choice([0x0B, 0x1C, 0x0D, 0x7C, 0x5E, 0x5C])
+            if rng.random() < 0.2
+            else rng.randrange(256)
+            for _ in range(rng.randrange(1, 600))
+        )
+        for ev in d.feed(blob) + d.close():
+            if ev.kind in ("frame", "truncated"):
+                for reply in responder.respond(ev.data.decode("latin-1")):
+                    assert "\rMSA|A" in reply or reply.startswith("MSH")
+        cut = rng.randrange(len(good))
+        mangled = (
+            good[:cut]
+            + rng.choice(["", "|", "\\", "^~", "\x00", "\\X0\\", "\rZZZ|1"])
+            + good[cut + 1 :]
+        )
+        replies = responder.respond(mangled)
+        assert replies and "\rMSA|" in replies[0]

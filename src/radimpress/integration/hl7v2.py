@@ -89,10 +89,12 @@ def unescape(value: str, d: Delimiters = STANDARD) -> str:
         elif seq.lower() in (".br", ".sp") or seq.lower().startswith(".sp"):
             out.append("\n")
         elif seq.upper().startswith("X") and re.fullmatch(r"[0-9A-Fa-f]+", seq[1:] or "-"):
+            hexdigits = seq[1:] if len(seq[1:]) % 2 == 0 else ""  # odd length: malformed, dropped
+            raw = bytes.fromhex(hexdigits)
             try:
-                out.append(bytes.fromhex(seq[1:]).decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                out.append(bytes.fromhex(seq[1:]).decode("latin-1"))
+                out.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(raw.decode("latin-1"))
         # formatting commands (\H\, \N\, \.in…\ etc.) carry no text
         i = j + 1
     return "".join(out)
@@ -464,6 +466,13 @@ def header_of(message: str) -> dict[str, str]:
         d = Delimiters.from_msh(first)
     except (Hl7Error, IndexError):
         return {}
+    try:
+        return _header_fields(first, d)
+    except Exception:  # noqa: BLE001 - only used to address an ACK; never fail the reply
+        return {}
+
+
+def _header_fields(first: str, d: Delimiters) -> dict[str, str]:
     f = first[4:].split(d.field)
     get = lambda n: f[n - 2] if len(f) > n - 2 else ""  # noqa: E731 - MSH numbering
     return {

@@ -158,7 +158,12 @@ class DraftResponder:
             return []  # an ACK of our draft: acknowledging it would start an endless exchange
         try:
             msg = parse_oru(text)
-        except Hl7Error as e:
+        except Exception as e:  # noqa: BLE001 - a parser bug still gets an answer
+            if not isinstance(e, Hl7Error):
+                log.error(
+                    "parser error control_id=%s: %s", head.get("control_id", ""), type(e).__name__
+                )
+                e = Hl7Error(f"unparseable message ({type(e).__name__})", "AE", "207")
             log.info(
                 "reject control_id=%s code=%s reason=%s",
                 head.get("control_id", ""),
@@ -181,6 +186,7 @@ class DraftResponder:
 
                 report.findings = scrub_text(report.findings)[0]
             impression, warnings = self.generate(report)
+            draft = build_draft_oru(msg, impression, self.model_name, self.model_version, warnings)
         except Exception as e:  # noqa: BLE001 - the listener must answer, not die
             log.error("draft failed control_id=%s: %s", msg.control_id, type(e).__name__)
             return [build_ack("AE", f"draft failed: {type(e).__name__}", msg, hl7_error="207")]
@@ -190,10 +196,7 @@ class DraftResponder:
             len(msg.findings),
             len(warnings),
         )
-        return [
-            build_ack("AA", "", msg),
-            build_draft_oru(msg, impression, self.model_name, self.model_version, warnings),
-        ]
+        return [build_ack("AA", "", msg), draft]
 
 
 class MllpListener:
