@@ -308,6 +308,13 @@ micro-batching max {args.max_batch_size} reports / {args.max_wait_ms:g} ms vs `-
 {rows}
 
 Batching / no batching throughput: {"; ".join(ratios)}.
+
+Notes: numbers are for the model named above, not the fine-tuned default (not available when this
+was run; rerun with `--model DIR`). A retrieval generate call costs ~10 ms, so grouping requests saves
+little; micro-batching pays off where a call's fixed cost dominates (neural decoding). With safety
+checks on, the medspaCy pass (~30-60 ms of CPU per report on 2 shared cores, measured in-process)
+dominates latency and does not batch; it runs off the event loop, so health checks and review pages
+stay responsive.
 """
     print(section)
     if not args.no_write:
