@@ -224,3 +224,13 @@ def test_ingest_scrub_option_writes_nothing_unscrubbed(tmp_path):
     )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scrubbed"]["ID"] == 3 and summary["scrubbed"]["NAME"] == 1
+
+
+def test_pathological_input_is_scrubbed_in_linear_time():
+    """Dotted numbers and long tokens once made the e-mail rule quadratic (minutes per report)."""
+    import time
+
+    start = time.perf_counter()
+    for text in ("1.2.3.4.5.6." * 10_000, "1234-5678-" * 10_000, "abc.def_ghi-" * 10_000):
+        find_phi(text)
+    assert time.perf_counter() - start < 10
