@@ -380,9 +380,11 @@ _LABEL_RE = re.compile(
     rf"(?i:\b(?:{_LABEL_CUES}))(?:[ \t]*[:\-][ \t]*|[ \t]+)(?:(?:the\s+)?(?:(?i:referring|ordering|covering|on-call|"
     rf"attending|primary)\s+)?(?i:clinician|physician|provider|team|nurse|doctor)?,?\s*)?({_NAME_ALT})"
 )
+# Bare "PA" and "RT" are also the posteroanterior view and "right" ("Eburnation PA and
+# lateral"), so they count as credentials only after a comma ("Lee, PA").
 _CREDENTIALS = (
-    r"(?:MD|M\.D\.|DO|D\.O\.|RN|R\.N\.|PA-C|PA|NP|CNP|ARNP|DNP|PhD|Ph\.D\.|MBBS|MBChB|FRCR|FRCPC|FACR|"
-    r"RT\(R\)|RT|RDMS|RVT|CRNA|LPN|MSN|BSN|DMD|DDS)"
+    r"(?:MD|M\.D\.|DO|D\.O\.|RN|R\.N\.|PA-C|NP|CNP|ARNP|DNP|PhD|Ph\.D\.|MBBS|MBChB|FRCR|FRCPC|FACR|"
+    r"RT\(R\)|RDMS|RVT|CRNA|LPN|MSN|BSN|DMD|DDS|(?<=,\s)PA|(?<=,\s)RT)"
 )
 _CRED_RE = re.compile(rf"(?<![\w.])({_NAME_ALT}),?\s+{_CREDENTIALS}(?![\w])")
 # "SMITH, JOHN" at the start of a line or after "|": a roster/header form. In
