@@ -366,6 +366,10 @@ def run(model_dir: str, host: str, port: int, max_frame: int, safety: bool, scru
     from radimpress.models.base import load_model
 
     model = load_model(model_dir)
+    if safety:  # load the checker's language pipeline now, not on the first message (seconds)
+        from radimpress.serve.warnings import warm_up
+
+        warm_up()
     responder = DraftResponder.from_model(model, safety=safety, scrub=scrub)
     listener = MllpListener(responder, host, port, max_frame=max_frame)
 
