@@ -26,6 +26,7 @@ MANIFEST = "radimpress.json"
 _REGISTRY: dict[str, str] = {
     "constant": "radimpress.models.baselines:ConstantModel",
     "retrieval": "radimpress.models.baselines:RetrievalModel",
+    "rerank": "radimpress.models.rerank:RerankModel",
 }
 
 

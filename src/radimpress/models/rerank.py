@@ -1,0 +1,524 @@
+"""Learned choice among retrieved impressions (kind ``rerank``).
+
+Retrieval already writes most impressions well (a radiologist's phrasing of a
+similar study); what loses points is picking the wrong neighbour. The best of
+the top-5 neighbours scores about 10 ROUGE-L points above the nearest one, so
+this model learns *which* retrieved impression to return:
+
+1. candidates = distinct impressions (by ROUGE tokens) of the top-k TF-IDF
+   neighbours, plus the most frequent training impressions;
+2. each (findings, candidate) pair gets cheap features (votes and similarity
+   of the neighbours proposing it, similarity-weighted ROUGE-L agreement with
+   all neighbours, length, frequency, overlap with the findings, abnormal
+   terms present or negated);
+3. a gradient-boosted regressor, trained leave-one-out on the training split
+   (each training report queries the index without itself, exactly like an
+   unseen report), predicts the candidate's ROUGE-L against the true
+   impression, and candidates are returned best first.
+
+Generation needs no neural network and runs hundreds of reports per second.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from radimpress.models.base import ImpressionModel, trainable
+from radimpress.models.features import (
+    LATERALITY,
+    abnormal_mentions,
+    is_normal_phrase,
+    rouge_l_f,
+    rouge_tokens,
+)
+from radimpress.models.retrieval_index import NeighbourIndex
+from radimpress.records import Report
+
+# Per-retriever features (prefixed with the retriever's name) then query and
+# candidate features that do not depend on a retriever.
+RETRIEVER_FEATURES: tuple[str, ...] = (
+    "sim1", "sim_mean5", "gap12", "votes", "vote_sim", "best_rank", "best_sim", "is_nn",
+    "mbr3", "mbr5", "mbr10", "mbrk", "mbr_sharp", "mbr_gap",
+)
+SHARED_FEATURES: tuple[str, ...] = (
+    "q_len", "q_n_pos_abn", "c_len", "c_logfreq", "c_len_diff", "c_len_absdiff",
+    "c_find_precision", "c_find_overlap",
+    "c_n_pos_abn", "c_normal", "c_abn_shared", "c_abn_extra", "c_abn_missing", "c_lat_extra",
+    "c_in_pool_frequent", "c_exam_p", "c_exam_n", "c_cmp_p", "c_cmp_n",
+    "c_tok_prec", "c_tok_rec", "c_tok_f", "c_tok_missing",
+)
+
+# How each retriever turns a report into text and text into vectors. "words"
+# is the baseline's index; "chars" catches spelling and template variants
+# that identify a radiologist's style; "context" adds exam and comparison
+# lines, which are templated per site and radiologist.
+RETRIEVERS: dict[str, dict[str, Any]] = {
+    "words": {"field": "findings", "vectorizer": {"ngram_range": (1, 2)}},
+    "chars": {"field": "findings", "vectorizer": {"analyzer": "char_wb", "ngram_range": (2, 5), "lowercase": False}},
+    "context": {"field": "context", "vectorizer": {"ngram_range": (1, 3)}},
+}
+
+
+def feature_names(retrievers: Sequence[str]) -> list[str]:
+    return [f"{r}_{f}" for r in retrievers for f in RETRIEVER_FEATURES] + list(SHARED_FEATURES)
+
+
+def retriever_text(report: Report, field: str) -> str:
+    if field == "findings":
+        return report.findings
+    return f"{report.exam or ''} || {report.comparison or ''} || {report.indication or ''} || {report.findings}"
+
+
+def context_key(text: str | None) -> str:
+    """Exam / comparison lines compared after case and spacing are ignored."""
+    return " ".join((text or "").lower().split())
+
+
+class ImpressionBank:
+    """Training impressions deduplicated by their ROUGE tokens.
+
+    Two impressions with the same tokens ("No acute disease." and "No acute
+    disease. .") score identically, so they are one candidate; it is shown in
+    its most frequent spelling.
+    """
+
+    def __init__(self, impressions: Sequence[str]) -> None:
+        key_of: dict[tuple[str, ...], int] = {}
+        spellings: list[Counter[str]] = []
+        self.row_key: list[int] = []
+        for text in impressions:
+            toks = rouge_tokens(text)
+            if toks not in key_of:
+                key_of[toks] = len(key_of)
+                spellings.append(Counter())
+            k = key_of[toks]
+            spellings[k][text.strip()] += 1
+            self.row_key.append(k)
+        self.tokens: list[tuple[str, ...]] = [None] * len(key_of)  # type: ignore[list-item]
+        for toks, k in key_of.items():
+            self.tokens[k] = toks
+        self.text = [c.most_common(1)[0][0] for c in spellings]
+        self.count = [sum(c.values()) for c in spellings]
+        self._rl: dict[tuple[int, int], float] = {}
+        self._facts: dict[int, tuple[set[str], bool, frozenset[str]]] = {}
+
+    @classmethod
+    def from_saved(cls, texts: list[str], counts: list[int], row_key: list[int]) -> ImpressionBank:
+        bank = cls([])
+        bank.text, bank.count, bank.row_key = texts, counts, row_key
+        bank.tokens = [rouge_tokens(t) for t in texts]
+        return bank
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def most_frequent(self, n: int) -> list[int]:
+        return sorted(range(len(self)), key=lambda k: (-self.count[k], k))[:n]
+
+    def rl(self, i: int, j: int) -> float:
+        """Cached ROUGE-L F1 between two bank entries (most pairs recur across queries)."""
+        if i == j:
+            return 1.0 if self.tokens[i] else 0.0
+        key = (i, j) if i < j else (j, i)
+        v = self._rl.get(key)
+        if v is None:
+            v = self._rl[key] = rouge_l_f(self.tokens[i], self.tokens[j])
+        return v
+
+    def facts(self, k: int) -> tuple[set[str], bool, frozenset[str]]:
+        """(positive abnormal stems, is a normal phrase, laterality words) of an entry."""
+        f = self._facts.get(k)
+        if f is None:
+            pos, _ = abnormal_mentions(self.text[k])
+            lat = frozenset(t for t in self.tokens[k] if t in LATERALITY)
+            f = self._facts[k] = (pos, is_normal_phrase(self.text[k]), lat)
+        return f
+
+
+class Neighbours:
+    """One retriever's top-k for one query: bank keys and similarities, best first."""
+
+    __slots__ = ("keys", "sims")
+
+    def __init__(self, keys: Sequence[int], sims: Sequence[float]) -> None:
+        self.keys = list(keys)
+        self.sims = np.maximum(np.asarray(sims, dtype=float), 0.0)
+
+
+def _retriever_block(bank: ImpressionBank, cands: Sequence[int], nb: Neighbours) -> np.ndarray:
+    k = len(nb.keys)
+    sims = nb.sims
+    w = sims + 1e-6
+    sharp = w**8
+    block = np.zeros((len(cands), len(RETRIEVER_FEATURES)))
+    sim1 = float(sims[0]) if k else 0.0
+    mean5 = float(sims[:5].mean()) if k else 0.0
+    gap12 = float(sims[0] - sims[1]) if k > 1 else 0.0
+    for ci, c in enumerate(cands):
+        agree = np.array([bank.rl(c, j) for j in nb.keys], dtype=float)
+        proposing = [r for r, j in enumerate(nb.keys) if j == c]
+        block[ci] = (
+            sim1, mean5, gap12, len(proposing),
+            float(sims[proposing].sum()) if proposing else 0.0,
+            (proposing[0] + 1) if proposing else k + 1,
+            float(sims[proposing].max()) if proposing else 0.0,
+            float(bool(proposing) and proposing[0] == 0),
+            _wmean(agree[:3], w[:3]), _wmean(agree[:5], w[:5]), _wmean(agree[:10], w[:10]),
+            _wmean(agree, w), _wmean(agree, sharp), 0.0,
+        )
+    mbr = block[:, RETRIEVER_FEATURES.index("mbrk")]
+    block[:, RETRIEVER_FEATURES.index("mbr_gap")] = mbr - mbr.max()
+    return block
+
+
+def candidate_features(
+    bank: ImpressionBank,
+    report: Report,
+    neighbours: Sequence[Neighbours],
+    frequent: Sequence[int],
+    priors: ContextPriors | None = None,
+    exclude_key: int | None = None,
+    token_probs: np.ndarray | None = None,
+    token_model: TokenPredictor | None = None,
+) -> tuple[list[int], np.ndarray]:
+    """Candidates (bank keys) for one query and their features (see ``feature_names``).
+
+    ``exclude_key`` is the query's own impression during leave-one-out
+    training, removed from the exam/comparison counts it would otherwise leak into.
+    """
+    cands: list[int] = []
+    seen: set[int] = set()
+    for nb in neighbours:
+        for key in nb.keys:
+            if key not in seen:
+                seen.add(key)
+                cands.append(key)
+    for key in frequent:
+        if key not in seen:
+            seen.add(key)
+            cands.append(key)
+    frequent_set = set(frequent)
+
+    findings = report.findings
+    q_toks = rouge_tokens(findings)
+    q_set = set(q_toks)
+    q_pos, _ = abnormal_mentions(findings)
+    q_lat = {t for t in q_toks if t in LATERALITY}
+    first = neighbours[0]
+    w = first.sims + 1e-6
+    nbr_len = np.array([len(bank.tokens[j]) for j in first.keys], dtype=float)
+    exp_len = float((w * nbr_len).sum() / w.sum()) if len(first.keys) else 0.0
+    exam_counts, exam_n = (priors.lookup("exam", report.exam, exclude_key) if priors else ({}, 0))
+    cmp_counts, cmp_n = (priors.lookup("comparison", report.comparison, exclude_key) if priors else ({}, 0))
+
+    shared = np.zeros((len(cands), len(SHARED_FEATURES)))
+    for ci, c in enumerate(cands):
+        c_toks = bank.tokens[c]
+        c_pos, c_normal, c_lat = bank.facts(c)
+        overlap = sum(1 for t in c_toks if t in q_set)
+        shared[ci] = (
+            len(q_toks), len(q_pos), len(c_toks), math.log1p(bank.count[c]),
+            len(c_toks) - exp_len, abs(len(c_toks) - exp_len),
+            overlap / len(c_toks) if c_toks else 0.0, overlap,
+            len(c_pos), float(c_normal), len(c_pos & q_pos), len(c_pos - q_pos),
+            len(q_pos - c_pos), len(c_lat - q_lat),
+            float(c in frequent_set),
+            (exam_counts.get(c, 0) + 0.1) / (exam_n + 1.0), exam_n,
+            (cmp_counts.get(c, 0) + 0.1) / (cmp_n + 1.0), cmp_n,
+            *(token_model.candidate_scores(token_probs, c_toks)
+              if token_model is not None and token_probs is not None else (0.0, 0.0, 0.0, 0.0)),
+        )
+    blocks = [_retriever_block(bank, cands, nb) for nb in neighbours]
+    return cands, np.hstack(blocks + [shared])
+
+
+class TokenPredictor:
+    """Kernel ridge regression from findings (TF-IDF) to the words of the impression.
+
+    Neighbour votes only see the k most similar reports; this model pools the
+    whole training set ("atelectasis" in the findings -> "atelectasis" in the
+    impression), so a candidate that drops an expected word or adds an
+    unexpected one can be told apart from its neighbours. Leave-one-out
+    predictions for training queries come in closed form, (y - h)/(1 - H_ii),
+    so training features never see the query's own impression.
+    """
+
+    def __init__(self, ridge: float = 1.0, min_count: int = 3) -> None:
+        self.ridge = ridge
+        self.min_count = min_count
+        self.vocab: dict[str, int] = {}
+        self.alpha: np.ndarray | None = None
+
+    def fit(self, x: Any, impressions: Sequence[tuple[str, ...]]) -> np.ndarray:
+        """Fit on TF-IDF rows ``x``; return the leave-one-out predictions for them."""
+        counts = Counter(t for toks in impressions for t in set(toks))
+        self.vocab = {t: i for i, t in enumerate(sorted(t for t, c in counts.items() if c >= self.min_count))}
+        y = np.zeros((len(impressions), len(self.vocab)), dtype=np.float64)
+        for i, toks in enumerate(impressions):
+            for t in set(toks):
+                j = self.vocab.get(t)
+                if j is not None:
+                    y[i, j] = 1.0
+        gram = (x @ x.T).toarray()
+        inv = np.linalg.inv(gram + self.ridge * np.eye(len(gram)))
+        alpha = inv @ y
+        hat = gram @ inv
+        fitted = gram @ alpha
+        loo = y - (y - fitted) / (1.0 - np.diag(hat))[:, None]
+        self.alpha = alpha.astype(np.float32)
+        return np.clip(loo, 0.0, 1.0).astype(np.float32)
+
+    def predict(self, gram_rows: np.ndarray) -> np.ndarray:
+        """Predicted word probabilities from query-vs-training kernel rows."""
+        assert self.alpha is not None
+        return np.clip(gram_rows @ self.alpha, 0.0, 1.0)
+
+    def candidate_scores(self, probs: np.ndarray, toks: Sequence[str]) -> tuple[float, float, float, float]:
+        """(precision, recall, F1, expected-but-missing mass) of a candidate's words."""
+        ids = {self.vocab[t] for t in toks if t in self.vocab}
+        n_unique = len(set(toks))
+        if not n_unique:
+            return 0.0, 0.0, 0.0, float(probs.sum())
+        got = float(probs[list(ids)].sum()) if ids else 0.0
+        total = float(probs.sum()) + 1e-6
+        prec, rec = got / n_unique, got / total
+        f = 2 * prec * rec / (prec + rec) if prec + rec > 0 else 0.0
+        strong = probs > 0.5
+        missing = float(probs[strong].sum() - (probs[list(ids)][strong[list(ids)]].sum() if ids else 0.0))
+        return prec, rec, f, missing
+
+
+class ContextPriors:
+    """How often each impression follows a given exam line or comparison line.
+
+    Exam and comparison lines are templated per site and radiologist
+    ("CHEST 2V FRONTAL/LATERAL" is followed by "No acute disease." in most
+    normal studies), so they tell which of several equivalent normal phrasings
+    this radiologist uses.
+    """
+
+    def __init__(self, reports: Sequence[Report], row_key: Sequence[int]) -> None:
+        self.tables: dict[str, dict[str, Counter[int]]] = {"exam": {}, "comparison": {}}
+        for r, key in zip(reports, row_key, strict=True):
+            for field in self.tables:
+                ctx = context_key(getattr(r, field))
+                if ctx:
+                    self.tables[field].setdefault(ctx, Counter())[key] += 1
+
+    def lookup(self, field: str, text: str | None, exclude_key: int | None) -> tuple[dict[int, int], int]:
+        counts = self.tables[field].get(context_key(text))
+        if not counts:
+            return {}, 0
+        if exclude_key is not None and counts.get(exclude_key, 0) > 0:
+            counts = Counter(counts)
+            counts[exclude_key] -= 1
+        return counts, sum(counts.values())
+
+
+def _wmean(values: np.ndarray, weights: np.ndarray) -> float:
+    if len(values) == 0:
+        return 0.0
+    return float((values * weights).sum() / weights.sum())
+
+
+class RerankModel(ImpressionModel):
+    """Returns the retrieved impression a learned scorer expects to match best."""
+
+    kind = "rerank"
+
+    def __init__(
+        self,
+        k: int = 20,
+        n_frequent: int = 10,
+        retrievers: Sequence[str] = ("words", "chars", "context"),
+        use_priors: bool = True,
+        token_ridge: float | None = 1.0,
+        max_iter: int = 300,
+        learning_rate: float = 0.05,
+        max_leaf_nodes: int = 31,
+        seed: int = 13,
+    ) -> None:
+        super().__init__()
+        unknown = [r for r in retrievers if r not in RETRIEVERS]
+        if unknown or not retrievers:
+            raise ValueError(f"unknown retrievers {unknown}; choose from {', '.join(RETRIEVERS)}")
+        self.k = k
+        self.n_frequent = n_frequent
+        self.retrievers = list(retrievers)
+        self.use_priors = use_priors
+        self.token_ridge = token_ridge
+        self.token_model: TokenPredictor | None = None
+        self._train_token_probs: np.ndarray | None = None
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.seed = seed
+        self.indexes: dict[str, NeighbourIndex] = {}
+        self.bank: ImpressionBank | None = None
+        self.priors: ContextPriors | None = None
+        self.frequent: list[int] = []
+        self.regressor: Any = None
+
+    @property
+    def features(self) -> list[str]:
+        return feature_names(self.retrievers)
+
+    def _new_index(self, name: str) -> NeighbourIndex:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        index = NeighbourIndex()
+        index.vectorizer = TfidfVectorizer(sublinear_tf=True, **RETRIEVERS[name]["vectorizer"])
+        return index
+
+    def _neighbours(self, reports: Sequence[Report], leave_one_out: bool) -> list[list[Neighbours]]:
+        assert self.bank is not None
+        per_retriever = []
+        for name in self.retrievers:
+            texts = [retriever_text(r, RETRIEVERS[name]["field"]) for r in reports]
+            exclude = list(range(len(reports))) if leave_one_out else None
+            idx, sims = self.indexes[name].search(texts, self.k, exclude=exclude)
+            per_retriever.append((idx, sims))
+        return [
+            [Neighbours([self.bank.row_key[j] for j in idx[qi]], sims[qi]) for idx, sims in per_retriever]
+            for qi in range(len(reports))
+        ]
+
+    # -- training -----------------------------------------------------------
+
+    def prepare(self, pairs: Sequence[Report]) -> None:
+        """Build indexes, impression bank and priors from training pairs (no learning yet)."""
+        for name in self.retrievers:
+            texts = [retriever_text(r, RETRIEVERS[name]["field"]) for r in pairs]
+            self.indexes[name] = self._new_index(name).fit(texts)
+        self.bank = ImpressionBank([r.impression for r in pairs])
+        self.priors = ContextPriors(pairs, self.bank.row_key) if self.use_priors else None
+        self.frequent = self.bank.most_frequent(self.n_frequent)
+        if self.token_ridge is not None:
+            self.token_model = TokenPredictor(ridge=self.token_ridge)
+            x = self.indexes[self.retrievers[0]].matrix
+            self._train_token_probs = self.token_model.fit(x, [rouge_tokens(r.impression) for r in pairs])
+
+    def _token_probs(self, reports: Sequence[Report]) -> list[np.ndarray | None]:
+        if self.token_model is None:
+            return [None] * len(reports)
+        name = self.retrievers[0]
+        index = self.indexes[name]
+        q = index.vectorizer.transform([retriever_text(r, RETRIEVERS[name]["field"]) for r in reports])
+        return list(self.token_model.predict((q @ index.matrix.T).toarray()))
+
+    def training_table(
+        self, pairs: Sequence[Report]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[int]]]:
+        """Leave-one-out (features, target ROUGE-L, query group, candidates) on the prepared pairs."""
+        assert self.bank is not None
+        xs, ys, groups, cand_lists = [], [], [], []
+        probs = (list(self._train_token_probs) if self._train_token_probs is not None
+                 else [None] * len(pairs))
+        for qi, (report, nbs) in enumerate(zip(pairs, self._neighbours(pairs, True), strict=True)):
+            truth = self.bank.row_key[qi]
+            cands, x = candidate_features(self.bank, report, nbs, self.frequent, self.priors, truth,
+                                          probs[qi], self.token_model)
+            xs.append(x)
+            ys.append([self.bank.rl(c, truth) for c in cands])
+            groups.append(np.full(len(cands), qi))
+            cand_lists.append(cands)
+        return np.vstack(xs), np.concatenate(ys), np.concatenate(groups), cand_lists
+
+    def new_regressor(self) -> Any:
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        return HistGradientBoostingRegressor(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=20,
+            l2_regularization=1.0,
+            random_state=self.seed,
+        )
+
+    def fit(self, train, validation=None) -> dict[str, Any]:
+        pairs = trainable(train)
+        if len(pairs) < 3:
+            raise ValueError("need at least 3 trainable pairs (findings and impression) to fit")
+        self.prepare(pairs)
+        x, y, groups, _ = self.training_table(pairs)
+        # Centre the target per query: only the order within a query matters,
+        # and easy queries (all candidates good) should not dominate the fit.
+        self.regressor = self.new_regressor().fit(x, y - group_mean(y, groups))
+        return {
+            "train_pairs": len(pairs),
+            "distinct_impressions": len(self.bank),
+            "training_candidates": int(len(y)),
+        }
+
+    # -- inference ----------------------------------------------------------
+
+    def rank(self, reports: Sequence[Report]) -> list[list[tuple[int, float]]]:
+        """Per report, (bank key, score) for every candidate, best first."""
+        if self.bank is None or self.regressor is None:
+            raise RuntimeError("model is not fitted")
+        if not reports:
+            return []
+        out = []
+        probs = self._token_probs(reports)
+        for qi, (report, nbs) in enumerate(zip(reports, self._neighbours(reports, False), strict=True)):
+            cands, x = candidate_features(self.bank, report, nbs, self.frequent, self.priors, None,
+                                          probs[qi], self.token_model)
+            scores = self.regressor.predict(x)
+            order = sorted(range(len(cands)), key=lambda i: (-scores[i], i))
+            out.append([(cands[i], float(scores[i])) for i in order])
+        return out
+
+    def generate(self, reports, num_candidates=1):
+        ranked = self.rank(reports)
+        assert self.bank is not None or not ranked
+        return [[self.bank.text[c] for c, _ in r[:num_candidates]] for r in ranked]
+
+    # -- persistence --------------------------------------------------------
+
+    def save_weights(self, out_dir: Path) -> dict[str, Any]:
+        if self.bank is None:
+            raise RuntimeError("model is not fitted")
+        with (out_dir / "reranker.pkl").open("wb") as fh:
+            pickle.dump({"regressor": self.regressor, "indexes": self.indexes, "priors": self.priors,
+                         "token_model": self.token_model}, fh)
+        (out_dir / "impressions.json").write_text(
+            json.dumps({"texts": self.bank.text, "counts": self.bank.count, "row_key": self.bank.row_key},
+                       ensure_ascii=False)
+        )
+        return {
+            "k": self.k, "n_frequent": self.n_frequent, "retrievers": self.retrievers,
+            "use_priors": self.use_priors, "token_ridge": self.token_ridge, "max_iter": self.max_iter,
+            "learning_rate": self.learning_rate, "max_leaf_nodes": self.max_leaf_nodes,
+            "seed": self.seed, "features": self.features,
+        }
+
+    @classmethod
+    def load_weights(cls, model_dir, settings):
+        names = ("k", "n_frequent", "retrievers", "use_priors", "token_ridge", "max_iter", "learning_rate",
+                 "max_leaf_nodes", "seed")
+        m = cls(**{k: settings[k] for k in names if k in settings})
+        if settings.get("features", m.features) != m.features:
+            raise ValueError(f"{model_dir}: saved with a different feature set; retrain the model")
+        with (model_dir / "reranker.pkl").open("rb") as fh:
+            state = pickle.load(fh)
+        m.regressor, m.indexes, m.priors = state["regressor"], state["indexes"], state["priors"]
+        m.token_model = state["token_model"]
+        data = json.loads((model_dir / "impressions.json").read_text())
+        m.bank = ImpressionBank.from_saved(data["texts"], data["counts"], data["row_key"])
+        m.frequent = m.bank.most_frequent(m.n_frequent)
+        return m
+
+
+def group_mean(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    sums = np.bincount(groups, weights=y)
+    counts = np.bincount(groups)
+    return (sums / counts)[groups]
