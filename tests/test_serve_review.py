@@ -146,11 +146,42 @@ def test_accept_unchanged_reject_and_reopen(client):
     client.post(f"/review/{b}/decision", data={"decision": "reopen"})
     assert client.app.state.store.get_draft(b).status == "draft"
     assert client.post(f"/review/{a}/decision", data={"decision": "maybe"}).status_code == 422
-    assert (
-        client.post(f"/review/{a}/decision", data={"decision": "accept", "text": "  "}).status_code
-        == 422
-    )
     assert client.post("/review/nope/decision", data={"decision": "accept"}).status_code == 404
+
+
+def test_decided_drafts_are_not_overwritten_and_bad_decisions_say_why(client):
+    a, b = draft(client), draft(client, "Lungs clear.")
+    login(client)
+    client.post(
+        f"/review/{a}/decision", data={"decision": "accept", "text": "First reviewer's text."}
+    )
+    r = client.post(f"/review/{a}/decision", data={"decision": "reject"}, follow_redirects=False)
+    assert r.status_code == 303 and "reopen" in r.headers["location"]
+    assert (
+        "Not saved: already edited by alice; reopen it first"
+        in client.get(r.headers["location"]).text
+    )
+    stored = client.app.state.store.get_draft(a)
+    assert (stored.status, stored.final_text) == ("edited", "First reviewer's text.")
+    r = client.post(f"/review/{a}/text", data={"text": "late autosave"})
+    assert (
+        r.status_code == 409 and client.app.state.store.get_draft(a).working_text != "late autosave"
+    )
+    r = client.post(f"/review/{b}/decision", data={"decision": "accept", "text": "  "})
+    assert "cannot accept an empty impression" in r.text
+    assert client.app.state.store.get_draft(b).status == "draft"
+
+
+def test_taking_another_candidate_as_is_counts_as_accepted(client):
+    r = client.post(
+        "/v1/impressions",
+        headers=AUTH,
+        json={"findings": "Left pleural effusion.", "num_candidates": 2},
+    )
+    d, second = r.json()["id"], r.json()["impressions"][1]
+    login(client)
+    client.post(f"/review/{d}/decision", data={"decision": "accept", "text": second})
+    assert client.app.state.store.get_draft(d).status == "accepted"
 
 
 def test_feedback_export_writes_a_trainable_dataset_folder(client, tmp_path):

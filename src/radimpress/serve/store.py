@@ -74,6 +74,10 @@ MIGRATIONS: list[str] = [
 ]
 
 
+class AlreadyDecided(RuntimeError):
+    """Someone decided this draft already; it has to be reopened before a new decision."""
+
+
 def _now() -> float:
     return time.time()
 
@@ -271,13 +275,20 @@ class Store:
                 (_now(), draft_id),
             )
 
-    def save_edit(self, draft_id: str, text: str) -> bool:
-        """Keep the reviewer's text as they type; the status is unchanged until they decide."""
+    def save_edit(self, draft_id: str, text: str) -> str:
+        """Keep the reviewer's text as they type; the status is unchanged until they decide.
+
+        Returns "saved", "missing" or "decided" (a decided draft's text is final).
+        """
         with self._lock:
             cur = self._conn.execute(
-                "UPDATE drafts SET working_text = ? WHERE id = ?", (text, draft_id)
+                "UPDATE drafts SET working_text = ? WHERE id = ? AND status = 'draft'",
+                (text, draft_id),
             )
-        return cur.rowcount == 1
+            if cur.rowcount == 1:
+                return "saved"
+            row = self._conn.execute("SELECT 1 FROM drafts WHERE id = ?", (draft_id,)).fetchone()
+        return "decided" if row else "missing"
 
     def decide(self, draft_id: str, decision: str, reviewer: str, text: str | None = None) -> Draft:
         """Accept (as drafted or edited) or reject; an accepted text that differs is 'edited'."""
@@ -286,6 +297,10 @@ class Store:
             raise KeyError(draft_id)
         if decision not in ("accept", "reject", "reopen"):
             raise ValueError(f"unknown decision '{decision}'")
+        if decision != "reopen" and draft.status != "draft":
+            raise AlreadyDecided(
+                f"already {draft.status} by {draft.reviewer or 'someone'}; reopen it first"
+            )
         now = _now()
         if decision == "reopen":
             status, final = "draft", None
@@ -295,14 +310,15 @@ class Store:
             final = (text if text is not None else draft.text_for_review).strip()
             if not final:
                 raise ValueError("cannot accept an empty impression")
-            top = draft.candidates[0].strip() if draft.candidates else ""
-            status = "accepted" if final == top else "edited"
+            # Taking any of the model's candidates as is counts as accepting the draft.
+            status = "accepted" if final in {c.strip() for c in draft.candidates} else "edited"
         opened = draft.opened_at or now
         seconds = None if decision == "reopen" else round(now - opened, 3)
         with self._lock:
-            self._conn.execute(
+            # Only if nobody decided in between (two reviewers on one draft).
+            cur = self._conn.execute(
                 "UPDATE drafts SET status = ?, final_text = ?, working_text = ?, reviewer = ?,"
-                " reviewed_at = ?, review_seconds = ? WHERE id = ?",
+                " reviewed_at = ?, review_seconds = ? WHERE id = ? AND status = ?",
                 (
                     status,
                     final,
@@ -311,8 +327,11 @@ class Store:
                     None if decision == "reopen" else now,
                     seconds,
                     draft_id,
+                    draft.status,
                 ),
             )
+        if cur.rowcount != 1:
+            raise AlreadyDecided("decided by someone else meanwhile; reload the page")
         return self.get_draft(draft_id)  # type: ignore[return-value]
 
     def reviewed(self, statuses: Iterable[str] = ("accepted", "edited")) -> list[Draft]:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from radimpress.serve.auth import COOKIE, reviewer_for, token_from_request
-from radimpress.serve.store import STATUSES
+from radimpress.serve.store import STATUSES, AlreadyDecided
 
 router = APIRouter(include_in_schema=False)
 
@@ -144,7 +144,13 @@ async def worklist(
 
 
 @router.get("/review/{draft_id}", response_class=HTMLResponse)
-async def report_page(request: Request, draft_id: str, reviewer: Reviewer, done: str | None = None):
+async def report_page(
+    request: Request,
+    draft_id: str,
+    reviewer: Reviewer,
+    done: str | None = None,
+    error: str | None = None,
+):
     store = request.app.state.store
     draft = await asyncio.to_thread(store.get_draft, draft_id)
     if draft is None:
@@ -162,6 +168,7 @@ async def report_page(request: Request, draft_id: str, reviewer: Reviewer, done:
         d=draft,
         next_id=next_id,
         done=done_draft,
+        error=error,
         safety=(
             "off"
             if not request.app.state.settings.safety_checks
@@ -182,10 +189,15 @@ async def save_text(
         return HTMLResponse(
             '<span class="save-state error">Too long; not saved.</span>', status_code=422
         )
-    ok = await asyncio.to_thread(request.app.state.store.save_edit, draft_id, text)
-    if not ok:
+    state = await asyncio.to_thread(request.app.state.store.save_edit, draft_id, text)
+    if state == "missing":
         return HTMLResponse(
             '<span class="save-state error">Draft not found.</span>', status_code=404
+        )
+    if state == "decided":
+        return HTMLResponse(
+            '<span class="save-state error">Already decided; reopen it to edit.</span>',
+            status_code=409,
         )
     return HTMLResponse('<span class="save-state ok">Saved</span>')
 
@@ -205,8 +217,9 @@ async def decide(
         draft = await asyncio.to_thread(store.decide, draft_id, decision, reviewer, text)
     except KeyError:
         raise HTTPException(status_code=404, detail="draft not found") from None
-    except ValueError as e:
-        raise HTTPException(status_code=422, detail=str(e)) from None
+    except (AlreadyDecided, ValueError) as e:
+        # Back to the page with the reason shown, for browsers with and without htmx.
+        return RedirectResponse(f"/review/{draft_id}?error={quote(str(e))}", status_code=303)
     if decision == "reopen":
         return RedirectResponse(f"/review/{draft.id}", status_code=303)
     next_id = await asyncio.to_thread(store.next_draft_id, draft)

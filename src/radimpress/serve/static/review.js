@@ -31,6 +31,13 @@
     var row = ev.target.closest("tr[data-href]");
     if (row && !ev.target.closest("a, button, input, select, textarea")) { go(row.getAttribute("data-href")); }
   });
+  // Autosave answers 404/409/422 with a short message for #save-state: show it.
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    if (ev.detail.target && ev.detail.target.id === "save-state" && ev.detail.xhr.status >= 400) {
+      ev.detail.shouldSwap = true;
+      ev.detail.isError = false;
+    }
+  });
   document.addEventListener("keydown", function (ev) {
     var el = document.activeElement;
     if (typing(el)) {
