@@ -32,7 +32,9 @@ if not DEFAULT_OPENI.exists():
 
 
 def machine() -> str:
-    return f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} CPUs, Python {platform.python_version()}".replace("  ", " ")
+    return f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} CPUs, Python {platform.python_version()}".replace(
+        "  ", " "
+    )
 
 
 def run_openi(path: Path, checker: SafetyChecker, out: Path, limit: int | None) -> dict | None:
@@ -40,7 +42,11 @@ def run_openi(path: Path, checker: SafetyChecker, out: Path, limit: int | None) 
         print(f"Open-i reports not found at {path}; skipping the radiologist-impression part.")
         return None
     with path.open(newline="", encoding="utf-8") as fh:
-        rows = [r for r in csv.DictReader(fh) if (r.get("findings") or "").strip() and (r.get("impression") or "").strip()]
+        rows = [
+            r
+            for r in csv.DictReader(fh)
+            if (r.get("findings") or "").strip() and (r.get("impression") or "").strip()
+        ]
     if limit:
         rows = rows[:limit]
     from tqdm import tqdm
@@ -55,12 +61,36 @@ def run_openi(path: Path, checker: SafetyChecker, out: Path, limit: int | None) 
     n = len(rows)
     with (out / "openi_warnings.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["uid", "type", "severity", "observation", "message", "findings_evidence", "impression_evidence", "findings", "impression", "review"])
+        w.writerow(
+            [
+                "uid",
+                "type",
+                "severity",
+                "observation",
+                "message",
+                "findings_evidence",
+                "impression_evidence",
+                "findings",
+                "impression",
+                "review",
+            ]
+        )
         for r, ws in zip(rows, warnings, strict=True):
             for x in ws:
-                w.writerow([r["uid"], x.type, x.severity, x.observation, x.message,
-                            " | ".join(s["text"] for s in x.findings_spans),
-                            " | ".join(s["text"] for s in x.impression_spans), r["findings"], r["impression"], ""])
+                w.writerow(
+                    [
+                        r["uid"],
+                        x.type,
+                        x.severity,
+                        x.observation,
+                        x.message,
+                        " | ".join(s["text"] for s in x.findings_spans),
+                        " | ".join(s["text"] for s in x.impression_spans),
+                        r["findings"],
+                        r["impression"],
+                        "",
+                    ]
+                )
     rates = {t: sum(any(x.type == t for x in ws) for ws in warnings) / n for t in WARNING_TYPES}
     counts = {t: sum(sum(x.type == t for x in ws) for ws in warnings) for t in WARNING_TYPES}
     return {
@@ -72,7 +102,9 @@ def run_openi(path: Path, checker: SafetyChecker, out: Path, limit: int | None) 
         "warnings_per_type": counts,
         "any_warning_rate": sum(bool(ws) for ws in warnings) / n,
         "contradiction_or_laterality_rate": sum(
-            any(x.type in ("contradiction", "laterality_mismatch") for x in ws) for ws in warnings) / n,
+            any(x.type in ("contradiction", "laterality_mismatch") for x in ws) for ws in warnings
+        )
+        / n,
     }
 
 
@@ -81,34 +113,59 @@ def fmt(v) -> str:
 
 
 def write_section(summary: dict, notes: str, cmd: str) -> str:
-    lines = ["## Safety", "", f"Command: `{cmd}`  ", f"Machine: {summary['machine']}  ", f"Date: {summary['date']}", ""]
-    lines += ["Labelled set (written for this project; `dev` was used while writing rules, "
-              "`heldout` was written before any tuning and only scored). Per case and warning type:", ""]
-    lines += ["| split | type | expected | TP | FP | FN | precision | recall |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "## Safety",
+        "",
+        f"Command: `{cmd}`  ",
+        f"Machine: {summary['machine']}  ",
+        f"Date: {summary['date']}",
+        "",
+    ]
+    lines += [
+        "Labelled set (written for this project; `dev` was used while writing rules, "
+        "`heldout` was written before any tuning and only scored). Per case and warning type:",
+        "",
+    ]
+    lines += [
+        "| split | type | expected | TP | FP | FN | precision | recall |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for split in ("dev", "heldout"):
         s = summary["labelled"][split]
         for t, v in s["per_type"].items():
-            lines.append(f"| {split} | {t} | {v['expected']} | {v['tp']} | {v['fp']} | {v['fn']} | {fmt(v['precision'])} | {fmt(v['recall'])} |")
+            lines.append(
+                f"| {split} | {t} | {v['expected']} | {v['tp']} | {v['fp']} | {v['fn']} | {fmt(v['precision'])} | {fmt(v['recall'])} |"
+            )
     lines.append("")
     for split in ("dev", "heldout"):
         s = summary["labelled"][split]
-        lines.append(f"- {split}: {s['cases']} cases, {s['clean_cases']} where no warning is right; "
-                     f"false-alarm rate on those {fmt(s['false_alarm_rate'])}; micro precision {fmt(s['micro_precision'])}, "
-                     f"micro recall {fmt(s['micro_recall'])}")
+        lines.append(
+            f"- {split}: {s['cases']} cases, {s['clean_cases']} where no warning is right; "
+            f"false-alarm rate on those {fmt(s['false_alarm_rate'])}; micro precision {fmt(s['micro_precision'])}, "
+            f"micro recall {fmt(s['micro_recall'])}"
+        )
     o = summary.get("openi")
     lines.append("")
     if o is None:
         lines.append("Open-i: skipped (reports.csv not found).")
     else:
-        lines += [f"Open-i radiologist impressions vs their own findings ({o['reports']} reports with both sections; "
-                  "ideally almost nothing fires):", "",
-                  "| type | reports with >=1 | warnings |", "|---|---|---|"]
+        lines += [
+            f"Open-i radiologist impressions vs their own findings ({o['reports']} reports with both sections; "
+            "ideally almost nothing fires):",
+            "",
+            "| type | reports with >=1 | warnings |",
+            "|---|---|---|",
+        ]
         for t in WARNING_TYPES:
-            lines.append(f"| {t} | {o['report_rate_per_type'][t]:.1%} | {o['warnings_per_type'][t]} |")
-        lines += ["",
-                  f"- contradiction or laterality warning on {o['contradiction_or_laterality_rate']:.1%} of reports (target <= 2%); any warning on {o['any_warning_rate']:.1%}",
-                  f"- throughput: {o['pairs_per_second']} report pairs/s ({o['reports_per_second']} texts/s) on one process, medspaCy pipeline loaded once",
-                  "- every fired warning: `bench/results/safety/openi_warnings.csv`"]
+            lines.append(
+                f"| {t} | {o['report_rate_per_type'][t]:.1%} | {o['warnings_per_type'][t]} |"
+            )
+        lines += [
+            "",
+            f"- contradiction or laterality warning on {o['contradiction_or_laterality_rate']:.1%} of reports (target <= 2%); any warning on {o['any_warning_rate']:.1%}",
+            f"- throughput: {o['pairs_per_second']} report pairs/s ({o['reports_per_second']} texts/s) on one process, medspaCy pipeline loaded once",
+            "- every fired warning: `bench/results/safety/openi_warnings.csv`",
+        ]
     if notes.strip():
         lines += ["", notes.strip()]
     return "\n".join(lines) + "\n"
@@ -125,19 +182,29 @@ def replace_section(path: Path, section: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--openi", type=Path, default=DEFAULT_OPENI, help="Open-i reports.csv")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "safety")
     ap.add_argument("--limit", type=int, default=None, help="only the first N Open-i reports")
-    ap.add_argument("--notes", type=Path, default=ROOT / "bench" / "safety_review.md",
-                    help="hand-review notes appended to the BENCHMARKS.md section")
+    ap.add_argument(
+        "--notes",
+        type=Path,
+        default=ROOT / "bench" / "safety_review.md",
+        help="hand-review notes appended to the BENCHMARKS.md section",
+    )
     ap.add_argument("--no-benchmarks-md", action="store_true", help="do not touch BENCHMARKS.md")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
     checker = SafetyChecker()
-    summary: dict = {"machine": machine(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "labelled": {}}
+    summary: dict = {
+        "machine": machine(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "labelled": {},
+    }
     errors = []
     for split in ("dev", "heldout"):
         cases = load_labelled(split)
@@ -146,11 +213,24 @@ def main(argv: list[str] | None = None) -> int:
         for c, ws in zip(cases, warnings, strict=True):
             got = sorted({w.type for w in ws})
             if got != c["expected"]:
-                errors.append([c["id"], ",".join(c["expected"]), ",".join(got), c["findings"], c["impression"],
-                               " || ".join(w.message for w in ws)])
-        print(f"labelled {split}: " + ", ".join(
-            f"{t} P={fmt(v['precision'])} R={fmt(v['recall'])}" for t, v in score["per_type"].items())
-            + f"; false alarms {fmt(score['false_alarm_rate'])}")
+                errors.append(
+                    [
+                        c["id"],
+                        ",".join(c["expected"]),
+                        ",".join(got),
+                        c["findings"],
+                        c["impression"],
+                        " || ".join(w.message for w in ws),
+                    ]
+                )
+        print(
+            f"labelled {split}: "
+            + ", ".join(
+                f"{t} P={fmt(v['precision'])} R={fmt(v['recall'])}"
+                for t, v in score["per_type"].items()
+            )
+            + f"; false alarms {fmt(score['false_alarm_rate'])}"
+        )
     with (args.out / "labelled_errors.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["id", "expected", "fired", "findings", "impression", "messages"])
@@ -158,9 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     summary["openi"] = run_openi(args.openi, checker, args.out, args.limit)
     if summary["openi"]:
         o = summary["openi"]
-        print(f"Open-i: {o['reports']} reports, contradiction/laterality on {o['contradiction_or_laterality_rate']:.1%}, "
-              + ", ".join(f"{t} {v:.1%}" for t, v in o["report_rate_per_type"].items())
-              + f"; {o['pairs_per_second']} pairs/s")
+        print(
+            f"Open-i: {o['reports']} reports, contradiction/laterality on {o['contradiction_or_laterality_rate']:.1%}, "
+            + ", ".join(f"{t} {v:.1%}" for t, v in o["report_rate_per_type"].items())
+            + f"; {o['pairs_per_second']} pairs/s"
+        )
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     if not args.no_benchmarks_md:
         notes = args.notes.read_text(encoding="utf-8") if args.notes.exists() else ""

@@ -7,11 +7,12 @@ read the same pre-extracted mentions, so the text is parsed once per pair.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-import re
 from typing import Any
 
+from radimpress.records import InputError
 from radimpress.safety import vocabulary as V
 from radimpress.safety.extractor import Mention, extract_many
 
@@ -138,7 +139,10 @@ def _sides_overlap(a: Mention, b: Mention) -> bool:
     return not a.sides or not b.sides or bool(a.sides & b.sides)
 
 
-_QUALIFIER = re.compile(r"\b(?:focal|acute|new|large|suspicious|significant|active|discrete|definite|confluent|lobar|frank|overt|dominant|gross|consolidating|worrisome|visible)\b", re.I)
+_QUALIFIER = re.compile(
+    r"\b(?:focal|acute|new|large|suspicious|significant|active|discrete|definite|confluent|lobar|frank|overt|dominant|gross|consolidating|worrisome|visible)\b",
+    re.I,
+)
 
 
 def _qualified_denial(neg: Mention, pos: Mention) -> bool:
@@ -166,7 +170,11 @@ def _qualified_denial(neg: Mention, pos: Mention) -> bool:
 
 def _weak_denial(neg: Mention, pos: Mention) -> bool:
     """A findings negation limited by size ('no large effusion') does not deny an unsized impression."""
-    return neg.severity in ("large", "moderate", "severe") and pos.severity not in ("large", "moderate", "severe")
+    return neg.severity in ("large", "moderate", "severe") and pos.severity not in (
+        "large",
+        "moderate",
+        "severe",
+    )
 
 
 def _direction(m: Mention) -> str | None:
@@ -182,56 +190,101 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
             continue
         key = (m.observation, m.start)
         if m.polarity == "present":
-            related = [f for f in x.f_mentions if f.observation in V.supported_by(m.observation) and _same_thing(f, m)]
+            related = [
+                f
+                for f in x.f_mentions
+                if f.observation in V.supported_by(m.observation) and _same_thing(f, m)
+            ]
             support = [f for f in related if f.polarity != "absent" and _sides_overlap(f, m)]
             denials = [
-                f for f in x.f_mentions
-                if f.observation in V.denied_by(m.observation) and f.polarity == "absent"
-                and _same_thing(f, m) and _sides_overlap(f, m)
-                and not (m.change == "resolved") and not _weak_denial(f, m)
+                f
+                for f in x.f_mentions
+                if f.observation in V.denied_by(m.observation)
+                and f.polarity == "absent"
+                and _same_thing(f, m)
+                and _sides_overlap(f, m)
+                and m.change != "resolved"
+                and not _weak_denial(f, m)
             ]
             if not support and denials and key not in seen:
                 seen.add(key)
-                out.append(SafetyWarning(
-                    "contradiction", "high", m.observation,
-                    f"impression reports {m.observation.lower()} ('{m.text}') but the findings negate it ('{denials[0].text}')",
-                    [d.span() for d in denials], [m.span()]))
+                out.append(
+                    SafetyWarning(
+                        "contradiction",
+                        "high",
+                        m.observation,
+                        f"impression reports {m.observation.lower()} ('{m.text}') but the findings negate it ('{denials[0].text}')",
+                        [d.span() for d in denials],
+                        [m.span()],
+                    )
+                )
                 continue
             # same finding, opposite change, or a device placed well in one text and badly in the other
-            same = [f for f in support if f.observation == m.observation and f.polarity == "present"]
+            same = [
+                f for f in support if f.observation == m.observation and f.polarity == "present"
+            ]
             f_dirs = {_direction(f) for f in same} - {None}
             for f in same:
                 df, dm = _direction(f), _direction(m)
                 if df and dm and len(f_dirs) == 1 and df != dm and key not in seen:
                     seen.add(key)
-                    out.append(SafetyWarning(
-                        "contradiction", "high", m.observation,
-                        f"impression says {m.observation.lower()} is {m.change} but the findings say {f.change} ('{f.text}')",
-                        [f.span()], [m.span()]))
+                    out.append(
+                        SafetyWarning(
+                            "contradiction",
+                            "high",
+                            m.observation,
+                            f"impression says {m.observation.lower()} is {m.change} but the findings say {f.change} ('{f.text}')",
+                            [f.span()],
+                            [m.span()],
+                        )
+                    )
                     break
-                if (m.observation == "Support Devices" and f.position and m.position
-                        and f.position != m.position and key not in seen):
+                if (
+                    m.observation == "Support Devices"
+                    and f.position
+                    and m.position
+                    and f.position != m.position
+                    and key not in seen
+                ):
                     seen.add(key)
-                    out.append(SafetyWarning(
-                        "contradiction", "high", m.observation,
-                        f"impression says the {m.device or 'device'} is {m.position} but the findings say {f.position}",
-                        [f.span()], [m.span()]))
+                    out.append(
+                        SafetyWarning(
+                            "contradiction",
+                            "high",
+                            m.observation,
+                            f"impression says the {m.device or 'device'} is {m.position} but the findings say {f.position}",
+                            [f.span()],
+                            [m.span()],
+                        )
+                    )
                     break
         elif m.polarity == "absent":
             positives = [
-                f for f in x.f_mentions
-                if f.observation == m.observation and f.polarity == "present" and _same_thing(f, m)
-                and _sides_overlap(f, m) and not _qualified_denial(m, f)
+                f
+                for f in x.f_mentions
+                if f.observation == m.observation
+                and f.polarity == "present"
+                and _same_thing(f, m)
+                and _sides_overlap(f, m)
+                and not _qualified_denial(m, f)
             ]
             if m.change == "resolved":
-                positives = [f for f in positives if _direction(f) != "better" or f.change == "improved"]
+                positives = [
+                    f for f in positives if _direction(f) != "better" or f.change == "improved"
+                ]
                 positives = [f for f in positives if f.change != "resolved"]
             if positives and key not in seen:
                 seen.add(key)
-                out.append(SafetyWarning(
-                    "contradiction", "high", m.observation,
-                    f"impression negates {m.observation.lower()} ('{m.text}') but the findings report it ('{positives[0].text}')",
-                    [p.span() for p in positives], [m.span()]))
+                out.append(
+                    SafetyWarning(
+                        "contradiction",
+                        "high",
+                        m.observation,
+                        f"impression negates {m.observation.lower()} ('{m.text}') but the findings report it ('{positives[0].text}')",
+                        [p.span() for p in positives],
+                        [m.span()],
+                    )
+                )
     return out
 
 
@@ -242,19 +295,28 @@ def check_laterality(x: CheckInput) -> list[SafetyWarning]:
         if m.polarity == "absent" or not m.sides:
             continue
         related = [
-            f for f in x.f_all or x.f_mentions
-            if f.observation in V.supported_by(m.observation) and f.polarity != "absent" and _same_thing(f, m)
+            f
+            for f in x.f_all or x.f_mentions
+            if f.observation in V.supported_by(m.observation)
+            and f.polarity != "absent"
+            and _same_thing(f, m)
         ]
         if not related or any(not f.sides for f in related):
             continue  # unsided mention in the findings: nothing to compare against
         covered = frozenset().union(*(f.sides for f in related))
         if not m.sides <= covered:
             findings_side = "bilateral" if covered == {"left", "right"} else next(iter(covered))
-            out.append(SafetyWarning(
-                "laterality_mismatch", "high", m.observation,
-                f"impression puts {m.observation.lower()} on the {m.laterality} side ('{m.text}') "
-                f"but the findings say {findings_side}",
-                [f.span() for f in related], [m.span()]))
+            out.append(
+                SafetyWarning(
+                    "laterality_mismatch",
+                    "high",
+                    m.observation,
+                    f"impression puts {m.observation.lower()} on the {m.laterality} side ('{m.text}') "
+                    f"but the findings say {findings_side}",
+                    [f.span() for f in related],
+                    [m.span()],
+                )
+            )
     return out
 
 
@@ -274,17 +336,33 @@ def check_omitted_critical(x: CheckInput) -> list[SafetyWarning]:
         covering = COVERED_BY.get(f.observation, {f.observation})
         if f.observation == "Support Devices":
             covered = any(
-                m.observation == "Support Devices" and m.polarity != "absent" and _same_thing(m, f)
-                and m.position == "malpositioned" for m in x.i_mentions)
+                m.observation == "Support Devices"
+                and m.polarity != "absent"
+                and _same_thing(m, f)
+                and m.position == "malpositioned"
+                for m in x.i_mentions
+            )
         else:
-            covered = any(m.observation in covering and m.polarity != "absent" for m in x.i_mentions)
+            covered = any(
+                m.observation in covering and m.polarity != "absent" for m in x.i_mentions
+            )
         if not covered:
             done.add(key)
-            what = f"malpositioned {f.device}" if f.observation == "Support Devices" else f.observation.lower()
-            out.append(SafetyWarning(
-                "omitted_critical", "high", f.observation,
-                f"critical finding in the findings is missing from the impression: {what} ('{f.text}')",
-                [f.span()], []))
+            what = (
+                f"malpositioned {f.device}"
+                if f.observation == "Support Devices"
+                else f.observation.lower()
+            )
+            out.append(
+                SafetyWarning(
+                    "omitted_critical",
+                    "high",
+                    f.observation,
+                    f"critical finding in the findings is missing from the impression: {what} ('{f.text}')",
+                    [f.span()],
+                    [],
+                )
+            )
     return out
 
 
@@ -300,34 +378,51 @@ def check_unsupported(x: CheckInput) -> list[SafetyWarning]:
         if key in done:
             continue
         mentioned = [
-            f for f in x.f_mentions
-            if _same_thing(f, m) and (
+            f
+            for f in x.f_mentions
+            if _same_thing(f, m)
+            and (
                 (f.observation in V.supported_by(m.observation) and f.polarity != "absent")
-                or (f.observation in V.denied_by(m.observation) and f.polarity == "absent"))
+                or (f.observation in V.denied_by(m.observation) and f.polarity == "absent")
+            )
         ]
         if mentioned:
             continue  # supported, or negated (then the contradiction check speaks)
         done.add(key)
-        severity = "high" if m.observation in critical_obs and m.observation != "Support Devices" else "medium"
-        out.append(SafetyWarning(
-            "unsupported_finding", severity, m.observation,
-            f"impression reports {m.observation.lower()} ('{m.text}') which the findings do not mention",
-            [], [m.span()]))
+        severity = (
+            "high"
+            if m.observation in critical_obs and m.observation != "Support Devices"
+            else "medium"
+        )
+        out.append(
+            SafetyWarning(
+                "unsupported_finding",
+                severity,
+                m.observation,
+                f"impression reports {m.observation.lower()} ('{m.text}') which the findings do not mention",
+                [],
+                [m.span()],
+            )
+        )
     return out
 
 
 class SafetyChecker:
     """A pipeline of named checks; parse once, run each check on the shared mentions."""
 
-    def __init__(self, checks: Iterable[str] | None = None, critical: Sequence[CriticalRule] | None = None):
+    def __init__(
+        self, checks: Iterable[str] | None = None, critical: Sequence[CriticalRule] | None = None
+    ):
         names = list(checks) if checks is not None else list(CHECKS)
         unknown = [n for n in names if n not in CHECKS]
         if unknown:
-            raise ValueError(f"unknown safety check(s) {unknown}; known: {sorted(CHECKS)}")
+            raise InputError(f"unknown safety check(s) {unknown}; known: {sorted(CHECKS)}")
         self.check_names = names
         self.critical = tuple(critical) if critical is not None else DEFAULT_CRITICAL
 
-    def check_many(self, pairs: Sequence[tuple[str | None, str | None]]) -> list[list[SafetyWarning]]:
+    def check_many(
+        self, pairs: Sequence[tuple[str | None, str | None]]
+    ) -> list[list[SafetyWarning]]:
         findings = [f or "" for f, _ in pairs]
         impressions = [i or "" for _, i in pairs]
         mentions = extract_many(findings + impressions)
@@ -335,7 +430,8 @@ class SafetyChecker:
         out = []
         for k in range(n):
             x = CheckInput(
-                findings[k], impressions[k],
+                findings[k],
+                impressions[k],
                 [m for m in mentions[k] if not m.historical],
                 [m for m in mentions[n + k] if not m.historical],
                 self.critical,
@@ -352,8 +448,12 @@ class SafetyChecker:
         return self.check_many([(findings, impression)])[0]
 
 
-def check(findings: str | None, impression: str | None, checks: Iterable[str] | None = None,
-          critical: Sequence[CriticalRule] | None = None) -> list[SafetyWarning]:
+def check(
+    findings: str | None,
+    impression: str | None,
+    checks: Iterable[str] | None = None,
+    critical: Sequence[CriticalRule] | None = None,
+) -> list[SafetyWarning]:
     """Warnings for one draft impression against its findings."""
     return SafetyChecker(checks, critical).check(findings, impression)
 
@@ -362,8 +462,9 @@ def blocking(warnings: Iterable[SafetyWarning]) -> list[SafetyWarning]:
     return [w for w in warnings if w.severity == "high"]
 
 
-def select_safe(findings: str | None, candidates: Sequence[str],
-                checker: SafetyChecker | None = None) -> tuple[int, list[list[SafetyWarning]]]:
+def select_safe(
+    findings: str | None, candidates: Sequence[str], checker: SafetyChecker | None = None
+) -> tuple[int, list[list[SafetyWarning]]]:
     """Pick the best-ranked candidate with no high-severity warning.
 
     Candidates come best-first (as `ImpressionModel.generate` returns them), so the

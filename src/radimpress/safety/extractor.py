@@ -40,8 +40,12 @@ class Mention:
     acuity: str | None = None  # for fractures: "acute" | "chronic"
     followup: bool = False  # a lesion the text asks to work up
     historical: bool = False
-    generic: bool = False  # a whole-organ normal statement ("lungs are clear"), not about one lesion
-    benign: bool = False  # explained as chronic or benign ("calcified granuloma", "likely atelectasis")
+    generic: bool = (
+        False  # a whole-organ normal statement ("lungs are clear"), not about one lesion
+    )
+    benign: bool = (
+        False  # explained as chronic or benign ("calcified granuloma", "likely atelectasis")
+    )
     sentence: str = ""
 
     @property
@@ -59,7 +63,9 @@ class Mention:
 
 
 _PRE_CUT = re.compile(r"[,;:()]|\b(?:and|or|with|but|which|while|whereas|as well as)\b", re.I)
-_POST_CUT = re.compile(r"[,;:()]|\.(?!\d)|\b(?:and|but|which|while|whereas|as well as|with)\b", re.I)
+_POST_CUT = re.compile(
+    r"[,;:()]|\.(?!\d)|\b(?:and|but|which|while|whereas|as well as|with)\b", re.I
+)
 _LEFT = re.compile(V.LEFT)
 _LEFT_I = re.compile(r"\b(?:left|leftward|left-sided|lt)\b", re.I)
 _RIGHT = re.compile(V.RIGHT)
@@ -81,7 +87,10 @@ _MALPOSITION_BY_DEVICE = {k: re.compile(v, re.I) for k, v in V.MALPOSITION_BY_DE
 _BENIGN = re.compile(V.BENIGN, re.I)
 _BORDERLINE = re.compile(r"borderline|top[- ]normal|upper limits? (?:of )?normal", re.I)
 _DOUBLE_STOP = re.compile(r"\.\.+")
-_AND_LOCATION = re.compile(r"^\s*and\s+(?:the\s+)?(?:(?:left|right|both)\s+)(?:\w+\s+){0,2}?(?:lobes?|lungs?|bases?|apex|apices|midlung|hemithorax|zones?)\b", re.I)
+_AND_LOCATION = re.compile(
+    r"^\s*and\s+(?:the\s+)?(?:(?:left|right|both)\s+)(?:\w+\s+){0,2}?(?:lobes?|lungs?|bases?|apex|apices|midlung|hemithorax|zones?)\b",
+    re.I,
+)
 _SIDE_WORD = re.compile(r"\b(?:left|right)\b", re.I)
 _WORDS = 8
 
@@ -98,6 +107,19 @@ def _silence_debug_logging() -> None:
 
     for name in ("PyRuSH", "medspacy"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    import warnings
+
+    # medspaCy's phrase matcher is empty (all radimpress rules are regexes); spaCy warns per doc
+    warnings.filterwarnings("ignore", message=r"\[W036\]")
+    # PyFastNER logs each sentence rule it cannot use on the *root* logger at INFO
+    root = logging.getLogger()
+    if not any(isinstance(f, _FastNerNoise) for f in root.filters):
+        root.addFilter(_FastNerNoise())
+
+
+class _FastNerNoise:
+    def filter(self, record) -> bool:
+        return "is not a eligible syntax" not in str(record.msg)
 
 
 @lru_cache(maxsize=1)
@@ -143,14 +165,16 @@ def _windows(pre_text: str, post_text: str) -> tuple[str, str, str, str]:
     """
     before_raw = " ".join(pre_text.split()[-_WORDS:])
     cuts = list(_PRE_CUT.finditer(before_raw))
-    before = before_raw[cuts[-1].end():] if cuts else before_raw
+    before = before_raw[cuts[-1].end() :] if cuts else before_raw
     cut = _POST_CUT.search(post_text)
     if cut and cut.group(0).lower() == "and":
         more = _AND_LOCATION.match(post_text[cut.start() :])
         if more:  # "in the right midlung and left lower lobe": one finding, two places
             rest = post_text[cut.start() + more.end() :]
             cut2 = _POST_CUT.search(rest)
-            post_text = post_text[: cut.start() + more.end()] + (rest[: cut2.start()] if cut2 else rest)
+            post_text = post_text[: cut.start() + more.end()] + (
+                rest[: cut2.start()] if cut2 else rest
+            )
             cut = None
     after = post_text[: cut.start()] if cut else post_text
     after = " ".join(after.split()[:_WORDS])
@@ -209,7 +233,11 @@ def _mentions_from_doc(doc) -> list[Mention]:
         meta = dict(rule.metadata or {}) if rule is not None else {}
         sent = ent.sent
         prev = ents[idx - 1] if idx > 0 and ents[idx - 1].sent.start == sent.start else None
-        nxt = ents[idx + 1] if idx + 1 < len(ents) and ents[idx + 1].sent.start == sent.start else None
+        nxt = (
+            ents[idx + 1]
+            if idx + 1 < len(ents) and ents[idx + 1].sent.start == sent.start
+            else None
+        )
         pre_from = prev.end_char if prev is not None else sent.start_char
         post_to = nxt.start_char if nxt is not None else sent.end_char
         before_raw, before, after, after_long = _windows(
@@ -225,7 +253,11 @@ def _mentions_from_doc(doc) -> list[Mention]:
         if side is None and _BOTH_SIDES_BEFORE.search(before_raw):
             side = "bilateral"
         tail = re.split(r"[,;:.]", before_raw)[-1]
-        if side in ("left", "right") and " and " in f" {tail.lower()} " and len(set(_SIDE_WORD.findall(tail.lower()))) == 2:
+        if (
+            side in ("left", "right")
+            and " and " in f" {tail.lower()} "
+            and len(set(_SIDE_WORD.findall(tail.lower()))) == 2
+        ):
             side = "bilateral"  # "right and XXXX left pleural effusions"
         if side is None and prev is not None and prev_side is not None:
             gap = text[prev.end_char : ent.start_char]
@@ -266,7 +298,11 @@ def _mentions_from_doc(doc) -> list[Mention]:
         elif obs == "Lung Lesion":
             following = text[sent.end_char : sent.end_char + 160]
             followup = bool(_FOLLOWUP.search(sent.text)) or bool(
-                re.match(r"\W*(?:\d\.\s*)?(?:recommend|follow|further|consider|ct\b|a ct|chest ct|dedicated)", following, re.I)
+                re.match(
+                    r"\W*(?:\d\.\s*)?(?:recommend|follow|further|consider|ct\b|a ct|chest ct|dedicated)",
+                    following,
+                    re.I,
+                )
             )
         prev_side = side
         for name in [obs, *meta.get("also", [])]:
@@ -307,10 +343,16 @@ def extract_many(texts: Iterable[str | None], batch_size: int = 64) -> list[list
     nlp = build_pipeline()
     # "effusion.. Cardiomegaly" defeats the sentence splitter; same length keeps spans valid
     items = [_DOUBLE_STOP.sub(lambda m: ". " + " " * (len(m.group(0)) - 2), t or "") for t in texts]
-    return [_mentions_from_doc(doc) for doc in nlp.pipe(items, batch_size=batch_size)]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"\[W036\]")
+        return [_mentions_from_doc(doc) for doc in nlp.pipe(items, batch_size=batch_size)]
 
 
-def labels_from_mentions(mentions: Iterable[Mention], observations: Iterable[str] = V.CHEXPERT_OBSERVATIONS) -> dict[str, str]:
+def labels_from_mentions(
+    mentions: Iterable[Mention], observations: Iterable[str] = V.CHEXPERT_OBSERVATIONS
+) -> dict[str, str]:
     """Report-level label per observation: present > uncertain > absent > (not mentioned: absent).
 
     'No Finding' follows CheXpert: present when no other observation except

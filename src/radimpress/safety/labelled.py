@@ -30,7 +30,9 @@ def labelled_path(split: str) -> Path:
 
 
 def load_labelled(path_or_split: str | Path) -> list[dict[str, Any]]:
-    path = labelled_path(str(path_or_split)) if str(path_or_split) in SPLITS else Path(path_or_split)
+    path = (
+        labelled_path(str(path_or_split)) if str(path_or_split) in SPLITS else Path(path_or_split)
+    )
     cases = []
     for no, obj in read_jsonl(path):
         for key in ("id", "findings", "impression", "expected"):
@@ -54,7 +56,10 @@ def score_cases(cases: Sequence[dict[str, Any]], fired: Sequence[Sequence[str]])
             fp += got and not exp
             fn += exp and not got
         per_type[t] = {
-            "tp": tp, "fp": fp, "fn": fn, "expected": tp + fn,
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "expected": tp + fn,
             "precision": tp / (tp + fp) if tp + fp else None,
             "recall": tp / (tp + fn) if tp + fn else None,
         }

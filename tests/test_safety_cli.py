@@ -1,0 +1,48 @@
+"""`radimpress check` end to end on a small fixture."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+pytest.importorskip("medspacy")
+
+from radimpress.cli import main  # noqa: E402
+
+FIXTURE = Path(__file__).parent / "fixtures" / "safety" / "drafts.jsonl"
+
+
+def test_check_writes_warnings_rejects_and_counts(tmp_path, capsys):
+    out = tmp_path / "checked.jsonl"
+    assert main(["check", "--input", str(FIXTURE), "--output", str(out), "--select"]) == 0
+    rows = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert set(rows) == {"ok", "flip", "miss", "pick"}
+    assert rows["ok"]["warnings"] == []
+    assert [w["type"] for w in rows["flip"]["warnings"]] == ["laterality_mismatch"]
+    # the record keeps its own fields; 'prediction' is checked when there is no impression
+    assert rows["miss"]["prediction"] == "No acute cardiopulmonary process."
+    assert [w["type"] for w in rows["miss"]["warnings"]] == ["omitted_critical"]
+    assert rows["pick"]["safe_index"] == 2
+    assert rows["pick"]["safe_prediction"] == "Small right pneumothorax."
+    rejects = [
+        json.loads(x) for x in (tmp_path / "checked.jsonl.rejects.jsonl").read_text().splitlines()
+    ]
+    assert (
+        len(rejects) == 1 and "findings" in rejects[0]["reason"] and rejects[0]["location"] == "5"
+    )
+    printed = capsys.readouterr().out
+    assert "laterality_mismatch: 2" in printed and "omitted_critical: 1" in printed
+
+
+def test_check_fail_on_warning_and_bad_options(tmp_path, capsys):
+    out = tmp_path / "o.jsonl"
+    assert main(["check", "--input", str(FIXTURE), "--output", str(out), "--fail-on-warning"]) == 1
+    assert (
+        main(["check", "--input", str(FIXTURE), "--output", str(out), "--critical", "Dragons"]) == 2
+    )
+    assert "unknown observation" in capsys.readouterr().err
+    assert main(["check", "--input", str(tmp_path / "missing.jsonl"), "--output", str(out)]) == 2
