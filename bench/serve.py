@@ -240,9 +240,25 @@ def write_section(path: Path, section: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def describe(model_dir: Path) -> str:
+    import json
+
+    m = json.loads((model_dir / "radimpress.json").read_text())
+    extra = ""
+    if m.get("recipe") or m.get("train_metrics"):
+        steps = (m.get("train_metrics") or {}).get("steps")
+        extra = f", {steps} training steps" if steps else ""
+    return f"{m.get('kind')} model `{model_dir}` ({m.get('name')} {m.get('version')}{extra})"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", help="model folder (default: retrieval on Open-i train)")
+    p.add_argument(
+        "--model",
+        action="append",
+        help="model folder; repeatable ('default' = retrieval fitted on Open-i train, "
+        "the default when no --model is given)",
+    )
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--seconds", type=float, default=15.0, help="per mode")
     p.add_argument("--max-batch-size", type=int, default=16)
@@ -257,70 +273,74 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-write", action="store_true", help="print only")
     args = p.parse_args(argv)
 
+    safety_modes = {"both": [True, False], "on": [True], "off": [False]}[args.safety]
+    tables = []
+    all_results = []
     with tempfile.TemporaryDirectory(prefix="radimpress-bench-serve-") as tmp_name:
         tmp = Path(tmp_name)
-        if args.model:
-            model_dir = Path(args.model)
-            reports, _ = load_reports()
-            texts = [r.findings for r in reports if held_out(r.id)]
-            import json
-
-            manifest = json.loads((model_dir / "radimpress.json").read_text())
-            described = f"{manifest.get('kind')} model `{model_dir}` ({manifest.get('name')} {manifest.get('version')})"
-        else:
-            model_dir, texts, described = build_default_model(tmp / "model")
-        print(
-            f"model: {described}; {len(texts)} distinct request texts; "
-            f"{args.clients} clients x {args.seconds:g} s per mode"
-        )
-        safety_modes = {"both": [True, False], "on": [True], "off": [False]}[args.safety]
-        results = [
-            run_mode(batching, safety, model_dir, texts, args, tmp)
-            for safety in safety_modes
-            for batching in (True, False)
-        ]
-
-    ratios = []
-    for i in range(0, len(results), 2):
-        on, off = results[i], results[i + 1]
-        ratio = on["throughput"] / off["throughput"] if off["throughput"] else float("nan")
-        ratios.append(
-            f"{ratio:.2f}x with safety {'on' if i == 0 and args.safety != 'off' else 'off'}"
-        )
-    command = "python bench/serve.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    rows = "\n".join(
-        f"| {r['mode']} | {r['requests']} | {r['errors']} | {r['throughput']:.1f} | {r['p50']:.1f} | "
-        f"{r['p95']:.1f} | {r['p99']:.1f} | {r['batch'] or 0:.2f} |"
-        for r in results
-    )
-    section = f"""## Serve
-
-Command: `{command.strip()}`
-Machine: {machine()} (shared with other work; the load generator runs on the same CPUs).
-Date: {dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
-Model: {described}.
-Setup: `radimpress serve` (uvicorn, 1 worker, bearer auth, SQLite store with a commit per draft,
-safety checks as in each row), {args.clients} closed-loop clients on 127.0.0.1 for {args.seconds:g} s per mode,
-micro-batching max {args.max_batch_size} reports / {args.max_wait_ms:g} ms vs `--no-batching`.
+        for spec in args.model or ["default"]:
+            if spec == "default":
+                model_dir, texts, described = build_default_model(tmp / "model")
+            else:
+                model_dir = Path(spec)
+                reports, _ = load_reports()
+                texts = [r.findings for r in reports if held_out(r.id)]
+                described = describe(model_dir)
+            print(
+                f"model: {described}; {len(texts)} distinct request texts; "
+                f"{args.clients} clients x {args.seconds:g} s per mode"
+            )
+            results = [
+                run_mode(batching, safety, model_dir, texts, args, tmp)
+                for safety in safety_modes
+                for batching in (True, False)
+            ]
+            all_results += results
+            ratios = []
+            for k, safety in enumerate(safety_modes):
+                on, off = results[2 * k], results[2 * k + 1]
+                ratio = on["throughput"] / off["throughput"] if off["throughput"] else float("nan")
+                ratios.append(f"{ratio:.2f}x with safety {'on' if safety else 'off'}")
+            rows = "\n".join(
+                f"| {r['mode']} | {r['requests']} | {r['errors']} | {r['throughput']:.1f} | "
+                f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['batch'] or 0:.2f} |"
+                for r in results
+            )
+            tables.append(
+                f"""### {described}
 
 | mode | requests | errors | req/s | p50 ms | p95 ms | p99 ms | mean reports per generate |
 |---|---:|---:|---:|---:|---:|---:|---:|
 {rows}
 
 Batching / no batching throughput: {"; ".join(ratios)}.
+"""
+            )
 
-Notes: numbers are for the model named above, not the fine-tuned default (not available when this
-was run; rerun with `--model DIR`). A retrieval generate call costs ~10 ms, so grouping requests saves
-little; micro-batching pays off where a call's fixed cost dominates (neural decoding). With safety
-checks on, the medspaCy pass (~30-60 ms of CPU per report on 2 shared cores, measured in-process)
-dominates latency and does not batch; it runs off the event loop, so health checks and review pages
-stay responsive.
+    command = "python bench/serve.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    body = "\n".join(tables)
+    section = f"""## Serve
+
+Command: `{command.strip()}`
+Machine: {machine()} (shared with other work; the load generator runs on the same CPUs).
+Date: {dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
+Setup: `radimpress serve` (uvicorn, 1 worker, bearer auth, SQLite store with a commit per draft,
+safety checks as in each row), {args.clients} closed-loop clients on 127.0.0.1 for {args.seconds:g} s per mode,
+micro-batching max {args.max_batch_size} reports / {args.max_wait_ms:g} ms vs `--no-batching`.
+Requests: held-out Open-i findings (10% by a hash of the id), cycled.
+
+{body}
+Notes: the fine-tuned default model did not exist when this was run; rerun with `--model DIR`.
+A retrieval generate call costs ~10 ms, so grouping requests saves little; micro-batching pays
+off where a call's fixed cost dominates (neural decoding). With safety checks on, the medspaCy
+pass (~30-60 ms of CPU per report on 2 shared cores, measured in-process) dominates latency and
+does not batch; it runs off the event loop, so health checks and review pages stay responsive.
 """
     print(section)
     if not args.no_write:
         write_section(Path(args.out), section)
         print(f"wrote ## Serve to {args.out}")
-    return 0 if all(r["errors"] == 0 for r in results) else 1
+    return 0 if all(r["errors"] == 0 for r in all_results) else 1
 
 
 if __name__ == "__main__":

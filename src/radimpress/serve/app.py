@@ -69,6 +69,9 @@ async def _load_model(app: FastAPI) -> None:
         return
     from radimpress.serve.warnings import warm_up
 
+    generation = getattr(model, "generation", None)
+    if hasattr(generation, "progress"):
+        generation.progress = False  # no progress bars per request in the server log
     if settings.safety_checks:
         await asyncio.to_thread(warm_up)
     from radimpress.serve.batching import MicroBatcher
