@@ -116,9 +116,9 @@ def run_demo(args: argparse.Namespace) -> Path:
 
 def clinical_scorers() -> list:
     """Rule-based clinical label metrics next to ROUGE (see radimpress.safety)."""
-    from radimpress.safety.metrics import ClinicalLabelScorer
+    from radimpress.safety.metrics import ClinicalScorer
 
-    return [ClinicalLabelScorer()]
+    return [ClinicalScorer()]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
