@@ -36,9 +36,29 @@ def test_loss_is_on_the_impression_tokens_only():
         assert batch["input_ids"][i, : len(p)].tolist() == p
 
 
+GEMMA3_TINY = {
+    "size": "gemma3-tiny",
+    "vocab_size": 120,
+    "overrides": {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "head_dim": 16,
+        "num_hidden_layers": 2,
+    },
+}
+
+
 @pytest.mark.parametrize("lora", [False, True])
-def test_projection_at_impression_positions_equals_the_full_logits_loss(lora):
-    model = _built(lora={"enabled": lora, "r": 4, "target_modules": ["q_proj", "v_proj"]})
+@pytest.mark.parametrize("arch", ["llama", "gemma3"])
+def test_projection_at_impression_positions_equals_the_full_logits_loss(lora, arch):
+    model = build_model(
+        tiny_recipe(
+            "causal", lora={"enabled": lora, "r": 4, "target_modules": ["q_proj", "v_proj"]}
+        )
+        | ({"scratch": GEMMA3_TINY} if arch == "gemma3" else {})
+    )
+    model.builder.fit(TRAIN)
+    model.build(TRAIN)
     batch = model.encode(*model.training_pairs(TRAIN[:4]))
     fast = CompletionLoss(model.model)(**batch)
     full = CompletionLoss(model.model, full_logits=True)(**batch)
@@ -71,7 +91,8 @@ def test_in_context_recipe_uses_the_base_model_without_training(tmp_path):
     metrics = icl.fit(TRAIN)
     assert metrics["trained"] is False
     assert torch.equal(
-        icl.model.get_input_embeddings().weight, base.model.get_input_embeddings().weight
+        icl.model.get_input_embeddings().weight.cpu(),
+        base.model.get_input_embeddings().weight.cpu(),
     )
     (prompt,) = icl.builder.prompts(VAL[:1])
     assert prompt.count("Impression:") == 3  # two examples, then the report's own

@@ -145,11 +145,12 @@ class CompletionLoss(nn.Module):
     def forward(self, input_ids, attention_mask, labels):
         if self.full_logits:
             return self.model(
-                input_ids=input_ids, attention_mask=attention_mask, labels=labels
+                input_ids=input_ids, attention_mask=attention_mask, labels=labels, use_cache=False
             ).loss
         inner = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        # use_cache=False: a training forward must not build a KV cache.
         hidden = inner.get_decoder()(
-            input_ids=input_ids, attention_mask=attention_mask
+            input_ids=input_ids, attention_mask=attention_mask, use_cache=False
         ).last_hidden_state
         targets = labels[:, 1:]
         keep = targets != -100
