@@ -28,13 +28,13 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem 
 padding:0 1rem;color:#1d2430;line-height:1.45}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:2px solid #e3e7ee;padding-bottom:.2rem}
 .meta,.note{color:#5b6575;font-size:.9rem}
-table{border-collapse:collapse;margin:.6rem 0 1rem;font-size:.9rem}
+table{border-collapse:collapse;margin:.6rem 0 1rem;font-size:.9rem;display:block;overflow-x:auto;max-width:100%}
 th,td{border:1px solid #d9dee7;padding:.3rem .6rem;text-align:right;vertical-align:top}
 th{background:#f2f5f9}td.t,th.t{text-align:left}
 tr:nth-child(even) td{background:#fafbfd}
 .better{color:#11703a;font-weight:600}.worse{color:#a4262c;font-weight:600}
 img{max-width:100%;border:1px solid #e3e7ee;margin:.4rem 0}
-.plots{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:.8rem}
+.plots{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:.8rem}.plots>*{min-width:0}
 .ex{border:1px solid #d9dee7;border-radius:6px;padding:.6rem .8rem;margin:.6rem 0}
 .ex h4{margin:.1rem 0 .4rem;font-size:.95rem}
 .ex dl{display:grid;grid-template-columns:8rem 1fr;gap:.2rem .8rem;margin:0}
