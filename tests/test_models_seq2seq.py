@@ -9,7 +9,7 @@ import pytest
 from radimpress.models.base import load_model
 from radimpress.models.recipes import build_model
 from radimpress.models.scratch import train_tokenizer
-from radimpress.records import InputError
+from radimpress.records import InputError, Report
 from test_models_data import synthetic_reports, tiny_recipe
 
 TRAIN = synthetic_reports(32, 1, "tr")
@@ -104,3 +104,16 @@ def test_missing_base_model_fails_with_a_clear_message(monkeypatch):
     )
     with pytest.raises(InputError, match="could not be loaded"):
         model.fit(TRAIN)
+
+
+def test_safe_select_moves_the_candidate_that_agrees_with_the_findings_first():
+    pytest.importorskip("radimpress.safety.checks")
+    model = build_model(
+        tiny_recipe("seq2seq", train={"max_steps": 1}, generation={"safe_select": True})
+    )
+    model.fit(TRAIN)
+    model._generate_batch = lambda prompts, n: [
+        ["No pleural effusion.", "Large left pleural effusion."] for _ in prompts
+    ]
+    (cands,) = model.generate([Report("q", "Large left pleural effusion.")], num_candidates=2)
+    assert cands == ["Large left pleural effusion.", "No pleural effusion."]

@@ -76,7 +76,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     data = Path(args.data)
     train = load_split(data, "train")
-    if args.model and not args.recipe and not args.base:  # baselines, as before recipes existed
+    if (
+        args.model in ("seq2seq", "causal")
+        and not args.recipe
+        and not args.base
+        and not args.from_scratch
+    ):
+        raise InputError(
+            f"--model {args.model} needs --recipe, --base or --from-scratch (see `radimpress recipes`)"
+        )
+    if (
+        args.model and not args.recipe and not args.base and not args.from_scratch
+    ):  # non-neural kinds
         cls = model_class(args.model)
         model = cls(consensus_k=args.consensus_k) if args.model == "retrieval" else cls()
         recipe = None
@@ -84,6 +95,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         from radimpress.models.recipes import build_model
 
         recipe = _train_recipe(args)
+        if args.model in ("seq2seq", "causal"):
+            recipe["kind"] = args.model
         model = build_model(recipe)
         model.name = recipe.get("name", model.kind)
     validation = load_split(data, "validation") if (data / "validation.jsonl").exists() else []

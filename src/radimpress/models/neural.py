@@ -344,23 +344,17 @@ def mbr_rank(candidates: Sequence[str]) -> list[str]:
 
 
 def _safe_first(findings: str, candidates: list[str]) -> list[str]:
-    """Put the candidate radimpress.safety prefers first (its return may be text, index or list)."""
+    """Move the candidate radimpress.safety picks (first one without a high-severity warning) to the front."""
     try:
         from radimpress.safety import select_safe
     except ImportError:
         raise InputError(
             "--safe-select needs radimpress.safety.select_safe, which is not available"
         ) from None
-    chosen = select_safe(findings, list(candidates))
-    if isinstance(chosen, int):
-        chosen = candidates[chosen]
-    if isinstance(chosen, list | tuple):
-        return [str(c) for c in chosen] or candidates
-    if hasattr(chosen, "text"):
-        chosen = chosen.text
-    if isinstance(chosen, str):
-        return [chosen] + [c for c in candidates if c != chosen]
-    return candidates
+    index, _warnings = select_safe(findings, list(candidates))
+    if index <= 0:
+        return candidates
+    return [candidates[index]] + [c for i, c in enumerate(candidates) if i != index]
 
 
 def _bitsandbytes_config(quantize: str) -> Any:

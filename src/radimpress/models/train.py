@@ -209,8 +209,13 @@ def train_model(
         if step % max(1, opts.log_every) == 0 or step == total_steps:
             bar.set_postfix(loss=f"{step_loss:.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
 
+        state["seconds"] = time.perf_counter() - start
+        out_of_time = opts.max_minutes > 0 and state["seconds"] > opts.max_minutes * 60
+        out_of_time = broadcast_object_list([out_of_time])[0]  # every rank stops at the same step
         evaluated = False
-        if val and (step % eval_every == 0 or step == total_steps):
+        if val and (
+            step % eval_every == 0 or step == total_steps or out_of_time
+        ):  # out of time: score what we have
             evaluated = True
             score = validation_rouge_l(model, val) if main else None
             score = broadcast_object_list([score])[0]
@@ -226,9 +231,6 @@ def train_model(
                     f"step {step}: validation ROUGE-L {score:.2f} (best {state['best']['rougeL']:.2f})"
                 )
             loss_module.train()
-        state["seconds"] = time.perf_counter() - start
-        out_of_time = opts.max_minutes > 0 and state["seconds"] > opts.max_minutes * 60
-        out_of_time = broadcast_object_list([out_of_time])[0]  # every rank stops at the same step
         if opts.patience and state["bad_evals"] >= opts.patience:
             stopped = f"early stop: no validation improvement in {opts.patience} evaluations"
         elif out_of_time:
