@@ -82,9 +82,24 @@ DEFAULT_CRITICAL: tuple[CriticalRule, ...] = (
     CriticalRule("Pleural Effusion", "large_or_new"),
     CriticalRule("Consolidation", "new"),
     CriticalRule("Pneumonia", "any"),
-    CriticalRule("Edema", "any", exclude_terms=("congestion",)),
+    # vascular signs are filed under Edema but are not pulmonary edema
+    CriticalRule(
+        "Edema",
+        "any",
+        exclude_terms=(
+            "congest",
+            "prominen",
+            "cephaliz",
+            "engorge",
+            "redistribut",
+            "vascul",
+            "accentuat",
+            "indistinct",
+        ),
+    ),
     CriticalRule("Support Devices", "malpositioned"),
-    CriticalRule("Fracture", "acute"),
+    # wedge/compression deformities are usually chronic and age-indeterminate
+    CriticalRule("Fracture", "acute", exclude_terms=("wedg", "deformit")),
     CriticalRule("Lung Lesion", "followup"),
 )
 # Which impression observations count as having reported a critical finding.
@@ -163,9 +178,16 @@ def _qualified_denial(neg: Mention, pos: Mention) -> bool:
         return True
     if "otherwise" in text:
         return True
-    if pos.benign and (neg.generic or _QUALIFIER.search(text)):
+    if pos.benign and (neg.generic or _QUALIFIER.search(text) or pos.observation in _BENIGN_ENOUGH):
         return True
-    return "congestion" in pos.text.lower() and "congestion" not in neg.text.lower()
+    return bool(_VASCULAR.search(pos.text)) and not _VASCULAR.search(neg.text)
+
+
+# for these, a benign explanation alone ("nodular densities consistent with granulomatous
+# disease") means the radiologist does not count them as the finding
+_BENIGN_ENOUGH = {"Lung Lesion", "Lung Opacity", "Atelectasis"}
+# vascular signs are reported under Edema but are not edema itself
+_VASCULAR = re.compile(r"congest|prominen|cephaliz|engorge|redistribut|vascula", re.I)
 
 
 def _weak_denial(neg: Mention, pos: Mention) -> bool:
@@ -206,6 +228,9 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
                 and m.change != "resolved"
                 and not _weak_denial(f, m)
             ]
+            if related and any(f.polarity != "absent" for f in related):
+                # a whole-organ "lungs are clear" does not deny a finding the findings name
+                denials = [d for d in denials if not (d.generic and not d.sides)]
             if not support and denials and key not in seen:
                 seen.add(key)
                 out.append(
@@ -259,6 +284,13 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
                     )
                     break
         elif m.polarity == "absent":
+            if any(
+                o.observation in V.supported_by(m.observation)
+                and o.polarity != "absent"
+                and _same_thing(o, m)
+                for o in x.i_mentions
+            ):
+                continue  # "left base atelectasis, no infiltrate": the draft reports it itself
             positives = [
                 f
                 for f in x.f_mentions

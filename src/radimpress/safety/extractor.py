@@ -215,10 +215,12 @@ def _polarity(ent, fixed: str | None) -> tuple[str, bool]:
 
 
 def _change(text: str) -> str | None:
-    for name, rx in _CHANGE:
-        if rx.search(text):
-            return name
-    return None
+    """First change word in vocabulary order; None when the words point different ways."""
+    found = [name for name, rx in _CHANGE if rx.search(text)]
+    directions = {V.CHANGE_DIRECTION[n] for n in found if n in V.CHANGE_DIRECTION}
+    if len(directions) > 1:
+        return None  # "stable ... increased markings": a state, not a change we can trust
+    return found[0] if found else None
 
 
 def _mentions_from_doc(doc) -> list[Mention]:

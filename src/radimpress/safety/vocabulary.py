@@ -62,7 +62,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ),
     (
         "Cardiomegaly",
-        r"borderline (?:cardiomegaly|heart size|enlarged heart)|(?:heart|cardiac) size (?:is )?(?:at the )?(?:upper limits of normal|borderline|top normal|top-normal)|upper limits? of normal heart size",
+        r"borderline (?:cardiomegaly|heart size|enlarged heart)|(?:heart|cardiac) size (?:is )?(?:at the )?(?:upper limits?(?: of)? normal|borderline|top normal|top-normal)|upper limits? of normal heart size|(?:heart|cardiac silhouette) is (?:near |at the )?(?:top[- ]normal|borderline|upper limits?(?: of)? normal)(?: in)? size",
         {"polarity": "uncertain"},
     ),
     (
@@ -72,7 +72,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ),
     (
         "Cardiomegaly",
-        r"cardiomediastinal (?:silhouette|contours?)(?: is| are| appears?)? (?:enlarged|widened|prominent)|enlarged cardiomediastinal (?:silhouette|contours?)",
+        r"cardiomediastinal (?:silhouette|contours?)(?: is| are| appears?| remains?)?(?: (?:again|now|still|stable|mildly|moderately|markedly|severely|slightly|minimally|significantly|somewhat|persistently))* (?:enlarged|widened|prominent)|enlarged cardiomediastinal (?:silhouette|contours?)|(?:persistent |interval |stable )?enlargement (?:of|in) (?:the )?(?:cardiac|cardiomediastinal) silhouette",
         {"also": ["Enlarged Cardiomediastinum"]},
     ),
     (
@@ -88,7 +88,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     # --- lungs ---
     (
         "Lung Opacity",
-        rf"(?:air[- ]?space|alveolar|parenchymal|interstitial|reticular|patchy|hazy|linear|streaky|focal|ground[- ]glass)? ?{_OPAC}|opacification|infiltrates?|infiltration|air[- ]?space disease|(?:air[- ]?space|alveolar|parenchymal|patchy|hazy|ill-defined|focal|streaky|linear|retrocardiac|basilar|lung) {_DENS}|haziness|(?:increased|prominent|coarse|coarsened|reticular|accentuated) (?:interstitial |lung |pulmonary |bronchovascular |reticular )?markings|interstitial (?:prominence|accentuation)",
+        rf"(?:(?:air[- ]?space|alveolar|parenchymal|interstitial|reticular|patchy|hazy|linear|streaky|focal|ground[- ]glass) )?{_OPAC}|opacification|infiltrates?|infiltration|air[- ]?space disease|(?:air[- ]?space|alveolar|parenchymal|patchy|hazy|ill-defined|focal|streaky|linear|retrocardiac|basilar|base|bases|lung) {_DENS}|(?:is|are) (?:totally |completely |partially )?opaque|interstitium (?:is )?(?:\w+ )?(?:prominent|accentuated)|prominent interstitium|(?:increased|prominent|coarse|coarsened|reticular|accentuated)(?: \w+){0, 3} interstitial markings|haziness|(?:increased|prominent|coarse|coarsened|reticular|accentuated) (?:interstitial |lung |pulmonary |bronchovascular |reticular )?markings|interstitial (?:prominence|accentuation)",
         {},
     ),
     (
@@ -104,12 +104,12 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ("Lung Lesion", rf"nodular {_OPAC}|nodular {_DENS}", {"also": ["Lung Opacity"]}),
     (
         "Edema",
-        r"(?:pulmonary |interstitial |alveolar |airspace )?edema|(?:pulmonary )?(?:vascular|venous) congestion|congestive (?:heart )?failure|\bchf\b|fluid overload|kerley b lines|(?:pulmonary )?(?:venous |vascular )?engorgement|cephalization|pulmonary venous hypertension|(?:pulmonary )?vascular (?:prominence|redistribution|indistinctness)|(?:pulmonary |central )?(?:vascularity|vasculature|vessels|\w+) (?:is |are )?(?:again )?(?:engorged|accentuated|indistinct)|prominen(?:t|ce of the) (?:central )?pulmonary vasculature",
+        r"(?:pulmonary |interstitial |alveolar |airspace )?edema|(?:pulmonary )?(?:vascular|venous) congestion|congestive (?:heart )?failure|\bchf\b|fluid overload|kerley b lines|(?:pulmonary )?(?:venous |vascular )?engorgement|cephalization|pulmonary venous hypertension|(?:pulmonary )?vascular (?:prominence|redistribution|indistinctness)|(?:pulmonary |central )?(?:vascularity|vasculature|vessels)(?: is| are)?(?: (?:again|now|still|stable|mildly|moderately|markedly|severely|slightly|minimally|significantly|somewhat|persistently))* (?:engorged|accentuated|indistinct|enlarged)|pulmonary \w+ (?:is |are )(?:engorged|congested)|prominen(?:t|ce of the) (?:central )?pulmonary vascular(?:ity|ture)",
         {},
     ),
     (
         "Edema",
-        r"(?:pulmonary )?(?:vascularity|vasculature)(?: is| are| appears?)? (?:normal|within normal limits|unremarkable)|normal (?:pulmonary )?(?:vascularity|vasculature)",
+        r"(?:pulmonary )?(?:vascularity|vasculature|vascular engorgement|vessels)(?: is| are| appears?| appear)? (?:normal|within (?:the )?(?:normal limits|limits of normal)|unremarkable)|normal (?:pulmonary )?(?:vascularity|vasculature)|(?:vascularity|vasculature|vessels|pulmonary \w+) (?:is |are )?not (?:engorged|congested|prominent|increased)",
         {"polarity": "absent"},
     ),
     (
@@ -124,15 +124,19 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ),
     (
         "Atelectasis",
-        r"(?:subsegmental |discoid |plate-?like |linear |bibasilar |basilar |lobar |segmental )?atelecta(?:sis|ses|tic (?:changes?|opacit(?:y|ies)))|(?:lobar |segmental )?collapse|volume loss",
+        r"(?:subsegmental |discoid |plate-?like |linear |bibasilar |basilar |lobar |segmental )?atelecta(?:sis|ses|tic(?: (?:changes?|opacit(?:y|ies)))?)|(?:lobar |segmental )?collapse|volume loss",
         {},
     ),
     # --- pleura ---
-    ("Pneumothorax", r"(?:hydro)?pneumothora(?:x|ces)|\bptx\b", {}),
+    (
+        "Pneumothorax",
+        r"(?:hydro)?pneumothora(?:x|ces)|\bptx\b|pleural air collections?|air collections? in the pleural space",
+        {},
+    ),
     ("Pleural Effusion", r"(?<!pericardial )(?:pleural )?effusions?|hydrothorax|pleural fluid", {}),
     (
         "Pleural Effusion",
-        r"blunt(?:ing|ed)(?: of)?(?: the)?(?: \w+){0,2} costophrenic(?: (?:angles?|sulc(?:us|i)|recess(?:es)?|\w+))?|costophrenic (?:\w+ ){0,2}(?:is |are )?blunt(?:ed|ing)",
+        r"blunt(?:ing|ed)(?: of)?(?: the)?(?: \w+){0,2} costophrenic(?: (?:angles?|sulc(?:us|i)|recess(?:es)?|\w+))?|costophrenic (?:\w+ ){0,2}(?:is |are )?blunt(?:ed|ing)|(?:sulcus|sulci) blunting|blunting of the (?:\w+ ){0,2}(?:sulcus|sulci)",
         {"polarity": "uncertain"},
     ),
     (
@@ -148,7 +152,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     # --- bones ---
     (
         "Fracture",
-        r"fractures?|fractured|\bfx\b|(?:wedge|compression) (?:\w+ )?deformit(?:y|ies)|(?:anterior )?wedging",
+        r"(?<!catheter )(?<!line )(?<!lead )(?<!wire )(?<!wires )(?<!port )fractures?|fractured|\bfx\b|rib deformit(?:y|ies)|(?:wedge|compression) (?:\w+ )?deformit(?:y|ies)|(?:anterior )?wedging",
         {},
     ),
     # matched only so that the longer phrase hides the observation word inside it
@@ -160,7 +164,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     # --- abdomen ---
     (
         "Pneumoperitoneum",
-        r"pneumoperitoneum|free (?:intraperitoneal |subdiaphragmatic |intra-abdominal )?air|subdiaphragmatic (?:free )?air|air under the (?:right |left )?(?:hemi)?diaphragms?",
+        r"pneumoperitoneum|free (?:intraperitoneal |subdiaphragmatic |intra-abdominal )?air|sub(?:diaphragmatic|phrenic) (?:free )?air|air under the (?:right |left )?(?:hemi)?diaphragms?",
         {},
     ),
     # --- devices ---
@@ -259,8 +263,8 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "is not seen",
         "NEGATED_EXISTENCE",
         "BACKWARD",
-        rf"\b(?:is|are|was|were)? ?(?:no longer|not) (?:well |definitely |clearly |convincingly )?{_NOT_SEEN}\b",
-        None,
+        rf"\b(?:(?:is|are|was|were) )?(?:no longer|not) (?:well |definitely |clearly |convincingly )?{_NOT_SEEN}\b",
+        5,  # medspaCy does not stop backward scopes at "which"; keep them near the finding
     ),
     ("absent", "NEGATED_EXISTENCE", "BACKWARD", r"\b(?:is|are|now) absent\b", None),
     (
@@ -290,7 +294,7 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "possible",
         "POSSIBLE_EXISTENCE",
         "FORWARD",
-        r"\b(?:possible|possibly|probable|probably|likely|questionable|question of|question|suspected|suspect|suspicious for|suspicious of|suggestive of|suggesting|concerning for|worrisome for|may represent|may reflect|may be|might be|could be|could represent|can represent|may indicate|differential (?:diagnosis )?includes?|consider|equivocal|presumed|presumably|indeterminate|may have)\b",
+        r"\b(?:possible|possibly|probable|probably|likely|questionable|question of|question|suspected|suspect|suspicious for|suspicious of|suggestive of|suggesting|concerning for|worrisome for|may represent|may reflect|may be|might be|could be|could represent|can represent|may indicate|differential (?:diagnosis )?includes?|consider|equivocal|presumed|presumably|indeterminate|may have|possibility of|concern for|concerning|(?:cannot|can not) be excluded)\b",
         None,
     ),
     (
@@ -320,8 +324,8 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "history of",
         "HISTORICAL",
         "FORWARD",
-        r"\b(?:history of|h/o|hx of|known history of|status post|s/p|sequelae? of|residuals? (?:of|from)|(?<!since )(?<!to )(?<!from )(?<!with )(?<!on )(?<!than )(?:previous|prior|remote)(?! (?:exam|examination|study|studies|films?|radiographs?|chest|ct|comparison|images?|x-?rays?|day|days|one))|seen on (?:the )?(?:prior |previous )?ct)\b",
-        4,
+        r"\b(?:history of|h/o|hx of|known history of|known|status post|s/p|sequelae? of|residuals? (?:of|from)|(?<!since )(?<!to )(?<!from )(?<!with )(?<!on )(?<!than )(?:previous|prior|remote)(?! (?:exam|examination|study|studies|films?|radiographs?|chest|ct|comparison|images?|x-?rays?|day|days|one))|seen on (?:the )?(?:prior |previous )?ct)\b",
+        5,
     ),
     # not negations
     (
@@ -335,7 +339,7 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "not seen on prior",
         "NEGATED_EXISTENCE",
         "PSEUDO",
-        r"\b(?:not|no longer) (?:seen|present|visible|evident|identified|visualized) (?:on|in) (?:the )?(?:prior|previous|earlier|last|comparison)\b",
+        r"\b(?:not|no longer) (?:well |clearly |definitely )?(?:seen|present|visible|evident|identified|visualized|appreciated) (?:on|in) (?:the )?(?:prior|previous|earlier|last|comparison)\b",
         None,
     ),
     (
@@ -418,7 +422,7 @@ CHANGE_PATTERNS: list[tuple[str, str]] = [
     ),
     (
         "new",
-        r"\b(?:not (?:seen|present|visible|evident|identified|visualized) (?:on|in) (?:the )?(?:prior|previous|earlier|last|comparison)|new|newly|interval development|develop(?:ed|ing|ment)|(?:has |have )?appeared|now (?:seen|present|demonstrated|visible))\b",
+        r"\b(?:not (?:well |clearly |definitely )?(?:seen|present|visible|evident|identified|visualized|appreciated) (?:on|in) (?:the )?(?:prior|previous|earlier|last|comparison)|new|newly|interval development|develop(?:ed|ing|ment)|(?:has |have )?appeared|now (?:seen|present|demonstrated|visible))\b",
     ),
     (
         "stable",
@@ -466,7 +470,7 @@ FOLLOWUP = r"\b(?:follow-?up|further (?:evaluation|assessment|characterization|i
 # explanations that make an opacity or nodule benign or chronic: a negation such as
 # "no focal airspace disease" or "clear lungs" does not deny them.
 BENIGN = (
-    r"\b(?:calcifi\w*|granulom\w*|scar(?:s|ring)?|fibros\w*|healed|old|chronic|epicardial fat|fat pad|nipple|artifact|overlap\w*|overlying|superimpos\w*|"
+    r"\b(?:calcifi\w*|granulom\w*|scar(?:s|ring)?|fibros\w*|healed|old|chronic|fat|fat pad|nipple|artifact|overlap\w*|overlying|superimpos\w*|"
     r"composite|soft tissue|costochondral|bone island|end-on vessel)\b|"
     r"\b(?:reflect\w*|represent\w*|likely|probably|consistent with|compatible with|due to|secondary to|suggest\w*|favor\w*)\s+(?:\w+\s+){0,3}(?:atelecta\w*|subsegmental)"
 )
