@@ -3,6 +3,8 @@ and helpers to start a real uvicorn server in a subprocess."""
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import socket
 import subprocess
@@ -118,3 +120,38 @@ def start_server(
         time.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not become ready in 90 s")
+
+
+def write_eval_dir(path, system="retrieval", scores=(10.0, 80.0, 45.0)):
+    """A folder shaped like `radimpress evaluate` output."""
+    path.mkdir(parents=True)
+    rows = [
+        {
+            "id": f"r{i}",
+            "system": system,
+            "rouge1": s + 5,
+            "rouge2": s - 5,
+            "rougeL": s,
+            "rougeLsum": s,
+            "prediction": f"prediction {i}",
+            "reference": f"reference {i}",
+            "findings": f"findings {i}",
+        }
+        for i, s in enumerate(scores)
+    ]
+    with (path / "per_report.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    metrics = {
+        "created": "2026-11-26T00:00:00Z",
+        "systems": [system],
+        "metrics": {
+            m: {"label": m.upper(), "scale": "F1 x 100"}
+            for m in ("rouge1", "rouge2", "rougeL", "rougeLsum")
+        },
+        "aggregate": {system: {"rougeL": sum(scores) / len(scores)}},
+        "options": {"primary_metric": "rougeL"},
+    }
+    (path / "metrics.json").write_text(json.dumps(metrics))
+    return path

@@ -18,7 +18,7 @@ from radimpress.serve.feedback import export_feedback
 from radimpress.serve.runs import import_run
 from radimpress.serve.settings import ServeSettings
 from radimpress.serve.store import Draft, Store, new_id
-from serve_helpers import ALICE, retrieval_model
+from serve_helpers import ALICE, retrieval_model, write_eval_dir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 AUTH = {"Authorization": f"Bearer {ALICE}"}
@@ -186,7 +186,8 @@ def test_taking_another_candidate_as_is_counts_as_accepted(client):
 
 def test_feedback_export_writes_a_trainable_dataset_folder(client, tmp_path):
     ids = [
-        draft(client, f"Finding number {i}. Moderate right pleural effusion.") for i in range(12)
+        draft(client, f"Finding number {i}. Moderate right pleural effusion.", report_id=f"R{i}")
+        for i in range(12)
     ]
     login(client)
     client.post(f"/review/{ids[0]}/decision", data={"decision": "accept"})
@@ -209,46 +210,15 @@ def test_feedback_export_writes_a_trainable_dataset_folder(client, tmp_path):
     assert edited[0].sections["reviewer"] == "alice"
     assert edited[0].sections["draft_impression"] == "Right pleural effusion."
     assert ids[2] not in {r.sections.get("draft_id", r.source.split("=")[-1]) for r in reports}
-    # re-exporting a database that grew never moves a pair between splits
-    before = {r.id for r in load_split(out, "validation")}
+    # re-exporting a database that grew never moves a hash-assigned pair between splits
+    export_feedback(tmp_path / "serve.db", out, validation_fraction=0.5)
+    before = {s: {r.id for r in load_split(out, s)} for s in ("train", "validation")}
+    assert before["validation"] and before["train"]
     client.post(f"/review/{ids[11]}/decision", data={"decision": "accept"})
-    export_feedback(tmp_path / "serve.db", out)
-    assert before <= {r.id for r in load_split(out, "validation")}
-
-
-def write_eval_dir(path, system="retrieval", scores=(10.0, 80.0, 45.0)):
-    """A folder shaped like `radimpress evaluate` output."""
-    path.mkdir(parents=True)
-    rows = [
-        {
-            "id": f"r{i}",
-            "system": system,
-            "rouge1": s + 5,
-            "rouge2": s - 5,
-            "rougeL": s,
-            "rougeLsum": s,
-            "prediction": f"prediction {i}",
-            "reference": f"reference {i}",
-            "findings": f"findings {i}",
-        }
-        for i, s in enumerate(scores)
-    ]
-    with (path / "per_report.csv").open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    metrics = {
-        "created": "2026-11-26T00:00:00Z",
-        "systems": [system],
-        "metrics": {
-            m: {"label": m.upper(), "scale": "F1 x 100"}
-            for m in ("rouge1", "rouge2", "rougeL", "rougeLsum")
-        },
-        "aggregate": {system: {"rougeL": sum(scores) / len(scores)}},
-        "options": {"primary_metric": "rougeL"},
-    }
-    (path / "metrics.json").write_text(json.dumps(metrics))
-    return path
+    export_feedback(tmp_path / "serve.db", out, validation_fraction=0.5)
+    after = {s: {r.id for r in load_split(out, s)} for s in ("train", "validation")}
+    assert before["train"] <= after["train"] and before["validation"] <= after["validation"]
+    assert len(after["train"]) + len(after["validation"]) == 11
 
 
 def test_dashboard_shows_runs_side_by_side_and_review_rates(client, tmp_path):
@@ -322,3 +292,28 @@ def test_serve_command_refuses_to_start_without_tokens(tmp_path, capsys, monkeyp
         == 2
     )
     assert "only binds to 127.0.0.1" in capsys.readouterr().err
+
+
+def test_tiny_feedback_export_borrows_one_validation_pair_and_says_so(tmp_path):
+    store = Store(tmp_path / "db")
+    drafts = [
+        Draft(
+            id=new_id(),
+            created_at=time.time(),
+            model_name="m",
+            model_version="1",
+            findings=f"findings {i}",
+            candidates=[f"draft {i}"],
+            report_id=f"R{i}",
+        )
+        for i in range(10)
+    ]
+    store.add_drafts(drafts)
+    for d in drafts:
+        store.decide(d.id, "accept", "bob")
+    store.close()
+    manifest = export_feedback(tmp_path / "db", tmp_path / "out", validation_fraction=0.0)
+    assert manifest["counts"] == {"train": 9, "validation": 1, "accepted": 10, "edited": 0}
+    (borrowed,) = load_split(tmp_path / "out", "validation")
+    assert manifest["validation_borrowed_from_train"] == borrowed.id
+    assert manifest["reviewers"] == ["bob"]

@@ -25,9 +25,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _bucket(key: str) -> float:
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
 def split_of(key: str, validation_fraction: float) -> str:
-    bucket = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return "validation" if bucket < validation_fraction else "train"
+    return "validation" if _bucket(key) < validation_fraction else "train"
 
 
 def draft_to_report(d: Draft, db_name: str) -> Report:
@@ -74,9 +77,15 @@ def export_feedback(
         splits[split_of(d.report_id or d.id, validation_fraction)].append(
             draft_to_report(d, db.name)
         )
-    # A tiny export still needs something to validate on, and something to train on.
+    # A tiny export still needs something to validate on: borrow the train pair whose
+    # hash is closest to the validation range. Only hash-assigned pairs are stable
+    # across re-exports; the manifest names the borrowed one.
+    borrowed = None
     if not splits["validation"] and len(splits["train"]) >= 10:
-        splits["validation"].append(splits["train"].pop())
+        key = lambda r: _bucket(r.sections.get("report_id") or r.id[len("feedback-") :])  # noqa: E731
+        borrowed = min(splits["train"], key=key)
+        splits["train"].remove(borrowed)
+        splits["validation"].append(borrowed)
     out.mkdir(parents=True, exist_ok=True)
     files = {}
     for name, reports in splits.items():
@@ -104,6 +113,7 @@ def export_feedback(
         "reviewers": sorted({r.sections["reviewer"] for r in sum(splits.values(), [])}),
         "model_versions": sorted({r.sections["model_version"] for r in sum(splits.values(), [])}),
         "files": files,
+        "validation_borrowed_from_train": borrowed.id if borrowed else None,
         "note": "impression = the reviewer's final text; sections.draft_impression = the model's draft",
     }
     tmp = out / "manifest.json.tmp"
