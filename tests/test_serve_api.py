@@ -354,3 +354,44 @@ def test_store_migrates_old_databases_and_refuses_newer(tmp_path):
     conn.close()
     with pytest.raises(RuntimeError, match="newer than this radimpress"):
         Store(db)
+
+
+def test_num_beams_reaches_models_with_generation_options():
+    class BeamModel(CountingModel):
+        def __init__(self, inner):
+            super().__init__(inner)
+            self.generation = type("G", (), {"num_beams": 4})()
+            self.seen: list[int] = []
+
+        def generate(self, reports, num_candidates=1):
+            self.seen.append(self.generation.num_beams)
+            return super().generate(reports, num_candidates)
+
+    model = BeamModel(retrieval_model())
+
+    async def go():
+        b = MicroBatcher(model, max_wait_ms=50)
+        await b.start()
+        await asyncio.gather(
+            b.generate([Report("a", "effusion")], 1, num_beams=2),
+            b.generate([Report("b", "effusion")], 1, num_beams=2),
+            b.generate([Report("c", "effusion")], 1, num_beams=8),
+        )
+        await b.generate([Report("d", "effusion")], 1)
+        await b.stop()
+
+    asyncio.run(go())
+    assert model.seen == [2, 8, 4] and model.calls == [2, 1, 1]
+    assert model.generation.num_beams == 4  # restored after each call
+
+
+def test_a_failing_safety_checker_is_flagged_not_silent(client, monkeypatch):
+    import radimpress.safety
+
+    def broken(*a, **k):
+        raise RuntimeError("checker down")
+
+    monkeypatch.setattr(radimpress.safety, "select_safe", broken)
+    r = client.post("/v1/impressions", headers=AUTH, json={"findings": "Left pleural effusion."})
+    assert r.status_code == 200
+    assert [w["type"] for w in r.json()["warnings"]] == ["safety_check_failed"]

@@ -66,7 +66,11 @@ class MicroBatcher:
         self.max_wait = max(0.0, float(max_wait_ms)) / 1000.0
         self.enabled = enabled
         self.on_batch = on_batch
-        self._beams_ok = _accepts_kwarg(model.generate, "num_beams")
+        # Beam width reaches the model as a generate() argument, or through its
+        # generation options (radimpress' neural models); otherwise it is ignored.
+        self._beams_kwarg = _accepts_kwarg(model.generate, "num_beams")
+        self._beams_option = hasattr(getattr(model, "generation", None), "num_beams")
+        self._beams_ok = self._beams_kwarg or self._beams_option
         self._queue: asyncio.Queue[_Job] | None = None
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="radimpress-model")
@@ -145,9 +149,18 @@ class MicroBatcher:
         """Runs in the worker thread: one generate call for all jobs' reports."""
         reports = [r for job in jobs for r in job.reports]
         n = max(job.num_candidates for job in jobs)
-        kwargs = {"num_beams": num_beams} if (num_beams and self._beams_ok) else {}
+        kwargs = {"num_beams": num_beams} if (num_beams and self._beams_kwarg) else {}
+        restore = None
+        if num_beams and not self._beams_kwarg and self._beams_option:
+            # Safe: this worker thread is the only caller of the model.
+            restore = self.model.generation.num_beams
+            self.model.generation.num_beams = num_beams
         start = time.perf_counter()
-        candidates = self.model.generate(reports, num_candidates=n, **kwargs)
+        try:
+            candidates = self.model.generate(reports, num_candidates=n, **kwargs)
+        finally:
+            if restore is not None:
+                self.model.generation.num_beams = restore
         seconds = time.perf_counter() - start
         if len(candidates) != len(reports):
             raise ModelError(f"model returned {len(candidates)} results for {len(reports)} reports")

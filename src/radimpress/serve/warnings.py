@@ -83,6 +83,16 @@ def normalise(raw: Any, findings: str, impression: str, candidate: int) -> dict[
     }
 
 
+# Shown instead of silence when the checker raised, so "no warnings" never means "not checked".
+CHECK_FAILED: dict[str, Any] = {
+    "type": "safety_check_failed",
+    "severity": "medium",
+    "message": "the safety checks failed on this draft; review it without their help",
+    "candidate": 0,
+    "evidence": [],
+}
+
+
 def check_candidates(findings: str, candidates: Sequence[str]) -> list[dict[str, Any]]:
     """Warnings for every candidate of one report (see check_batch)."""
     return check_batch([(findings, list(candidates))], reorder=False)[0][1]
@@ -96,8 +106,8 @@ def check_batch(
     With ``reorder``, the best-ranked candidate without a high-severity warning
     is moved first (radimpress.safety's select_safe rule), so the draft a
     reviewer sees first is the safest of the model's top candidates. A checker
-    failure is logged (without text) and yields no warnings rather than
-    failing the draft.
+    failure is logged (without text) and yields one ``safety_check_failed``
+    warning rather than failing the draft.
     """
     try:
         from radimpress.safety import SafetyChecker, select_safe  # loads medspaCy on first use
@@ -110,7 +120,7 @@ def check_batch(
             best, found = select_safe(findings, cands, checker=checker)
         except Exception as exc:  # noqa: BLE001
             log.warning("safety check failed: %s", type(exc).__name__)
-            out.append((list(cands), []))
+            out.append((list(cands), [dict(CHECK_FAILED)]))
             continue
         order = list(range(len(cands)))
         if reorder and best > 0:
