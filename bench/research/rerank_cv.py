@@ -40,7 +40,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--retrievers", nargs="+", default=["words", "chars", "context"])
     ap.add_argument("--no-priors", action="store_true")
-    ap.add_argument("--token-ridge", type=float, default=1.0, help="0 disables the token predictor")
+    ap.add_argument("--token-ridge", type=float, default=0.3, help="0 disables the token predictor")
     ap.add_argument("--drop", nargs="*", default=[], help="drop features whose name contains this")
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--n-frequent", type=int, default=10)
@@ -49,6 +49,7 @@ def main() -> None:
     ap.add_argument("--leaves", type=int, default=31)
     ap.add_argument("--baselines", action="store_true")
     ap.add_argument("--test", action="store_true")
+    ap.add_argument("--no-edit", action="store_true", help="skip the prefix editor stage")
     args = ap.parse_args()
 
     train, val, test = dataset_split()
@@ -58,13 +59,14 @@ def main() -> None:
         retrievers=args.retrievers,
         use_priors=not args.no_priors,
         token_ridge=args.token_ridge or None,
+        edit=not args.no_edit,
         max_iter=args.max_iter,
         learning_rate=args.lr,
         max_leaf_nodes=args.leaves,
     )
     t0 = time.perf_counter()
     m.prepare(train)
-    x, y, g, _ = m.training_table(train)
+    x, y, g, cand_lists = m.training_table(train)
     table_s = time.perf_counter() - t0
     keep = [i for i, f in enumerate(m.features) if not any(d in f for d in args.drop)]
     x = x[:, keep]
@@ -78,6 +80,8 @@ def main() -> None:
     oracle = chosen_scores(y, y, g)
     t0 = time.perf_counter()
     m.regressor = m.new_regressor().fit(x, y - group_mean(y, g))
+    if m.edit:
+        res_edit = m.fit_editor(train, x, y, g, cand_lists)
     fit_s = time.perf_counter() - t0
     res = {
         "cv_rougeL": round(100 * cv.mean(), 2),
@@ -85,6 +89,7 @@ def main() -> None:
         "table_s": round(table_s, 1),
         "fit_s": round(fit_s, 1),
         "features": len(keep),
+        **(res_edit if m.edit else {}),
     }
     # Inference with the dropped features masked the same way.
     full_predict = m.regressor.predict
@@ -95,6 +100,12 @@ def main() -> None:
         preds = [c[0] for c in m.generate(rs)]
         rate = len(rs) / (time.perf_counter() - t0)
         res[name] = {**rouge(preds, [r.impression for r in rs]), "reports_per_s": round(rate, 1)}
+        if m.editor is not None:
+            editor, m.editor = m.editor, None
+            res[f"{name}_noedit"] = rouge(
+                [c[0] for c in m.generate(rs)], [r.impression for r in rs]
+            )
+            m.editor = editor
     if args.baselines:
         for ck in (1, 3, 5):
             b = RetrievalModel(consensus_k=ck)

@@ -39,21 +39,57 @@ from radimpress.models.features import (
     rouge_l_f,
     rouge_tokens,
 )
+from radimpress.models.impression_edit import (
+    PrefixEditor,
+    abnormal_sentences,
+    edit_features,
+    edited,
+)
 from radimpress.models.retrieval_index import NeighbourIndex
 from radimpress.records import Report
 
 # Per-retriever features (prefixed with the retriever's name) then query and
 # candidate features that do not depend on a retriever.
 RETRIEVER_FEATURES: tuple[str, ...] = (
-    "sim1", "sim_mean5", "gap12", "votes", "vote_sim", "best_rank", "best_sim", "is_nn",
-    "mbr3", "mbr5", "mbr10", "mbrk", "mbr_sharp", "mbr_gap",
+    "sim1",
+    "sim_mean5",
+    "gap12",
+    "votes",
+    "vote_sim",
+    "best_rank",
+    "best_sim",
+    "is_nn",
+    "mbr3",
+    "mbr5",
+    "mbr10",
+    "mbrk",
+    "mbr_sharp",
+    "mbr_gap",
 )
 SHARED_FEATURES: tuple[str, ...] = (
-    "q_len", "q_n_pos_abn", "c_len", "c_logfreq", "c_len_diff", "c_len_absdiff",
-    "c_find_precision", "c_find_overlap",
-    "c_n_pos_abn", "c_normal", "c_abn_shared", "c_abn_extra", "c_abn_missing", "c_lat_extra",
-    "c_in_pool_frequent", "c_exam_p", "c_exam_n", "c_cmp_p", "c_cmp_n",
-    "c_tok_prec", "c_tok_rec", "c_tok_f", "c_tok_missing",
+    "q_len",
+    "q_n_pos_abn",
+    "c_len",
+    "c_logfreq",
+    "c_len_diff",
+    "c_len_absdiff",
+    "c_find_precision",
+    "c_find_overlap",
+    "c_n_pos_abn",
+    "c_normal",
+    "c_abn_shared",
+    "c_abn_extra",
+    "c_abn_missing",
+    "c_lat_extra",
+    "c_in_pool_frequent",
+    "c_exam_p",
+    "c_exam_n",
+    "c_cmp_p",
+    "c_cmp_n",
+    "c_tok_prec",
+    "c_tok_rec",
+    "c_tok_f",
+    "c_tok_missing",
 )
 
 # How each retriever turns a report into text and text into vectors. "words"
@@ -62,7 +98,10 @@ SHARED_FEATURES: tuple[str, ...] = (
 # lines, which are templated per site and radiologist.
 RETRIEVERS: dict[str, dict[str, Any]] = {
     "words": {"field": "findings", "vectorizer": {"ngram_range": (1, 2)}},
-    "chars": {"field": "findings", "vectorizer": {"analyzer": "char_wb", "ngram_range": (2, 5), "lowercase": False}},
+    "chars": {
+        "field": "findings",
+        "vectorizer": {"analyzer": "char_wb", "ngram_range": (2, 5), "lowercase": False},
+    },
     "context": {"field": "context", "vectorizer": {"ngram_range": (1, 3)}},
 }
 
@@ -166,13 +205,20 @@ def _retriever_block(bank: ImpressionBank, cands: Sequence[int], nb: Neighbours)
         agree = np.array([bank.rl(c, j) for j in nb.keys], dtype=float)
         proposing = [r for r, j in enumerate(nb.keys) if j == c]
         block[ci] = (
-            sim1, mean5, gap12, len(proposing),
+            sim1,
+            mean5,
+            gap12,
+            len(proposing),
             float(sims[proposing].sum()) if proposing else 0.0,
             (proposing[0] + 1) if proposing else k + 1,
             float(sims[proposing].max()) if proposing else 0.0,
             float(bool(proposing) and proposing[0] == 0),
-            _wmean(agree[:3], w[:3]), _wmean(agree[:5], w[:5]), _wmean(agree[:10], w[:10]),
-            _wmean(agree, w), _wmean(agree, sharp), 0.0,
+            _wmean(agree[:3], w[:3]),
+            _wmean(agree[:5], w[:5]),
+            _wmean(agree[:10], w[:10]),
+            _wmean(agree, w),
+            _wmean(agree, sharp),
+            0.0,
         )
     mbr = block[:, RETRIEVER_FEATURES.index("mbrk")]
     block[:, RETRIEVER_FEATURES.index("mbr_gap")] = mbr - mbr.max()
@@ -216,8 +262,10 @@ def candidate_features(
     w = first.sims + 1e-6
     nbr_len = np.array([len(bank.tokens[j]) for j in first.keys], dtype=float)
     exp_len = float((w * nbr_len).sum() / w.sum()) if len(first.keys) else 0.0
-    exam_counts, exam_n = (priors.lookup("exam", report.exam, exclude_key) if priors else ({}, 0))
-    cmp_counts, cmp_n = (priors.lookup("comparison", report.comparison, exclude_key) if priors else ({}, 0))
+    exam_counts, exam_n = priors.lookup("exam", report.exam, exclude_key) if priors else ({}, 0)
+    cmp_counts, cmp_n = (
+        priors.lookup("comparison", report.comparison, exclude_key) if priors else ({}, 0)
+    )
 
     shared = np.zeros((len(cands), len(SHARED_FEATURES)))
     for ci, c in enumerate(cands):
@@ -225,16 +273,30 @@ def candidate_features(
         c_pos, c_normal, c_lat = bank.facts(c)
         overlap = sum(1 for t in c_toks if t in q_set)
         shared[ci] = (
-            len(q_toks), len(q_pos), len(c_toks), math.log1p(bank.count[c]),
-            len(c_toks) - exp_len, abs(len(c_toks) - exp_len),
-            overlap / len(c_toks) if c_toks else 0.0, overlap,
-            len(c_pos), float(c_normal), len(c_pos & q_pos), len(c_pos - q_pos),
-            len(q_pos - c_pos), len(c_lat - q_lat),
+            len(q_toks),
+            len(q_pos),
+            len(c_toks),
+            math.log1p(bank.count[c]),
+            len(c_toks) - exp_len,
+            abs(len(c_toks) - exp_len),
+            overlap / len(c_toks) if c_toks else 0.0,
+            overlap,
+            len(c_pos),
+            float(c_normal),
+            len(c_pos & q_pos),
+            len(c_pos - q_pos),
+            len(q_pos - c_pos),
+            len(c_lat - q_lat),
             float(c in frequent_set),
-            (exam_counts.get(c, 0) + 0.1) / (exam_n + 1.0), exam_n,
-            (cmp_counts.get(c, 0) + 0.1) / (cmp_n + 1.0), cmp_n,
-            *(token_model.candidate_scores(token_probs, c_toks)
-              if token_model is not None and token_probs is not None else (0.0, 0.0, 0.0, 0.0)),
+            (exam_counts.get(c, 0) + 0.1) / (exam_n + 1.0),
+            exam_n,
+            (cmp_counts.get(c, 0) + 0.1) / (cmp_n + 1.0),
+            cmp_n,
+            *(
+                token_model.candidate_scores(token_probs, c_toks)
+                if token_model is not None and token_probs is not None
+                else (0.0, 0.0, 0.0, 0.0)
+            ),
         )
     blocks = [_retriever_block(bank, cands, nb) for nb in neighbours]
     return cands, np.hstack(blocks + [shared])
@@ -260,7 +322,9 @@ class TokenPredictor:
     def fit(self, x: Any, impressions: Sequence[tuple[str, ...]]) -> np.ndarray:
         """Fit on TF-IDF rows ``x``; return the leave-one-out predictions for them."""
         counts = Counter(t for toks in impressions for t in set(toks))
-        self.vocab = {t: i for i, t in enumerate(sorted(t for t, c in counts.items() if c >= self.min_count))}
+        self.vocab = {
+            t: i for i, t in enumerate(sorted(t for t, c in counts.items() if c >= self.min_count))
+        }
         y = np.zeros((len(impressions), len(self.vocab)), dtype=np.float64)
         for i, toks in enumerate(impressions):
             for t in set(toks):
@@ -281,7 +345,9 @@ class TokenPredictor:
         assert self.alpha is not None
         return np.clip(gram_rows @ self.alpha, 0.0, 1.0)
 
-    def candidate_scores(self, probs: np.ndarray, toks: Sequence[str]) -> tuple[float, float, float, float]:
+    def candidate_scores(
+        self, probs: np.ndarray, toks: Sequence[str]
+    ) -> tuple[float, float, float, float]:
         """(precision, recall, F1, expected-but-missing mass) of a candidate's words."""
         ids = {self.vocab[t] for t in toks if t in self.vocab}
         n_unique = len(set(toks))
@@ -292,7 +358,9 @@ class TokenPredictor:
         prec, rec = got / n_unique, got / total
         f = 2 * prec * rec / (prec + rec) if prec + rec > 0 else 0.0
         strong = probs > 0.5
-        missing = float(probs[strong].sum() - (probs[list(ids)][strong[list(ids)]].sum() if ids else 0.0))
+        missing = float(
+            probs[strong].sum() - (probs[list(ids)][strong[list(ids)]].sum() if ids else 0.0)
+        )
         return prec, rec, f, missing
 
 
@@ -313,7 +381,9 @@ class ContextPriors:
                 if ctx:
                     self.tables[field].setdefault(ctx, Counter())[key] += 1
 
-    def lookup(self, field: str, text: str | None, exclude_key: int | None) -> tuple[dict[int, int], int]:
+    def lookup(
+        self, field: str, text: str | None, exclude_key: int | None
+    ) -> tuple[dict[int, int], int]:
         counts = self.tables[field].get(context_key(text))
         if not counts:
             return {}, 0
@@ -340,7 +410,9 @@ class RerankModel(ImpressionModel):
         n_frequent: int = 10,
         retrievers: Sequence[str] = ("words", "chars", "context"),
         use_priors: bool = True,
-        token_ridge: float | None = 1.0,
+        token_ridge: float | None = 0.3,
+        edit: bool = True,
+        edit_margin: float = 0.05,
         max_iter: int = 300,
         learning_rate: float = 0.05,
         max_leaf_nodes: int = 31,
@@ -355,6 +427,10 @@ class RerankModel(ImpressionModel):
         self.retrievers = list(retrievers)
         self.use_priors = use_priors
         self.token_ridge = token_ridge
+        self.edit = edit
+        self.edit_margin = edit_margin
+        self.editor: PrefixEditor | None = None
+        self._train_neighbours: list[list[Neighbours]] = []
         self.token_model: TokenPredictor | None = None
         self._train_token_probs: np.ndarray | None = None
         self.max_iter = max_iter
@@ -387,7 +463,10 @@ class RerankModel(ImpressionModel):
             idx, sims = self.indexes[name].search(texts, self.k, exclude=exclude)
             per_retriever.append((idx, sims))
         return [
-            [Neighbours([self.bank.row_key[j] for j in idx[qi]], sims[qi]) for idx, sims in per_retriever]
+            [
+                Neighbours([self.bank.row_key[j] for j in idx[qi]], sims[qi])
+                for idx, sims in per_retriever
+            ]
             for qi in range(len(reports))
         ]
 
@@ -404,14 +483,18 @@ class RerankModel(ImpressionModel):
         if self.token_ridge is not None:
             self.token_model = TokenPredictor(ridge=self.token_ridge)
             x = self.indexes[self.retrievers[0]].matrix
-            self._train_token_probs = self.token_model.fit(x, [rouge_tokens(r.impression) for r in pairs])
+            self._train_token_probs = self.token_model.fit(
+                x, [rouge_tokens(r.impression) for r in pairs]
+            )
 
     def _token_probs(self, reports: Sequence[Report]) -> list[np.ndarray | None]:
         if self.token_model is None:
             return [None] * len(reports)
         name = self.retrievers[0]
         index = self.indexes[name]
-        q = index.vectorizer.transform([retriever_text(r, RETRIEVERS[name]["field"]) for r in reports])
+        q = index.vectorizer.transform(
+            [retriever_text(r, RETRIEVERS[name]["field"]) for r in reports]
+        )
         return list(self.token_model.predict((q @ index.matrix.T).toarray()))
 
     def training_table(
@@ -420,12 +503,24 @@ class RerankModel(ImpressionModel):
         """Leave-one-out (features, target ROUGE-L, query group, candidates) on the prepared pairs."""
         assert self.bank is not None
         xs, ys, groups, cand_lists = [], [], [], []
-        probs = (list(self._train_token_probs) if self._train_token_probs is not None
-                 else [None] * len(pairs))
-        for qi, (report, nbs) in enumerate(zip(pairs, self._neighbours(pairs, True), strict=True)):
+        probs = (
+            list(self._train_token_probs)
+            if self._train_token_probs is not None
+            else [None] * len(pairs)
+        )
+        self._train_neighbours = self._neighbours(pairs, True)
+        for qi, (report, nbs) in enumerate(zip(pairs, self._train_neighbours, strict=True)):
             truth = self.bank.row_key[qi]
-            cands, x = candidate_features(self.bank, report, nbs, self.frequent, self.priors, truth,
-                                          probs[qi], self.token_model)
+            cands, x = candidate_features(
+                self.bank,
+                report,
+                nbs,
+                self.frequent,
+                self.priors,
+                truth,
+                probs[qi],
+                self.token_model,
+            )
             xs.append(x)
             ys.append([self.bank.rl(c, truth) for c in cands])
             groups.append(np.full(len(cands), qi))
@@ -449,38 +544,153 @@ class RerankModel(ImpressionModel):
         if len(pairs) < 3:
             raise ValueError("need at least 3 trainable pairs (findings and impression) to fit")
         self.prepare(pairs)
-        x, y, groups, _ = self.training_table(pairs)
+        x, y, groups, cand_lists = self.training_table(pairs)
         # Centre the target per query: only the order within a query matters,
         # and easy queries (all candidates good) should not dominate the fit.
         self.regressor = self.new_regressor().fit(x, y - group_mean(y, groups))
-        return {
+        metrics: dict[str, Any] = {
             "train_pairs": len(pairs),
             "distinct_impressions": len(self.bank),
             "training_candidates": int(len(y)),
         }
+        if self.edit:
+            metrics.update(self.fit_editor(pairs, x, y, groups, cand_lists))
+        return metrics
+
+    def out_of_fold_scores(
+        self, x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int = 5
+    ) -> np.ndarray:
+        """Reranker scores for training candidates from models that never saw their query."""
+        from sklearn.model_selection import GroupKFold
+
+        pred = np.zeros(len(y))
+        n_groups = len(np.unique(groups))
+        for a, b in GroupKFold(min(folds, n_groups)).split(x, y, groups):
+            ga = np.unique(groups[a], return_inverse=True)[1]
+            pred[b] = self.new_regressor().fit(x[a], y[a] - group_mean(y[a], ga)).predict(x[b])
+        return pred
+
+    def fit_editor(self, pairs, x, y, groups, cand_lists) -> dict[str, Any]:
+        """Train the prefix editor on what the reranker would pick for unseen queries."""
+        assert self.bank is not None
+        if len(pairs) < 10:
+            self.editor = None
+            return {"editor_rows": 0}
+        pred = self.out_of_fold_scores(x, y, groups)
+        rows, gains = [], []
+        probs = (
+            list(self._train_token_probs)
+            if self._train_token_probs is not None
+            else [None] * len(pairs)
+        )
+        starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+        for qi, report in enumerate(pairs):
+            s = np.arange(starts[qi], starts[qi] + len(cand_lists[qi]))
+            order = np.argsort(-pred[s], kind="stable")
+            pick = cand_lists[qi][order[0]]
+            margin = float(pred[s][order[0]] - pred[s][order[1]]) if len(order) > 1 else 0.0
+            sentences, feats = self._edit_rows(
+                report,
+                pick,
+                float(pred[s][order[0]]),
+                margin,
+                self._train_neighbours[qi],
+                probs[qi],
+            )
+            truth = rouge_tokens(report.impression)
+            base = float(y[s][order[0]])
+            for sent, f in zip(sentences, feats, strict=True):
+                rows.append(f)
+                gains.append(
+                    rouge_l_f(rouge_tokens(edited(sent, self.bank.text[pick])), truth) - base
+                )
+        if len(rows) < 20:
+            self.editor = None
+            return {"editor_rows": len(rows)}
+        self.editor = PrefixEditor(margin=self.edit_margin, seed=self.seed).fit(
+            np.asarray(rows), np.asarray(gains)
+        )
+        return {
+            "editor_rows": len(rows),
+            "editor_mean_gain_if_always": round(float(np.mean(gains)), 4),
+        }
+
+    def _edit_rows(
+        self, report, pick, score, margin, nbs, probs
+    ) -> tuple[list[str], list[list[float]]]:
+        assert self.bank is not None
+        if not self.bank.facts(pick)[1]:
+            return [], []
+        sentences = abnormal_sentences(report.findings)
+        nb_texts = [self.bank.text[k] for k in nbs[0].keys]
+        top_sim = float(nbs[0].sims[0]) if len(nbs[0].keys) else 0.0
+        vocab = self.token_model.vocab if self.token_model is not None else {}
+        feats = [
+            edit_features(
+                sent,
+                i,
+                len(sentences),
+                self.bank.text[pick],
+                score,
+                margin,
+                nb_texts,
+                top_sim,
+                probs,
+                vocab,
+            )
+            for i, sent in enumerate(sentences)
+        ]
+        return sentences, feats
 
     # -- inference ----------------------------------------------------------
 
     def rank(self, reports: Sequence[Report]) -> list[list[tuple[int, float]]]:
         """Per report, (bank key, score) for every candidate, best first."""
+        return [ranked for ranked, _ in self._rank(reports)]
+
+    def _rank(self, reports: Sequence[Report]) -> list[tuple[list[tuple[int, float]], str | None]]:
+        """Ranked candidates and, when the editor fires, the edited impression."""
         if self.bank is None or self.regressor is None:
             raise RuntimeError("model is not fitted")
         if not reports:
             return []
         out = []
         probs = self._token_probs(reports)
-        for qi, (report, nbs) in enumerate(zip(reports, self._neighbours(reports, False), strict=True)):
-            cands, x = candidate_features(self.bank, report, nbs, self.frequent, self.priors, None,
-                                          probs[qi], self.token_model)
+        for qi, (report, nbs) in enumerate(
+            zip(reports, self._neighbours(reports, False), strict=True)
+        ):
+            cands, x = candidate_features(
+                self.bank,
+                report,
+                nbs,
+                self.frequent,
+                self.priors,
+                None,
+                probs[qi],
+                self.token_model,
+            )
             scores = self.regressor.predict(x)
             order = sorted(range(len(cands)), key=lambda i: (-scores[i], i))
-            out.append([(cands[i], float(scores[i])) for i in order])
+            ranked = [(cands[i], float(scores[i])) for i in order]
+            edit = None
+            if self.editor is not None:
+                margin = ranked[0][1] - ranked[1][1] if len(ranked) > 1 else 0.0
+                sentences, feats = self._edit_rows(
+                    report, ranked[0][0], ranked[0][1], margin, nbs, probs[qi]
+                )
+                choice = self.editor.choose(np.asarray(feats)) if feats else None
+                if choice is not None:
+                    edit = edited(sentences[choice], self.bank.text[ranked[0][0]])
+            out.append((ranked, edit))
         return out
 
     def generate(self, reports, num_candidates=1):
-        ranked = self.rank(reports)
-        assert self.bank is not None or not ranked
-        return [[self.bank.text[c] for c, _ in r[:num_candidates]] for r in ranked]
+        out = []
+        for ranked, edit in self._rank(reports):
+            assert self.bank is not None
+            texts = ([edit] if edit else []) + [self.bank.text[c] for c, _ in ranked]
+            out.append(texts[:num_candidates])
+        return out
 
     # -- persistence --------------------------------------------------------
 
@@ -488,30 +698,59 @@ class RerankModel(ImpressionModel):
         if self.bank is None:
             raise RuntimeError("model is not fitted")
         with (out_dir / "reranker.pkl").open("wb") as fh:
-            pickle.dump({"regressor": self.regressor, "indexes": self.indexes, "priors": self.priors,
-                         "token_model": self.token_model}, fh)
+            pickle.dump(
+                {
+                    "regressor": self.regressor,
+                    "indexes": self.indexes,
+                    "priors": self.priors,
+                    "token_model": self.token_model,
+                    "editor": self.editor,
+                },
+                fh,
+            )
         (out_dir / "impressions.json").write_text(
-            json.dumps({"texts": self.bank.text, "counts": self.bank.count, "row_key": self.bank.row_key},
-                       ensure_ascii=False)
+            json.dumps(
+                {"texts": self.bank.text, "counts": self.bank.count, "row_key": self.bank.row_key},
+                ensure_ascii=False,
+            )
         )
         return {
-            "k": self.k, "n_frequent": self.n_frequent, "retrievers": self.retrievers,
-            "use_priors": self.use_priors, "token_ridge": self.token_ridge, "max_iter": self.max_iter,
-            "learning_rate": self.learning_rate, "max_leaf_nodes": self.max_leaf_nodes,
-            "seed": self.seed, "features": self.features,
+            "k": self.k,
+            "n_frequent": self.n_frequent,
+            "retrievers": self.retrievers,
+            "use_priors": self.use_priors,
+            "token_ridge": self.token_ridge,
+            "edit": self.edit,
+            "edit_margin": self.edit_margin,
+            "max_iter": self.max_iter,
+            "learning_rate": self.learning_rate,
+            "max_leaf_nodes": self.max_leaf_nodes,
+            "seed": self.seed,
+            "features": self.features,
         }
 
     @classmethod
     def load_weights(cls, model_dir, settings):
-        names = ("k", "n_frequent", "retrievers", "use_priors", "token_ridge", "max_iter", "learning_rate",
-                 "max_leaf_nodes", "seed")
+        names = (
+            "k",
+            "n_frequent",
+            "retrievers",
+            "use_priors",
+            "token_ridge",
+            "edit",
+            "edit_margin",
+            "max_iter",
+            "learning_rate",
+            "max_leaf_nodes",
+            "seed",
+        )
         m = cls(**{k: settings[k] for k in names if k in settings})
         if settings.get("features", m.features) != m.features:
             raise ValueError(f"{model_dir}: saved with a different feature set; retrain the model")
         with (model_dir / "reranker.pkl").open("rb") as fh:
             state = pickle.load(fh)
         m.regressor, m.indexes, m.priors = state["regressor"], state["indexes"], state["priors"]
-        m.token_model = state["token_model"]
+        m.token_model, m.editor = state["token_model"], state["editor"]
         data = json.loads((model_dir / "impressions.json").read_text())
         m.bank = ImpressionBank.from_saved(data["texts"], data["counts"], data["row_key"])
         m.frequent = m.bank.most_frequent(m.n_frequent)
