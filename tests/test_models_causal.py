@@ -96,7 +96,11 @@ def test_in_context_recipe_uses_the_base_model_without_training(tmp_path):
     )
     (prompt,) = icl.builder.prompts(VAL[:1])
     assert prompt.count("Impression:") == 3  # two examples, then the report's own
-    assert len(icl.generate(VAL[:2])) == 2
+    drafts = icl.generate(VAL[:2])
+    assert len(drafts) == 2
+    icl.save(tmp_path / "icl")  # a reference to the base, not a copy of it
+    assert not (tmp_path / "icl" / "model").exists()
+    assert load_model(tmp_path / "icl").generate(VAL[:2]) == drafts
 
 
 def test_qlora_on_a_machine_without_cuda_fails_clearly(tmp_path):

@@ -264,6 +264,12 @@ class NeuralImpressionModel(ImpressionModel):
     def save_weights(self, out_dir: Path) -> dict[str, Any]:
         saved_as = "full"
         model = self.model
+        if self.metrics.get("trained") is False and self.base and not self.lora.enabled:
+            # An in-context model is its base model unchanged: point to it rather than copy ~1 GB.
+            settings = self.settings()
+            settings["saved_as"] = "reference"
+            settings["prompt_index"] = self.builder.save(out_dir)
+            return settings
         if self.lora.enabled:
             if self.lora.merge_on_save and self.lora.quantize == "none":
                 model = model.merge_and_unload()
@@ -301,7 +307,10 @@ class NeuralImpressionModel(ImpressionModel):
         m = cls(**{k: settings.get(k) for k in keys if settings.get(k) is not None})
         m.builder = PromptBuilder.load(model_dir, settings.get("prompt_index", {}))
         saved_as = settings.get("saved_as", "full")
-        if saved_as == "adapter":
+        if saved_as == "reference":
+            m.tokenizer, m.model = m._load_pretrained(m.base or "")
+            m.metrics = {"trained": False}
+        elif saved_as == "adapter":
             from peft import PeftModel
 
             m.tokenizer = AutoTokenizer.from_pretrained(str(model_dir / ADAPTER_DIR))
