@@ -6,7 +6,11 @@ learns anything should beat chance on them; fast enough for CPU tests.
 
 from __future__ import annotations
 
+import os
 import random
+
+# A model that is not on disk must fail at once, not retry the hub for a minute.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from radimpress.records import Report, write_jsonl
 

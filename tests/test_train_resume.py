@@ -54,3 +54,36 @@ def test_early_stopping_keeps_the_best_validation_weights(tmp_path):
     model, metrics = _run(tmp_path / "e", lr=0.0, patience=1, max_steps=20, eval_every=1)
     assert metrics["steps"] == 2 and metrics["stopped"].startswith("early stop")
     assert metrics["best_step"] == 1
+
+
+def test_cli_pause_then_resume_continues_from_the_checkpoint(tmp_path, capsys):
+    import json
+
+    import yaml
+
+    from radimpress.cli import main
+    from test_models_data import write_dataset
+
+    data = write_dataset(tmp_path / "data")
+    recipe = {k: v for k, v in RECIPE.items() if k != "name"}
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
+    args = [
+        "train",
+        "--recipe",
+        str(tmp_path / "r.yaml"),
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "m"),
+    ]
+    assert main([*args, "--set", "train.stop_after=3"]) == 0
+    assert "--resume" in capsys.readouterr().out
+    assert (tmp_path / "m" / "checkpoints" / "checkpoint" / "state.json").exists()
+    assert main([*args, "--resume"]) == 0
+    metrics = json.loads((tmp_path / "m" / "radimpress.json").read_text())["train_metrics"]
+    assert (
+        metrics["steps"] == 8
+        and len(metrics["loss_history"]) == 8
+        and metrics["stopped"] == "completed"
+    )
+    assert not (tmp_path / "m" / "checkpoints").exists()

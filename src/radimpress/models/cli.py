@@ -119,8 +119,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         extra["recipe"] = recipe
     model.save(out, extra=extra)
     stopped = metrics.get("stopped", "")
-    if stopped.startswith("paused"):
-        print(f"{stopped}; checkpoint in {out / 'checkpoints'}")
+    if stopped.startswith(("paused", "time budget")):
+        print(f"{stopped}; `--resume` continues from {out / 'checkpoints'}")
     elif not args.keep_checkpoints and (out / "checkpoints").exists():
         import shutil
 
