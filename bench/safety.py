@@ -92,6 +92,7 @@ def run_openi(path: Path, checker: SafetyChecker, out: Path, limit: int | None) 
                     ]
                 )
     rates = {t: sum(any(x.type == t for x in ws) for ws in warnings) / n for t in WARNING_TYPES}
+    flip = run_flip_probe(rows, warnings, checker)
     counts = {t: sum(sum(x.type == t for x in ws) for ws in warnings) for t in WARNING_TYPES}
     return {
         "reports": n,
@@ -101,10 +102,48 @@ def run_openi(path: Path, checker: SafetyChecker, out: Path, limit: int | None) 
         "report_rate_per_type": rates,
         "warnings_per_type": counts,
         "any_warning_rate": sum(bool(ws) for ws in warnings) / n,
+        "flip_probe": flip,
         "contradiction_or_laterality_rate": sum(
             any(x.type in ("contradiction", "laterality_mismatch") for x in ws) for ws in warnings
         )
         / n,
+    }
+
+
+_SIDE = re.compile(r"\b(left|right)\b", re.I)
+
+
+def flip_sides(text: str) -> str:
+    """Swap left and right, keeping case: the laterality error a draft can make."""
+
+    def swap(m: re.Match) -> str:
+        w = m.group(0)
+        new = "right" if w.lower() == "left" else "left"
+        return new.capitalize() if w[0].isupper() else new
+
+    return _SIDE.sub(swap, text)
+
+
+def run_flip_probe(rows: list[dict], warnings: list, checker: SafetyChecker) -> dict:
+    """Inject a left/right flip into real radiologist impressions and count how many are caught.
+
+    Only impressions that name a side, got no laterality warning as written, and whose
+    findings name the same side word are used; a flip there is an error by construction.
+    """
+    picked = []
+    for r, ws in zip(rows, warnings, strict=True):
+        sides = {m.lower() for m in _SIDE.findall(r["impression"])}
+        if len(sides) != 1 or any(w.type == "laterality_mismatch" for w in ws):
+            continue
+        if next(iter(sides)) not in r["findings"].lower():
+            continue
+        picked.append(r)
+    flipped = checker.check_many([(r["findings"], flip_sides(r["impression"])) for r in picked])
+    caught = sum(any(w.type == "laterality_mismatch" for w in ws) for ws in flipped)
+    return {
+        "flipped": len(picked),
+        "caught": caught,
+        "recall": caught / len(picked) if picked else None,
     }
 
 

@@ -333,8 +333,13 @@ def check_laterality(x: CheckInput) -> list[SafetyWarning]:
             and f.polarity != "absent"
             and _same_thing(f, m)
         ]
-        if not related or any(not f.sides for f in related):
-            continue  # unsided mention in the findings: nothing to compare against
+        if any(not f.sides for f in related if f.observation == m.observation):
+            continue  # the findings name it without a side: nothing to compare against
+        # related observations count for the sides they name ("left basal opacity" covers
+        # "left base atelectasis"); the unsided ones say nothing about sides
+        related = [f for f in related if f.sides]
+        if not related:
+            continue
         covered = frozenset().union(*(f.sides for f in related))
         if not m.sides <= covered:
             findings_side = "bilateral" if covered == {"left", "right"} else next(iter(covered))

@@ -177,7 +177,7 @@ def _windows(pre_text: str, post_text: str) -> tuple[str, str, str, str]:
             )
             cut = None
     after = post_text[: cut.start()] if cut else post_text
-    after = " ".join(after.split()[:_WORDS])
+    after = " ".join(after.split()[: _WORDS + 4])
     stop = _LONG_CUT.search(post_text)
     after_long = " ".join((post_text[: stop.start()] if stop else post_text).split()[: 2 * _WORDS])
     return before_raw, before, after, after_long
@@ -258,9 +258,11 @@ def _mentions_from_doc(doc) -> list[Mention]:
         if (
             side in ("left", "right")
             and " and " in f" {tail.lower()} "
-            and len(set(_SIDE_WORD.findall(tail.lower()))) == 2
+            and (len(set(_SIDE_WORD.findall(tail.lower()))) == 2 or _BILAT.search(tail))
         ):
-            side = "bilateral"  # "right and XXXX left pleural effusions"
+            side = "bilateral"  # "right and XXXX left pleural effusions", "bibasilar and left ..."
+        if side is None and re.search(r"\bretrocardiac\b", near, re.I):
+            side = "left"  # behind the heart is the left lower lobe
         if side is None and prev is not None and prev_side is not None:
             gap = text[prev.end_char : ent.start_char]
             if _INHERIT_GAP.match(gap) and not _NO_INHERIT.search(gap):

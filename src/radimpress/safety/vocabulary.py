@@ -359,6 +359,8 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         None,
     ),
     ("list number", "NEGATED_EXISTENCE", "TERMINATE", r"(?<![\d.])\b\d{1,2}[.)](?=\s)", None),
+    # PyRuSH keeps "effusion. 6 mm nodule" in one sentence; a full stop still ends a scope
+    ("full stop", "NEGATED_EXISTENCE", "TERMINATE", r"(?<![\d.])\.(?=\s)", None),
 ]
 
 LEFT = r"\b(?:left|leftward|left-sided|lt)\b|\bL\b(?!\d)"
