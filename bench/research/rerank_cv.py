@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import dataset_split, rouge  # noqa: E402
+from common import dataset_split, openi_reports, rouge, split  # noqa: E402
 
 from radimpress.models.baselines import RetrievalModel  # noqa: E402
 from radimpress.models.rerank import RerankModel, group_mean  # noqa: E402
@@ -49,10 +49,15 @@ def main() -> None:
     ap.add_argument("--leaves", type=int, default=31)
     ap.add_argument("--baselines", action="store_true")
     ap.add_argument("--test", action="store_true")
+    ap.add_argument(
+        "--uid-split",
+        action="store_true",
+        help="use the older uid-shuffle split (robustness check)",
+    )
     ap.add_argument("--no-edit", action="store_true", help="skip the prefix editor stage")
     args = ap.parse_args()
 
-    train, val, test = dataset_split()
+    train, val, test = split(openi_reports()) if args.uid_split else dataset_split()
     m = RerankModel(
         k=args.k,
         n_frequent=args.n_frequent,
