@@ -203,8 +203,15 @@ def write_section(summary: dict, notes: str, cmd: str) -> str:
             "",
             f"- contradiction or laterality warning on {o['contradiction_or_laterality_rate']:.1%} of reports (target <= 2%); any warning on {o['any_warning_rate']:.1%}",
             f"- throughput: {o['pairs_per_second']} report pairs/s ({o['reports_per_second']} texts/s) on one process, medspaCy pipeline loaded once",
-            "- every fired warning: `bench/results/safety/openi_warnings.csv`",
+            "- every fired warning: `bench/results/safety/openi_warnings.csv` (written by the run; not committed, as it quotes Open-i reports)",
         ]
+        fp = o["flip_probe"]
+        lines.append(
+            f"- injected-error probe on real text: left/right swapped in {fp['flipped']} Open-i impressions that name "
+            f"one side also named in their findings; laterality_mismatch caught {fp['caught']} ({fmt(fp['recall'])}). "
+            "Not every swap is detectable (the side may belong to something the findings leave unsided or the rules "
+            "do not extract), so read this as a lower bound on recall on real phrasing."
+        )
     if notes.strip():
         lines += ["", notes.strip()]
     return "\n".join(lines) + "\n"
@@ -280,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"Open-i: {o['reports']} reports, contradiction/laterality on {o['contradiction_or_laterality_rate']:.1%}, "
             + ", ".join(f"{t} {v:.1%}" for t, v in o["report_rate_per_type"].items())
-            + f"; {o['pairs_per_second']} pairs/s"
+            + f"; {o['pairs_per_second']} pairs/s; flip probe caught "
+            + f"{o['flip_probe']['caught']}/{o['flip_probe']['flipped']}"
         )
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     if not args.no_benchmarks_md:

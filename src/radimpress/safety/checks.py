@@ -416,7 +416,7 @@ def check_unsupported(x: CheckInput) -> list[SafetyWarning]:
             continue
         mentioned = [
             f
-            for f in x.f_mentions
+            for f in x.f_all or x.f_mentions  # "known cavitary lesion" still supports it
             if _same_thing(f, m)
             and (
                 (f.observation in V.supported_by(m.observation) and f.polarity != "absent")

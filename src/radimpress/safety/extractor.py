@@ -249,7 +249,8 @@ def _mentions_from_doc(doc) -> list[Mention]:
         polarity, historical = _polarity(ent, meta.get("polarity"))
         if polarity == "present" and _BORDERLINE.search(f"{before} {ent.text}"):
             polarity = "uncertain"
-        benign = bool(_BENIGN.search(f"{before_raw} {ent.text} {after_long}"))
+        sent_rest = " ".join(text[ent.end_char : sent.end_char].split()[: 2 * _WORDS])
+        benign = bool(_BENIGN.search(f"{before_raw} {ent.text} {sent_rest}"))
 
         side = _side_of(near)
         if side is None and _BOTH_SIDES_BEFORE.search(before_raw):

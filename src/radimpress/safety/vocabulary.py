@@ -77,7 +77,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ),
     (
         "Enlarged Cardiomediastinum",
-        r"(?:widen(?:ed|ing)|enlarged|prominent) (?:of the )?(?:superior )?mediastin(?:um|al (?:silhouette|contours?))|mediastinal (?:widening|enlargement)|mediastin(?:um|al (?:silhouette|contours?))(?: is| are| appears?)? (?:widened|enlarged)",
+        r"(?:widen(?:ed|ing)|enlarged|prominent) (?:of the )?(?:superior )?mediastin(?:um|al (?:silhouette|contours?))|mediastinal (?:widening|enlargement)|mediastin(?:um|al (?:silhouette|contours?))(?: is| are| appears?)?(?: (?:somewhat|mildly|slightly|moderately|markedly|again|stable))* (?:widened|enlarged|prominent)",
         {},
     ),
     (
@@ -104,7 +104,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ("Lung Lesion", rf"nodular {_OPAC}|nodular {_DENS}", {"also": ["Lung Opacity"]}),
     (
         "Edema",
-        r"(?:pulmonary |interstitial |alveolar |airspace )?edema|(?:pulmonary )?(?:vascular|venous) congestion|congestive (?:heart )?failure|\bchf\b|fluid overload|kerley b lines|(?:pulmonary )?(?:venous |vascular )?engorgement|cephalization|pulmonary venous hypertension|(?:pulmonary )?vascular (?:prominence|redistribution|indistinctness)|(?:pulmonary |central )?(?:vascularity|vasculature|vessels)(?: is| are)?(?: (?:again|now|still|stable|mildly|moderately|markedly|severely|slightly|minimally|significantly|somewhat|persistently))* (?:engorged|accentuated|indistinct|enlarged)|pulmonary \w+ (?:is |are )(?:engorged|congested)|prominen(?:t|ce of the) (?:central )?pulmonary vascular(?:ity|ture)",
+        r"(?:pulmonary |interstitial |alveolar |airspace )?edema|(?:pulmonary )?(?:vascular|venous) congestion|congestive (?:heart )?failure|\bchf\b|fluid overload|kerley b lines|b-lines|(?:pulmonary )?(?:venous |vascular )?engorgement|cephalization|pulmonary venous hypertension|(?:pulmonary )?vascular (?:prominence|redistribution|indistinctness)|(?:pulmonary |central )?(?:vascularity|vasculature|vessels)(?: is| are)?(?: (?:again|now|still|stable|mildly|moderately|markedly|severely|slightly|minimally|significantly|somewhat|persistently))* (?:engorged|accentuated|indistinct|enlarged)|pulmonary \w+ (?:is |are )(?:engorged|congested)|prominen(?:t|ce of the) (?:central )?pulmonary vascular(?:ity|ture)",
         {},
     ),
     (
@@ -294,7 +294,7 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "possible",
         "POSSIBLE_EXISTENCE",
         "FORWARD",
-        r"\b(?:possible|possibly|probable|probably|likely|questionable|question of|question|suspected|suspect|suspicious for|suspicious of|suggestive of|suggesting|concerning for|worrisome for|may represent|may reflect|may be|might be|could be|could represent|can represent|may indicate|differential (?:diagnosis )?includes?|consider|equivocal|presumed|presumably|indeterminate|may have|possibility of|concern for|concerning|(?:cannot|can not) be excluded)\b",
+        r"\b(?:possible|possibly|probable|probably|likely|questionable|question of|question|suspected|suspect|suspicious for|suspicious of|suggestive of|suggesting|concerning for|worrisome for|may represent|may reflect|may be|might be|could be|could represent|can represent|may indicate|differential (?:diagnosis |considerations? |diagnoses )?(?:includes?|considerations?)|consider|equivocal|presumed|presumably|indeterminate|may have|possibility of|concern for|concerning|(?:cannot|can not) be excluded)\b",
         None,
     ),
     (
