@@ -46,3 +46,24 @@ def test_check_fail_on_warning_and_bad_options(tmp_path, capsys):
     )
     assert "unknown observation" in capsys.readouterr().err
     assert main(["check", "--input", str(tmp_path / "missing.jsonl"), "--output", str(out)]) == 2
+
+
+def test_check_predictions_take_findings_from_reports(tmp_path):
+    reports = tmp_path / "reports.jsonl"
+    reports.write_text(
+        json.dumps({"id": "r1", "findings": "Small left pneumothorax.", "impression": "x"}) + "\n"
+    )
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text(
+        json.dumps({"id": "r1", "prediction": "Small right pneumothorax."})
+        + "\n"
+        + json.dumps({"id": "unknown", "prediction": "No acute disease."})
+        + "\n"
+    )
+    out = tmp_path / "out.jsonl"
+    assert (
+        main(["check", "--input", str(preds), "--output", str(out), "--reports", str(reports)]) == 0
+    )
+    (row,) = map(json.loads, out.read_text().splitlines())
+    assert row["id"] == "r1" and [w["type"] for w in row["warnings"]] == ["laterality_mismatch"]
+    assert "findings" in (tmp_path / "out.jsonl.rejects.jsonl").read_text()

@@ -42,6 +42,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         checks=[c.strip() for c in args.checks.split(",")] if args.checks else None,
         critical=_critical_rules(args.critical),
     )
+    # predictions from `radimpress generate` carry no findings: take them from the reports by id
+    findings_by_id: dict[str, str] = {}
+    if args.reports:
+        from radimpress.records import read_reports
+
+        findings_by_id = {r.id: r.findings for r in read_reports(args.reports)}
     rows, rejects = [], []
     for no, obj in read_jsonl(args.input):
         where = f"{args.input}:{no}"
@@ -52,6 +58,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             "prediction" if "prediction" in obj and "impression" not in obj else "impression"
         )
         findings, draft = obj.get("findings"), obj.get(field)
+        if findings is None and findings_by_id:
+            findings = findings_by_id.get(str(obj.get("id")))
         if not isinstance(findings, str) or not findings.strip():
             rejects.append(
                 Reject(str(args.input), str(no), "missing or empty 'findings'", str(obj)[:80])
@@ -120,6 +128,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--input", required=True, help="JSONL with id, findings, impression or prediction"
     )
     p.add_argument("--output", required=True, help="JSONL to write (input records + warnings)")
+    p.add_argument(
+        "--reports",
+        default=None,
+        help="reports JSONL (from ingest or dataset build) to take findings from, by id, for "
+        "records without findings (e.g. predictions from `radimpress generate`)",
+    )
     p.add_argument(
         "--field",
         default=None,
