@@ -99,6 +99,12 @@ class PrefixEditor:
         ).fit(rows, gains)
         return self
 
+    def gains(self, rows: np.ndarray) -> np.ndarray:
+        """Predicted ROUGE-L gain of each candidate edit (rows from ``edit_features``)."""
+        if self.regressor is None:
+            raise RuntimeError("editor is not fitted")
+        return self.regressor.predict(rows)
+
     def choose(self, rows: np.ndarray) -> int | None:
         """Index of the sentence to prefix, or None to keep the impression as it is."""
         if self.regressor is None or len(rows) == 0:

@@ -654,11 +654,12 @@ class RerankModel(ImpressionModel):
             raise RuntimeError("model is not fitted")
         if not reports:
             return []
-        out = []
+        # Features for every report first, then one predict call for all of
+        # them: the boosted model's per-call overhead dominates small batches.
         probs = self._token_probs(reports)
-        for qi, (report, nbs) in enumerate(
-            zip(reports, self._neighbours(reports, False), strict=True)
-        ):
+        neighbours = self._neighbours(reports, False)
+        cand_lists, blocks = [], []
+        for qi, (report, nbs) in enumerate(zip(reports, neighbours, strict=True)):
             cands, x = candidate_features(
                 self.bank,
                 report,
@@ -669,20 +670,36 @@ class RerankModel(ImpressionModel):
                 probs[qi],
                 self.token_model,
             )
-            scores = self.regressor.predict(x)
+            cand_lists.append(cands)
+            blocks.append(x)
+        all_scores = self.regressor.predict(np.vstack(blocks))
+        ranked_lists = []
+        start = 0
+        for cands in cand_lists:
+            scores = all_scores[start : start + len(cands)]
+            start += len(cands)
             order = sorted(range(len(cands)), key=lambda i: (-scores[i], i))
-            ranked = [(cands[i], float(scores[i])) for i in order]
-            edit = None
-            if self.editor is not None:
+            ranked_lists.append([(cands[i], float(scores[i])) for i in order])
+        edits: list[str | None] = [None] * len(reports)
+        if self.editor is not None:
+            pending = []  # (query, sentences, feature rows) for queries that could be edited
+            for qi, ranked in enumerate(ranked_lists):
                 margin = ranked[0][1] - ranked[1][1] if len(ranked) > 1 else 0.0
                 sentences, feats = self._edit_rows(
-                    report, ranked[0][0], ranked[0][1], margin, nbs, probs[qi]
+                    reports[qi], ranked[0][0], ranked[0][1], margin, neighbours[qi], probs[qi]
                 )
-                choice = self.editor.choose(np.asarray(feats)) if feats else None
-                if choice is not None:
-                    edit = edited(sentences[choice], self.bank.text[ranked[0][0]])
-            out.append((ranked, edit))
-        return out
+                if feats:
+                    pending.append((qi, sentences, feats))
+            if pending:
+                gains = self.editor.gains(np.vstack([np.asarray(f) for _, _, f in pending]))
+                start = 0
+                for qi, sentences, feats in pending:
+                    g = gains[start : start + len(feats)]
+                    start += len(feats)
+                    best = int(np.argmax(g))
+                    if g[best] > self.editor.margin:
+                        edits[qi] = edited(sentences[best], self.bank.text[ranked_lists[qi][0][0]])
+        return list(zip(ranked_lists, edits, strict=True))
 
     def generate(self, reports, num_candidates=1):
         out = []
