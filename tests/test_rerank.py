@@ -175,3 +175,11 @@ def test_unfitted_and_empty_inputs(fitted):
         RerankModel(retrievers=["nope"])
     with pytest.raises(ValueError):
         RerankModel().fit([Report(id="a", findings="x", impression="y")])
+
+
+def test_named_recipe_builds_the_default_reranker():
+    from radimpress.models.recipes import build_model, load_recipe
+
+    model = build_model(load_recipe("rerank"))
+    assert isinstance(model, RerankModel)
+    assert model.retrievers == ["words", "chars", "context"] and model.edit
