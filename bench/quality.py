@@ -34,7 +34,7 @@ SYSTEMS: dict[str, tuple[list[str], bool]] = {
     "retrieval-consensus": (["--recipe", "retrieval-consensus"], False),
     "constant": (["--model", "constant"], False),
     "retrieval-nearest": (["--model", "retrieval"], False),
-    "rerank": (["--model", "rerank"], False),
+    "rerank": (["--recipe", "rerank"], False),
     "t5-scratch-rag": (["--recipe", "t5-scratch-rag"], False),
     "gemma3-270m-icl": (["--recipe", "gemma3-270m-icl"], True),
 }
@@ -194,6 +194,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--force", action="store_true", help="retrain and regenerate every system")
     ap.add_argument(
+        "--external",
+        action="append",
+        default=[],
+        metavar="NAME=PREDS.jsonl",
+        help="predictions made elsewhere (e.g. on a GPU) for the slow-subset table",
+    )
+    ap.add_argument(
+        "--note", action="append", default=[], help="a paragraph added under the tables"
+    )
+    ap.add_argument(
         "--no-benchmarks-md", action="store_true", help="print, do not write BENCHMARKS.md"
     )
     args = ap.parse_args(argv)
@@ -232,12 +242,18 @@ def main(argv: list[str] | None = None) -> int:
             f"### Test split ({len(test)} reports)\n\n"
             + table(evaluate(full, data / "test.jsonl", work, "test"), timings)
         )
-    if any(SYSTEMS[n][1] for n in names):
+    for spec in args.external:
+        name, _, path = spec.partition("=")
+        (work / name).mkdir(parents=True, exist_ok=True)
+        (work / name / "predictions.jsonl").write_bytes(Path(path).read_bytes())
+        names.append(name)
+    if any(n not in SYSTEMS or SYSTEMS[n][1] for n in names):
         subset_names = names  # baselines are scored again on the subset for a fair comparison
         body.append(
             f"### First {args.slow_limit} test reports (slow systems)\n\n"
             + table(evaluate(subset_names, subset, work, f"first{args.slow_limit}"), timings)
         )
+    body += args.note
     text = "\n\n".join(body)
     print(text)
     if not args.no_benchmarks_md:

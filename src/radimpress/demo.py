@@ -20,21 +20,32 @@ def _systems(args: argparse.Namespace) -> list[tuple[str, str, list[str]]]:
     """(label, recipe or model kind, overrides) in report order; the first is the reference."""
     from radimpress.models.recipes import default_recipe_name
 
+    default = default_recipe_name()
     systems = [
         ("retrieval-consensus", "retrieval-consensus", []),
         ("constant", "constant", []),
     ]
+    if default not in ("retrieval-consensus", "constant"):
+        systems.append((f"default recipe ({default})", default, []))
     if not args.no_llm:
+        # The LLM rows of the seed's comparison: the pre-trained model prompted with
+        # retrieved examples, and a small model fine-tuned on the same reports.
         systems.append(("pre-trained (gemma3-270m, in-context)", "gemma3-270m-icl", []))
-        default = default_recipe_name()
         overrides = [f"train.max_minutes={args.minutes}"] if args.minutes else []
-        systems.append((f"fine-tuned ({default})", default, overrides))
+        systems.append(
+            (f"fine-tuned (t5-scratch-rag, {args.minutes:g} min)", "t5-scratch-rag", overrides)
+        )
     return systems
 
 
 def _fit_and_generate(
-    label: str, recipe_name: str, overrides: list[str], train: list[Report],
-    validation: list[Report], test: list[Report], model_dir: Path,
+    label: str,
+    recipe_name: str,
+    overrides: list[str],
+    train: list[Report],
+    validation: list[Report],
+    test: list[Report],
+    model_dir: Path,
 ) -> tuple[list[str], dict]:
     from radimpress.models.recipes import apply_overrides, build_model, load_recipe
 
@@ -47,14 +58,20 @@ def _fit_and_generate(
     if hasattr(model, "work_dir"):
         model.work_dir = model_dir / "checkpoints"
     start = time.perf_counter()
-    metrics = model.fit(train, validation) if recipe["kind"] in ("seq2seq", "causal") else model.fit(train)
+    metrics = model.fit(train, validation)
     fit_s = time.perf_counter() - start
-    model.save(model_dir, extra={"recipe": recipe, "train_seconds": round(fit_s, 2), "train_metrics": metrics})
+    model.save(
+        model_dir,
+        extra={"recipe": recipe, "train_seconds": round(fit_s, 2), "train_metrics": metrics},
+    )
     start = time.perf_counter()
     preds = [c[0] if c else "" for c in model.generate(test)]
     gen_s = time.perf_counter() - start
-    return preds, {"train_seconds": round(fit_s, 1), "generate_seconds": round(gen_s, 1),
-                   "reports_per_second": round(len(test) / gen_s, 2) if gen_s else None}
+    return preds, {
+        "train_seconds": round(fit_s, 1),
+        "generate_seconds": round(gen_s, 1),
+        "reports_per_second": round(len(test) / gen_s, 2) if gen_s else None,
+    }
 
 
 def run_demo(args: argparse.Namespace) -> Path:
@@ -71,14 +88,18 @@ def run_demo(args: argparse.Namespace) -> Path:
     write_jsonl(out / "ingest" / "rejects.jsonl", ingested.rejects)
     print(format_summary(ingested.summary))
     if not ingested.reports:
-        raise InputError("no report could be ingested; see " + str(out / "ingest" / "rejects.jsonl"))
+        raise InputError(
+            "no report could be ingested; see " + str(out / "ingest" / "rejects.jsonl")
+        )
 
     print(f"2/4 dataset -> {out / 'data'}")
     built = build_dataset(ingested.reports, DatasetOptions(seed=args.seed))
     write_dataset(built, out / "data")
     train, validation, test = (built.splits[s] for s in ("train", "validation", "test"))
     if not train or not test:
-        raise InputError(f"too few trainable reports to split ({len(train)} train, {len(test)} test)")
+        raise InputError(
+            f"too few trainable reports to split ({len(train)} train, {len(test)} test)"
+        )
     print(f"   train {len(train)}, validation {len(validation)}, test {len(test)}")
 
     print("3/4 models")
@@ -104,8 +125,9 @@ def run_demo(args: argparse.Namespace) -> Path:
         print(f"   {label}: {timings[label]}")
 
     print(f"4/4 evaluate -> {out / 'eval'}")
-    result = evaluate_systems(test, predictions, bootstrap=1000, seed=args.seed,
-                              extra_scorers=clinical_scorers())
+    result = evaluate_systems(
+        test, predictions, bootstrap=1000, seed=args.seed, extra_scorers=clinical_scorers()
+    )
     paths = write_report(result, out / "eval", title="radimpress demo: pre-trained vs fine-tuned")
     for name in result.systems:
         a = result.aggregates[name]
@@ -135,9 +157,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "pre-trained LLM (in-context) and a short fine-tune of the default recipe.",
     )
     p.add_argument("--out", default="radimpress-demo", help="folder for everything the demo writes")
-    p.add_argument("--data", nargs="+", help="your reports instead of the built-in sample (any ingest format)")
+    p.add_argument(
+        "--data", nargs="+", help="your reports instead of the built-in sample (any ingest format)"
+    )
     p.add_argument("--minutes", type=float, default=3.0, help="fine-tuning time budget")
-    p.add_argument("--no-llm", action="store_true", help="baselines only (seconds instead of minutes)")
+    p.add_argument(
+        "--no-llm", action="store_true", help="baselines only (seconds instead of minutes)"
+    )
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--force", action="store_true", help="recompute systems kept from an earlier run")
+    p.add_argument(
+        "--force", action="store_true", help="recompute systems kept from an earlier run"
+    )
     p.set_defaults(func=cmd_demo)

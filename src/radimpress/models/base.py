@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import importlib
 import json
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -84,7 +85,9 @@ class ImpressionModel(ABC):
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         if not self.version:
-            self.version = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+            # Time for people, a random suffix so two saves in one second differ.
+            stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+            self.version = f"{stamp}-{uuid.uuid4().hex[:6]}"
         settings = self.save_weights(out)
         manifest = {
             "kind": self.kind,

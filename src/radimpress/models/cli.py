@@ -38,11 +38,11 @@ def load_inputs(path: str | Path) -> list[Report]:
     return result.reports
 
 
-def _train_recipe(args: argparse.Namespace) -> dict:
+def _train_recipe(args: argparse.Namespace, recipe: dict | None = None) -> dict:
     """The recipe a `train` call asks for: --recipe (or default) plus flag and --set overrides."""
     from radimpress.models.recipes import apply_overrides, load_recipe
 
-    recipe = load_recipe(args.recipe or "default")
+    recipe = recipe if recipe is not None else load_recipe(args.recipe or "default")
     sets: list[str] = []
     if args.base:
         sets += [f"base={args.base}", "scratch=null"]
@@ -71,6 +71,46 @@ def _train_recipe(args: argparse.Namespace) -> dict:
     return recipe
 
 
+def _merge_pairs(old: list[Report], new: list[Report]) -> list[Report]:
+    """Old training pairs plus new ones; a new pair replaces an old one with the same id."""
+    new_ids = {r.id for r in new}
+    return [r for r in old if r.id not in new_ids] + list(new)
+
+
+def _adapt(args: argparse.Namespace, train: list[Report]):
+    """Model and recipe for `--resume-from MODEL`: continue from a trained model on new pairs.
+
+    Neural models keep their weights and train on the new pairs (reviewed drafts);
+    their neighbour index still covers the model's original training pairs, so
+    the prompts keep the same context. Retrieval-style models refit on the
+    original pairs plus the new ones: for them adapting means new candidates.
+    """
+    from radimpress.models.base import load_model, read_manifest
+    from radimpress.models.recipes import build_model
+
+    source = Path(args.resume_from)
+    manifest = read_manifest(source)
+    previous = Path(manifest["data"]) if manifest.get("data") else None
+    old = load_split(previous, "train") if previous and (previous / "train.jsonl").exists() else []
+    if manifest["kind"] in ("seq2seq", "causal"):
+        weights = source / "model"
+        if not (weights / "config.json").exists():
+            raise InputError(
+                f"{source}: --resume-from needs a model saved with full or merged weights "
+                f"({weights} is missing); adapter-only and in-context models cannot be adapted"
+            )
+        recipe = _train_recipe(
+            args, {**manifest.get("recipe", {}), "base": str(weights), "scratch": None}
+        )
+        model = build_model(recipe)
+        model.index_extra = old
+        model.name = manifest.get("name", model.kind)
+        return model, recipe, train
+    model = load_model(source)
+    model.version = ""
+    return model, manifest.get("recipe") or {"kind": model.kind}, _merge_pairs(old, train)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from radimpress.models.base import model_class
 
@@ -85,7 +125,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise InputError(
             f"--model {args.model} needs --recipe, --base or --from-scratch (see `radimpress recipes`)"
         )
-    if (
+    if args.resume_from:
+        model, recipe, train = _adapt(args, train)
+    elif (
         args.model and not args.recipe and not args.base and not args.from_scratch
     ):  # non-neural kinds
         cls = model_class(args.model)
@@ -227,6 +269,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
+    p.add_argument(
+        "--resume-from",
+        metavar="MODEL",
+        help="adapt a trained model folder on DATA (e.g. `radimpress feedback export` output); "
+        "the result gets a new version",
+    )
     p.add_argument(
         "--keep-checkpoints", action="store_true", help="keep OUT/checkpoints after training"
     )

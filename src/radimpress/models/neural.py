@@ -72,6 +72,9 @@ class NeuralImpressionModel(ImpressionModel):
             raise InputError(f"base_dtype must be float32, bfloat16 or float16, not '{base_dtype}'")
         self.base_dtype = base_dtype
         self.recipe = recipe
+        # Extra pairs for the neighbour index only (not trained on): `--resume-from`
+        # adapts on reviewed drafts while prompts keep the original training context.
+        self.index_extra: list[Report] = []
         self.tokenizer: Any = None
         self.model: Any = None
         self.metrics: dict[str, Any] = {}
@@ -197,7 +200,8 @@ class NeuralImpressionModel(ImpressionModel):
 
         if not trainable(train):
             raise InputError("no trainable pairs (findings and impression) to fit on")
-        self.builder.fit(train)
+        new_ids = {r.id for r in train}
+        self.builder.fit([*(r for r in self.index_extra if r.id not in new_ids), *train])
         t = self.train_options
         if t.epochs == 0 and t.max_steps == 0:  # in-context recipe: a pre-trained model, used as is
             if t.threads > 0:
