@@ -391,7 +391,7 @@ def test_a_failing_safety_checker_is_flagged_not_silent(client, monkeypatch):
     def broken(*a, **k):
         raise RuntimeError("checker down")
 
-    monkeypatch.setattr(radimpress.safety, "select_safe", broken)
+    monkeypatch.setattr(radimpress.safety.SafetyChecker, "check_many", broken)
     r = client.post("/v1/impressions", headers=AUTH, json={"findings": "Left pleural effusion."})
     assert r.status_code == 200
     assert [w["type"] for w in r.json()["warnings"]] == ["safety_check_failed"]

@@ -14,6 +14,7 @@ from radimpress.safety.checks import (
     Warning,
     check,
     register_check,
+    safest,
     select_safe,
 )
 from radimpress.safety.extractor import Mention, extract, extract_many
@@ -31,5 +32,6 @@ __all__ = [
     "extract",
     "extract_many",
     "register_check",
+    "safest",
     "select_safe",
 ]

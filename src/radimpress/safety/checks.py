@@ -499,22 +499,29 @@ def blocking(warnings: Iterable[SafetyWarning]) -> list[SafetyWarning]:
     return [w for w in warnings if w.severity == "high"]
 
 
-def select_safe(
-    findings: str | None, candidates: Sequence[str], checker: SafetyChecker | None = None
-) -> tuple[int, list[list[SafetyWarning]]]:
-    """Pick the best-ranked candidate with no high-severity warning.
+def safest(per_candidate: Sequence[Sequence[SafetyWarning]]) -> int:
+    """Index of the first candidate with no high-severity warning.
 
     Candidates come best-first (as `ImpressionModel.generate` returns them), so the
     first safe one wins; if none is safe, the one with fewest high then fewest
-    warnings, earliest on ties. Returns (index, warnings per candidate); index is
-    -1 only for an empty candidate list.
+    warnings, earliest on ties; -1 for no candidates.
     """
+    for i, ws in enumerate(per_candidate):
+        if not blocking(ws):
+            return i
+    if not per_candidate:
+        return -1
+    return min(
+        range(len(per_candidate)),
+        key=lambda i: (len(blocking(per_candidate[i])), len(per_candidate[i]), i),
+    )
+
+
+def select_safe(
+    findings: str | None, candidates: Sequence[str], checker: SafetyChecker | None = None
+) -> tuple[int, list[list[SafetyWarning]]]:
+    """Pick the best-ranked safe candidate (see `safest`); returns (index, warnings per candidate)."""
     if not candidates:
         return -1, []
-    checker = checker or SafetyChecker()
-    per = checker.check_many([(findings, c) for c in candidates])
-    for i, ws in enumerate(per):
-        if not blocking(ws):
-            return i, per
-    best = min(range(len(candidates)), key=lambda i: (len(blocking(per[i])), len(per[i]), i))
-    return best, per
+    per = (checker or SafetyChecker()).check_many([(findings, c) for c in candidates])
+    return safest(per), per

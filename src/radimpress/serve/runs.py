@@ -46,8 +46,8 @@ def _warnings_from_row(row: dict[str, str], findings: str, prediction: str) -> l
         try:
             from radimpress.serve.warnings import normalise
 
-            return [normalise(w, findings, prediction, 0) for w in json.loads(raw)]
-        except (json.JSONDecodeError, TypeError, ValueError):
+            return [normalise(w, 0) for w in json.loads(raw)]
+        except (json.JSONDecodeError, TypeError, ValueError, KeyError):
             pass
     types = row.get("warning_types") or (raw if raw and not raw.startswith("[") else "")
     names = [t.strip() for t in types.replace(";", ",").split(",") if t.strip()]

@@ -1,87 +1,16 @@
-"""Safety warnings for drafts, from ``radimpress.safety`` when it is installed.
+"""Safety warnings for drafts, in the shape the server stores and the review page highlights:
 
-The server stores and shows warnings in one plain shape, whatever the
-checker returns, so the review page can highlight evidence in both the
-findings and the draft:
-
-    {"type", "severity", "message", "candidate": i,
-     "evidence": [{"field": "findings" | "impression", "start", "end", "text"}]}
+{"type", "severity", "message", "candidate": i,
+ "evidence": [{"field": "findings" | "impression", "start", "end", "text"}]}
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 log = logging.getLogger("radimpress.serve.warnings")
-
-
-def _as_dict(obj: Any) -> dict[str, Any]:
-    if isinstance(obj, dict):
-        return dict(obj)
-    if hasattr(obj, "to_dict"):
-        return dict(obj.to_dict())
-    if dataclasses.is_dataclass(obj):
-        return dataclasses.asdict(obj)
-    return dict(vars(obj))
-
-
-def _span(raw: Any, default_field: str, texts: dict[str, str]) -> dict[str, Any] | None:
-    d = _as_dict(raw) if not isinstance(raw, (list, tuple)) else {"start": raw[0], "end": raw[1]}
-    where = str(
-        d.get("field") or d.get("source") or d.get("text_name") or d.get("section") or default_field
-    )
-    where = "findings" if where.startswith("find") else "impression"
-    try:
-        start, end = int(d["start"]), int(d["end"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    text = texts.get(where, "")
-    if not (0 <= start < end <= len(text)):
-        return None
-    return {"field": where, "start": start, "end": end, "text": text[start:end]}
-
-
-def normalise(raw: Any, findings: str, impression: str, candidate: int) -> dict[str, Any]:
-    """One checker warning in the server's shape (tolerates field-name variants)."""
-    d = _as_dict(raw)
-    texts = {"findings": findings, "impression": impression}
-    spans: list[dict[str, Any]] = []
-    for key, default in (
-        ("evidence", "impression"),
-        ("spans", "impression"),
-        ("findings_spans", "findings"),
-        ("impression_spans", "impression"),
-        ("findings_evidence", "findings"),
-        ("impression_evidence", "impression"),
-    ):
-        value = d.get(key)
-        if not value:
-            continue
-        if (
-            isinstance(value, dict)
-            or not isinstance(value, (list, tuple))
-            or (len(value) == 2 and all(isinstance(v, int) for v in value))
-        ):
-            value = [value]
-        for item in value:
-            span = _span(item, default, texts)
-            if span:
-                spans.append(span)
-    severity = d.get("severity", "warning")
-    severity = getattr(severity, "value", severity)
-    kind = d.get("type") or d.get("kind") or d.get("code") or "warning"
-    kind = getattr(kind, "value", kind)
-    return {
-        "type": str(kind),
-        "severity": str(severity),
-        "message": str(d.get("message") or d.get("reason") or d.get("detail") or kind),
-        "candidate": candidate,
-        "evidence": spans,
-    }
-
 
 # Shown instead of silence when the checker raised, so "no warnings" never means "not checked".
 CHECK_FAILED: dict[str, Any] = {
@@ -93,6 +22,20 @@ CHECK_FAILED: dict[str, Any] = {
 }
 
 
+def normalise(warning: Any, candidate: int) -> dict[str, Any]:
+    """A `radimpress.safety.SafetyWarning` (or its ``to_dict()``) in the server's shape."""
+    d = warning.to_dict() if hasattr(warning, "to_dict") else dict(warning)
+    evidence = [{"field": "findings", **s} for s in d.get("findings_spans") or []]
+    evidence += [{"field": "impression", **s} for s in d.get("impression_spans") or []]
+    return {
+        "type": d["type"],
+        "severity": d["severity"],
+        "message": d.get("message") or d["type"],
+        "candidate": candidate,
+        "evidence": evidence,
+    }
+
+
 def check_candidates(findings: str, candidates: Sequence[str]) -> list[dict[str, Any]]:
     """Warnings for every candidate of one report (see check_batch)."""
     return check_batch([(findings, list(candidates))], reorder=False)[0][1]
@@ -101,37 +44,33 @@ def check_candidates(findings: str, candidates: Sequence[str]) -> list[dict[str,
 def check_batch(
     items: Sequence[tuple[str, list[str]]], reorder: bool = True
 ) -> list[tuple[list[str], list[dict[str, Any]]]]:
-    """Check every candidate of every report in one pass; [] warnings without radimpress.safety.
+    """Check every candidate of every report in one parser pass.
 
     With ``reorder``, the best-ranked candidate without a high-severity warning
-    is moved first (radimpress.safety's select_safe rule), so the draft a
-    reviewer sees first is the safest of the model's top candidates. A checker
-    failure is logged (without text) and yields one ``safety_check_failed``
-    warning rather than failing the draft.
+    is moved first (radimpress.safety's `safest` rule), so the draft a reviewer
+    sees first is the safest of the model's top candidates. A checker failure is
+    logged (without text) and yields one ``safety_check_failed`` warning per
+    report rather than failing the drafts.
     """
+    from radimpress.safety import SafetyChecker, safest  # loads medspaCy on first use
+
+    pairs = [(findings, c) for findings, cands in items for c in cands]
     try:
-        from radimpress.safety import SafetyChecker, select_safe  # loads medspaCy on first use
-    except ImportError:
-        return [(list(c), []) for _, c in items]
-    checker = SafetyChecker()
+        found = SafetyChecker().check_many(pairs)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("safety check failed: %s", type(exc).__name__)
+        return [(list(cands), [dict(CHECK_FAILED)]) for _, cands in items]
     out = []
-    for findings, cands in items:
-        try:
-            best, found = select_safe(findings, cands, checker=checker)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("safety check failed: %s", type(exc).__name__)
-            out.append((list(cands), [dict(CHECK_FAILED)]))
-            continue
+    start = 0
+    for _, cands in items:
+        per = found[start : start + len(cands)]
+        start += len(cands)
         order = list(range(len(cands)))
+        best = safest(per)
         if reorder and best > 0:
             order = [best] + [i for i in order if i != best]
-        ranked = [cands[i] for i in order]
-        warnings = [
-            normalise(w, findings, cands[i], new_rank)
-            for new_rank, i in enumerate(order)
-            for w in found[i]
-        ]
-        out.append((ranked, warnings))
+        warnings = [normalise(w, rank) for rank, i in enumerate(order) for w in per[i]]
+        out.append(([cands[i] for i in order], warnings))
     return out
 
 
@@ -142,7 +81,7 @@ def warm_up() -> None:
 
 def safety_available() -> bool:
     try:
-        from radimpress.safety import check  # noqa: F401, PLC0415
+        import medspacy  # noqa: F401
     except ImportError:
         return False
     return True
