@@ -10,6 +10,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 pytest.importorskip("medspacy")
 
 from radimpress.safety import SafetyChecker, check, extract, select_safe  # noqa: E402
+from radimpress.records import InputError  # noqa: E402
 from radimpress.safety.checks import CriticalRule  # noqa: E402
 from radimpress.safety.labelled import evaluate_labelled, load_labelled  # noqa: E402
 
@@ -261,3 +262,24 @@ def test_labelled_set_meets_the_issue_targets():
     for t, v in pt.items():
         assert v["precision"] >= 0.9, (t, v)
     assert score["false_alarm_rate"] <= 0.05
+
+
+def test_both_sentence_splitters_give_the_same_mentions(monkeypatch):
+    from radimpress.safety import extractor
+
+    text = "Small left pleural effusion. No pneumothorax. Heart size normal."
+    seen = {}
+    try:
+        for splitter in ("pyrush", "punctuation"):
+            monkeypatch.setenv("RADIMPRESS_SENTENCE_SPLITTER", splitter)
+            extractor.build_pipeline.cache_clear()
+            seen[splitter] = [(m.observation, m.polarity, m.laterality) for m in extractor.extract(text)]
+        assert seen["pyrush"] == seen["punctuation"]
+        assert ("Pleural Effusion", "present", "left") in seen["punctuation"]
+        monkeypatch.setenv("RADIMPRESS_SENTENCE_SPLITTER", "nltk")
+        extractor.build_pipeline.cache_clear()
+        with pytest.raises(InputError, match="RADIMPRESS_SENTENCE_SPLITTER"):
+            extractor.extract(text)
+    finally:
+        monkeypatch.delenv("RADIMPRESS_SENTENCE_SPLITTER")
+        extractor.build_pipeline.cache_clear()
