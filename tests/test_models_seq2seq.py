@@ -107,7 +107,6 @@ def test_missing_base_model_fails_with_a_clear_message(monkeypatch):
 
 
 def test_safe_select_moves_the_candidate_that_agrees_with_the_findings_first():
-    pytest.importorskip("radimpress.safety.checks")
     model = build_model(
         tiny_recipe("seq2seq", train={"max_steps": 1}, generation={"safe_select": True})
     )

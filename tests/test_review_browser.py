@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from radimpress.models.cli import load_split
 from radimpress.serve.feedback import export_feedback
@@ -83,7 +82,8 @@ def seed(port: int, db: Path, tmp_path: Path) -> None:
 
 
 def test_reviewer_edits_and_accepts_a_draft_in_chromium(tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
+    import playwright.sync_api as playwright
+
     assert Path(CHROMIUM).exists(), "chromium missing: apt-get install chromium (see .ci/run)"
     db = tmp_path / "serve.db"
     port = free_port()

@@ -7,10 +7,10 @@ import os
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-pytest.importorskip("medspacy")
+import medspacy  # noqa: E402,F401  (a test dependency: fail, never skip, without it)
 
-from radimpress.safety import SafetyChecker, check, extract, select_safe  # noqa: E402
 from radimpress.records import InputError  # noqa: E402
+from radimpress.safety import SafetyChecker, check, extract, select_safe  # noqa: E402
 from radimpress.safety.checks import CriticalRule  # noqa: E402
 from radimpress.safety.labelled import evaluate_labelled, load_labelled  # noqa: E402
 
@@ -273,7 +273,9 @@ def test_both_sentence_splitters_give_the_same_mentions(monkeypatch):
         for splitter in ("pyrush", "punctuation"):
             monkeypatch.setenv("RADIMPRESS_SENTENCE_SPLITTER", splitter)
             extractor.build_pipeline.cache_clear()
-            seen[splitter] = [(m.observation, m.polarity, m.laterality) for m in extractor.extract(text)]
+            seen[splitter] = [
+                (m.observation, m.polarity, m.laterality) for m in extractor.extract(text)
+            ]
         assert seen["pyrush"] == seen["punctuation"]
         assert ("Pleural Effusion", "present", "left") in seen["punctuation"]
         monkeypatch.setenv("RADIMPRESS_SENTENCE_SPLITTER", "nltk")

@@ -175,7 +175,8 @@ def test_cli_text_mode_and_refuses_to_overwrite_input(tmp_path):
 
 
 def test_optional_spacy_detector_adds_entities(tmp_path):
-    spacy = pytest.importorskip("spacy")
+    import spacy
+
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("entity_ruler")
     ruler.add_patterns(
