@@ -13,14 +13,15 @@ import argparse
 import csv
 import json
 import os
-import platform
 import re
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmarks_md import ROOT, machine, replace_section  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "src"))
 
 from radimpress.safety.checks import WARNING_TYPES, SafetyChecker  # noqa: E402
@@ -29,12 +30,6 @@ from radimpress.safety.labelled import evaluate_labelled, load_labelled  # noqa:
 DEFAULT_OPENI = ROOT.parent / "shared" / "datasets" / "openi" / "reports.csv"
 if not DEFAULT_OPENI.exists():
     DEFAULT_OPENI = Path("/work/shared/datasets/openi/reports.csv")
-
-
-def machine() -> str:
-    return f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} CPUs, Python {platform.python_version()}".replace(
-        "  ", " "
-    )
 
 
 def run_openi(path: Path, checker: SafetyChecker, out: Path, limit: int | None) -> dict | None:
@@ -151,16 +146,9 @@ def fmt(v) -> str:
     return "n/a" if v is None else f"{v:.3f}"
 
 
-def write_section(summary: dict, notes: str, cmd: str) -> str:
+def section_body(summary: dict, notes: str) -> str:
+    """The `## Safety` body; benchmarks_md.replace_section adds the title, command, machine and date."""
     lines = [
-        "## Safety",
-        "",
-        f"Command: `{cmd}`  ",
-        f"Machine: {summary['machine']}  ",
-        f"Date: {summary['date']}",
-        "",
-    ]
-    lines += [
         "Labelled set (written for this project; `dev` was used while writing rules, "
         "`heldout` was written before any tuning and only scored). Per case and warning type:",
         "",
@@ -215,16 +203,6 @@ def write_section(summary: dict, notes: str, cmd: str) -> str:
     if notes.strip():
         lines += ["", notes.strip()]
     return "\n".join(lines) + "\n"
-
-
-def replace_section(path: Path, section: str) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Safety\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,8 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     if not args.no_benchmarks_md:
         notes = args.notes.read_text(encoding="utf-8") if args.notes.exists() else ""
-        cmd = "python bench/safety.py" + (f" --limit {args.limit}" if args.limit else "")
-        replace_section(ROOT / "BENCHMARKS.md", write_section(summary, notes, cmd))
+        replace_section("Safety", section_body(summary, notes))
         print("updated BENCHMARKS.md ## Safety")
     return 0
 
