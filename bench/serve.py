@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import datetime as dt
 import hashlib
 import os
-import platform
 import re
 import secrets
 import socket
@@ -34,7 +32,9 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmarks_md import ROOT, provenance, replace_section  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "src"))
 
 from radimpress.records import Report, read_reports  # noqa: E402
@@ -218,28 +218,6 @@ def run_mode(
     return out
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, {platform.system()}"
-
-
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Serve\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
-
-
 def describe(model_dir: Path) -> str:
     import json
 
@@ -317,13 +295,8 @@ Batching / no batching throughput: {"; ".join(ratios)}.
 """
             )
 
-    command = "python bench/serve.py " + " ".join(argv if argv is not None else sys.argv[1:])
     body = "\n".join(tables)
-    section = f"""## Serve
-
-Command: `{command.strip()}`
-Machine: {machine()} (shared with other work; the load generator runs on the same CPUs).
-Date: {dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    section = f"""The machine is shared with other work; the load generator runs on the same CPUs.
 Setup: `radimpress serve` (uvicorn, 1 worker, bearer auth, SQLite store with a commit per draft,
 safety checks as in each row), {args.clients} closed-loop clients on 127.0.0.1 for {args.seconds:g} s per mode,
 micro-batching max {args.max_batch_size} reports / {args.max_wait_ms:g} ms vs `--no-batching`.
@@ -336,9 +309,9 @@ off where a call's fixed cost dominates (neural decoding). With safety checks on
 pass (~30-60 ms of CPU per report on 2 shared cores, measured in-process) dominates latency and
 does not batch; it runs off the event loop, so health checks and review pages stay responsive.
 """
-    print(section)
+    print(f"## Serve\n\n{provenance()}\n{section}")
     if not args.no_write:
-        write_section(Path(args.out), section)
+        replace_section("Serve", section, path=Path(args.out))
         print(f"wrote ## Serve to {args.out}")
     return 0 if all(r["errors"] == 0 for r in all_results) else 1
 
