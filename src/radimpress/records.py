@@ -95,6 +95,23 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 raise InputError(f"{path}:{no}: invalid JSON ({e.msg})") from None
 
 
+def jsonl_in_folder(path: str | Path, name: str, made_by: str) -> Path:
+    """A JSONL file, or the ``name`` file inside a folder an earlier stage wrote.
+
+    Stages accept the folder the previous command printed so users need not
+    know its file names; a folder without the file says which command makes it.
+    """
+    path = Path(path)
+    if path.is_dir():
+        candidate = path / name
+        if not candidate.exists():
+            raise InputError(f"{path}: folder has no {name} ({made_by})")
+        return candidate
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    return path
+
+
 def write_jsonl(path: str | Path, rows: Iterable[Any]) -> int:
     """Write dicts or objects with ``to_dict``; return how many lines were written.
 

@@ -29,7 +29,7 @@ from typing import Any
 from radimpress import __version__
 from radimpress.dataset.clean import DEFAULT_PLACEHOLDER, CleanOptions, CleanStats, clean_text
 from radimpress.dataset.split import SPLITS, assign_splits
-from radimpress.records import InputError, Reject, Report, read_jsonl, write_jsonl
+from radimpress.records import Reject, Report, jsonl_in_folder, read_jsonl, write_jsonl
 
 TEXT_FIELDS = ("findings", "impression", "indication", "comparison")
 
@@ -182,15 +182,7 @@ def sha256_file(path: str | Path) -> str:
 
 def resolve_input(path: str | Path) -> Path:
     """Accept a reports JSONL or an ingest output folder holding ``reports.jsonl``."""
-    path = Path(path)
-    if path.is_dir():
-        candidate = path / "reports.jsonl"
-        if not candidate.exists():
-            raise InputError(f"{path}: folder has no reports.jsonl (run `radimpress ingest` first)")
-        return candidate
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    return path
+    return jsonl_in_folder(path, "reports.jsonl", "run `radimpress ingest` first")
 
 
 def read_inputs(paths: Sequence[str | Path]) -> tuple[list[Report], list[dict[str, Any]]]:

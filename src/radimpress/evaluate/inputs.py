@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from radimpress.records import InputError, Report, read_jsonl
+from radimpress.records import InputError, Report, jsonl_in_folder, read_jsonl
 
 SHOW_IDS = 10
 
@@ -24,15 +24,7 @@ def _list_ids(ids: Sequence[str]) -> str:
 
 def resolve_references(path: str | Path) -> Path:
     """A Report JSONL, or a dataset folder (its test.jsonl is used)."""
-    path = Path(path)
-    if path.is_dir():
-        candidate = path / "test.jsonl"
-        if not candidate.exists():
-            raise InputError(f"{path}: folder has no test.jsonl (run `radimpress dataset build`)")
-        return candidate
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    return path
+    return jsonl_in_folder(path, "test.jsonl", "run `radimpress dataset build`")
 
 
 def load_references(path: str | Path) -> list[Report]:
