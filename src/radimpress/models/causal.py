@@ -88,7 +88,6 @@ class CausalModel(NeuralImpressionModel):
         return CompletionLoss(self.model, full_logits=self.full_logits)
 
     def _generate_batch(self, prompts: Sequence[str], n: int) -> list[list[str]]:
-        g = self.generation
         device = next(self.model.parameters()).device
         ids = self.prompt_ids(prompts)
         width = max(len(s) for s in ids)
@@ -98,19 +97,10 @@ class CausalModel(NeuralImpressionModel):
         for i, s in enumerate(ids):  # left padding: every prompt ends where generation starts
             input_ids[i, width - len(s) :] = torch.tensor(s)
             mask[i, width - len(s) :] = 1
-        beams = max(g.num_beams, n) if not g.do_sample else 1
         out = self.model.generate(
             input_ids=input_ids.to(device),
             attention_mask=mask.to(device),
-            max_new_tokens=g.max_new_tokens,
-            num_beams=beams,
-            num_return_sequences=n,
-            length_penalty=g.length_penalty,
-            no_repeat_ngram_size=g.no_repeat_ngram_size,
-            do_sample=g.do_sample,
-            temperature=g.temperature if g.do_sample else None,
-            top_p=g.top_p if g.do_sample else None,
-            early_stopping=beams > 1,
+            **self.generation.generate_kwargs(n),
             eos_token_id=self._stop_ids(),
             pad_token_id=pad,
             stop_strings=[STOP],

@@ -81,6 +81,26 @@ class GenerationOptions(_Options):
     safe_select: bool = False  # let radimpress.safety.select_safe pick among candidates
     progress: bool = True
 
+    def generate_kwargs(self, n: int) -> dict[str, Any]:
+        """transformers ``generate()`` arguments for n candidates per input, shared by every neural kind.
+
+        Beam search needs at least n beams to return n sequences; sampling draws
+        its n candidates from one beam, and temperature/top_p only mean something
+        when sampling, so they are left unset otherwise.
+        """
+        beams = max(self.num_beams, n) if not self.do_sample else 1
+        return {
+            "max_new_tokens": self.max_new_tokens,
+            "num_beams": beams,
+            "num_return_sequences": n,
+            "length_penalty": self.length_penalty,
+            "no_repeat_ngram_size": self.no_repeat_ngram_size,
+            "do_sample": self.do_sample,
+            "temperature": self.temperature if self.do_sample else None,
+            "top_p": self.top_p if self.do_sample else None,
+            "early_stopping": beams > 1,
+        }
+
 
 @dataclass
 class LoraOptions(_Options):

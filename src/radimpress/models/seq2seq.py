@@ -62,7 +62,6 @@ class Seq2SeqModel(NeuralImpressionModel):
         return _Seq2SeqLoss(self.model)
 
     def _generate_batch(self, prompts: Sequence[str], n: int) -> list[list[str]]:
-        g = self.generation
         device = next(self.model.parameters()).device
         enc = self.tokenizer(
             list(prompts),
@@ -71,19 +70,7 @@ class Seq2SeqModel(NeuralImpressionModel):
             padding=True,
             return_tensors="pt",
         ).to(device)
-        beams = max(g.num_beams, n) if not g.do_sample else 1
-        out = self.model.generate(
-            **enc,
-            max_new_tokens=g.max_new_tokens,
-            num_beams=beams,
-            num_return_sequences=n,
-            length_penalty=g.length_penalty,
-            no_repeat_ngram_size=g.no_repeat_ngram_size,
-            do_sample=g.do_sample,
-            temperature=g.temperature if g.do_sample else None,
-            top_p=g.top_p if g.do_sample else None,
-            early_stopping=beams > 1,
-        )
+        out = self.model.generate(**enc, **self.generation.generate_kwargs(n))
         texts = self.tokenizer.batch_decode(out, skip_special_tokens=True)
         return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
 
