@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,25 @@ class Draft:
         d["warnings"] = json.loads(d["warnings"])
         return cls(**d)
 
+    def insert_values(self) -> tuple[Any, ...]:
+        """The values for INSERT_DRAFT; review columns start empty, so a new draft is unreviewed."""
+        return (
+            self.id,
+            self.created_at,
+            self.request_id,
+            self.origin,
+            self.report_id,
+            self.model_name,
+            self.model_version,
+            self.findings,
+            self.indication,
+            self.exam,
+            self.reference,
+            json.dumps(self.candidates, ensure_ascii=False),
+            json.dumps(self.warnings, ensure_ascii=False),
+            self.status,
+        )
+
     @property
     def text_for_review(self) -> str:
         """What the reviewer sees in the editor: their saved edit, else the top draft."""
@@ -124,6 +143,13 @@ class Draft:
         if self.final_text is not None:
             return self.final_text
         return self.candidates[0] if self.candidates else ""
+
+
+INSERT_DRAFT = (
+    "INSERT INTO drafts (id, created_at, request_id, origin, report_id, model_name,"
+    " model_version, findings, indication, exam, reference, candidates, warnings,"
+    " status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 
 
 class Store:
@@ -182,34 +208,11 @@ class Store:
 
     def add_drafts(self, drafts: Sequence[Draft]) -> None:
         """Insert drafts in one transaction; returns after COMMIT."""
-        rows = [
-            (
-                d.id,
-                d.created_at,
-                d.request_id,
-                d.origin,
-                d.report_id,
-                d.model_name,
-                d.model_version,
-                d.findings,
-                d.indication,
-                d.exam,
-                d.reference,
-                json.dumps(d.candidates, ensure_ascii=False),
-                json.dumps(d.warnings, ensure_ascii=False),
-                d.status,
-            )
-            for d in drafts
-        ]
+        rows = [d.insert_values() for d in drafts]
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.executemany(
-                    "INSERT INTO drafts (id, created_at, request_id, origin, report_id, model_name,"
-                    " model_version, findings, indication, exam, reference, candidates, warnings,"
-                    " status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    rows,
-                )
+                self._conn.executemany(INSERT_DRAFT, rows)
                 self._conn.execute("COMMIT")
             except Exception:
                 self._conn.execute("ROLLBACK")
@@ -407,25 +410,9 @@ class Store:
                     ),
                 )
                 for d, scores in rows:
-                    self._conn.execute(
-                        "INSERT INTO drafts (id, created_at, origin, report_id, model_name,"
-                        " model_version, findings, indication, exam, reference, candidates,"
-                        " warnings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (
-                            d.id,
-                            d.created_at,
-                            "evaluation",
-                            d.report_id,
-                            d.model_name,
-                            d.model_version,
-                            d.findings,
-                            d.indication,
-                            d.exam,
-                            d.reference,
-                            json.dumps(d.candidates, ensure_ascii=False),
-                            json.dumps(d.warnings, ensure_ascii=False),
-                        ),
-                    )
+                    # Stored as unreviewed evaluation drafts, whatever the caller's draft says.
+                    d = replace(d, origin="evaluation", request_id=None, status="draft")
+                    self._conn.execute(INSERT_DRAFT, d.insert_values())
                     types = ",".join(sorted({str(w.get("type", "")) for w in d.warnings}))
                     self._conn.execute(
                         "INSERT INTO run_reports (run_id, report_id, draft_id, scores, warning_types)"
