@@ -332,33 +332,26 @@ class MllpListener:
             return []
         if ev.kind == "oversize-start":
             self.stats["oversize"] += 1
-            head = header_of(decode_text(ev.data))
             reason = f"frame exceeds the {self.max_frame}-byte limit; message skipped"
-            return [
-                build_ack(
-                    "AR",
-                    reason,
-                    control_id=head.get("control_id", ""),
-                    header=head,
-                    hl7_error="100",
-                )
-            ]
+            return [broken_frame_ack(decode_text(ev.data), reason)]
         text = decode_text(ev.data)
         if ev.kind == "truncated":
             self.stats["truncated"] += 1
-            head = header_of(text)
             reason = "truncated frame: a new start block (VT) arrived before the end block (FS CR)"
-            return [
-                build_ack(
-                    "AR",
-                    reason,
-                    control_id=head.get("control_id", ""),
-                    header=head,
-                    hl7_error="100",
-                )
-            ]
+            return [broken_frame_ack(text, reason)]
         self.stats["frames"] += 1
         return await loop.run_in_executor(self._executor, self.responder.respond, text)
+
+
+def broken_frame_ack(text: str, reason: str) -> str:
+    """An AR for a frame that cannot be read whole, answered to whatever MSH header survived.
+
+    The sender can then match the reject to its message by control id and resend.
+    """
+    head = header_of(text)
+    return build_ack(
+        "AR", reason, control_id=head.get("control_id", ""), header=head, hl7_error="100"
+    )
 
 
 def run(model_dir: str, host: str, port: int, max_frame: int, safety: bool, scrub: bool) -> int:
