@@ -14,9 +14,17 @@ from radimpress.records import InputError, Report, read_jsonl, write_jsonl
 TRAIN = [
     Report("a", "Heart size normal. Lungs clear. No effusion.", "No acute disease."),
     Report("b", "Lungs are clear. Normal heart size.", "No acute disease."),
-    Report("c", "Large left pleural effusion with adjacent atelectasis.", "Large left pleural effusion."),
+    Report(
+        "c",
+        "Large left pleural effusion with adjacent atelectasis.",
+        "Large left pleural effusion.",
+    ),
     Report("d", "Moderate right pleural effusion. Heart normal.", "Right pleural effusion."),
-    Report("e", "Right upper lobe consolidation compatible with pneumonia.", "Right upper lobe pneumonia."),
+    Report(
+        "e",
+        "Right upper lobe consolidation compatible with pneumonia.",
+        "Right upper lobe pneumonia.",
+    ),
     Report("f", "Small left apical pneumothorax.", ""),  # not trainable
 ]
 
@@ -38,7 +46,10 @@ def test_retrieval_returns_nearest_neighbours_impression():
     model = RetrievalModel()
     model.fit(TRAIN)
     preds = model.generate(
-        [Report("q1", "There is a large left pleural effusion."), Report("q2", "Consolidation in the right upper lobe.")]
+        [
+            Report("q1", "There is a large left pleural effusion."),
+            Report("q2", "Consolidation in the right upper lobe."),
+        ]
     )
     assert preds == [["Large left pleural effusion."], ["Right upper lobe pneumonia."]]
 
@@ -89,9 +100,26 @@ def test_train_and_generate_cli_end_to_end(tmp_path, capsys):
     data = tmp_path / "data"
     write_jsonl(data / "train.jsonl", TRAIN)
     write_jsonl(tmp_path / "in.jsonl", [Report("q1", "large left pleural effusion")])
-    assert main(["train", "--model", "retrieval", "--data", str(data), "--out", str(tmp_path / "m")]) == 0
-    assert main(["generate", "--model", str(tmp_path / "m"), "--input", str(tmp_path / "in.jsonl"),
-                 "--output", str(tmp_path / "preds.jsonl"), "--num-candidates", "2"]) == 0
+    assert (
+        main(["train", "--model", "retrieval", "--data", str(data), "--out", str(tmp_path / "m")])
+        == 0
+    )
+    assert (
+        main(
+            [
+                "generate",
+                "--model",
+                str(tmp_path / "m"),
+                "--input",
+                str(tmp_path / "in.jsonl"),
+                "--output",
+                str(tmp_path / "preds.jsonl"),
+                "--num-candidates",
+                "2",
+            ]
+        )
+        == 0
+    )
     rows = [obj for _, obj in read_jsonl(tmp_path / "preds.jsonl")]
     assert rows[0]["id"] == "q1" and rows[0]["prediction"] == "Large left pleural effusion."
     assert len(rows[0]["candidates"]) == 2
@@ -99,5 +127,10 @@ def test_train_and_generate_cli_end_to_end(tmp_path, capsys):
 
 
 def test_train_cli_names_missing_split(tmp_path, capsys):
-    assert main(["train", "--model", "constant", "--data", str(tmp_path), "--out", str(tmp_path / "m")]) == 2
+    assert (
+        main(
+            ["train", "--model", "constant", "--data", str(tmp_path), "--out", str(tmp_path / "m")]
+        )
+        == 2
+    )
     assert "train.jsonl: split not found" in capsys.readouterr().err

@@ -164,7 +164,10 @@ def test_fhir_json_is_not_swallowed_by_the_jsonl_reader(tmp_path):
     p = _write(tmp_path, "bundle.json", json.dumps({"resourceType": "Bundle", "entry": []}))
     res = ingest_paths([p])
     (rej,) = res.rejects
-    assert "jsonl" not in res.summary["by_format"] and res.summary["by_format"]["fhir"]["rejected"] == 1
+    assert (
+        "jsonl" not in res.summary["by_format"]
+        and res.summary["by_format"]["fhir"]["rejected"] == 1
+    )
     assert "no DiagnosticReport" in rej.reason
 
 

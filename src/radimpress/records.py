@@ -36,7 +36,9 @@ class Report:
     @property
     def trainable(self) -> bool:
         """A pair can be trained on only when both sides carry text."""
-        return bool(self.findings and self.findings.strip() and self.impression and self.impression.strip())
+        return bool(
+            self.findings and self.findings.strip() and self.impression and self.impression.strip()
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

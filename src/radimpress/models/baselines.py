@@ -30,7 +30,10 @@ class ConstantModel(ImpressionModel):
             raise ValueError("no trainable pairs (findings and impression) to fit on")
         # most_common keeps first-seen order among ties: deterministic for a given file.
         self.ranked = [text for text, _ in counts.most_common(20)]
-        return {"train_pairs": sum(counts.values()), "top_share": counts.most_common(1)[0][1] / sum(counts.values())}
+        return {
+            "train_pairs": sum(counts.values()),
+            "top_share": counts.most_common(1)[0][1] / sum(counts.values()),
+        }
 
     def generate(self, reports, num_candidates=1):
         return [self.ranked[:num_candidates] for _ in reports]
@@ -107,7 +110,9 @@ class RetrievalModel(ImpressionModel):
         for row, sim in zip(idx, sims, strict=True):
             texts = [self.impressions[j] for j in row]
             if self.consensus_k > 1:
-                order = consensus_order(texts[: self.consensus_k], list(sim[: self.consensus_k]), self._scorer)
+                order = consensus_order(
+                    texts[: self.consensus_k], list(sim[: self.consensus_k]), self._scorer
+                )
                 order += list(range(self.consensus_k, len(texts)))
             else:
                 order = list(range(len(texts)))
@@ -127,7 +132,10 @@ class RetrievalModel(ImpressionModel):
 
     @classmethod
     def load_weights(cls, model_dir, settings):
-        m = cls(consensus_k=int(settings.get("consensus_k", 1)), ngram_max=int(settings.get("ngram_max", 2)))
+        m = cls(
+            consensus_k=int(settings.get("consensus_k", 1)),
+            ngram_max=int(settings.get("ngram_max", 2)),
+        )
         m.index = NeighbourIndex.load(model_dir / "index.pkl")
         data = json.loads((model_dir / "impressions.json").read_text())
         m.ids, m.impressions = data["ids"], data["impressions"]

@@ -85,7 +85,9 @@ def load_recipe(name_or_path: str) -> dict[str, Any]:
             f"{path}: unknown recipe field(s) {', '.join(unknown)}; known: {', '.join(sorted(RECIPE_KEYS))}"
         )
     if recipe.get("kind") not in NEURAL_KINDS | {"retrieval", "constant", "rerank"}:
-        raise InputError(f"{path}: field 'kind' must be seq2seq, causal, retrieval, constant or rerank")
+        raise InputError(
+            f"{path}: field 'kind' must be seq2seq, causal, retrieval, constant or rerank"
+        )
     recipe["name"] = path.stem
     return recipe
 
