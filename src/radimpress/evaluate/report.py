@@ -30,7 +30,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:2px s
 .meta,.note{color:#5b6575;font-size:.9rem}
 table{border-collapse:collapse;margin:.6rem 0 1rem;font-size:.9rem;display:block;overflow-x:auto;max-width:100%}
 th,td{border:1px solid #d9dee7;padding:.3rem .6rem;text-align:right;vertical-align:top}
-th{background:#f2f5f9}td.t,th.t{text-align:left}
+th{background:#f2f5f9}td.t,th.t{text-align:left}tbody td.t:first-child{white-space:nowrap}
 tr:nth-child(even) td{background:#fafbfd}
 .better{color:#11703a;font-weight:600}.worse{color:#a4262c;font-weight:600}
 img{max-width:100%;border:1px solid #e3e7ee;margin:.4rem 0}
