@@ -369,6 +369,41 @@ def test_cli_dataset_then_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture
         assert (tmp_path / "eval" / name).stat().st_size > 0
 
 
+def test_cli_reports_clinical_label_f1_and_warning_rates_unless_asked_not_to(
+    tmp_path: Path,
+) -> None:
+    refs = [
+        {
+            "id": "p",
+            "findings": "Large right pneumothorax.",
+            "impression": "Large right pneumothorax.",
+        },
+        {"id": "n", "findings": "Lungs are clear. No effusion.", "impression": "No acute disease."},
+    ]
+    _write_jsonl(tmp_path / "refs.jsonl", refs)
+    _write_jsonl(
+        tmp_path / "normal.jsonl",
+        [{"id": r["id"], "prediction": "No acute disease."} for r in refs],
+    )
+    _write_jsonl(
+        tmp_path / "copy.jsonl", [{"id": r["id"], "prediction": r["impression"]} for r in refs]
+    )
+    base = ["evaluate", "--references", str(tmp_path / "refs.jsonl"),
+            "--system", f"normal={tmp_path / 'normal.jsonl'}", "--system", f"copy={tmp_path / 'copy.jsonl'}",
+            "--bootstrap", "0"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "with")]) == 0
+    agg = json.loads((tmp_path / "with" / "metrics.json").read_text())["aggregate"]
+    # "No acute disease." for a pneumothorax: half the reports omit a critical finding.
+    assert (
+        agg["normal"]["warn_omitted_critical"] == 0.5
+        and agg["copy"]["warn_omitted_critical"] == 0.0
+    )
+    assert agg["copy"]["label_f1"] == 100.0 and agg["normal"]["label_f1"] < 100.0
+    assert main([*base, "--out", str(tmp_path / "without"), "--no-clinical"]) == 0
+    agg = json.loads((tmp_path / "without" / "metrics.json").read_text())["aggregate"]
+    assert "label_f1" not in agg["copy"] and "rougeL" in agg["copy"]
+
+
 def test_cli_missing_predictions_exit_2_and_list_ids(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -31,6 +31,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise InputError(f"{path}: predictions file not found (--system {spec})")
         systems[name] = load_predictions(path)
         sources[name] = str(path)
+    extra = []
+    if not args.no_clinical:
+        from radimpress.safety.metrics import ClinicalScorer
+
+        extra.append(ClinicalScorer())
     result = evaluate_systems(
         references,
         systems,
@@ -38,6 +43,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         bootstrap=args.bootstrap,
         seed=args.seed,
         sources=sources,
+        extra_scorers=extra,
         progress=True,
     )
     paths = write_report(result, args.out, title=args.title)
@@ -69,7 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Reads REFERENCES (Report JSONL with id and impression, e.g. DATA/test.jsonl, "
         "or a dataset folder, whose test.jsonl is used) and one or more predictions JSONL files "
         "(id, prediction); writes OUT/metrics.json, OUT/per_report.csv, OUT/report.md, "
-        "OUT/report.html (self-contained) and OUT/plots/*.png. ROUGE-1/2/L/Lsum F1 are reported x100; "
+        "OUT/report.html (self-contained) and OUT/plots/*.png. ROUGE-1/2/L/Lsum F1 are reported x100, "
+        "next to a rule-based clinical label F1 and safety-warning rates; "
         "systems after the first are compared with it by paired bootstrap.",
     )
     p.add_argument("--references", required=True, help="reference reports JSONL or dataset folder")
@@ -94,4 +101,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=13, help="bootstrap seed (default 13)")
     p.add_argument("--title", default="radimpress evaluation", help="report title")
+    p.add_argument(
+        "--no-clinical",
+        action="store_true",
+        help="ROUGE only: skip the rule-based clinical label F1 (not CheXbert) and the safety-warning "
+        "rates of the predictions against the references' findings",
+    )
     p.set_defaults(func=cmd_evaluate)
