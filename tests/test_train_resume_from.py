@@ -34,6 +34,15 @@ def _feedback_dir(tmp_path):
     return folder
 
 
+def _train_tiny(tmp_path, kind: str) -> None:
+    """A tiny model of ``kind`` trained by the CLI into tmp_path/m1 on tmp_path/data."""
+    data = write_dataset(tmp_path / "data")
+    recipe = {k: v for k, v in tiny_recipe(kind).items() if k != "name"}
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
+    args = ["train", "--recipe", str(tmp_path / "r.yaml"), "--data", str(data)]
+    assert main([*args, "--out", str(tmp_path / "m1")]) == 0
+
+
 def test_retrieval_model_adapted_on_feedback_knows_the_new_pairs(tmp_path):
     data = write_dataset(tmp_path / "data")
     assert (
@@ -67,23 +76,7 @@ def test_retrieval_model_adapted_on_feedback_knows_the_new_pairs(tmp_path):
 
 
 def test_seq2seq_model_continues_from_its_weights_with_its_original_neighbours(tmp_path):
-    data = write_dataset(tmp_path / "data")
-    recipe = {k: v for k, v in tiny_recipe("seq2seq").items() if k != "name"}
-    (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
-    assert (
-        main(
-            [
-                "train",
-                "--recipe",
-                str(tmp_path / "r.yaml"),
-                "--data",
-                str(data),
-                "--out",
-                str(tmp_path / "m1"),
-            ]
-        )
-        == 0
-    )
+    _train_tiny(tmp_path, "seq2seq")
     assert (
         main(
             [
@@ -120,23 +113,7 @@ def test_seq2seq_model_continues_from_its_weights_with_its_original_neighbours(t
 def test_resume_from_a_model_without_full_weights_is_a_clear_error(tmp_path, capsys):
     import shutil
 
-    data = write_dataset(tmp_path / "data")
-    recipe = {k: v for k, v in tiny_recipe("causal").items() if k != "name"}
-    (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
-    assert (
-        main(
-            [
-                "train",
-                "--recipe",
-                str(tmp_path / "r.yaml"),
-                "--data",
-                str(data),
-                "--out",
-                str(tmp_path / "m1"),
-            ]
-        )
-        == 0
-    )
+    _train_tiny(tmp_path, "causal")
     # What an adapter-only or in-context (reference to its base) model folder looks like.
     shutil.rmtree(tmp_path / "m1" / "model")
     code = main(
