@@ -395,3 +395,29 @@ def test_a_failing_safety_checker_is_flagged_not_silent(client, monkeypatch):
     r = client.post("/v1/impressions", headers=AUTH, json={"findings": "Left pleural effusion."})
     assert r.status_code == 200
     assert [w["type"] for w in r.json()["warnings"]] == ["safety_check_failed"]
+
+
+class _FixedModel:
+    """Always drafts the same impression: lets a test know which warning must fire."""
+
+    kind = "fixed"
+    name, version = "fixed", "v1"
+
+    def generate(self, reports, num_candidates=1):
+        return [["No acute disease."] for _ in reports]
+
+    def info(self):
+        return {"name": self.name, "version": self.version, "kind": self.kind}
+
+
+def test_safety_checks_in_their_own_process_flag_an_omitted_pneumothorax(tmp_path):
+    with make_client(tmp_path, model=_FixedModel(), safety_process=True) as c:
+        assert c.app.state.safety_pool is not None
+        r = c.post("/v1/impressions", headers=AUTH, json={"findings": "Large right pneumothorax."})
+        assert r.status_code == 200
+        assert "omitted_critical" in [w["type"] for w in r.json()["warnings"]]
+        # The checker process dying is flagged on the draft, and the server keeps answering.
+        c.app.state.safety_pool.shutdown()
+        r = c.post("/v1/impressions", headers=AUTH, json={"findings": "Large right pneumothorax."})
+        assert r.status_code == 200
+        assert [w["type"] for w in r.json()["warnings"]] == ["safety_check_failed"]

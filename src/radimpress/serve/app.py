@@ -72,7 +72,16 @@ async def _load_model(app: FastAPI) -> None:
     generation = getattr(model, "generation", None)
     if hasattr(generation, "progress"):
         generation.progress = False  # no progress bars per request in the server log
-    if settings.safety_checks:
+    if settings.safety_checks and settings.safety_process:
+        import concurrent.futures
+        import multiprocessing
+
+        # spawn, not fork: the server already runs threads, which fork does not copy safely.
+        app.state.safety_pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+        )
+        await asyncio.get_running_loop().run_in_executor(app.state.safety_pool, warm_up)
+    elif settings.safety_checks:
         await asyncio.to_thread(warm_up)
     from radimpress.serve.batching import MicroBatcher
 
@@ -108,6 +117,8 @@ def create_app(settings: ServeSettings) -> FastAPI:
             loader.cancel()
             if app.state.batcher is not None:
                 await app.state.batcher.stop()
+            if app.state.safety_pool is not None:
+                app.state.safety_pool.shutdown(cancel_futures=True)
             app.state.store.close()
 
     app = FastAPI(
@@ -123,6 +134,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
     app.state.model = None
     app.state.model_error = None
     app.state.batcher = None
+    app.state.safety_pool = None  # a process for the safety checks (settings.safety_process)
     app.state.store = None
     app.state.templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
     from radimpress.serve.pages import install_filters

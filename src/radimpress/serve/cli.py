@@ -40,6 +40,7 @@ def build_settings(args: argparse.Namespace):
         max_findings_chars=args.max_findings_chars,
         max_batch_items=args.max_batch_items,
         safety_checks=not args.no_safety_checks,
+        safety_process=not args.safety_in_thread,
     )
 
 
@@ -184,6 +185,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--no-safety-checks",
         action="store_true",
         help="skip radimpress.safety warnings (benchmarks of the bare model only)",
+    )
+    p.add_argument(
+        "--safety-in-thread",
+        action="store_true",
+        help="run the safety checks in the server process (default: a separate process, so they "
+        "use another core while the model drafts the next batch)",
     )
     p.add_argument(
         "--import-run",

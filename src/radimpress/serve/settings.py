@@ -35,6 +35,9 @@ class ServeSettings:
     safety_checks: bool = True
     # Put the best-ranked candidate without a high-severity safety warning first.
     safe_select: bool = True
+    # Run the safety checks in a separate process: the parser holds the GIL, so in a
+    # thread it takes turns with the model instead of using another core.
+    safety_process: bool = False
     # Input limits (a report's findings are rarely over 5,000 characters).
     max_findings_chars: int = 20_000
     max_field_chars: int = 5_000

@@ -137,12 +137,26 @@ def _error(status: int, error: str, eid: str) -> JSONResponse:
     return JSONResponse({"error": error, "error_id": eid}, status_code=status)
 
 
+async def _check(app, pairs: list[tuple[str, list[str]]]) -> list[tuple[list[str], list[dict]]]:
+    """Safety warnings, in the checker process when there is one, else in a thread."""
+    from radimpress.serve.warnings import CHECK_FAILED, check_batch
+
+    safe_select = app.state.settings.safe_select
+    if app.state.safety_pool is None:
+        return await asyncio.to_thread(check_batch, pairs, safe_select)
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(app.state.safety_pool, check_batch, pairs, safe_select)
+    except Exception as exc:  # noqa: BLE001 - e.g. the checker process died: flag, never crash
+        log.warning("safety process failed: %s", type(exc).__name__)
+        return [(list(cands), [dict(CHECK_FAILED)]) for _, cands in pairs]
+
+
 async def _draft(
     request: Request, items: list[ImpressionRequest], counts: list[int], num_beams: int | None
 ) -> tuple[list[ImpressionResponse], float] | JSONResponse:
     from radimpress.serve.app import error_id
     from radimpress.serve.batching import ModelError
-    from radimpress.serve.warnings import check_batch
 
     app = request.app
     rid = request.state.request_id
@@ -183,11 +197,8 @@ async def _draft(
     info = app.state.model.info()
     results = [cands[:n] for cands, n in zip(results, counts, strict=True)]
     if app.state.settings.safety_checks:
-        checked = await asyncio.to_thread(
-            check_batch,
-            [(it.findings, cands) for it, cands in zip(items, results, strict=True)],
-            app.state.settings.safe_select,
-        )
+        pairs = [(it.findings, cands) for it, cands in zip(items, results, strict=True)]
+        checked = await _check(app, pairs)
     else:
         checked = [(cands, []) for cands in results]
     results = [ranked for ranked, _ in checked]
