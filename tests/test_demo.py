@@ -33,3 +33,12 @@ def test_demo_on_user_data_names_the_problem(tmp_path, capsys):
     empty.write_text("")
     assert main(["demo", "--out", str(tmp_path / "d"), "--no-llm", "--data", str(empty)]) == 2
     assert "no report could be ingested" in capsys.readouterr().err
+
+
+def test_demo_with_too_few_pairs_to_split_says_so(tmp_path, capsys):
+    one = tmp_path / "one.jsonl"
+    one.write_text(
+        json.dumps({"id": "a", "findings": "Lungs clear.", "impression": "Normal."}) + "\n"
+    )
+    assert main(["demo", "--out", str(tmp_path / "d"), "--no-llm", "--data", str(one)]) == 2
+    assert "too few trainable reports to split" in capsys.readouterr().err

@@ -49,10 +49,7 @@ def _fit_and_generate(
 ) -> tuple[list[str], dict]:
     from radimpress.models.recipes import apply_overrides, build_model, load_recipe
 
-    if recipe_name == "constant":
-        recipe = {"kind": "constant", "name": "constant"}
-    else:
-        recipe = apply_overrides(load_recipe(recipe_name), overrides)
+    recipe = apply_overrides(load_recipe(recipe_name), overrides)
     model = build_model(recipe)
     model.name = recipe.get("name", model.kind)
     if hasattr(model, "work_dir"):

@@ -12,7 +12,6 @@ from rouge_score import rouge_scorer
 
 from radimpress.models.base import ImpressionModel, trainable
 from radimpress.models.retrieval_index import NeighbourIndex
-from radimpress.records import Report
 
 
 class ConstantModel(ImpressionModel):
@@ -96,16 +95,13 @@ class RetrievalModel(ImpressionModel):
         self.ids = [r.id for r in pairs]
         return {"train_pairs": len(pairs), "vocabulary": len(self.index.vectorizer.vocabulary_)}
 
-    def neighbours(self, reports: Sequence[Report], k: int) -> tuple[Any, Any]:
-        return self.index.search([r.findings for r in reports], k)
-
     def generate(self, reports, num_candidates=1):
         if not reports:
             return []
         # Fetch extra neighbours: normal reports share impressions, and
         # candidates are meant to be distinct texts.
         k = max(self.consensus_k, 4 * num_candidates)
-        idx, sims = self.neighbours(reports, k)
+        idx, sims = self.index.search([r.findings for r in reports], k)
         out: list[list[str]] = []
         for row, sim in zip(idx, sims, strict=True):
             texts = [self.impressions[j] for j in row]
