@@ -43,26 +43,20 @@ def _train_tiny(tmp_path, kind: str) -> None:
     assert main([*args, "--out", str(tmp_path / "m1")]) == 0
 
 
+def _adapt(tmp_path, *extra: str) -> int:
+    """`radimpress train --resume-from m1 --data feedback --out m2`."""
+    feedback = _feedback_dir(tmp_path)
+    args = ["train", "--resume-from", str(tmp_path / "m1"), "--data", str(feedback), *extra]
+    return main([*args, "--out", str(tmp_path / "m2")])
+
+
 def test_retrieval_model_adapted_on_feedback_knows_the_new_pairs(tmp_path):
     data = write_dataset(tmp_path / "data")
     assert (
         main(["train", "--model", "retrieval", "--data", str(data), "--out", str(tmp_path / "m1")])
         == 0
     )
-    assert (
-        main(
-            [
-                "train",
-                "--resume-from",
-                str(tmp_path / "m1"),
-                "--data",
-                str(_feedback_dir(tmp_path)),
-                "--out",
-                str(tmp_path / "m2"),
-            ]
-        )
-        == 0
-    )
+    assert _adapt(tmp_path) == 0
     old, new = load_model(tmp_path / "m1"), load_model(tmp_path / "m2")
     query = [Report("q", "Tension pneumothorax left with shift of the mediastinum.")]
     assert new.generate(query)[0][0] == "Left tension pneumothorax."
@@ -77,22 +71,7 @@ def test_retrieval_model_adapted_on_feedback_knows_the_new_pairs(tmp_path):
 
 def test_seq2seq_model_continues_from_its_weights_with_its_original_neighbours(tmp_path):
     _train_tiny(tmp_path, "seq2seq")
-    assert (
-        main(
-            [
-                "train",
-                "--resume-from",
-                str(tmp_path / "m1"),
-                "--data",
-                str(_feedback_dir(tmp_path)),
-                "--max-steps",
-                "2",
-                "--out",
-                str(tmp_path / "m2"),
-            ]
-        )
-        == 0
-    )
+    assert _adapt(tmp_path, "--max-steps", "2") == 0
     old, new = load_model(tmp_path / "m1"), load_model(tmp_path / "m2")
     # Same architecture and tokenizer (continued, not rebuilt), different weights.
     assert old.tokenizer.get_vocab() == new.tokenizer.get_vocab()
@@ -116,35 +95,11 @@ def test_resume_from_a_model_without_full_weights_is_a_clear_error(tmp_path, cap
     _train_tiny(tmp_path, "causal")
     # What an adapter-only or in-context (reference to its base) model folder looks like.
     shutil.rmtree(tmp_path / "m1" / "model")
-    code = main(
-        [
-            "train",
-            "--resume-from",
-            str(tmp_path / "m1"),
-            "--data",
-            str(_feedback_dir(tmp_path)),
-            "--out",
-            str(tmp_path / "m2"),
-        ]
-    )
+    code = _adapt(tmp_path)
     assert code == 2 and "cannot be adapted" in capsys.readouterr().err
     assert not (tmp_path / "m2").exists()
 
 
 def test_resume_from_a_folder_that_is_not_a_model(tmp_path, capsys):
-    data = write_dataset(tmp_path / "data")
-    assert (
-        main(
-            [
-                "train",
-                "--resume-from",
-                str(tmp_path / "nowhere"),
-                "--data",
-                str(data),
-                "--out",
-                str(tmp_path / "m"),
-            ]
-        )
-        == 2
-    )
+    assert _adapt(tmp_path) == 2  # tmp_path/m1 was never trained
     assert "not a radimpress model folder" in capsys.readouterr().err
