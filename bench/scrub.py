@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmarks_md import ROOT, replace_section  # noqa: E402
-from radimpress.integration.phi_eval import load_phi_set, phi_set_path, score_phi_set  # noqa: E402
-from radimpress.integration.scrub import PHI_TYPES, find_phi  # noqa: E402
+from radimpress.privacy.phi_eval import load_phi_set, phi_set_path, score_phi_set  # noqa: E402
+from radimpress.privacy.scrub import PHI_TYPES, find_phi  # noqa: E402
 
 OPENI = ROOT.parent / "shared" / "datasets" / "openi" / "reports.csv"
 OPENI_ALT = ROOT / ".." / "shared" / "datasets" / "openi" / "reports.csv"

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from radimpress.integration.fhir import EXTENSION_URL, reports_from_json
+from radimpress.formats.fhir import EXTENSION_URL, reports_from_json
 from radimpress.models.baselines import RetrievalModel
 from radimpress.records import Report
 from radimpress.serve.app import create_app

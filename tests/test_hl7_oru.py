@@ -7,7 +7,7 @@ import pytest
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
-from radimpress.integration.hl7v2 import (
+from radimpress.formats.hl7v2 import (
     Hl7Error,
     build_ack,
     build_draft_oru,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from radimpress.formats.sections import parse_sections
 from radimpress.ingest import ingest_paths
-from radimpress.ingest.sections import parse_sections
 
 
 def _write(tmp_path, name, text, encoding="utf-8"):

@@ -8,11 +8,11 @@ import hl7
 import pytest
 from hl7apy.parser import parse_message
 
-from radimpress.integration.hl7v2 import unescape
-from radimpress.integration.mllp import DraftResponder, FrameDecoder, MllpListener, frame
+from radimpress.formats.hl7v2 import unescape
 from radimpress.models.base import load_model
 from radimpress.models.baselines import RetrievalModel
 from radimpress.records import Report
+from radimpress.serve.mllp import DraftResponder, FrameDecoder, MllpListener, frame
 
 PAIRS = [
     ("Heart size normal. Lungs clear. No effusion.", "No acute cardiopulmonary disease."),

@@ -9,7 +9,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import medspacy  # noqa: E402,F401  (a test dependency: fail, never skip, without it)
 
-from radimpress.safety.metrics import METRIC_NAME, label_metrics, warning_rates  # noqa: E402
+from radimpress.evaluate.clinical import METRIC_NAME, label_metrics, warning_rates  # noqa: E402
 
 
 def test_label_f1_hand_computed():
@@ -65,8 +65,8 @@ def test_warning_rates():
 
 def test_clinical_scorer_plugs_into_evaluate_systems():
     import radimpress.evaluate.scoring as evaluate
+    from radimpress.evaluate.clinical import ClinicalScorer
     from radimpress.records import Report
-    from radimpress.safety.metrics import ClinicalScorer
 
     refs = [
         Report(

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from radimpress.cli import main
-from radimpress.integration.phi_eval import load_phi_set, phi_set_path, score_phi_set
-from radimpress.integration.scrub import Scrubber, find_phi, scrub_text
+from radimpress.privacy.phi_eval import load_phi_set, phi_set_path, score_phi_set
+from radimpress.privacy.scrub import Scrubber, find_phi, scrub_text
 from radimpress.records import InputError, Report, read_reports, write_jsonl
 
 EPONYM_TEXT = (
@@ -169,7 +169,7 @@ def test_cli_text_mode_and_refuses_to_overwrite_input(tmp_path):
     assert out.read_text() == "Signed by Dr. XXXX on XXXX."
     assert main(["scrub", "--input", str(src), "--output", str(src)]) == 2
     with pytest.raises(InputError, match="not found"):
-        from radimpress.integration.scrub_io import scrub_file
+        from radimpress.privacy.scrub_io import scrub_file
 
         scrub_file(tmp_path / "missing.jsonl", out, Scrubber())
 
@@ -183,7 +183,7 @@ def test_optional_spacy_detector_adds_entities(tmp_path):
         [{"label": "PERSON", "pattern": "Zorblax"}, {"label": "PERSON", "pattern": "Hodgkin"}]
     )
     nlp.to_disk(tmp_path / "ner")
-    from radimpress.integration.scrub import spacy_detector
+    from radimpress.privacy.scrub import spacy_detector
 
     s = Scrubber(extra_detectors=[spacy_detector(str(tmp_path / "ner"))])
     assert (

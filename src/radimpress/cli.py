@@ -22,7 +22,7 @@ STAGES = [
     "radimpress.models.cli",
     "radimpress.evaluate.cli",
     "radimpress.safety.cli",
-    "radimpress.integration.cli",
+    "radimpress.privacy.cli",
     "radimpress.serve.cli",
     "radimpress.demo",
 ]

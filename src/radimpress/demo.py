@@ -135,7 +135,7 @@ def run_demo(args: argparse.Namespace) -> Path:
 
 def clinical_scorers() -> list:
     """Rule-based clinical label metrics next to ROUGE (see radimpress.safety)."""
-    from radimpress.safety.metrics import ClinicalScorer
+    from radimpress.evaluate.clinical import ClinicalScorer
 
     return [ClinicalScorer()]
 

@@ -33,7 +33,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         sources[name] = str(path)
     extra = []
     if not args.no_clinical:
-        from radimpress.safety.metrics import ClinicalScorer
+        from radimpress.evaluate.clinical import ClinicalScorer
 
         extra.append(ClinicalScorer())
     result = evaluate_systems(

@@ -42,7 +42,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.scrub:  # PHI removed before anything is written (see `radimpress scrub --help`)
-        from radimpress.integration.scrub_io import scrub_ingest_result
+        from radimpress.privacy.scrub_io import scrub_ingest_result
 
         audit, result.summary["scrubbed"] = scrub_ingest_result(result)
         write_jsonl(out / "scrub_report.jsonl", audit)

@@ -1,6 +1,6 @@
 """FHIR R4 DiagnosticReport / Bundle JSON (or NDJSON) for ingest: a thin adapter.
 
-The parsing lives in radimpress.integration.fhir (shared with the FHIR API);
+The parsing lives in radimpress.formats.fhir (shared with the FHIR API);
 each unusable DiagnosticReport becomes a reject naming its Bundle entry.
 """
 
@@ -19,7 +19,7 @@ def detect(src: Source, head: bytes) -> bool:
 
 
 def read(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
-    from radimpress.integration.fhir import read_fhir_text
+    from radimpress.formats.fhir import read_fhir_text
 
     data = src.read_bytes()
     try:

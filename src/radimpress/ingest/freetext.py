@@ -10,7 +10,7 @@ A file holds several reports when they are separated by
   INDICATION/HISTORY, COMPARISON, TECHNIQUE, FINDINGS) once the current report
   has both FINDINGS and IMPRESSION (reports pasted back to back).
 
-Each report is parsed by :mod:`radimpress.ingest.sections`. Its id is the
+Each report is parsed by :mod:`radimpress.formats.sections`. Its id is the
 identifier header when there is one, else the file stem (``stem#n`` for the
 n-th report of a multi-report file, counting rejected ones so ids do not
 shift when one report is fixed). ``source`` is ``file:line`` of its first line.
@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from radimpress.formats.sections import classify, is_report_start, parse_sections, tidy_text
 from radimpress.ingest.decoding import decode, excerpt
 from radimpress.ingest.options import IngestOptions
-from radimpress.ingest.sections import classify, is_report_start, parse_sections, tidy_text
 from radimpress.ingest.sources import Source
 from radimpress.records import Reject, Report
 

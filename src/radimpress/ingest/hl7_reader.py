@@ -1,4 +1,4 @@
-"""HL7 v2 ORU^R01 files for ingest: a thin adapter over radimpress.integration.hl7v2.
+"""HL7 v2 ORU^R01 files for ingest: a thin adapter over radimpress.formats.hl7v2.
 
 One file may hold many messages (segments ended by CR, LF or CRLF; MLLP
 framing bytes are ignored). A message without findings, or of another type,
@@ -26,7 +26,7 @@ def detect(src: Source, head: bytes) -> bool:
 
 
 def read(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
-    from radimpress.integration.hl7v2 import Hl7Error, read_oru_file, split_messages
+    from radimpress.formats.hl7v2 import Hl7Error, read_oru_file, split_messages
 
     data = src.read_bytes()
     try:

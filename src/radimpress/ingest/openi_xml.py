@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from xml.etree.ElementTree import Element, ParseError
 
+from radimpress.formats.sections import CONTENT_SYNONYMS, norm_name
 from radimpress.ingest.decoding import excerpt
 from radimpress.ingest.options import IngestOptions
-from radimpress.ingest.sections import CONTENT_SYNONYMS, norm_name
 from radimpress.ingest.sources import Source
 from radimpress.records import Reject, Report
 

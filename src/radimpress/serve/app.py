@@ -37,7 +37,7 @@ ROUTERS = [
     "radimpress.serve.routers.docs:router",
     "radimpress.serve.routers.review:router",
     "radimpress.serve.routers.dashboard:router",
-    "radimpress.integration.fhir_api:router",
+    "radimpress.serve.routers.fhir:router",
 ]
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -1,4 +1,4 @@
-"""`radimpress serve` and `radimpress feedback` (export reviewed drafts, import evaluation runs)."""
+"""`radimpress serve`, `radimpress mllp` and `radimpress feedback` (export reviewed drafts, import evaluation runs)."""
 
 from __future__ import annotations
 
@@ -146,6 +146,30 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+MLLP_HELP = """Listen for HL7 v2 ORU^R01 messages over MLLP and answer each one that carries
+findings (OBX-3 ending &GDT) with an ACK (MSA AA) and a new ORU^R01 whose
+&IMP OBX holds the draft impression with result status P (preliminary).
+Malformed messages get an AE/AR acknowledgement with the reason; garbage,
+truncated and oversized frames never stop the listener.
+
+Reads: --model (a folder written by `radimpress train`). Writes: nothing to
+disk; logs control ids and ACK codes, never report text.
+"""
+
+
+def cmd_mllp(args: argparse.Namespace) -> int:
+    from radimpress.serve.mllp import run
+
+    return run(
+        args.model,
+        args.host,
+        args.port,
+        args.max_frame,
+        safety=not args.no_safety,
+        scrub=args.scrub,
+    )
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve",
@@ -239,3 +263,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--db", required=True)
     s.set_defaults(func=cmd_stats)
+
+    m = sub.add_parser(
+        "mllp",
+        help="HL7 v2 MLLP listener: ORU^R01 findings in -> ACK + draft ORU^R01 out",
+        description=MLLP_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    m.add_argument(
+        "--model", required=True, metavar="DIR", help="model folder from `radimpress train`"
+    )
+    m.add_argument(
+        "--port", type=int, required=True, help="TCP port (0 picks a free one and prints it)"
+    )
+    m.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    m.add_argument(
+        "--max-frame", type=int, default=1 << 20, metavar="BYTES", help="largest accepted frame"
+    )
+    m.add_argument(
+        "--no-safety", action="store_true", help="skip radimpress.safety checks on drafts"
+    )
+    m.add_argument(
+        "--scrub", action="store_true", help="scrub PHI from findings before the model sees them"
+    )
+    m.set_defaults(func=cmd_mllp)

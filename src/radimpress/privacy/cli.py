@@ -1,4 +1,4 @@
-"""`radimpress scrub` and `radimpress mllp`."""
+"""`radimpress scrub`."""
 
 from __future__ import annotations
 
@@ -16,20 +16,10 @@ Rules are tuned for report text; clinical eponyms (Hodgkin, Parkinson, Down
 syndrome, Kerley B lines...) are kept. Check a sample by eye before sharing.
 """
 
-MLLP_HELP = """Listen for HL7 v2 ORU^R01 messages over MLLP and answer each one that carries
-findings (OBX-3 ending &GDT) with an ACK (MSA AA) and a new ORU^R01 whose
-&IMP OBX holds the draft impression with result status P (preliminary).
-Malformed messages get an AE/AR acknowledgement with the reason; garbage,
-truncated and oversized frames never stop the listener.
-
-Reads: --model (a folder written by `radimpress train`). Writes: nothing to
-disk; logs control ids and ACK codes, never report text.
-"""
-
 
 def cmd_scrub(args: argparse.Namespace) -> int:
-    from radimpress.integration.scrub import Scrubber, spacy_detector
-    from radimpress.integration.scrub_io import scrub_file
+    from radimpress.privacy.scrub import Scrubber, spacy_detector
+    from radimpress.privacy.scrub_io import scrub_file
 
     extra = [spacy_detector(args.ner_model)] if args.ner_model else []
     placeholder = args.placeholder
@@ -43,19 +33,6 @@ def cmd_scrub(args: argparse.Namespace) -> int:
     )
     print(f"wrote {args.output}" + (f" and {args.report}" if args.report else ""))
     return 0
-
-
-def cmd_mllp(args: argparse.Namespace) -> int:
-    from radimpress.integration.mllp import run
-
-    return run(
-        args.model,
-        args.host,
-        args.port,
-        args.max_frame,
-        safety=not args.no_safety,
-        scrub=args.scrub,
-    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -96,29 +73,3 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also use a locally installed spaCy NER pipeline (package name or folder); none by default",
     )
     p.set_defaults(func=cmd_scrub)
-
-    m = sub.add_parser(
-        "mllp",
-        help="HL7 v2 MLLP listener: ORU^R01 findings in -> ACK + draft ORU^R01 out",
-        description=MLLP_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    m.add_argument(
-        "--model", required=True, metavar="DIR", help="model folder from `radimpress train`"
-    )
-    m.add_argument(
-        "--port", type=int, required=True, help="TCP port (0 picks a free one and prints it)"
-    )
-    m.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
-    )
-    m.add_argument(
-        "--max-frame", type=int, default=1 << 20, metavar="BYTES", help="largest accepted frame"
-    )
-    m.add_argument(
-        "--no-safety", action="store_true", help="skip radimpress.safety checks on drafts"
-    )
-    m.add_argument(
-        "--scrub", action="store_true", help="scrub PHI from findings before the model sees them"
-    )
-    m.set_defaults(func=cmd_mllp)

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from radimpress.integration.hl7v2 import Hl7Error, build_ack, build_draft_oru, header_of, parse_oru
+from radimpress.formats.hl7v2 import Hl7Error, build_ack, build_draft_oru, header_of, parse_oru
 
 log = logging.getLogger("radimpress.mllp")
 
@@ -192,7 +192,7 @@ class DraftResponder:
         try:
             report = msg.to_report()
             if self.scrub:
-                from radimpress.integration.scrub import scrub_text
+                from radimpress.privacy.scrub import scrub_text
 
                 report.findings = scrub_text(report.findings)[0]
             impression, warnings = self.generate(report)

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from radimpress.integration.scrub import PHI_TYPES, PhiSpan, find_phi
+from radimpress.privacy.scrub import PHI_TYPES, PhiSpan, find_phi
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]")
 

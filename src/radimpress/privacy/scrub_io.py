@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from radimpress.integration.scrub import Scrubber, find_phi
+from radimpress.privacy.scrub import Scrubber, find_phi
 from radimpress.records import InputError, Report, read_jsonl
 
 TEXT_FIELDS = ("findings", "impression", "indication", "comparison", "exam")

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from radimpress.integration.fhir import (
+from radimpress.formats.fhir import (
     NOT_DRAFTABLE,
     FhirError,
     Issue,

@@ -230,7 +230,7 @@ def report_from_fhir(
     dr: Any, where: str, index: dict[str, Any] | None = None, root: str = "DiagnosticReport"
 ) -> Report:
     """A radimpress Report from a validated DiagnosticReport; FhirError(422) when it carries no findings."""
-    from radimpress.ingest.sections import parse_sections
+    from radimpress.formats.sections import parse_sections
 
     index = index or {}
     contained = {f"#{c.id}": c for c in (dr.contained or []) if getattr(c, "id", None)}
