@@ -17,7 +17,7 @@ from radimpress.models.cli import load_split
 from radimpress.serve.feedback import export_feedback
 from radimpress.serve.runs import import_run
 from radimpress.serve.store import Draft, Store, new_id
-from serve_helpers import ALICE, free_port, saved_model, start_server, write_eval_dir
+from support import ALICE, free_port, saved_model, start_server, write_eval_dir
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

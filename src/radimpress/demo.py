@@ -13,13 +13,18 @@ import json
 import time
 from pathlib import Path
 
+from radimpress.dataset import DatasetOptions, build_dataset, write_dataset
+from radimpress.drafting import Drafter
+from radimpress.evaluate import evaluate_systems, write_report
+from radimpress.evaluate.clinical import ClinicalScorer
+from radimpress.ingest import format_summary, ingest_paths, sample_paths
+from radimpress.models.recipes import default_recipe_name, load_recipe
+from radimpress.models.training import TrainingData, training_recipe
 from radimpress.records import InputError, Report, read_jsonl, write_jsonl
 
 
 def _systems(args: argparse.Namespace) -> list[tuple[str, str, list[str]]]:
     """(label, recipe or model kind, overrides) in report order; the first is the reference."""
-    from radimpress.models.recipes import default_recipe_name
-
     default = default_recipe_name()
     systems = [
         ("retrieval-consensus", "retrieval-consensus", []),
@@ -39,30 +44,20 @@ def _systems(args: argparse.Namespace) -> list[tuple[str, str, list[str]]]:
 
 
 def _fit_and_generate(
-    label: str,
     recipe_name: str,
     overrides: list[str],
-    train: list[Report],
-    validation: list[Report],
+    data: TrainingData,
     test: list[Report],
     model_dir: Path,
 ) -> tuple[list[str], dict]:
-    from radimpress.models.recipes import apply_overrides, build_model, load_recipe
-
-    recipe = apply_overrides(load_recipe(recipe_name), overrides)
-    model = build_model(recipe)
-    model.name = recipe.get("name", model.kind)
-    if hasattr(model, "work_dir"):
-        model.work_dir = model_dir / "checkpoints"
+    """Train a recipe into ``model_dir`` and draft the test reports through the drafting path."""
+    runner = training_recipe(load_recipe(recipe_name, overrides), data, model_dir / "checkpoints")
     start = time.perf_counter()
-    metrics = model.fit(train, validation)
+    model = runner.run(model_dir)
     fit_s = time.perf_counter() - start
-    model.save(
-        model_dir,
-        extra={"recipe": recipe, "train_seconds": round(fit_s, 2), "train_metrics": metrics},
-    )
+    drafter = Drafter(model, cleaning=data.cleaning)
     start = time.perf_counter()
-    preds = [c[0] if c else "" for c in model.generate(test)]
+    preds = [result.impression for result in drafter.draft(test)]
     gen_s = time.perf_counter() - start
     return preds, {
         "train_seconds": round(fit_s, 1),
@@ -72,10 +67,6 @@ def _fit_and_generate(
 
 
 def run_demo(args: argparse.Namespace) -> Path:
-    from radimpress.dataset import DatasetOptions, build_dataset, write_dataset
-    from radimpress.evaluate import evaluate_systems, write_report
-    from radimpress.ingest import format_summary, ingest_paths, sample_paths
-
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sources = [Path(p) for p in args.data] if args.data else sample_paths()
@@ -98,6 +89,7 @@ def run_demo(args: argparse.Namespace) -> Path:
             f"too few trainable reports to split ({len(train)} train, {len(test)} test)"
         )
     print(f"   train {len(train)}, validation {len(validation)}, test {len(test)}")
+    data = TrainingData(train, validation, source=out / "data", cleaning=DatasetOptions().cleaning)
 
     print("3/4 models")
     predictions: dict[str, dict[str, str]] = {}
@@ -113,7 +105,7 @@ def run_demo(args: argparse.Namespace) -> Path:
         else:
             print(f"   {label}: fitting and generating ...", flush=True)
             preds, timings[label] = _fit_and_generate(
-                label, recipe_name, overrides, train, validation, test, out / "models" / slug
+                recipe_name, overrides, data, test, out / "models" / slug
             )
             rows = [{"id": r.id, "prediction": p} for r, p in zip(test, preds, strict=True)]
             write_jsonl(pred_file, rows)
@@ -134,9 +126,7 @@ def run_demo(args: argparse.Namespace) -> Path:
 
 
 def clinical_scorers() -> list:
-    """Rule-based clinical label metrics next to ROUGE (see radimpress.safety)."""
-    from radimpress.evaluate.clinical import ClinicalScorer
-
+    """Rule-based clinical label metrics next to ROUGE (see radimpress.evaluate.clinical)."""
     return [ClinicalScorer()]
 
 

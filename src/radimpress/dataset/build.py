@@ -27,11 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from radimpress import __version__
-from radimpress.dataset.clean import DEFAULT_PLACEHOLDER, CleanOptions, CleanStats, clean_text
+from radimpress.dataset.clean import DEFAULT_PLACEHOLDER, CleanOptions, CleanStats, clean_report
 from radimpress.dataset.split import SPLITS, assign_splits
 from radimpress.records import Reject, Report, jsonl_in_folder, read_jsonl, write_jsonl
-
-TEXT_FIELDS = ("findings", "impression", "indication", "comparison")
 
 
 @dataclass
@@ -46,6 +44,11 @@ class DatasetOptions:
     strip_numbering: bool = False
     group_by: str = "auto"
 
+    @property
+    def cleaning(self) -> CleanOptions:
+        """The part of the options inference must repeat (saved with every model)."""
+        return CleanOptions(placeholder=self.placeholder, strip_numbering=self.strip_numbering)
+
 
 @dataclass
 class DatasetBuild:
@@ -55,24 +58,6 @@ class DatasetBuild:
     manifest: dict[str, Any]
     untrainable: list[Report] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
-
-
-def clean_report(
-    report: Report, options: DatasetOptions, stats: CleanStats | None = None
-) -> Report:
-    """Return a cleaned copy; the original record is not modified."""
-    copts = CleanOptions(placeholder=options.placeholder, strip_numbering=options.strip_numbering)
-    changes = {
-        name: clean_text(
-            getattr(report, name),
-            copts,
-            is_impression=name == "impression",
-            stats=stats,
-            field_name=name,
-        )
-        for name in TEXT_FIELDS
-    }
-    return dataclasses.replace(report, sections=dict(report.sections), **changes)
 
 
 def _pair_key(report: Report) -> tuple[str, str]:
@@ -107,7 +92,7 @@ def build_dataset(
             )
             continue
         seen_ids[report.id] = report.source
-        cleaned = clean_report(report, options, stats)
+        cleaned = clean_report(report, options.cleaning, stats)
         (trainable if cleaned.trainable else untrainable).append(cleaned)
 
     # Exact duplicates after cleaning: normal reports repeat verbatim in real archives.

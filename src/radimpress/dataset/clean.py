@@ -29,8 +29,12 @@ Decisions (documented so the numbers stay explainable):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
+
+from radimpress.privacy.scrub import PHI_TYPES
+from radimpress.records import Report
 
 DEFAULT_PLACEHOLDER = "XXXX"
 
@@ -39,7 +43,9 @@ _PLACEHOLDER_PATTERNS = [
     re.compile(r"\[\*\*.*?\*\*\]", re.DOTALL),  # MIMIC-II / MIMIC-III style
     re.compile(r"(?<![A-Za-z0-9])[Xx]{3,}(?![A-Za-z0-9])"),  # Open-i style XXXX
     re.compile(r"_{2,}"),  # MIMIC-CXR style ___
+    re.compile(r"\[(?:" + "|".join(PHI_TYPES) + r")\]"),  # radimpress scrub's own [NAME], [DATE]...
 ]
+TEXT_FIELDS = ("findings", "impression", "indication", "comparison")
 
 # A numbered item marker at the start of a line: "1.", "2)", "10." (not "1.5").
 _LINE_ITEM = re.compile(r"^\s*\d{1,2}[.)](?=\s|$)")
@@ -54,10 +60,22 @@ _OTHER_RUNS = re.compile(r"([,;:!?])\1+")
 
 @dataclass
 class CleanOptions:
-    """What `clean_text` may change; defaults keep numbering and use ``XXXX``."""
+    """What `clean_text` may change; defaults keep numbering and use ``XXXX``.
+
+    A model folder records the options its dataset was built with, so the
+    drafting path cleans new findings exactly as the training findings were.
+    """
 
     placeholder: str = DEFAULT_PLACEHOLDER
     strip_numbering: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object] | None) -> CleanOptions:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in (d or {}).items() if k in known})  # type: ignore[arg-type]
 
 
 @dataclass
@@ -165,3 +183,23 @@ def clean_text(
             if field_name:
                 stats.by_field[field_name] = stats.by_field.get(field_name, 0) + 1
     return out
+
+
+def clean_report(report: Report, options: CleanOptions, stats: CleanStats | None = None) -> Report:
+    """A cleaned copy of every text field; the original record is not modified.
+
+    The one cleaning function: `dataset build` applies it to training pairs and
+    the drafting path to every report a model is asked to draft, so a model
+    reads the same text at training and at inference.
+    """
+    changes = {
+        name: clean_text(
+            getattr(report, name),
+            options,
+            is_impression=name == "impression",
+            stats=stats,
+            field_name=name,
+        )
+        for name in TEXT_FIELDS
+    }
+    return dataclasses.replace(report, sections=dict(report.sections), **changes)

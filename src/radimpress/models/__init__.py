@@ -1,7 +1,6 @@
-"""Impression models: baselines, seq2seq and causal language models, recipes."""
+"""Impression models: baselines, the learned reranker, seq2seq and causal language models.
 
-from radimpress.models.base import register_model
-
-# Imported lazily by kind, so `radimpress --help` never pays for torch.
-register_model("seq2seq", "radimpress.models.seq2seq:Seq2SeqModel")
-register_model("causal", "radimpress.models.causal:CausalModel")
+Model kinds are registered once, in `radimpress.models.recipes.KINDS`;
+`radimpress.models.training` trains them and `radimpress.models.base.load_model`
+loads any saved one.
+"""

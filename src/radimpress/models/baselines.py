@@ -10,17 +10,17 @@ from typing import Any
 
 from rouge_score import rouge_scorer
 
-from radimpress.models.base import ImpressionModel, trainable
+from radimpress.models.base import FittedModel, trainable
 from radimpress.models.retrieval_index import NeighbourIndex
 
 
-class ConstantModel(ImpressionModel):
+class ConstantModel(FittedModel):
     """Always the most frequent training impression: the floor any model must clear."""
 
     kind = "constant"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, recipe=None, **settings) -> None:
+        super().__init__(recipe, **settings)
         self.ranked: list[str] = []
 
     def fit(self, train, validation=None) -> dict[str, Any]:
@@ -34,16 +34,16 @@ class ConstantModel(ImpressionModel):
             "top_share": counts.most_common(1)[0][1] / sum(counts.values()),
         }
 
-    def generate(self, reports, num_candidates=1):
+    def generate(self, reports, num_candidates=1, **decoding):
         return [self.ranked[:num_candidates] for _ in reports]
 
     def save_weights(self, out_dir: Path) -> dict[str, Any]:
         return {"ranked": self.ranked}
 
     @classmethod
-    def load_weights(cls, model_dir, settings):
-        m = cls()
-        m.ranked = list(settings["ranked"])
+    def load_weights(cls, model_dir, recipe, saved):
+        m = cls(recipe)
+        m.ranked = list(saved["ranked"])
         return m
 
 
@@ -68,7 +68,7 @@ def consensus_order(
     return sorted(range(n), key=lambda i: (-agreement[i], i))
 
 
-class RetrievalModel(ImpressionModel):
+class RetrievalModel(FittedModel):
     """Impression of the most similar training report (TF-IDF over findings).
 
     With ``consensus_k > 1`` it picks, among the top-k neighbours, the
@@ -77,11 +77,10 @@ class RetrievalModel(ImpressionModel):
 
     kind = "retrieval"
 
-    def __init__(self, consensus_k: int = 1, ngram_max: int = 2) -> None:
-        super().__init__()
-        self.consensus_k = consensus_k
-        self.ngram_max = ngram_max
-        self.index = NeighbourIndex(ngram_max=ngram_max)
+    def __init__(self, recipe=None, **settings) -> None:
+        super().__init__(recipe, **settings)
+        self.consensus_k = self.options.consensus_k
+        self.index = NeighbourIndex(ngram_max=self.options.ngram_max)
         self.impressions: list[str] = []
         self.ids: list[str] = []
         self._scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
@@ -95,7 +94,10 @@ class RetrievalModel(ImpressionModel):
         self.ids = [r.id for r in pairs]
         return {"train_pairs": len(pairs), "vocabulary": len(self.index.vectorizer.vocabulary_)}
 
-    def generate(self, reports, num_candidates=1):
+    def candidate_pool(self, **decoding) -> int:
+        return max(3, self.consensus_k)
+
+    def generate(self, reports, num_candidates=1, **decoding):
         if not reports:
             return []
         # Fetch extra neighbours: normal reports share impressions, and
@@ -124,14 +126,11 @@ class RetrievalModel(ImpressionModel):
         (out_dir / "impressions.json").write_text(
             json.dumps({"ids": self.ids, "impressions": self.impressions}, ensure_ascii=False)
         )
-        return {"consensus_k": self.consensus_k, "ngram_max": self.ngram_max}
+        return {}
 
     @classmethod
-    def load_weights(cls, model_dir, settings):
-        m = cls(
-            consensus_k=int(settings.get("consensus_k", 1)),
-            ngram_max=int(settings.get("ngram_max", 2)),
-        )
+    def load_weights(cls, model_dir, recipe, saved):
+        m = cls(recipe)
         m.index = NeighbourIndex.load(model_dir / "index.pkl")
         data = json.loads((model_dir / "impressions.json").read_text())
         m.ids, m.impressions = data["ids"], data["impressions"]

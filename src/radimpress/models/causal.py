@@ -16,8 +16,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from transformers import AutoModelForCausalLM
 
 from radimpress.models.neural import NeuralImpressionModel
+from radimpress.models.options import GenerationOptions
+from radimpress.models.scratch import architecture, build_config
 
 STOP = "\n"  # prompts and targets are one line each: a newline ends the impression
 
@@ -33,20 +36,15 @@ class CausalModel(NeuralImpressionModel):
         return True
 
     def _auto_class(self) -> Any:
-        from transformers import AutoModelForCausalLM
-
         return AutoModelForCausalLM
 
     def _scratch_model(self, tokenizer) -> Any:
-        from transformers import AutoModelForCausalLM
-
-        from radimpress.models.scratch import architecture, build_config
-
-        assert self.scratch is not None
-        if architecture(self.scratch.size) == "t5":
-            raise ValueError(f"causal: scratch size '{self.scratch.size}' is a T5 (seq2seq) shape")
+        scratch = self.recipe.scratch
+        assert scratch is not None
+        if architecture(scratch.size) == "t5":
+            raise ValueError(f"causal: scratch size '{scratch.size}' is a T5 (seq2seq) shape")
         return AutoModelForCausalLM.from_config(
-            build_config(self.scratch.size, tokenizer, self.scratch.overrides)
+            build_config(scratch.size, tokenizer, scratch.overrides)
         )
 
     # -- one tokenisation of the prompt for training and generation alike
@@ -87,7 +85,9 @@ class CausalModel(NeuralImpressionModel):
     def loss_module(self) -> nn.Module:
         return CompletionLoss(self.model, full_logits=self.full_logits)
 
-    def _generate_batch(self, prompts: Sequence[str], n: int) -> list[list[str]]:
+    def _generate_batch(
+        self, prompts: Sequence[str], n: int, g: GenerationOptions
+    ) -> list[list[str]]:
         device = next(self.model.parameters()).device
         ids = self.prompt_ids(prompts)
         width = max(len(s) for s in ids)
@@ -100,7 +100,7 @@ class CausalModel(NeuralImpressionModel):
         out = self.model.generate(
             input_ids=input_ids.to(device),
             attention_mask=mask.to(device),
-            **self.generation.generate_kwargs(n),
+            **g.generate_kwargs(n),
             eos_token_id=self._stop_ids(),
             pad_token_id=pad,
             stop_strings=[STOP],

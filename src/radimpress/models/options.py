@@ -1,85 +1,90 @@
-"""Typed option groups of a neural recipe: what a YAML recipe may say, with defaults.
+"""Every option a recipe may set, typed once: fields, defaults, validation and help.
 
-Unknown keys are errors naming the group, so a typo in a recipe or a
-``--set`` override fails at once instead of silently training the default.
+A YAML recipe, a ``--set train.lr=3e-4`` override and a shortcut flag such as
+``--epochs`` all write into the same tree, which these classes then validate:
+unknown keys are errors at any depth (a typo fails at once instead of silently
+training the default), values are converted and range-checked by pydantic, and
+``radimpress recipes --options KIND`` prints the descriptions written here.
+Nothing here imports torch, so the command line can read and check a recipe
+before it decides to load a model.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
-from radimpress.records import InputError
-
-
-class _Options:
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None, group: str):
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise InputError(
-                f"{group}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-@dataclass
-class TrainOptions(_Options):
-    epochs: float = 3.0
-    max_steps: int = 0  # optimizer steps; 0 = from epochs
-    batch_size: int = 16  # per process
-    grad_accum: int = 1
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.05
-    schedule: str = "cosine"  # cosine | linear | constant
-    precision: str = "fp32"  # fp32 | bf16 (autocast)
-    max_grad_norm: float = 1.0
-    max_source_tokens: int = 512
-    max_target_tokens: int = 128
-    eval_every: int = 0  # optimizer steps between validation ROUGE-L; 0 = once per epoch
-    eval_samples: int = 64  # validation reports generated for ROUGE-L
-    patience: int = 0  # evaluations without improvement before stopping; 0 = never stop early
-    save_every: int = 0  # optimizer steps between checkpoints; 0 = only at evaluations
-    max_minutes: float = 0.0  # wall-clock budget; 0 = none
-    stop_after: int = (
-        0  # pause after this many optimizer steps (checkpoint kept; --resume continues)
+class Options(BaseModel):
+    """Strict about keys (unknown ones are errors), lenient about "3e-4" for a float."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TrainOptions(Options):
+    epochs: float = Field(
+        3.0, ge=0, description="passes over the training pairs (0 with max_steps 0: no training)"
     )
+    max_steps: int = Field(0, ge=0, description="optimizer steps; 0 = from epochs")
+    batch_size: int = Field(16, ge=1, description="pairs per step and process")
+    grad_accum: int = Field(1, ge=1, description="micro-batches accumulated per optimizer step")
+    lr: float = Field(1e-3, ge=0, description="peak learning rate")
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(
+        0.05, ge=0, le=1, description="share of steps warming up the learning rate"
+    )
+    schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="bf16 = autocast (GPU, or CPUs with bf16 units)"
+    )
+    max_grad_norm: float = Field(1.0, ge=0, description="gradient clipping; 0 = off")
+    max_source_tokens: int = Field(
+        512, ge=8, description="prompt tokens kept (causal: the end, where the findings are)"
+    )
+    max_target_tokens: int = Field(128, ge=2, description="impression tokens trained on")
+    eval_every: int = Field(
+        0, ge=0, description="optimizer steps between validation ROUGE-L; 0 = once per epoch"
+    )
+    eval_samples: int = Field(64, ge=0, description="validation reports drafted for ROUGE-L")
+    patience: int = Field(
+        0, ge=0, description="evaluations without improvement before stopping; 0 = never early"
+    )
+    save_every: int = Field(
+        0, ge=0, description="optimizer steps between checkpoints; 0 = only at evaluations"
+    )
+    max_minutes: float = Field(
+        0.0, ge=0, description="wall-clock budget (a checkpoint is kept); 0 = none"
+    )
+    stop_after: int = Field(0, ge=0, description="pause after this many steps (--resume continues)")
     seed: int = 13
-    threads: int = 0  # torch.set_num_threads; 0 = leave torch's default
-    log_every: int = 10
+    log_every: int = Field(10, ge=1, description="steps between loss updates on the progress bar")
 
-    def __post_init__(self) -> None:
-        if self.schedule not in {"cosine", "linear", "constant"}:
-            raise InputError(
-                f"train.schedule must be cosine, linear or constant, not '{self.schedule}'"
-            )
-        if self.precision not in {"fp32", "bf16"}:
-            raise InputError(f"train.precision must be fp32 or bf16, not '{self.precision}'")
-        if self.batch_size < 1 or self.grad_accum < 1:
-            raise InputError("train.batch_size and train.grad_accum must be >= 1")
+    @property
+    def trains(self) -> bool:
+        """False for an in-context recipe: a pre-trained model used as it is."""
+        return self.epochs > 0 or self.max_steps > 0
 
 
-@dataclass
-class GenerationOptions(_Options):
-    num_beams: int = 4
-    max_new_tokens: int = 96
+# The decoding options a caller may override per request (Drafter, serve, generate).
+DECODING_OPTIONS = frozenset({"num_beams", "max_new_tokens", "length_penalty", "mbr"})
+
+
+class GenerationOptions(Options):
+    num_beams: int = Field(4, ge=1, le=16, description="beam width; 1 = greedy")
+    max_new_tokens: int = Field(96, ge=1, description="longest impression, in tokens")
     length_penalty: float = 1.0
-    no_repeat_ngram_size: int = 0
+    no_repeat_ngram_size: int = Field(0, ge=0)
     do_sample: bool = False
-    temperature: float = 1.0
-    top_p: float = 1.0
-    batch_size: int = 16
+    temperature: float = Field(1.0, gt=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    batch_size: int = Field(16, ge=1, description="reports per generate call")
     seed: int = 13
-    mbr: bool = False  # choose by minimum Bayes risk (ROUGE-L) among beams + neighbours
-    mbr_neighbours: int = 4  # retrieved impressions added to the MBR pool
-    safe_select: bool = False  # let radimpress.safety.select_safe pick among candidates
-    progress: bool = True
+    mbr: bool = Field(
+        False, description="choose by minimum Bayes risk (ROUGE-L) among beams + neighbours"
+    )
+    mbr_neighbours: int = Field(4, ge=0, description="retrieved impressions added to the MBR pool")
+    progress: bool = Field(True, description="show a progress bar while generating")
 
     def generate_kwargs(self, n: int) -> dict[str, Any]:
         """transformers ``generate()`` arguments for n candidates per input, shared by every neural kind.
@@ -102,23 +107,103 @@ class GenerationOptions(_Options):
         }
 
 
-@dataclass
-class LoraOptions(_Options):
+class LoraOptions(Options):
     enabled: bool = False
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
-    target_modules: list[str] | str | None = None  # None = peft's default for the architecture
-    quantize: str = "none"  # none | 4bit | 8bit (QLoRA: needs CUDA and bitsandbytes)
-    merge_on_save: bool = True  # False keeps an adapter that references the base model
+    r: int = Field(16, ge=1, description="adapter rank")
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] | str | None = Field(
+        None, description="None = peft's default for the architecture"
+    )
+    quantize: Literal["none", "4bit", "8bit"] = Field(
+        "none", description="QLoRA: needs CUDA and bitsandbytes"
+    )
+    merge_on_save: bool = Field(
+        True, description="False keeps an adapter that references the base model"
+    )
 
-    def __post_init__(self) -> None:
-        if self.quantize not in {"none", "4bit", "8bit"}:
-            raise InputError(f"lora.quantize must be none, 4bit or 8bit, not '{self.quantize}'")
+
+class ScratchOptions(Options):
+    size: str = Field("t5-mini", description="a shape from radimpress.models.scratch.SIZES")
+    vocab_size: int = Field(8000, ge=64, description="tokenizer learnt from the training reports")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="config fields, e.g. num_layers"
+    )
 
 
-@dataclass
-class ScratchOptions(_Options):
-    size: str = "t5-mini"
-    vocab_size: int = 8000
-    overrides: dict[str, Any] = field(default_factory=dict)  # config fields, e.g. num_layers
+class PromptOptions(Options):
+    """How findings (and optional context) become the model's input text."""
+
+    instruction: str = "Generate radiology report impressions based on the following findings."
+    include_exam: bool = Field(True, description='add "Exam: ..." when the report names one')
+    include_indication: bool = Field(True, description='add "Indication: ..." when present')
+    icl_k: int = Field(
+        0, ge=0, description="in-context examples (full findings + impression pairs)"
+    )
+    rag_k: int = Field(0, ge=0, description="neighbours' impressions only")
+    max_context_chars: int = Field(
+        600, ge=0, description="per retrieved text: keeps prompts bounded"
+    )
+    answer_prefix: str = "Impression:"
+
+    @property
+    def needs_index(self) -> bool:
+        return self.icl_k > 0 or self.rag_k > 0
+
+
+RETRIEVER_NAMES = ("words", "chars", "context")
+
+
+class RerankOptions(Options):
+    k: int = Field(20, ge=1, description="neighbours per retriever")
+    n_frequent: int = Field(
+        10, ge=0, description="most frequent training impressions added as candidates"
+    )
+    retrievers: list[Literal["words", "chars", "context"]] = Field(
+        default_factory=lambda: list(RETRIEVER_NAMES), min_length=1
+    )
+    use_priors: bool = Field(True, description="exam/comparison-conditioned impression frequencies")
+    token_ridge: float | None = Field(
+        0.3, description="ridge of the word-probability model; None = off"
+    )
+    edit: bool = Field(
+        True, description="learned edit: an abnormal findings sentence before a normal impression"
+    )
+    edit_margin: float = 0.05
+    max_iter: int = Field(300, ge=1, description="boosting iterations of the scorer")
+    learning_rate: float = Field(0.05, gt=0)
+    max_leaf_nodes: int = Field(31, ge=2)
+    seed: int = 13
+
+
+class RetrievalOptions(Options):
+    consensus_k: int = Field(
+        1, ge=1, description="choose among the top k neighbours by agreement (1 = nearest)"
+    )
+    ngram_max: int = Field(2, ge=1, description="longest word n-gram in the TF-IDF index")
+
+
+class ConstantOptions(Options):
+    """The constant baseline has nothing to set."""
+
+
+class NeuralOptions(Options):
+    """A transformers model: where it starts from, what it reads, how it trains and decodes."""
+
+    base: str | None = Field(
+        None, description="hub id, local folder, .gguf file or built-in name (gemma3-270m)"
+    )
+    base_dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    scratch: ScratchOptions | None = Field(
+        None, description="train a new model of this shape instead of a base"
+    )
+    prompt: PromptOptions = Field(default_factory=PromptOptions)
+    train: TrainOptions = Field(default_factory=TrainOptions)
+    generation: GenerationOptions = Field(default_factory=GenerationOptions)
+    lora: LoraOptions = Field(default_factory=LoraOptions)
+
+    @model_validator(mode="after")
+    def _base_or_scratch(self) -> NeuralOptions:
+        if not self.base and not self.scratch:
+            raise ValueError("give a base model (hub id, folder, .gguf) or a scratch size")
+        return self

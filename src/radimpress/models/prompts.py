@@ -20,74 +20,44 @@ way, so the prompt of a training report is identical on both paths.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from radimpress.models.options import PromptOptions
 from radimpress.models.retrieval_index import NeighbourIndex
 from radimpress.records import InputError, Report
 
-DEFAULT_INSTRUCTION = "Generate radiology report impressions based on the following findings."
 
-
-@dataclass
-class PromptTemplate:
-    """How findings (and optional context) become the model's input text."""
-
-    instruction: str = DEFAULT_INSTRUCTION
-    include_exam: bool = True  # add "Exam: ..." when the report names one
-    include_indication: bool = True  # add "Indication: ..." when present
-    icl_k: int = 0  # in-context examples (full findings + impression pairs)
-    rag_k: int = 0  # neighbours' impressions only
-    max_context_chars: int = 600  # per retrieved text: keeps prompts bounded
-    answer_prefix: str = "Impression:"
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> PromptTemplate:
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise InputError(
-                f"prompt: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def needs_index(self) -> bool:
-        return self.icl_k > 0 or self.rag_k > 0
-
-    def render(
-        self,
-        report: Report,
-        examples: Sequence[tuple[str, str]] = (),
-        neighbour_impressions: Sequence[str] = (),
-    ) -> str:
-        """The full input text; ends with the answer prefix the model completes."""
-        cut = self.max_context_chars
-        lines: list[str] = []
-        if self.instruction:
-            lines.append(self.instruction)
-        for findings, impression in examples:
-            lines.append("")
-            lines.append(f"Findings: {_clip(findings, cut)}")
-            lines.append(f"Impression: {_clip(impression, cut)}")
-        if neighbour_impressions:
-            lines.append("")
-            lines.append("Impressions of similar reports:")
-            lines.extend(f"- {_clip(text, cut)}" for text in neighbour_impressions)
+def render_prompt(
+    template: PromptOptions,
+    report: Report,
+    examples: Sequence[tuple[str, str]] = (),
+    neighbour_impressions: Sequence[str] = (),
+) -> str:
+    """The full input text; ends with the answer prefix the model completes."""
+    cut = template.max_context_chars
+    lines: list[str] = []
+    if template.instruction:
+        lines.append(template.instruction)
+    for findings, impression in examples:
         lines.append("")
-        if self.include_exam and report.exam and report.exam.strip():
-            lines.append(f"Exam: {_one_line(report.exam)}")
-        if self.include_indication and report.indication and report.indication.strip():
-            lines.append(f"Indication: {_one_line(report.indication)}")
-        lines.append(f"Findings: {_one_line(report.findings)}")
-        lines.append(self.answer_prefix)
-        return "\n".join(lines)
+        lines.append(f"Findings: {_clip(findings, cut)}")
+        lines.append(f"Impression: {_clip(impression, cut)}")
+    if neighbour_impressions:
+        lines.append("")
+        lines.append("Impressions of similar reports:")
+        lines.extend(f"- {_clip(text, cut)}" for text in neighbour_impressions)
+    lines.append("")
+    if template.include_exam and report.exam and report.exam.strip():
+        lines.append(f"Exam: {_one_line(report.exam)}")
+    if template.include_indication and report.indication and report.indication.strip():
+        lines.append(f"Indication: {_one_line(report.indication)}")
+    lines.append(f"Findings: {_one_line(report.findings)}")
+    lines.append(template.answer_prefix)
+    return "\n".join(lines)
 
 
 def _one_line(text: str) -> str:
@@ -103,7 +73,7 @@ def _clip(text: str, limit: int) -> str:
 class PromptBuilder:
     """A template plus the training pairs its retrieved context comes from."""
 
-    template: PromptTemplate = field(default_factory=PromptTemplate)
+    template: PromptOptions = field(default_factory=PromptOptions)
     index: NeighbourIndex | None = None
     findings: list[str] = field(default_factory=list)
     impressions: list[str] = field(default_factory=list)
@@ -132,7 +102,7 @@ class PromptBuilder:
             return []
         t = self.template
         if not t.needs_index:
-            return [t.render(r) for r in reports]
+            return [render_prompt(t, r) for r in reports]
         if self.index is None:
             raise RuntimeError("PromptBuilder.fit must run before prompts with retrieved context")
         k = max(t.icl_k, t.rag_k)
@@ -146,7 +116,7 @@ class PromptBuilder:
             # Most similar last: nearest to the findings the model must complete.
             examples.reverse()
             rag = [self.impressions[j] for j in rows[: t.rag_k]]
-            out.append(t.render(report, examples, rag))
+            out.append(render_prompt(t, report, examples, rag))
         return out
 
     def neighbour_impressions(self, reports: Sequence[Report], k: int) -> list[list[str]]:
@@ -162,8 +132,6 @@ class PromptBuilder:
     # -- persistence: the index travels with the model so inference needs no training data
 
     def save(self, out_dir: Path) -> dict[str, Any]:
-        import json
-
         if self.index is not None:
             self.index.save(out_dir / "prompt_index.pkl")
             (out_dir / "prompt_pairs.json").write_text(
@@ -172,14 +140,12 @@ class PromptBuilder:
                     ensure_ascii=False,
                 )
             )
-        return {"template": self.template.to_dict(), "indexed": self.index is not None}
+        return {"indexed": self.index is not None}
 
     @classmethod
-    def load(cls, model_dir: Path, settings: dict[str, Any]) -> PromptBuilder:
-        import json
-
-        builder = cls(template=PromptTemplate.from_dict(settings.get("template")))
-        if settings.get("indexed"):
+    def load(cls, model_dir: Path, template: PromptOptions, saved: dict[str, Any]) -> PromptBuilder:
+        builder = cls(template=template)
+        if saved.get("indexed"):
             builder.index = NeighbourIndex.load(model_dir / "prompt_index.pkl")
             data = json.loads((model_dir / "prompt_pairs.json").read_text())
             builder.ids, builder.findings, builder.impressions = (

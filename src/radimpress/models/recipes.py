@@ -1,39 +1,146 @@
-"""Named training recipes: readable YAML files in radimpress/configs/, overridable from the CLI.
+"""Named recipes (readable YAML in radimpress/configs/), their typed form, and the model kinds.
 
-A recipe says everything needed to reproduce a model: kind, base model or
-scratch size, prompt, LoRA, training and generation options. ``--set
-train.lr=3e-4`` style overrides are applied to the loaded dict, and the
-final recipe is stored in the model folder's radimpress.json.
+A recipe says everything needed to reproduce a model: its kind and that
+kind's options (see `radimpress.models.options`). It is read once into a
+plain dict tree, every override (``--set train.lr=3e-4``, a shortcut flag
+such as ``--epochs 2``) is written into that same tree, and only then is the
+tree validated into a typed `Recipe`, so a value means the same wherever it
+came from. The resolved recipe is saved in the model folder (radimpress.json
+and recipe.yaml).
+
+Model kinds are registered once, in `KINDS`: the recipe class that validates
+a kind's options and the model class that implements it, named as
+``"module:Class"`` and imported on first use so the baselines never import
+torch.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib
+import types
+import typing
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel, Field, ValidationError
 
+from radimpress.models.options import (
+    ConstantOptions,
+    NeuralOptions,
+    Options,
+    RerankOptions,
+    RetrievalOptions,
+)
 from radimpress.records import InputError
 
-NEURAL_KINDS = {"seq2seq", "causal"}
-RECIPE_KEYS = {
-    "description",
-    "kind",
-    "base",
-    "base_dtype",
-    "scratch",
-    "prompt",
-    "train",
-    "generation",
-    "lora",
-    "settings",
+
+class Recipe(Options):
+    """What every recipe has: a name, a description and the kind of model it builds."""
+
+    name: str = Field("", description="the recipe's name (its file name for named recipes)")
+    description: str = ""
+    kind: str
+
+
+class NeuralRecipe(Recipe, NeuralOptions):
+    kind: Literal["seq2seq", "causal"]
+
+
+class RerankRecipe(Recipe):
+    kind: Literal["rerank"]
+    settings: RerankOptions = Field(default_factory=RerankOptions)
+
+
+class RetrievalRecipe(Recipe):
+    kind: Literal["retrieval"]
+    settings: RetrievalOptions = Field(default_factory=RetrievalOptions)
+
+
+class ConstantRecipe(Recipe):
+    kind: Literal["constant"]
+    settings: ConstantOptions = Field(default_factory=ConstantOptions)
+
+
+@dataclass(frozen=True)
+class Kind:
+    recipe: type[Recipe]
+    model: str  # "module:Class"
+    neural: bool = False  # trained by radimpress.models.training's loop, not by model.fit
+
+
+KINDS: dict[str, Kind] = {
+    "constant": Kind(ConstantRecipe, "radimpress.models.baselines:ConstantModel"),
+    "retrieval": Kind(RetrievalRecipe, "radimpress.models.baselines:RetrievalModel"),
+    "rerank": Kind(RerankRecipe, "radimpress.models.rerank:RerankModel"),
+    "seq2seq": Kind(NeuralRecipe, "radimpress.models.seq2seq:Seq2SeqModel", neural=True),
+    "causal": Kind(NeuralRecipe, "radimpress.models.causal:CausalModel", neural=True),
 }
+
+
+def register_kind(name: str, kind: Kind) -> None:
+    """Add a model kind (a site's own model, a test double)."""
+    KINDS[name] = kind
+
+
+def model_kinds() -> list[str]:
+    return sorted(KINDS)
+
+
+def kind_of(name: str) -> Kind:
+    if name not in KINDS:
+        raise InputError(f"unknown model kind '{name}'; known: {', '.join(model_kinds())}")
+    return KINDS[name]
+
+
+def model_class(kind: str) -> Any:
+    module, _, cls = kind_of(kind).model.partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def parse_recipe(tree: dict[str, Any], where: str = "recipe") -> Recipe:
+    """Validate a recipe tree; errors name the file (or flag) and the option's dotted path."""
+    if not isinstance(tree, dict):
+        raise InputError(f"{where}: a recipe must be a mapping of options")
+    kind = tree.get("kind")
+    if not isinstance(kind, str):
+        raise InputError(f"{where}: field 'kind' must be one of {', '.join(model_kinds())}")
+    try:
+        return kind_of(kind).recipe.model_validate(tree)
+    except InputError as e:
+        raise InputError(f"{where}: {e}") from None
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'recipe'}: {_message(err)}"
+            for err in e.errors()
+        )
+        raise InputError(f"{where}: {problems}") from None
+
+
+def _message(err: dict[str, Any]) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown option (see `radimpress recipes --options KIND`)"
+    return str(err["msg"])
+
+
+# -- the YAML catalogue ----------------------------------------------------
 
 
 def config_dir() -> Path:
     return Path(str(resources.files("radimpress") / "configs"))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise InputError(f"{path}: invalid YAML ({e})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a recipe must be a mapping of options")
+    return data
 
 
 def default_recipe_name() -> str:
@@ -49,102 +156,114 @@ def recipe_names() -> list[str]:
     return sorted(p.stem for p in config_dir().glob("*.yaml") if p.stem != "default")
 
 
+def recipe_path(name_or_path: str) -> Path:
+    """configs/NAME.yaml ('default' follows default.yaml) or a .yaml file of the user's."""
+    if name_or_path == "default":
+        name_or_path = default_recipe_name()
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} and path.exists():
+        return path
+    path = config_dir() / f"{name_or_path}.yaml"
+    if not path.exists():
+        raise InputError(
+            f"unknown recipe '{name_or_path}'; known: {', '.join(recipe_names())} (or a .yaml path)"
+        )
+    return path
+
+
+def recipe_tree(name_or_path: str) -> dict[str, Any]:
+    """The recipe as a plain tree (before overrides), named after its file."""
+    path = recipe_path(name_or_path)
+    tree = _read_yaml(path)
+    tree.setdefault("name", path.stem)
+    return tree
+
+
+def load_recipe(name_or_path: str, overrides: list[str] | None = None) -> Recipe:
+    """A named or file recipe with ``key.sub=value`` overrides, validated."""
+    tree = apply_overrides(recipe_tree(name_or_path), overrides or [])
+    return parse_recipe(tree, str(recipe_path(name_or_path)))
+
+
 def list_recipes() -> dict[str, str]:
     """name -> one-line description."""
     return {
-        name: " ".join(str(load_recipe(name).get("description", "")).split())
+        name: " ".join(str(recipe_tree(name).get("description", "")).split())
         for name in recipe_names()
     }
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+# -- overrides -------------------------------------------------------------
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """``train.lr=3e-4`` -> ("train.lr", 3e-4 as YAML reads it; pydantic converts the rest)."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise InputError(f"--set '{item}': expected KEY=VALUE, e.g. train.lr=3e-4")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise InputError(f"{path}: invalid YAML ({e})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: a recipe must be a mapping of options")
-    return data
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
 
 
-def load_recipe(name_or_path: str) -> dict[str, Any]:
-    """A recipe by name (configs/NAME.yaml; 'default' follows default.yaml) or from a YAML file."""
-    if name_or_path == "default":
-        name_or_path = default_recipe_name()
-    path = Path(name_or_path)
-    if not (path.suffix in {".yaml", ".yml"} and path.exists()):
-        path = config_dir() / f"{name_or_path}.yaml"
-        if not path.exists():
-            raise InputError(
-                f"unknown recipe '{name_or_path}'; known: {', '.join(recipe_names())} (or a .yaml path)"
-            )
-    recipe = _read_yaml(path)
-    unknown = sorted(set(recipe) - RECIPE_KEYS)
-    if unknown:
-        raise InputError(
-            f"{path}: unknown recipe field(s) {', '.join(unknown)}; known: {', '.join(sorted(RECIPE_KEYS))}"
-        )
-    if recipe.get("kind") not in NEURAL_KINDS | {"retrieval", "constant", "rerank"}:
-        raise InputError(
-            f"{path}: field 'kind' must be seq2seq, causal, retrieval, constant or rerank"
-        )
-    recipe["name"] = path.stem
-    return recipe
+def set_path(tree: dict[str, Any], path: str, value: Any) -> None:
+    """Write ``value`` at a dotted path, creating groups on the way."""
+    parts = path.split(".")
+    node = tree
+    for i, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise InputError(f"'{'.'.join(parts[: i + 1])}' is a value, not a group of options")
+        node = child
+    node[parts[-1]] = value
 
 
-def apply_overrides(recipe: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply ``key.sub=value`` overrides; values are parsed as YAML (numbers, booleans, lists)."""
-    out = copy.deepcopy(recipe)
+def apply_overrides(tree: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    out = copy.deepcopy(tree)
     for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--set '{item}': expected KEY=VALUE, e.g. train.lr=3e-4")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            value = raw
-        if isinstance(value, str) and _looks_like_float(value):
-            value = float(value)  # YAML 1.1 reads 3e-4 as a string
-        parts = key.strip().split(".")
-        if parts[0] not in RECIPE_KEYS:
-            raise InputError(
-                f"--set '{item}': unknown field '{parts[0]}'; known: {', '.join(sorted(RECIPE_KEYS))}"
-            )
-        node = out
-        for part in parts[:-1]:
-            if not isinstance(node.get(part), dict):
-                node[part] = {}
-            node = node[part]
-        node[parts[-1]] = value
+        set_path(out, *parse_override(item))
     return out
 
 
-def _looks_like_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+# -- help: the options a kind's recipe may set, from the classes themselves --
 
 
-def build_model(recipe: dict[str, Any]):
-    """An untrained ImpressionModel for a recipe."""
-    from radimpress.models.base import model_class
+def describe_options(kind: str) -> list[str]:
+    """One line per option path: type, default and description (for `radimpress recipes`)."""
+    return _describe(kind_of(kind).recipe, "")
 
-    kind = recipe["kind"]
-    cls = model_class(kind)
-    if kind in NEURAL_KINDS:
-        return cls(
-            base=recipe.get("base"),
-            scratch=recipe.get("scratch"),
-            prompt=recipe.get("prompt"),
-            train=recipe.get("train"),
-            generation=recipe.get("generation"),
-            lora=recipe.get("lora"),
-            base_dtype=recipe.get("base_dtype") or "float32",
-            recipe=recipe.get("name", ""),
-        )
-    try:
-        return cls(**(recipe.get("settings") or {}))
-    except TypeError as e:
-        raise InputError(f"recipe '{recipe.get('name')}': bad settings for {kind} ({e})") from None
+
+def _describe(cls: type[BaseModel], prefix: str) -> list[str]:
+    lines = []
+    for name, field in cls.model_fields.items():
+        path = f"{prefix}{name}"
+        group = _group_class(field.annotation)
+        if group is not None:
+            lines += _describe(group, path + ".")
+            continue
+        if field.is_required():
+            text = f"{path} ({_type_name(field.annotation)}, required)"
+        else:
+            default = field.get_default(call_default_factory=True)
+            text = f"{path} ({_type_name(field.annotation)}, default {default!r})"
+        lines.append(f"{text}: {field.description}" if field.description else text)
+    return lines
+
+
+def _group_class(annotation: Any) -> type[BaseModel] | None:
+    options = [annotation, *typing.get_args(annotation)]
+    return next((a for a in options if isinstance(a, type) and issubclass(a, BaseModel)), None)
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return annotation.__name__
+    if typing.get_origin(annotation) is Literal:
+        return "|".join(str(a) for a in typing.get_args(annotation))
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return " or ".join(_type_name(a) for a in typing.get_args(annotation))
+    return str(annotation).replace("typing.", "")

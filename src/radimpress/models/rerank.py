@@ -30,8 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import GroupKFold
+from tqdm.auto import tqdm
 
-from radimpress.models.base import ImpressionModel, trainable
+from radimpress.models.base import FittedModel, trainable
 from radimpress.models.features import (
     LATERALITY,
     abnormal_mentions,
@@ -399,44 +403,17 @@ def _wmean(values: np.ndarray, weights: np.ndarray) -> float:
     return float((values * weights).sum() / weights.sum())
 
 
-class RerankModel(ImpressionModel):
+class RerankModel(FittedModel):
     """Returns the retrieved impression a learned scorer expects to match best."""
 
     kind = "rerank"
 
-    def __init__(
-        self,
-        k: int = 20,
-        n_frequent: int = 10,
-        retrievers: Sequence[str] = ("words", "chars", "context"),
-        use_priors: bool = True,
-        token_ridge: float | None = 0.3,
-        edit: bool = True,
-        edit_margin: float = 0.05,
-        max_iter: int = 300,
-        learning_rate: float = 0.05,
-        max_leaf_nodes: int = 31,
-        seed: int = 13,
-    ) -> None:
-        super().__init__()
-        unknown = [r for r in retrievers if r not in RETRIEVERS]
-        if unknown or not retrievers:
-            raise ValueError(f"unknown retrievers {unknown}; choose from {', '.join(RETRIEVERS)}")
-        self.k = k
-        self.n_frequent = n_frequent
-        self.retrievers = list(retrievers)
-        self.use_priors = use_priors
-        self.token_ridge = token_ridge
-        self.edit = edit
-        self.edit_margin = edit_margin
+    def __init__(self, recipe=None, **settings) -> None:
+        super().__init__(recipe, **settings)
         self.editor: PrefixEditor | None = None
         self._train_neighbours: list[list[Neighbours]] = []
         self.token_model: TokenPredictor | None = None
         self._train_token_probs: np.ndarray | None = None
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.max_leaf_nodes = max_leaf_nodes
-        self.seed = seed
         self.indexes: dict[str, NeighbourIndex] = {}
         self.bank: ImpressionBank | None = None
         self.priors: ContextPriors | None = None
@@ -445,11 +422,9 @@ class RerankModel(ImpressionModel):
 
     @property
     def features(self) -> list[str]:
-        return feature_names(self.retrievers)
+        return feature_names(self.options.retrievers)
 
     def _new_index(self, name: str) -> NeighbourIndex:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
         index = NeighbourIndex()
         index.vectorizer = TfidfVectorizer(sublinear_tf=True, **RETRIEVERS[name]["vectorizer"])
         return index
@@ -457,10 +432,10 @@ class RerankModel(ImpressionModel):
     def _neighbours(self, reports: Sequence[Report], leave_one_out: bool) -> list[list[Neighbours]]:
         assert self.bank is not None
         per_retriever = []
-        for name in self.retrievers:
+        for name in self.options.retrievers:
             texts = [retriever_text(r, RETRIEVERS[name]["field"]) for r in reports]
             exclude = list(range(len(reports))) if leave_one_out else None
-            idx, sims = self.indexes[name].search(texts, self.k, exclude=exclude)
+            idx, sims = self.indexes[name].search(texts, self.options.k, exclude=exclude)
             per_retriever.append((idx, sims))
         return [
             [
@@ -474,15 +449,15 @@ class RerankModel(ImpressionModel):
 
     def prepare(self, pairs: Sequence[Report]) -> None:
         """Build indexes, impression bank and priors from training pairs (no learning yet)."""
-        for name in self.retrievers:
+        for name in self.options.retrievers:
             texts = [retriever_text(r, RETRIEVERS[name]["field"]) for r in pairs]
             self.indexes[name] = self._new_index(name).fit(texts)
         self.bank = ImpressionBank([r.impression for r in pairs])
-        self.priors = ContextPriors(pairs, self.bank.row_key) if self.use_priors else None
-        self.frequent = self.bank.most_frequent(self.n_frequent)
-        if self.token_ridge is not None:
-            self.token_model = TokenPredictor(ridge=self.token_ridge)
-            x = self.indexes[self.retrievers[0]].matrix
+        self.priors = ContextPriors(pairs, self.bank.row_key) if self.options.use_priors else None
+        self.frequent = self.bank.most_frequent(self.options.n_frequent)
+        if self.options.token_ridge is not None:
+            self.token_model = TokenPredictor(ridge=self.options.token_ridge)
+            x = self.indexes[self.options.retrievers[0]].matrix
             self._train_token_probs = self.token_model.fit(
                 x, [rouge_tokens(r.impression) for r in pairs]
             )
@@ -490,7 +465,7 @@ class RerankModel(ImpressionModel):
     def _token_probs(self, reports: Sequence[Report]) -> list[np.ndarray | None]:
         if self.token_model is None:
             return [None] * len(reports)
-        name = self.retrievers[0]
+        name = self.options.retrievers[0]
         index = self.indexes[name]
         q = index.vectorizer.transform(
             [retriever_text(r, RETRIEVERS[name]["field"]) for r in reports]
@@ -509,7 +484,15 @@ class RerankModel(ImpressionModel):
             else [None] * len(pairs)
         )
         self._train_neighbours = self._neighbours(pairs, True)
-        for qi, (report, nbs) in enumerate(zip(pairs, self._train_neighbours, strict=True)):
+        rows = tqdm(
+            zip(pairs, self._train_neighbours, strict=True),
+            total=len(pairs),
+            desc="rerank: candidate features",
+            unit="report",
+            disable=not self.progress,
+            leave=False,
+        )
+        for qi, (report, nbs) in enumerate(rows):
             truth = self.bank.row_key[qi]
             cands, x = candidate_features(
                 self.bank,
@@ -528,15 +511,13 @@ class RerankModel(ImpressionModel):
         return np.vstack(xs), np.concatenate(ys), np.concatenate(groups), cand_lists
 
     def new_regressor(self) -> Any:
-        from sklearn.ensemble import HistGradientBoostingRegressor
-
         return HistGradientBoostingRegressor(
-            max_iter=self.max_iter,
-            learning_rate=self.learning_rate,
-            max_leaf_nodes=self.max_leaf_nodes,
+            max_iter=self.options.max_iter,
+            learning_rate=self.options.learning_rate,
+            max_leaf_nodes=self.options.max_leaf_nodes,
             min_samples_leaf=20,
             l2_regularization=1.0,
-            random_state=self.seed,
+            random_state=self.options.seed,
         )
 
     def fit(self, train, validation=None) -> dict[str, Any]:
@@ -553,7 +534,7 @@ class RerankModel(ImpressionModel):
             "distinct_impressions": len(self.bank),
             "training_candidates": int(len(y)),
         }
-        if self.edit:
+        if self.options.edit:
             metrics.update(self.fit_editor(pairs, x, y, groups, cand_lists))
         return metrics
 
@@ -561,8 +542,6 @@ class RerankModel(ImpressionModel):
         self, x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int = 5
     ) -> np.ndarray:
         """Reranker scores for training candidates from models that never saw their query."""
-        from sklearn.model_selection import GroupKFold
-
         pred = np.zeros(len(y))
         n_groups = len(np.unique(groups))
         for a, b in GroupKFold(min(folds, n_groups)).split(x, y, groups):
@@ -607,7 +586,7 @@ class RerankModel(ImpressionModel):
         if len(rows) < 20:
             self.editor = None
             return {"editor_rows": len(rows)}
-        self.editor = PrefixEditor(margin=self.edit_margin, seed=self.seed).fit(
+        self.editor = PrefixEditor(margin=self.options.edit_margin, seed=self.options.seed).fit(
             np.asarray(rows), np.asarray(gains)
         )
         return {
@@ -701,7 +680,10 @@ class RerankModel(ImpressionModel):
                         edits[qi] = edited(sentences[best], self.bank.text[ranked_lists[qi][0][0]])
         return list(zip(ranked_lists, edits, strict=True))
 
-    def generate(self, reports, num_candidates=1):
+    def candidate_pool(self, **decoding) -> int:
+        return 5  # the scorer ranks every candidate anyway
+
+    def generate(self, reports, num_candidates=1, **decoding):
         out = []
         for ranked, edit in self._rank(reports):
             assert self.bank is not None
@@ -731,38 +713,12 @@ class RerankModel(ImpressionModel):
                 ensure_ascii=False,
             )
         )
-        return {
-            "k": self.k,
-            "n_frequent": self.n_frequent,
-            "retrievers": self.retrievers,
-            "use_priors": self.use_priors,
-            "token_ridge": self.token_ridge,
-            "edit": self.edit,
-            "edit_margin": self.edit_margin,
-            "max_iter": self.max_iter,
-            "learning_rate": self.learning_rate,
-            "max_leaf_nodes": self.max_leaf_nodes,
-            "seed": self.seed,
-            "features": self.features,
-        }
+        return {"features": self.features}
 
     @classmethod
-    def load_weights(cls, model_dir, settings):
-        names = (
-            "k",
-            "n_frequent",
-            "retrievers",
-            "use_priors",
-            "token_ridge",
-            "edit",
-            "edit_margin",
-            "max_iter",
-            "learning_rate",
-            "max_leaf_nodes",
-            "seed",
-        )
-        m = cls(**{k: settings[k] for k in names if k in settings})
-        if settings.get("features", m.features) != m.features:
+    def load_weights(cls, model_dir, recipe, saved):
+        m = cls(recipe)
+        if saved.get("features", m.features) != m.features:
             raise ValueError(f"{model_dir}: saved with a different feature set; retrain the model")
         with (model_dir / "reranker.pkl").open("rb") as fh:
             state = pickle.load(fh)
@@ -770,7 +726,7 @@ class RerankModel(ImpressionModel):
         m.token_model, m.editor = state["token_model"], state["editor"]
         data = json.loads((model_dir / "impressions.json").read_text())
         m.bank = ImpressionBank.from_saved(data["texts"], data["counts"], data["row_key"])
-        m.frequent = m.bank.most_frequent(m.n_frequent)
+        m.frequent = m.bank.most_frequent(m.options.n_frequent)
         return m
 
 

@@ -12,6 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from tokenizers import (
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+    processors,
+    trainers,
+)
+from transformers import Gemma3TextConfig, LlamaConfig, PreTrainedTokenizerFast, T5Config
+
 from radimpress.records import InputError
 
 # name -> (architecture, config fields). d_model 256 / 4+4 layers ~ 8M params
@@ -103,17 +114,6 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 8000, *, add_bos: bo
     every sequence with <s> (what causal LMs expect); an </s> always ends a
     sequence so the model learns where the impression stops.
     """
-    from tokenizers import (
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
-    from transformers import PreTrainedTokenizerFast
-
     tok = Tokenizer(models.BPE(unk_token=UNK))
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
@@ -152,8 +152,6 @@ def build_config(size: str, tokenizer, overrides: dict[str, Any] | None = None):
     vocab = len(tokenizer)
     ids = {"pad_token_id": tokenizer.pad_token_id, "eos_token_id": tokenizer.eos_token_id}
     if arch == "t5":
-        from transformers import T5Config
-
         return T5Config(
             vocab_size=vocab,
             decoder_start_token_id=tokenizer.pad_token_id,
@@ -166,8 +164,6 @@ def build_config(size: str, tokenizer, overrides: dict[str, Any] | None = None):
             **fields,
         )
     if arch == "llama":
-        from transformers import LlamaConfig
-
         return LlamaConfig(
             vocab_size=vocab,
             bos_token_id=tokenizer.bos_token_id,
@@ -176,8 +172,6 @@ def build_config(size: str, tokenizer, overrides: dict[str, Any] | None = None):
             **ids,
             **fields,
         )
-    from transformers import Gemma3TextConfig
-
     return Gemma3TextConfig(
         vocab_size=vocab,
         bos_token_id=tokenizer.bos_token_id,

@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from torch import nn
+from transformers import AutoModelForSeq2SeqLM, T5ForConditionalGeneration
 
 from radimpress.models.neural import NeuralImpressionModel
+from radimpress.models.options import GenerationOptions
+from radimpress.models.scratch import architecture, build_config
 
 
 class Seq2SeqModel(NeuralImpressionModel):
@@ -19,21 +22,14 @@ class Seq2SeqModel(NeuralImpressionModel):
     peft_task = "SEQ_2_SEQ_LM"
 
     def _auto_class(self) -> Any:
-        from transformers import AutoModelForSeq2SeqLM
-
         return AutoModelForSeq2SeqLM
 
     def _scratch_model(self, tokenizer) -> Any:
-        from transformers import T5ForConditionalGeneration
-
-        from radimpress.models.scratch import architecture, build_config
-
-        assert self.scratch is not None
-        if architecture(self.scratch.size) != "t5":
-            raise ValueError(f"seq2seq: scratch size '{self.scratch.size}' is not a T5 shape")
-        return T5ForConditionalGeneration(
-            build_config(self.scratch.size, tokenizer, self.scratch.overrides)
-        )
+        scratch = self.recipe.scratch
+        assert scratch is not None
+        if architecture(scratch.size) != "t5":
+            raise ValueError(f"seq2seq: scratch size '{scratch.size}' is not a T5 shape")
+        return T5ForConditionalGeneration(build_config(scratch.size, tokenizer, scratch.overrides))
 
     def encode(self, prompts: Sequence[str], targets: Sequence[str]) -> dict[str, Any]:
         t = self.train_options
@@ -61,7 +57,9 @@ class Seq2SeqModel(NeuralImpressionModel):
     def loss_module(self) -> Any:
         return _Seq2SeqLoss(self.model)
 
-    def _generate_batch(self, prompts: Sequence[str], n: int) -> list[list[str]]:
+    def _generate_batch(
+        self, prompts: Sequence[str], n: int, g: GenerationOptions
+    ) -> list[list[str]]:
         device = next(self.model.parameters()).device
         enc = self.tokenizer(
             list(prompts),
@@ -70,7 +68,7 @@ class Seq2SeqModel(NeuralImpressionModel):
             padding=True,
             return_tensors="pt",
         ).to(device)
-        out = self.model.generate(**enc, **self.generation.generate_kwargs(n))
+        out = self.model.generate(**enc, **g.generate_kwargs(n))
         texts = self.tokenizer.batch_decode(out, skip_special_tokens=True)
         return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
 

@@ -1,16 +1,17 @@
 """The FastAPI app factory: API, review pages and dashboard on one server.
 
-Routers are listed in ROUTERS as "module:attribute" strings and imported when
-the app is built, so adding a resource (the FHIR API, say) is one line here
-and importing radimpress.serve stays cheap. A router is responsible for its
-own authentication (depend on ``radimpress.serve.auth.require_reviewer``).
+One router per resource (ROUTERS); adding a resource is one line there. A
+router is responsible for its own authentication (depend on
+``radimpress.serve.auth.require_reviewer``) and asks for the drafting
+service and settings through ``radimpress.serve.deps``, so tests can
+override them. Drafting errors (`radimpress.drafting.DraftError`) become
+HTTP answers here, in one place.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import re
 import time
@@ -26,99 +27,48 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from radimpress import __version__
+from radimpress.drafting import InvalidRequest, ModelFailed, ModelNotReady
+from radimpress.serve.metrics import ServeMetrics
+from radimpress.serve.mllp import DraftResponder, MllpListener
+from radimpress.serve.pages import install_filters
+from radimpress.serve.routers import dashboard, docs, fhir, health, impressions, review
+from radimpress.serve.service import DraftService, error_id
 from radimpress.serve.settings import ServeSettings
+from radimpress.serve.store import Store
 
 log = logging.getLogger("radimpress.serve")
 
 PACKAGE_DIR = Path(__file__).parent
 ROUTERS = [
-    "radimpress.serve.routers.health:router",
-    "radimpress.serve.routers.impressions:router",
-    "radimpress.serve.routers.docs:router",
-    "radimpress.serve.routers.review:router",
-    "radimpress.serve.routers.dashboard:router",
-    "radimpress.serve.routers.fhir:router",
+    health.router,
+    impressions.router,
+    docs.router,
+    review.router,
+    dashboard.router,
+    fhir.router,
 ]
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def error_id() -> str:
-    return "err-" + uuid.uuid4().hex[:12]
-
-
-def _load_routers(app: FastAPI) -> None:
-    for target in ROUTERS:
-        module, _, attr = target.partition(":")
-        app.include_router(getattr(importlib.import_module(module), attr))
-
-
-async def _load_model(app: FastAPI) -> None:
-    """Load in a thread so /healthz answers (and /readyz says no) while weights load."""
-    settings: ServeSettings = app.state.settings
-    try:
-        if settings.model is not None:
-            model = settings.model
-        else:
-            from radimpress.models.base import load_model
-
-            model = await asyncio.to_thread(load_model, settings.model_dir)
-    except Exception as exc:  # noqa: BLE001 - report and stay up, /readyz says why
-        app.state.model_error = f"{type(exc).__name__}: {exc}"
-        log.error("model failed to load from %s: %s", settings.model_dir, app.state.model_error)
-        return
-    from radimpress.serve.warnings import warm_up
-
-    generation = getattr(model, "generation", None)
-    if hasattr(generation, "progress"):
-        generation.progress = False  # no progress bars per request in the server log
-    if settings.safety_checks and settings.safety_process:
-        import concurrent.futures
-        import multiprocessing
-
-        # spawn, not fork: the server already runs threads, which fork does not copy safely.
-        app.state.safety_pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
-        )
-        await asyncio.get_running_loop().run_in_executor(app.state.safety_pool, warm_up)
-    elif settings.safety_checks:
-        await asyncio.to_thread(warm_up)
-    from radimpress.serve.batching import MicroBatcher
-
-    batcher = MicroBatcher(
-        model,
-        max_batch_size=settings.max_batch_size,
-        max_wait_ms=settings.max_wait_ms,
-        enabled=settings.batching,
-        on_batch=app.state.metrics.observe_batch,
-    )
-    await batcher.start()
-    app.state.batcher = batcher
-    app.state.model = model
-    app.state.metrics.model_ready.set(1)
-    info = model.info()
-    log.info("model ready: %s %s (%s)", info.get("name"), info.get("version"), info.get("kind"))
-
-
 def create_app(settings: ServeSettings) -> FastAPI:
     """Build the server; the model loads at start-up (see /readyz)."""
-    from radimpress.serve.metrics import ServeMetrics
-    from radimpress.serve.store import Store
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.store = Store(settings.db)
-        loader = asyncio.create_task(_load_model(app))
+        app.state.service = DraftService(settings, app.state.store, app.state.metrics)
+        loader = asyncio.create_task(app.state.service.load())
         if settings.model is not None:
             await loader
+        listener = await _start_mllp(settings, app.state.service)
         try:
             yield
         finally:
             loader.cancel()
-            if app.state.batcher is not None:
-                await app.state.batcher.stop()
-            if app.state.safety_pool is not None:
-                app.state.safety_pool.shutdown(cancel_futures=True)
+            if listener is not None:
+                await listener.close()
+            await app.state.service.close()
             app.state.store.close()
 
     app = FastAPI(
@@ -131,20 +81,29 @@ def create_app(settings: ServeSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = ServeMetrics()
-    app.state.model = None
-    app.state.model_error = None
-    app.state.batcher = None
-    app.state.safety_pool = None  # a process for the safety checks (settings.safety_process)
+    app.state.service = None
     app.state.store = None
     app.state.templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
-    from radimpress.serve.pages import install_filters
-
     install_filters(app.state.templates.env)
     app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")
     _install_middleware(app, settings)
     _install_error_handlers(app)
-    _load_routers(app)
+    for router in ROUTERS:
+        app.include_router(router)
     return app
+
+
+async def _start_mllp(settings: ServeSettings, service: DraftService) -> MllpListener | None:
+    """The MLLP listener beside HTTP (``--mllp-port``), drafting through the same service."""
+    if settings.mllp_port is None:
+        return None
+    responder = DraftResponder.from_service(service, scrub=settings.mllp_scrub)
+    listener = MllpListener(
+        responder, settings.mllp_host, settings.mllp_port, max_frame=settings.mllp_max_frame
+    )
+    port = await listener.start()
+    log.info("MLLP listener on %s:%d", settings.mllp_host, port)
+    return listener
 
 
 def _install_middleware(app: FastAPI, settings: ServeSettings) -> None:
@@ -201,6 +160,27 @@ def _install_error_handlers(app: FastAPI) -> None:
         ]
         return JSONResponse({"detail": errors}, status_code=422)
 
+    @app.exception_handler(InvalidRequest)
+    async def invalid_request(request: Request, exc: InvalidRequest):
+        errors = [
+            {"loc": ["body", *_path(p.field)], "msg": p.message, "type": p.kind}
+            for p in exc.problems
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(ModelNotReady)
+    async def not_ready(request: Request, exc: ModelNotReady):
+        eid = error_id()
+        log.warning("error_id=%s request_id=%s %s", eid, _rid(request), exc)
+        return JSONResponse({"error": str(exc), "error_id": eid}, status_code=503)
+
+    @app.exception_handler(ModelFailed)
+    async def model_failed(request: Request, exc: ModelFailed):
+        return JSONResponse(
+            {"error": "the model failed to draft this report", "error_id": exc.error_id},
+            status_code=500,
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         headers = getattr(exc, "headers", None)
@@ -214,11 +194,20 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.error(
             "error_id=%s request_id=%s %s\n%s",
             eid,
-            getattr(request.state, "request_id", "-"),
+            _rid(request),
             type(exc).__name__,
             frames,
         )
         return JSONResponse({"error": "internal server error", "error_id": eid}, status_code=500)
+
+
+def _rid(request: Request) -> str:
+    return getattr(request.state, "request_id", "-")
+
+
+def _path(field: str) -> list[str | int]:
+    """'reports.3.findings' -> ['reports', 3, 'findings'] (pydantic's loc shape)."""
+    return [int(p) if p.isdigit() else p for p in field.split(".")]
 
 
 def app_from_env() -> FastAPI:

@@ -1,4 +1,4 @@
-"""Micro-batching: many concurrent requests, one ``generate`` call.
+"""Micro-batching: many concurrent requests, one model call.
 
 Neural models spend most of a call on fixed costs (a forward pass per
 decoding step whatever the batch size), so grouping the reports that arrive
@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
+from radimpress.drafting import DraftOptions
 from radimpress.records import Report
 
 log = logging.getLogger("radimpress.serve.batching")
+
+Generate = Callable[[list[Report], DraftOptions], list[list[str]]]
 
 
 class ModelError(RuntimeError):
@@ -32,45 +33,33 @@ class ModelError(RuntimeError):
 @dataclass
 class _Job:
     reports: list[Report]
-    num_candidates: int
-    num_beams: int | None
+    options: DraftOptions
     future: asyncio.Future
     enqueued: float = field(default_factory=time.perf_counter)
-
-
-def _accepts_kwarg(fn: Callable, name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 class MicroBatcher:
     """Collect jobs for up to ``max_wait_ms`` or ``max_batch_size`` reports, then generate once.
 
-    With ``enabled=False`` every job is its own generate call (the baseline the
+    ``generate`` is the drafter's model step. Jobs whose decoding options
+    differ (beam width, say) cannot share a call and run as separate groups.
+    With ``enabled=False`` every job is its own call (the baseline the
     benchmark compares against); jobs still run one at a time in the worker.
     """
 
     def __init__(
         self,
-        model: Any,
+        generate: Generate,
         max_batch_size: int = 16,
         max_wait_ms: float = 10.0,
         enabled: bool = True,
         on_batch: Callable[[int, float], None] | None = None,
     ) -> None:
-        self.model = model
+        self._generate_fn = generate
         self.max_batch_size = max(1, int(max_batch_size))
         self.max_wait = max(0.0, float(max_wait_ms)) / 1000.0
         self.enabled = enabled
         self.on_batch = on_batch
-        # Beam width reaches the model as a generate() argument, or through its
-        # generation options (radimpress' neural models); otherwise it is ignored.
-        self._beams_kwarg = _accepts_kwarg(model.generate, "num_beams")
-        self._beams_option = hasattr(getattr(model, "generation", None), "num_beams")
-        self._beams_ok = self._beams_kwarg or self._beams_option
         self._queue: asyncio.Queue[_Job] | None = None
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="radimpress-model")
@@ -86,14 +75,12 @@ class MicroBatcher:
                 await self._task
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    async def generate(
-        self, reports: Sequence[Report], num_candidates: int = 1, num_beams: int | None = None
-    ) -> list[list[str]]:
+    async def generate(self, reports: list[Report], options: DraftOptions) -> list[list[str]]:
         """Queue reports and wait for their candidates (raises ModelError)."""
         if self._queue is None:
             raise RuntimeError("batcher not started")
         future = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Job(list(reports), num_candidates, num_beams, future))
+        await self._queue.put(_Job(list(reports), options, future))
         return await future
 
     # -- the loop -------------------------------------------------------
@@ -116,25 +103,24 @@ class MicroBatcher:
                         break
                     jobs.append(job)
                     size += len(job.reports)
-            # Jobs asking for different beam settings cannot share a call.
-            groups: dict[int | None, list[_Job]] = {}
+            groups: dict[tuple, list[_Job]] = {}
             for job in jobs:
-                groups.setdefault(job.num_beams if self._beams_ok else None, []).append(job)
-            for beams, group in groups.items():
-                await self._run_group(group, beams)
+                groups.setdefault(tuple(sorted(job.options.decoding().items())), []).append(job)
+            for group in groups.values():
+                await self._run_group(group)
 
-    async def _run_group(self, jobs: list[_Job], num_beams: int | None) -> None:
+    async def _run_group(self, jobs: list[_Job]) -> None:
         jobs = [j for j in jobs if not j.future.cancelled()]
         if not jobs:
             return
         loop = asyncio.get_running_loop()
         try:
-            results = await loop.run_in_executor(self._executor, self._generate, jobs, num_beams)
+            results = await loop.run_in_executor(self._executor, self._generate, jobs)
         except Exception as exc:  # noqa: BLE001 - any model failure becomes a ModelError
             if len(jobs) > 1:
                 # One bad report should not fail its neighbours: retry each on its own.
                 for job in jobs:
-                    await self._run_group([job], num_beams)
+                    await self._run_group([job])
                 return
             error = ModelError(f"model raised {type(exc).__name__}")
             error.__cause__ = exc
@@ -145,22 +131,13 @@ class MicroBatcher:
             if not job.future.done():
                 job.future.set_result(result)
 
-    def _generate(self, jobs: list[_Job], num_beams: int | None) -> list[list[list[str]]]:
-        """Runs in the worker thread: one generate call for all jobs' reports."""
+    def _generate(self, jobs: list[_Job]) -> list[list[list[str]]]:
+        """Runs in the worker thread: one model call for all jobs' reports."""
         reports = [r for job in jobs for r in job.reports]
-        n = max(job.num_candidates for job in jobs)
-        kwargs = {"num_beams": num_beams} if (num_beams and self._beams_kwarg) else {}
-        restore = None
-        if num_beams and not self._beams_kwarg and self._beams_option:
-            # Safe: this worker thread is the only caller of the model.
-            restore = self.model.generation.num_beams
-            self.model.generation.num_beams = num_beams
+        n = max(job.options.num_candidates for job in jobs)
+        options = replace(jobs[0].options, num_candidates=n)
         start = time.perf_counter()
-        try:
-            candidates = self.model.generate(reports, num_candidates=n, **kwargs)
-        finally:
-            if restore is not None:
-                self.model.generation.num_beams = restore
+        candidates = self._generate_fn(reports, options)
         seconds = time.perf_counter() - start
         if len(candidates) != len(reports):
             raise ModelError(f"model returned {len(candidates)} results for {len(reports)} reports")
@@ -171,7 +148,6 @@ class MicroBatcher:
         )
         out, i = [], 0
         for job in jobs:
-            chunk = candidates[i : i + len(job.reports)]
+            out.append([[str(c) for c in cands] for cands in candidates[i : i + len(job.reports)]])
             i += len(job.reports)
-            out.append([[str(c) for c in cands[: job.num_candidates]] for cands in chunk])
         return out

@@ -8,61 +8,92 @@ import os
 import sys
 from pathlib import Path
 
+import uvicorn
+from uvicorn.config import LOGGING_CONFIG
+
 from radimpress.records import InputError
+from radimpress.serve import mllp
+from radimpress.serve.auth import load_tokens
+from radimpress.serve.feedback import export_feedback
+from radimpress.serve.pages import pct
+from radimpress.serve.runs import import_run
+from radimpress.serve.settings import SETTINGS_ENV, ServeSettings
+from radimpress.serve.store import Store
+
+DEFAULTS = ServeSettings()  # every flag's default is the setting's own
 
 
-def build_settings(args: argparse.Namespace):
-    from radimpress.serve.auth import load_tokens
-    from radimpress.serve.settings import ServeSettings
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """--help shows every default, and descriptions keep their line breaks."""
 
-    if args.insecure_local and args.host not in ("127.0.0.1", "localhost"):
+
+def build_settings(args: argparse.Namespace) -> ServeSettings:
+    """Settings from `serve`/`mllp` arguments (their defaults are ServeSettings' own)."""
+    host = getattr(args, "host", "127.0.0.1")
+    insecure = getattr(args, "insecure_local", False)
+    if insecure and host not in ("127.0.0.1", "localhost"):
         raise InputError(
             "--insecure-local only binds to 127.0.0.1; drop --host or drop --insecure-local"
         )
-    tokens = {} if args.insecure_local else load_tokens(args.tokens_file)
-    if not tokens and not args.insecure_local:
+    tokens = {} if insecure else load_tokens(getattr(args, "tokens_file", None))
+    if not tokens and not insecure and args.command == "serve":
         raise InputError(
-            "no API tokens: give --tokens-file FILE (lines 'reviewer:token') or set RADIMPRESS_TOKENS, "
-            "or use --insecure-local to serve on 127.0.0.1 without authentication"
+            "no API tokens: give --tokens-file FILE (lines 'reviewer:token', tokens of at least "
+            "16 characters) or set RADIMPRESS_TOKENS, or use --insecure-local to serve on "
+            "127.0.0.1 without authentication"
         )
     model_dir = Path(args.model)
     if not (model_dir / "radimpress.json").exists():
         raise InputError(f"{model_dir}: not a radimpress model folder (no radimpress.json)")
-    return ServeSettings(
+    settings = ServeSettings(
         model_dir=str(model_dir),
         db_path=str(args.db),
         tokens=tokens,
-        insecure_local=args.insecure_local,
-        local_reviewer=args.reviewer,
-        batching=not args.no_batching,
-        max_batch_size=args.max_batch_size,
-        max_wait_ms=args.max_wait_ms,
-        max_findings_chars=args.max_findings_chars,
-        max_batch_items=args.max_batch_items,
+        insecure_local=insecure,
         safety_checks=not args.no_safety_checks,
-        safety_process=not args.safety_in_thread,
     )
+    for name in _TUNABLE:
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(settings, name, value)
+    if getattr(args, "no_batching", False):
+        settings.batching = False
+    if getattr(args, "safety_in_thread", False):
+        settings.safety_process = False
+    if getattr(args, "no_safe_select", False):
+        settings.safe_select = False
+    if getattr(args, "reviewer", None):
+        settings.local_reviewer = args.reviewer
+    if settings.mllp_port is not None and getattr(args, "workers", 1) > 1:
+        raise InputError("--mllp-port needs --workers 1 (one listener per port)")
+    return settings
+
+
+# Flags whose value is copied into ServeSettings as is (same name).
+_TUNABLE = (
+    "max_batch_size",
+    "max_wait_ms",
+    "max_findings_chars",
+    "max_field_chars",
+    "max_batch_items",
+    "max_candidates",
+    "mllp_port",
+    "mllp_host",
+    "mllp_max_frame",
+    "mllp_scrub",
+)
 
 
 def log_config() -> dict:
     """uvicorn's logging plus our own logger; uvicorn's access log is off (ours has request ids)."""
-    from uvicorn.config import LOGGING_CONFIG
-
     cfg = copy.deepcopy(LOGGING_CONFIG)
     cfg["loggers"]["radimpress"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return cfg
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from radimpress.serve.settings import SETTINGS_ENV
-    from radimpress.serve.store import Store
-
     settings = build_settings(args)
     if args.import_run:
-        from radimpress.serve.runs import import_run
-
         store = Store(settings.db)
         for run_dir in args.import_run:
             print(f"imported {', '.join(import_run(store, run_dir))} from {run_dir}")
@@ -93,8 +124,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from radimpress.serve.feedback import export_feedback
-
     if not Path(args.db).exists():
         raise InputError(f"{args.db}: database not found")
     m = export_feedback(
@@ -112,9 +141,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import_run(args: argparse.Namespace) -> int:
-    from radimpress.serve.runs import import_run
-    from radimpress.serve.store import Store
-
     store = Store(args.db)
     try:
         for run_dir in args.run:
@@ -127,9 +153,6 @@ def cmd_import_run(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from radimpress.serve.pages import pct
-    from radimpress.serve.store import Store
-
     if not Path(args.db).exists():
         raise InputError(f"{args.db}: database not found")
     store = Store(args.db)
@@ -152,28 +175,23 @@ findings (OBX-3 ending &GDT) with an ACK (MSA AA) and a new ORU^R01 whose
 Malformed messages get an AE/AR acknowledgement with the reason; garbage,
 truncated and oversized frames never stop the listener.
 
-Reads: --model (a folder written by `radimpress train`). Writes: nothing to
-disk; logs control ids and ACK codes, never report text.
+Reads: --model (a folder written by `radimpress train`). Writes: every draft
+to the SQLite database --db (the review pages of `radimpress serve --db` show
+them); logs control ids and ACK codes, never report text. To run it beside
+the HTTP API in one process, use `radimpress serve --mllp-port`.
 """
 
 
 def cmd_mllp(args: argparse.Namespace) -> int:
-    from radimpress.serve.mllp import run
-
-    return run(
-        args.model,
-        args.host,
-        args.port,
-        args.max_frame,
-        safety=not args.no_safety,
-        scrub=args.scrub,
-    )
+    settings = build_settings(args)
+    return mllp.run(settings, args.host, args.port, args.max_frame, args.scrub)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve",
         help="serve drafts over HTTP with review pages and an evaluation dashboard",
+        formatter_class=_Help,
         description=(
             "Reads a model folder (--model) and serves POST /v1/impressions[/batch], review pages "
             "(/review), the evaluation dashboard (/dashboard), /docs, /healthz, /readyz, /metrics. "
@@ -182,40 +200,71 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--model", required=True, help="model folder (with radimpress.json)")
-    p.add_argument("--db", default="radimpress.db", help="SQLite database (created if absent)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--db", default=DEFAULTS.db_path, help="SQLite database (created if absent)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1, help="worker processes (each loads the model)")
-    p.add_argument("--tokens-file", help="file of 'reviewer:token' lines")
+    p.add_argument(
+        "--tokens-file",
+        help="file of 'reviewer:token' lines; tokens need at least 16 characters "
+        "(or set RADIMPRESS_TOKENS)",
+    )
     p.add_argument(
         "--insecure-local", action="store_true", help="no authentication; only allowed on 127.0.0.1"
     )
     p.add_argument(
         "--reviewer",
-        default=os.environ.get("USER", "local"),
+        default=os.environ.get("USER", DEFAULTS.local_reviewer),
         help="reviewer name recorded with --insecure-local",
     )
     p.add_argument("--no-batching", action="store_true", help="one generate call per request")
-    p.add_argument("--max-batch-size", type=int, default=16, help="reports per generate call")
+    p.add_argument(
+        "--max-batch-size", type=int, default=DEFAULTS.max_batch_size, help="reports per model call"
+    )
     p.add_argument(
         "--max-wait-ms",
         type=float,
-        default=10.0,
+        default=DEFAULTS.max_wait_ms,
         help="how long the first request of a batch waits for others",
     )
-    p.add_argument("--max-findings-chars", type=int, default=20_000, help="longer findings get 422")
-    p.add_argument("--max-batch-items", type=int, default=64, help="reports per /batch call")
     p.add_argument(
-        "--no-safety-checks",
-        action="store_true",
-        help="skip radimpress.safety warnings (benchmarks of the bare model only)",
+        "--max-findings-chars",
+        type=int,
+        default=DEFAULTS.max_findings_chars,
+        help="longer findings get 422",
     )
+    p.add_argument(
+        "--max-field-chars",
+        type=int,
+        default=DEFAULTS.max_field_chars,
+        help="longer indication/exam/comparison get 422",
+    )
+    p.add_argument(
+        "--max-batch-items",
+        type=int,
+        default=DEFAULTS.max_batch_items,
+        help="reports per /batch call",
+    )
+    p.add_argument(
+        "--max-candidates",
+        type=int,
+        default=DEFAULTS.max_candidates,
+        help="most candidates a request may ask for",
+    )
+    _safety_flags(p)
     p.add_argument(
         "--safety-in-thread",
         action="store_true",
         help="run the safety checks in the server process (default: a separate process, so they "
         "use another core while the model drafts the next batch)",
     )
+    p.add_argument(
+        "--mllp-port",
+        type=int,
+        help="also listen for HL7 v2 over MLLP on this port, drafting like the HTTP API "
+        "(stored, batched, in /metrics); needs --workers 1",
+    )
+    p.add_argument("--mllp-host", default=DEFAULTS.mllp_host, help="address of the MLLP listener")
     p.add_argument(
         "--import-run",
         action="append",
@@ -268,7 +317,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "mllp",
         help="HL7 v2 MLLP listener: ORU^R01 findings in -> ACK + draft ORU^R01 out",
         description=MLLP_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Help,
     )
     m.add_argument(
         "--model", required=True, metavar="DIR", help="model folder from `radimpress train`"
@@ -276,16 +325,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument(
         "--port", type=int, required=True, help="TCP port (0 picks a free one and prints it)"
     )
+    m.add_argument("--host", default=DEFAULTS.mllp_host, help="address to bind (this machine only)")
     m.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+        "--db", default=DEFAULTS.db_path, help="SQLite database the drafts are stored in"
     )
     m.add_argument(
-        "--max-frame", type=int, default=1 << 20, metavar="BYTES", help="largest accepted frame"
+        "--max-frame",
+        type=int,
+        default=DEFAULTS.mllp_max_frame,
+        metavar="BYTES",
+        help="largest accepted frame",
     )
-    m.add_argument(
-        "--no-safety", action="store_true", help="skip radimpress.safety checks on drafts"
-    )
+    _safety_flags(m)
     m.add_argument(
         "--scrub", action="store_true", help="scrub PHI from findings before the model sees them"
     )
     m.set_defaults(func=cmd_mllp)
+
+
+def _safety_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-safety-checks",
+        action="store_true",
+        help="skip radimpress.safety warnings (benchmarks of the bare model only)",
+    )
+    p.add_argument(
+        "--no-safe-select",
+        action="store_true",
+        help="keep the model's order even when its first candidate has a high-severity warning",
+    )

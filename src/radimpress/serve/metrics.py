@@ -41,6 +41,12 @@ class ServeMetrics:
             "Reports drafted",
             registry=self.registry,
         )
+        self.drafts_by_channel = Counter(
+            "radimpress_drafts",
+            "Drafts stored, by front door (rest, fhir, hl7)",
+            ["channel"],
+            registry=self.registry,
+        )
         self.model_errors = Counter(
             "radimpress_model_errors",
             "Requests failed by the model",

@@ -7,9 +7,12 @@ AR with the reason) and survive anything on the wire: garbage between frames,
 frames cut short by a new start block or a disconnect, frames larger than
 any report, and clients that vanish mid-reply.
 
-The model runs in one worker thread so the event loop keeps accepting and
-framing while a draft is generated, and the model is never called twice at
-once. Logs carry control ids, sizes and ACK codes only, never message text.
+Drafts go through the server's `DraftService` (the model in its worker
+thread behind the micro-batcher), so the event loop keeps accepting and
+framing while a draft is generated. Run inside ``radimpress serve
+--mllp-port`` the listener shares the HTTP server's service: its drafts are
+on the review pages and in /metrics. Logs carry control ids, sizes and ACK
+codes only, never message text.
 """
 
 from __future__ import annotations
@@ -17,12 +20,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
+from radimpress.drafting import DraftError, DraftOptions, DraftResult, ModelNotReady
 from radimpress.formats.hl7v2 import Hl7Error, build_ack, build_draft_oru, header_of, parse_oru
+from radimpress.privacy.scrub import scrub_text
+from radimpress.records import InputError, Report
+from radimpress.serve.metrics import ServeMetrics
+from radimpress.serve.service import DraftService
+from radimpress.serve.settings import ServeSettings
+from radimpress.serve.store import Store
 
 log = logging.getLogger("radimpress.mllp")
 
@@ -125,49 +133,34 @@ def decode_text(data: bytes) -> str:
 class DraftResponder:
     """Turn one inbound message into the frames to send back (ACK, then the draft ORU).
 
-    ``generate(findings_report) -> (impression, warnings)`` is injected so the
-    responder can be tested without a model; :meth:`from_model` builds it
-    from any ImpressionModel, with radimpress's safety checks when available.
+    ``draft(report) -> DraftResult`` is injected so the responder can be tested
+    without a model; :meth:`from_service` drafts through the server's
+    `DraftService`, so HL7 drafts are batched, checked, stored and counted
+    like every other.
     """
 
     def __init__(
-        self,
-        generate: Callable[[Any], tuple[str, list[str]]],
-        model_name: str = "radimpress",
-        model_version: str = "",
-        scrub: bool = False,
+        self, draft: Callable[[Report], Awaitable[DraftResult]], scrub: bool = False
     ) -> None:
-        self.generate = generate
-        self.model_name = model_name
-        self.model_version = model_version
+        self.draft = draft
         self.scrub = scrub
 
     @classmethod
-    def from_model(
-        cls, model: Any, safety: bool = True, num_candidates: int = 3, scrub: bool = False
-    ):
-        def generate(report) -> tuple[str, list[str]]:
-            cands = model.generate([report], num_candidates=num_candidates if safety else 1)[0]
-            if not cands:
-                raise RuntimeError("the model returned no candidate")
-            if not safety:
-                return cands[0], []
-            from radimpress.serve.warnings import check_batch
+    def from_service(cls, service: DraftService, scrub: bool = False) -> DraftResponder:
+        async def draft(report: Report) -> DraftResult:
+            (stored,) = await service.draft([report], DraftOptions(), channel="hl7")
+            return stored.result
 
-            ranked, warns = check_batch([(report.findings, list(cands))], reorder=True)[0]
-            return ranked[0], [w["message"] for w in warns if w.get("candidate") == 0]
+        return cls(draft, scrub=scrub)
 
-        info = model.info()
-        return cls(generate, str(info.get("name", "")), str(info.get("version", "")), scrub=scrub)
-
-    def respond(self, text: str) -> list[str]:
+    async def respond(self, text: str) -> list[str]:
         """Replies for one message; never raises (an internal error is an AE)."""
         head = header_of(text)
         if head.get("message_type", "").split("^")[0] == "ACK":
             log.info("ack received for control_id=%s; no reply", head.get("control_id", ""))
             return []  # an ACK of our draft: acknowledging it would start an endless exchange
         try:
-            msg = parse_oru(text)
+            msg = await asyncio.to_thread(parse_oru, text)  # a 1 MiB frame parses off the loop
         except Exception as e:  # noqa: BLE001 - a parser bug still gets an answer
             if not isinstance(e, Hl7Error):
                 log.error(
@@ -192,11 +185,16 @@ class DraftResponder:
         try:
             report = msg.to_report()
             if self.scrub:
-                from radimpress.privacy.scrub import scrub_text
-
                 report.findings = scrub_text(report.findings)[0]
-            impression, warnings = self.generate(report)
-            draft = build_draft_oru(msg, impression, self.model_name, self.model_version, warnings)
+            result = await self.draft(report)
+            warnings = [w.message for w in result.warnings_for(0)]
+            draft = build_draft_oru(
+                msg, result.impression, result.model.name, result.model.version, warnings
+            )
+        except DraftError as e:
+            code, hl7_error = _ack_for(e)
+            log.info("draft refused control_id=%s code=%s: %s", msg.control_id, code, e)
+            return [build_ack(code, str(e), msg, hl7_error=hl7_error)]
         except Exception as e:  # noqa: BLE001 - the listener must answer, not die
             log.error("draft failed control_id=%s: %s", msg.control_id, type(e).__name__)
             return [build_ack("AE", f"draft failed: {type(e).__name__}", msg, hl7_error="207")]
@@ -207,6 +205,18 @@ class DraftResponder:
             len(warnings),
         )
         return [build_ack("AA", "", msg), draft]
+
+
+def _ack_for(error: DraftError) -> tuple[str, str]:
+    """HL7 ACK code and ERR-3 error code for a drafting error.
+
+    AR (application reject) when the system cannot take messages now, so the
+    interface engine resends later; AE (application error) when this message
+    cannot be drafted as it is.
+    """
+    if isinstance(error, ModelNotReady):
+        return "AR", "207"
+    return "AE", "207"
 
 
 class MllpListener:
@@ -226,9 +236,6 @@ class MllpListener:
         self.idle_timeout = idle_timeout
         self.server: asyncio.Server | None = None
         self._clients: set[asyncio.Task] = set()
-        self._executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="radimpress-mllp-model"
-        )
         self.stats = {
             "connections": 0,
             "frames": 0,
@@ -260,7 +267,6 @@ class MllpListener:
             await asyncio.gather(*self._clients, return_exceptions=True)
         if self.server is not None:
             await self.server.wait_closed()
-        self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _reply(self, writer: asyncio.StreamWriter, messages: list[str]) -> None:
         for m in messages:
@@ -292,7 +298,6 @@ class MllpListener:
         self.stats["connections"] += 1
         log.info("connection from %s", peer)
         decoder = FrameDecoder(self.max_frame)
-        loop = asyncio.get_running_loop()
         try:
             while True:
                 try:
@@ -303,7 +308,7 @@ class MllpListener:
                 if not data:
                     break
                 for ev in decoder.feed(data):
-                    replies = await self._handle(ev, loop)
+                    replies = await self._handle(ev)
                     if replies:
                         await self._reply(writer, replies)
         except (ConnectionError, asyncio.IncompleteReadError) as e:
@@ -323,7 +328,7 @@ class MllpListener:
                 writer.close()
                 await writer.wait_closed()
 
-    async def _handle(self, ev: FrameEvent, loop: asyncio.AbstractEventLoop) -> list[str]:
+    async def _handle(self, ev: FrameEvent) -> list[str]:
         if ev.kind == "garbage":
             self.stats["garbage_bytes"] += ev.size
             log.info("ignored %d bytes outside MLLP frames", ev.size)
@@ -340,7 +345,7 @@ class MllpListener:
             reason = "truncated frame: a new start block (VT) arrived before the end block (FS CR)"
             return [broken_frame_ack(text, reason)]
         self.stats["frames"] += 1
-        return await loop.run_in_executor(self._executor, self.responder.respond, text)
+        return await self.responder.respond(text)
 
 
 def broken_frame_ack(text: str, reason: str) -> str:
@@ -354,32 +359,33 @@ def broken_frame_ack(text: str, reason: str) -> str:
     )
 
 
-def run(model_dir: str, host: str, port: int, max_frame: int, safety: bool, scrub: bool) -> int:
-    """Blocking entry point for ``radimpress mllp``."""
-    from radimpress.models.base import load_model
-
-    model = load_model(model_dir)
-    if safety:  # load the checker's language pipeline now, not on the first message (seconds)
-        from radimpress.serve.warnings import warm_up
-
-        warm_up()
-    responder = DraftResponder.from_model(model, safety=safety, scrub=scrub)
-    listener = MllpListener(responder, host, port, max_frame=max_frame)
+def run(settings: ServeSettings, host: str, port: int, max_frame: int, scrub: bool) -> int:
+    """Blocking entry point for ``radimpress mllp``: the listener alone, drafting like `serve`."""
 
     async def main() -> None:
+        store = Store(settings.db)
+        service = DraftService(settings, store, ServeMetrics())
+        await service.load()
+        if service.drafter is None:
+            raise InputError(f"{settings.model_dir}: model failed to load ({service.load_error})")
+        listener = MllpListener(
+            DraftResponder.from_service(service, scrub=scrub), host, port, max_frame=max_frame
+        )
         bound = await listener.start()
-        info = model.info()
+        info = service.drafter.info
         print(
-            f"radimpress mllp: {info.get('name')} {info.get('version')} listening on {host}:{bound} "
-            "(Ctrl-C to stop)",
+            f"radimpress mllp: {info.name} {info.version} listening on {host}:{bound}, "
+            f"drafts stored in {settings.db} (Ctrl-C to stop)",
             flush=True,
         )
         try:
             await listener.serve_forever()
         finally:
+            print(f"radimpress mllp: stopped; {listener.stats}", flush=True)
             await listener.close()
+            await service.close()
+            store.close()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
-    print(f"radimpress mllp: stopped; {listener.stats}")
     return 0

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from radimpress.drafting import CHECK_FAILED, DraftWarning
+from radimpress.drafting.checks import check_items
 from radimpress.records import InputError
 from radimpress.serve.store import Draft, Store, new_id
 
@@ -44,9 +46,7 @@ def _warnings_from_row(row: dict[str, str], findings: str, prediction: str) -> l
     raw = (row.get("warnings") or "").strip()
     if raw.startswith("["):
         try:
-            from radimpress.serve.warnings import normalise
-
-            return [normalise(w, 0) for w in json.loads(raw)]
+            return [DraftWarning.from_safety(w, 0).model_dump() for w in json.loads(raw)]
         except (json.JSONDecodeError, TypeError, ValueError, KeyError):
             pass
     types = row.get("warning_types") or (raw if raw and not raw.startswith("[") else "")
@@ -56,9 +56,12 @@ def _warnings_from_row(row: dict[str, str], findings: str, prediction: str) -> l
             {"type": t, "severity": "warning", "message": t, "candidate": 0, "evidence": []}
             for t in names
         ]
-    from radimpress.serve.warnings import check_candidates
-
-    return check_candidates(findings, [prediction]) if findings and prediction else []
+    if not (findings and prediction):
+        return []
+    checked = check_items([(findings, [prediction])])
+    if checked is None:
+        return [CHECK_FAILED.model_dump()]
+    return [w.model_dump() for w in checked[0][0]]
 
 
 def read_run_dir(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, list[dict[str, str]]]]:

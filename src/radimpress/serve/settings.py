@@ -45,6 +45,11 @@ class ServeSettings:
     max_candidates: int = 8
     # Where an evaluation run's "open report" links go and what the worklist shows.
     page_size: int = 50
+    # An MLLP (HL7 v2) listener beside HTTP, sharing the drafting service; None = off.
+    mllp_port: int | None = None
+    mllp_host: str = "127.0.0.1"
+    mllp_max_frame: int = 1 << 20
+    mllp_scrub: bool = False
     # The model instance itself, when a test or the bench builds it in-process.
     model: Any = field(default=None, repr=False, compare=False)
 

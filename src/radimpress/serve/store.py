@@ -71,6 +71,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, report_id)
     );
     """,
+    # 3: which front door a live draft came through (rest, fhir, hl7); 'origin' still
+    # tells live drafts ('api') from imported evaluation runs
+    """
+    ALTER TABLE drafts ADD COLUMN channel TEXT NOT NULL DEFAULT 'rest';
+    """,
 ]
 
 
@@ -108,6 +113,7 @@ class Draft:
     opened_at: float | None = None
     reviewed_at: float | None = None
     review_seconds: float | None = None
+    channel: str = "rest"  # the front door: rest, fhir or hl7
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Draft:
@@ -133,6 +139,7 @@ class Draft:
             json.dumps(self.candidates, ensure_ascii=False),
             json.dumps(self.warnings, ensure_ascii=False),
             self.status,
+            self.channel,
         )
 
     @property
@@ -148,7 +155,7 @@ class Draft:
 INSERT_DRAFT = (
     "INSERT INTO drafts (id, created_at, request_id, origin, report_id, model_name,"
     " model_version, findings, indication, exam, reference, candidates, warnings,"
-    " status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " status, channel) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 

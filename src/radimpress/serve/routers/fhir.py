@@ -1,7 +1,7 @@
 """``POST /fhir/DiagnosticReport/$draft-impression``: a DiagnosticReport in, the same report
 with a preliminary drafted conclusion out.
 
-It reuses the serve stage's drafting path (micro-batcher, safety checks,
+It drafts through the server's `DraftService` (micro-batcher, safety checks,
 draft store, metrics), so a draft made over FHIR shows up on the review
 pages like any other, and its id is returned in the extension. Every error a
 FHIR client can get is an OperationOutcome with an HTTP 4xx/5xx status.
@@ -16,6 +16,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from radimpress.drafting import (
+    DraftError,
+    DraftOptions,
+    FieldProblem,
+    InvalidRequest,
+    ModelFailed,
+    ModelNotReady,
+)
 from radimpress.formats.fhir import (
     NOT_DRAFTABLE,
     FhirError,
@@ -26,6 +34,7 @@ from radimpress.formats.fhir import (
     report_from_fhir,
 )
 from radimpress.serve.auth import require_reviewer
+from radimpress.serve.deps import Service
 
 log = logging.getLogger("radimpress.serve.fhir")
 router = APIRouter(prefix="/fhir", tags=["fhir"])
@@ -72,7 +81,9 @@ def _unwrap(obj: Any) -> Any:
         503: {"description": "OperationOutcome: model not loaded yet"},
     },
 )
-async def draft_impression(request: Request, reviewer: Annotated[str, Depends(require_reviewer)]):
+async def draft_impression(
+    request: Request, service: Service, reviewer: Annotated[str, Depends(require_reviewer)]
+):
     """Draft the impression of a FHIR R4 DiagnosticReport from its findings.
 
     Findings are read from ``presentedForm`` (text/plain) or contained
@@ -80,8 +91,6 @@ async def draft_impression(request: Request, reviewer: Annotated[str, Depends(re
     the draft, ``status`` = ``preliminary`` and an extension carrying the
     model name/version, the stored draft id and any safety warnings.
     """
-    from radimpress.serve.routers.impressions import ImpressionRequest, _draft, _limits_check
-
     body = await request.body()
     try:
         obj = json.loads(body)
@@ -108,48 +117,22 @@ async def draft_impression(request: Request, reviewer: Annotated[str, Depends(re
                 ],
             )
         report = report_from_fhir(dr, "fhir-api")
+        report.id = (report.id or f"fhir-{request.state.request_id}")[:200]
+        (draft,) = await service.draft(
+            [report], DraftOptions(), channel="fhir", request_id=request.state.request_id
+        )
     except FhirError as e:
         return _outcome(e.status, e.issues)
-    settings = request.app.state.settings
-    item = ImpressionRequest(
-        findings=report.findings,
-        exam=report.exam,
-        indication=report.indication,
-        comparison=report.comparison,
-        report_id=(report.id or "")[:200] or None,
-    )
-    errors = _limits_check(item, settings, ("DiagnosticReport",))
-    if errors:
-        return _outcome(
-            422,
-            [
-                Issue("error", "too-long", str(err["msg"]), "DiagnosticReport.presentedForm")
-                for err in errors
-            ],
-        )
-    n = max(1, min(3, settings.max_candidates))  # a few candidates let the safety check pick
-    result = await _draft(request, [item], [n], None)
-    if isinstance(result, JSONResponse):  # 503 not loaded / 500 model failed, with an error id
-        detail = json.loads(result.body)
-        return _outcome(
-            result.status_code,
-            [
-                Issue(
-                    "error",
-                    "transient" if result.status_code == 503 else "exception",
-                    f"{detail.get('error', 'error')} (error_id {detail.get('error_id', '-')})",
-                )
-            ],
-        )
-    (res,), _latency = result
-    warnings = [w.message for w in res.warnings if w.candidate == 0]
+    except DraftError as e:
+        return _outcome(*_draft_error_issues(e))
+    result = draft.result
     out = apply_draft(
         resource,
-        res.impressions[0] if res.impressions else "",
-        res.model.name,
-        res.model.version,
-        warnings,
-        res.id,
+        result.impression,
+        result.model.name,
+        result.model.version,
+        [w.message for w in result.warnings_for(0)],
+        draft.id,
     )
     try:
         parse_diagnostic_report(out)  # never send back a resource we could not read ourselves
@@ -159,3 +142,22 @@ async def draft_impression(request: Request, reviewer: Annotated[str, Depends(re
             500, [Issue("error", "exception", "the drafted resource failed validation")]
         )
     return JSONResponse(out, media_type=FHIR_JSON)
+
+
+def _draft_error_issues(e: DraftError) -> tuple[int, list[Issue]]:
+    """A drafting error as an HTTP status and OperationOutcome issues."""
+    if isinstance(e, InvalidRequest):
+        return 422, [
+            Issue("error", "too-long" if p.kind == "too_long" else "invalid", p.message, _where(p))
+            for p in e.problems
+        ]
+    if isinstance(e, ModelNotReady):
+        return 503, [Issue("error", "transient", str(e))]
+    if isinstance(e, ModelFailed):
+        return 500, [Issue("error", "exception", str(e))]
+    return 500, [Issue("error", "exception", type(e).__name__)]
+
+
+def _where(problem: FieldProblem) -> str:
+    """The FHIR element a request field came from (findings travel in presentedForm)."""
+    return "DiagnosticReport.presentedForm" if problem.field == "findings" else "DiagnosticReport"

@@ -18,13 +18,13 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(request: Request):
     """Ready to draft: the model is loaded and the store is open (503 otherwise)."""
-    state = request.app.state
-    ready = state.model is not None and state.store is not None
-    body = {"ready": ready}
-    if state.model is not None:
-        body["model"] = state.model.info()
-    if state.model_error:
-        body["error"] = state.model_error
+    service = request.app.state.service
+    ready = service is not None and service.ready and request.app.state.store is not None
+    body: dict = {"ready": ready}
+    if service is not None and service.drafter is not None:
+        body["model"] = service.drafter.info.model_dump()
+    if service is not None and service.load_error:
+        body["error"] = service.load_error
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

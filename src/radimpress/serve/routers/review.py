@@ -14,6 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from radimpress.drafting.checks import safety_available
 from radimpress.serve.auth import COOKIE, reviewer_for, token_from_request
 from radimpress.serve.store import STATUSES, AlreadyDecided
 
@@ -159,8 +160,6 @@ async def report_page(
         await asyncio.to_thread(store.mark_opened, draft_id)
     next_id = await asyncio.to_thread(store.next_draft_id, draft)
     done_draft = await asyncio.to_thread(store.get_draft, done) if done else None
-    from radimpress.serve.warnings import safety_available
-
     return render(
         request,
         "report.html",

@@ -8,15 +8,17 @@ import pytest
 import yaml
 
 from radimpress.cli import main
+from radimpress.models.base import build_model
 from radimpress.models.recipes import (
-    apply_overrides,
-    build_model,
     default_recipe_name,
+    describe_options,
     list_recipes,
     load_recipe,
+    parse_recipe,
+    recipe_tree,
 )
 from radimpress.records import InputError, read_jsonl
-from test_models_data import tiny_recipe, write_dataset
+from support import tiny_recipe, write_dataset
 
 
 def test_shipped_recipes_load_and_build():
@@ -31,26 +33,45 @@ def test_shipped_recipes_load_and_build():
     ):
         assert name in recipes and recipes[name]
         model = build_model(load_recipe(name))  # validates every option group
-        assert model.kind == load_recipe(name)["kind"]
+        assert model.kind == load_recipe(name).kind
     assert default_recipe_name() in recipes
-    assert load_recipe("default")["name"] == default_recipe_name()
+    assert load_recipe("default").name == default_recipe_name()
 
 
-def test_overrides_parse_values_and_reject_unknown_fields():
-    recipe = apply_overrides(
-        load_recipe("t5-scratch-rag"),
+def test_overrides_parse_values_and_reject_unknown_keys_at_any_depth():
+    recipe = load_recipe(
+        "t5-scratch-rag",
         ["train.lr=3e-4", "prompt.rag_k=2", "lora.enabled=true", "lora.target_modules=[q, v]"],
     )
-    assert recipe["train"]["lr"] == 3e-4 and recipe["prompt"]["rag_k"] == 2
-    assert recipe["lora"] == {"enabled": True, "target_modules": ["q", "v"]}
-    with pytest.raises(InputError, match="unknown field 'trian'"):
-        apply_overrides(recipe, ["trian.lr=1"])
+    assert recipe.train.lr == 3e-4 and recipe.prompt.rag_k == 2  # YAML's "3e-4" string is a float
+    assert recipe.lora.enabled and recipe.lora.target_modules == ["q", "v"]
+    with pytest.raises(InputError, match="trian: unknown option"):
+        load_recipe("t5-scratch-rag", ["trian.lr=1"])
+    with pytest.raises(InputError, match="train.learning_rate: unknown option"):
+        load_recipe("t5-scratch-rag", ["train.learning_rate=1"])
+    with pytest.raises(InputError, match="scratch.overrides"):
+        load_recipe("t5-scratch-rag", ["scratch.overrides=3"])
+    with pytest.raises(InputError, match="settings.k"):
+        load_recipe("rerank", ["settings.k=0"])  # validated, not only typed
     with pytest.raises(InputError, match="KEY=VALUE"):
-        apply_overrides(recipe, ["train.lr"])
-    with pytest.raises(InputError, match="train: unknown option"):
-        build_model(apply_overrides(recipe, ["train.learning_rate=1"]))
+        load_recipe("t5-scratch-rag", ["train.lr"])
     with pytest.raises(InputError, match="unknown recipe 'nope'"):
         load_recipe("nope")
+    with pytest.raises(InputError, match="field 'kind'"):
+        parse_recipe({"train": {}})
+
+
+def test_every_option_is_described_from_the_options_classes():
+    lines = describe_options("causal")
+    assert any(
+        line.startswith("train.lr (float, default 0.001): peak learning rate") for line in lines
+    )
+    assert any(line.startswith("lora.quantize (none|4bit|8bit") for line in lines)
+    paths = {line.split(" ")[0] for line in lines}
+    tree = recipe_tree("gemma3-270m-lora")
+    for group in ("train", "generation", "prompt", "lora"):
+        for key in tree.get(group, {}):
+            assert f"{group}.{key}" in paths  # every option a shipped recipe sets is described
 
 
 def test_cli_trains_a_recipe_file_with_overrides_and_generates(tmp_path, capsys):
@@ -89,9 +110,9 @@ def test_cli_retrieval_recipe_and_baseline_flag_still_work(tmp_path):
         )
         == 0
     )
-    assert (
-        json.loads((tmp_path / "r" / "radimpress.json").read_text())["settings"]["consensus_k"] == 5
-    )
+    manifest = json.loads((tmp_path / "r" / "radimpress.json").read_text())
+    assert manifest["recipe"]["settings"]["consensus_k"] == 5
+    assert yaml.safe_load((tmp_path / "r" / "recipe.yaml").read_text()) == manifest["recipe"]
     assert (
         main(["train", "--model", "constant", "--data", str(data), "--out", str(tmp_path / "c")])
         == 0

@@ -12,6 +12,7 @@ import time
 
 from radimpress.models.baselines import RetrievalModel
 from radimpress.records import Report
+from radimpress.serve.store import Store
 
 
 def test_mllp_command_answers_over_tcp_and_stops_on_sigint(tmp_path):
@@ -36,7 +37,9 @@ def test_mllp_command_answers_over_tcp_and_stops_on_sigint(tmp_path):
             str(tmp_path / "model"),
             "--port",
             "0",
-            "--no-safety",
+            "--db",
+            str(tmp_path / "drafts.db"),
+            "--no-safety-checks",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -44,8 +47,12 @@ def test_mllp_command_answers_over_tcp_and_stops_on_sigint(tmp_path):
         env=env,
     )
     try:
-        line = proc.stdout.readline()
-        port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", line).group(1))
+        found = None
+        while found is None:  # log lines (model ready) may come first
+            line = proc.stdout.readline()
+            assert line, "the listener exited before listening"
+            found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        port = int(found.group(1))
         msg = "\r".join(
             [
                 "MSH|^~\\&|RIS|H|RADIMPRESS|H|20240101||ORU^R01|CLI1|P|2.5",
@@ -67,6 +74,9 @@ def test_mllp_command_answers_over_tcp_and_stops_on_sigint(tmp_path):
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=15)
         assert proc.returncode == 0 and "stopped" in out
+        store = Store(tmp_path / "drafts.db")  # every HL7 draft is stored for review
+        assert [(d.channel, d.report_id) for d in store.list_drafts()] == [("hl7", "ACC1")]
+        store.close()
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 
 import numpy as np
 import pytest
 from rouge_score import rouge_scorer
 
-from radimpress.models.base import load_model, model_class
+from radimpress.models.base import build_model, load_model
 from radimpress.models.baselines import RetrievalModel
 from radimpress.models.features import lcs_length, rouge_l_f, rouge_tokens
+from radimpress.models.recipes import load_recipe, model_class
 from radimpress.models.rerank import RerankModel
 from radimpress.records import Report, write_jsonl
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 NORMAL = "No acute cardiopulmonary disease."
 FILLER = [f"w{i}" for i in range(40)]
@@ -178,8 +176,6 @@ def test_unfitted_and_empty_inputs(fitted):
 
 
 def test_named_recipe_builds_the_default_reranker():
-    from radimpress.models.recipes import build_model, load_recipe
-
     model = build_model(load_recipe("rerank"))
     assert isinstance(model, RerankModel)
-    assert model.retrievers == ["words", "chars", "context"] and model.edit
+    assert model.options.retrievers == ["words", "chars", "context"] and model.options.edit

@@ -7,10 +7,9 @@ import json
 import pytest
 
 from radimpress.models.base import load_model
-from radimpress.models.recipes import build_model
 from radimpress.models.scratch import train_tokenizer
-from radimpress.records import InputError, Report
-from test_models_data import synthetic_reports, tiny_recipe
+from radimpress.records import InputError
+from support import synthetic_reports, tiny_recipe, train_tiny
 
 TRAIN = synthetic_reports(32, 1, "tr")
 VAL = synthetic_reports(6, 2, "va")
@@ -28,12 +27,13 @@ def test_scratch_tokenizer_round_trips_text_and_ends_with_eos():
 
 @pytest.mark.parametrize("lora", [False, True])
 def test_train_save_load_gives_the_same_candidates(tmp_path, lora):
-    model = build_model(
+    model, metrics = train_tiny(
         tiny_recipe(
             "seq2seq", lora={"enabled": lora, "r": 4, "alpha": 8, "target_modules": ["q", "v"]}
-        )
+        ),
+        TRAIN,
+        VAL,
     )
-    metrics = model.fit(TRAIN, VAL)
     assert metrics["steps"] == 6 and metrics["loss_history"][-1] < metrics["loss_history"][0]
     if lora:  # only the adapters were trained
         names = [n for n, p in model.model.named_parameters() if p.requires_grad]
@@ -42,24 +42,23 @@ def test_train_save_load_gives_the_same_candidates(tmp_path, lora):
     assert all(1 <= len(c) <= 2 for c in before)
     model.save(tmp_path / "m")
     manifest = json.loads((tmp_path / "m" / "radimpress.json").read_text())
-    assert manifest["settings"]["saved_as"] == ("merged" if lora else "full")
+    assert manifest["saved"]["saved_as"] == ("merged" if lora else "full")
     assert (tmp_path / "m" / "README.md").read_text().startswith("# radimpress model")
     again = load_model(tmp_path / "m")
     assert again.generate(VAL, num_candidates=2) == before
 
 
 def test_lora_adapter_is_saved_apart_from_a_base_folder(tmp_path):
-    base = build_model(tiny_recipe("seq2seq", train={"max_steps": 1}))
-    base.fit(TRAIN)
+    base, _ = train_tiny(tiny_recipe("seq2seq", train={"max_steps": 1}), TRAIN)
     base.save(tmp_path / "base")
-    tuned = build_model(
+    tuned, _ = train_tiny(
         tiny_recipe(
             "seq2seq",
             lora={"enabled": True, "r": 2, "target_modules": ["q", "v"], "merge_on_save": False},
         )
-        | {"base": str(tmp_path / "base" / "model"), "scratch": None}
+        | {"base": str(tmp_path / "base" / "model"), "scratch": None},
+        TRAIN,
     )
-    tuned.fit(TRAIN)
     before = tuned.generate(VAL)
     tuned.save(tmp_path / "adapter")
     assert (tmp_path / "adapter" / "adapter" / "adapter_config.json").exists()
@@ -68,23 +67,21 @@ def test_lora_adapter_is_saved_apart_from_a_base_folder(tmp_path):
 
 
 def test_generation_is_deterministic_and_beam_options_apply():
-    model = build_model(tiny_recipe("seq2seq"))
-    model.fit(TRAIN)
-    model.generation.num_beams = 3
-    a = model.generate(VAL, num_candidates=3)
-    assert a == model.generate(VAL, num_candidates=3)
-    model.generation.num_beams = 1
-    greedy = model.generate(VAL, num_candidates=1)
+    model, _ = train_tiny(tiny_recipe("seq2seq"), TRAIN)
+    a = model.generate(VAL, num_candidates=3, num_beams=3)
+    assert a == model.generate(VAL, num_candidates=3, num_beams=3)
+    greedy = model.generate(VAL, num_candidates=1, num_beams=1)
     assert all(len(c) == 1 for c in greedy)
+    assert model.generation.num_beams == 2  # per-call options never change the recipe
 
 
 def test_mbr_pool_includes_the_neighbours_impressions():
-    model = build_model(
+    model, _ = train_tiny(
         tiny_recipe(
             "seq2seq", train={"max_steps": 1}, generation={"mbr": True, "mbr_neighbours": 3}
-        )
+        ),
+        TRAIN,
     )
-    model.fit(TRAIN)
     (cands,) = model.generate(VAL[:1], num_candidates=10)
     neighbours = model.builder.neighbour_impressions(VAL[:1], 3)[0]
     assert set(neighbours) <= set(cands)
@@ -92,27 +89,14 @@ def test_mbr_pool_includes_the_neighbours_impressions():
 
 def test_scratch_size_of_the_wrong_architecture_is_refused():
     with pytest.raises(ValueError, match="not a T5 shape"):
-        build_model(
-            tiny_recipe("seq2seq") | {"scratch": {"size": "llama-tiny", "vocab_size": 100}}
-        ).fit(TRAIN)
+        train_tiny(
+            tiny_recipe("seq2seq") | {"scratch": {"size": "llama-tiny", "vocab_size": 100}}, TRAIN
+        )
 
 
 def test_missing_base_model_fails_with_a_clear_message(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    model = build_model(
-        tiny_recipe("seq2seq") | {"base": "no-such-org/no-such-model", "scratch": None}
-    )
     with pytest.raises(InputError, match="could not be loaded"):
-        model.fit(TRAIN)
-
-
-def test_safe_select_moves_the_candidate_that_agrees_with_the_findings_first():
-    model = build_model(
-        tiny_recipe("seq2seq", train={"max_steps": 1}, generation={"safe_select": True})
-    )
-    model.fit(TRAIN)
-    model._generate_batch = lambda prompts, n: [
-        ["No pleural effusion.", "Large left pleural effusion."] for _ in prompts
-    ]
-    (cands,) = model.generate([Report("q", "Large left pleural effusion.")], num_candidates=2)
-    assert cands == ["Large left pleural effusion.", "No pleural effusion."]
+        train_tiny(
+            tiny_recipe("seq2seq") | {"base": "no-such-org/no-such-model", "scratch": None}, TRAIN
+        )

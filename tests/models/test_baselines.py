@@ -84,7 +84,7 @@ def test_save_load_round_trip_gives_same_predictions(tmp_path):
     model.fit(TRAIN)
     model.save(tmp_path / "m")
     manifest = json.loads((tmp_path / "m" / "radimpress.json").read_text())
-    assert manifest["kind"] == "retrieval" and manifest["settings"]["consensus_k"] == 3
+    assert manifest["kind"] == "retrieval" and manifest["recipe"]["settings"]["consensus_k"] == 3
     loaded = load_model(tmp_path / "m")
     queries = [Report("q", "left effusion large"), Report("r", "normal heart, clear lungs")]
     assert loaded.generate(queries, 2) == model.generate(queries, 2)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from radimpress.models.recipes import build_model
+from radimpress.models.training import checkpoints
 from radimpress.records import InputError
-from test_models_data import synthetic_reports, tiny_recipe
+from support import synthetic_reports, tiny_recipe, train_tiny
 
 TRAIN = synthetic_reports(40, 1, "tr")
 VAL = synthetic_reports(4, 2, "va")
@@ -19,9 +19,8 @@ RECIPE = tiny_recipe(
 
 
 def _run(work, resume=False, **train):
-    model = build_model(RECIPE | {"train": {**RECIPE["train"], **train}})
-    model.work_dir, model.resume = work, resume
-    return model, model.fit(TRAIN, VAL)
+    recipe = RECIPE | {"train": {**RECIPE["train"], **train}}
+    return train_tiny(recipe, TRAIN, VAL, work_dir=work, resume=resume)
 
 
 def test_resumed_run_matches_an_uninterrupted_one(tmp_path):
@@ -46,7 +45,7 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
 def test_time_budget_stops_with_a_checkpoint(tmp_path):
     _, metrics = _run(tmp_path / "t", max_minutes=1e-6)
     assert metrics["steps"] == 1 and metrics["stopped"].startswith("time budget")
-    assert (tmp_path / "t" / "checkpoint" / "state.json").exists()
+    assert (checkpoints.latest(tmp_path / "t") / "state.json").exists()
 
 
 def test_early_stopping_keeps_the_best_validation_weights(tmp_path):
@@ -62,7 +61,7 @@ def test_cli_pause_then_resume_continues_from_the_checkpoint(tmp_path, capsys):
     import yaml
 
     from radimpress.cli import main
-    from test_models_data import write_dataset
+    from support import write_dataset
 
     data = write_dataset(tmp_path / "data")
     recipe = {k: v for k, v in RECIPE.items() if k != "name"}
@@ -78,7 +77,7 @@ def test_cli_pause_then_resume_continues_from_the_checkpoint(tmp_path, capsys):
     ]
     assert main([*args, "--set", "train.stop_after=3"]) == 0
     assert "--resume" in capsys.readouterr().out
-    assert (tmp_path / "m" / "checkpoints" / "checkpoint" / "state.json").exists()
+    assert checkpoints.latest(tmp_path / "m" / "checkpoints") is not None
     assert main([*args, "--resume"]) == 0
     metrics = json.loads((tmp_path / "m" / "radimpress.json").read_text())["train_metrics"]
     assert (
@@ -87,3 +86,21 @@ def test_cli_pause_then_resume_continues_from_the_checkpoint(tmp_path, capsys):
         and metrics["stopped"] == "completed"
     )
     assert not (tmp_path / "m" / "checkpoints").exists()
+
+
+def test_a_kill_while_checkpointing_leaves_the_previous_checkpoint_resumable(tmp_path, monkeypatch):
+    work = tmp_path / "k"
+    _run(work, stop_after=2, save_every=1)
+    before = checkpoints.latest(work)
+    assert before is not None and before.name == "checkpoint-2"
+
+    def killed(*args, **kwargs):  # the process dies after writing, before publishing
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoints, "publish", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _run(work, resume=True, stop_after=3, save_every=1)
+    assert checkpoints.latest(work) == before  # the pointer still names a whole checkpoint
+    monkeypatch.undo()
+    _, metrics = _run(work, resume=True)
+    assert metrics["steps"] == 8 and metrics["stopped"] == "completed"

@@ -13,7 +13,7 @@ import yaml
 from radimpress.cli import main
 from radimpress.models.base import load_model
 from radimpress.records import read_jsonl
-from test_models_data import tiny_recipe, write_dataset
+from support import tiny_recipe, write_dataset
 
 
 def _free_port() -> int:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from radimpress.models.gguf import CONVERTED_MARKER, resolve_base
-from radimpress.models.recipes import build_model, load_recipe
+from radimpress.models.recipes import load_recipe
 from radimpress.records import Report
-from test_models_data import synthetic_reports
+from support import synthetic_reports, train_tiny
 
 
 @pytest.mark.slow
@@ -23,10 +23,8 @@ def test_gemma3_in_context_drafts_an_impression(tmp_path, monkeypatch):
     folder = resolve_base("gemma3-270m")  # converts once into the cache, then reuses it
     assert json.loads((Path(folder) / CONVERTED_MARKER).read_text())["source"].endswith(".gguf")
     start = time.perf_counter()
-    recipe = load_recipe("gemma3-270m-icl")
-    recipe["generation"]["progress"] = False
-    model = build_model(recipe)
-    model.fit(synthetic_reports(16, 1, "tr"))
+    recipe = load_recipe("gemma3-270m-icl", ["generation.progress=false"])
+    model, _ = train_tiny(recipe, synthetic_reports(16, 1, "tr"))
     assert time.perf_counter() - start < 120  # cached: no de-quantisation again
     (cands,) = model.generate(
         [Report("q", "Large left pleural effusion with adjacent atelectasis. Heart size normal.")]

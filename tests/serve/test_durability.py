@@ -10,7 +10,7 @@ import time
 import httpx
 
 from radimpress.serve.store import Store
-from serve_helpers import ALICE, free_port, saved_model, start_server
+from support import ALICE, free_port, saved_model, start_server
 
 
 def test_every_acknowledged_draft_survives_kill_9(tmp_path):

@@ -18,7 +18,7 @@ from radimpress.serve.feedback import export_feedback
 from radimpress.serve.runs import import_run
 from radimpress.serve.settings import ServeSettings
 from radimpress.serve.store import Draft, Store, new_id
-from serve_helpers import ALICE, retrieval_model, write_eval_dir
+from support import ALICE, retrieval_model, write_eval_dir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 AUTH = {"Authorization": f"Bearer {ALICE}"}

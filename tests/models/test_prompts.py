@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from radimpress.models.prompts import DEFAULT_INSTRUCTION, PromptBuilder, PromptTemplate
-from radimpress.models.recipes import build_model
-from radimpress.records import InputError, Report
-from test_models_data import synthetic_reports
+from radimpress.models.base import load_model
+from radimpress.models.options import PromptOptions
+from radimpress.models.prompts import PromptBuilder, render_prompt
+from radimpress.models.recipes import model_class
+from radimpress.records import Report
+from support import synthetic_reports, train_tiny
 
 TRAIN = [
     Report("a", "Large left pleural effusion.", "Left effusion."),
@@ -20,21 +22,22 @@ TRAIN = [
 
 
 def test_default_prompt_has_instruction_optional_fields_and_answer_prefix():
-    t = PromptTemplate()
-    plain = t.render(Report("x", "Lungs  clear.\nHeart normal."))
+    t = PromptOptions()
+    plain = render_prompt(t, Report("x", "Lungs  clear.\nHeart normal."))
     assert plain.splitlines() == [
-        DEFAULT_INSTRUCTION,
+        t.instruction,
         "",
         "Findings: Lungs clear. Heart normal.",
         "Impression:",
     ]
-    full = t.render(Report("x", "Lungs clear.", exam="CT CHEST", indication="cough"))
+    full = render_prompt(t, Report("x", "Lungs clear.", exam="CT CHEST", indication="cough"))
     assert "Exam: CT CHEST\nIndication: cough\nFindings: Lungs clear." in full
-    assert "Exam:" not in PromptTemplate(include_exam=False).render(Report("x", "f", exam="CT"))
+    no_exam = PromptOptions(include_exam=False)
+    assert "Exam:" not in render_prompt(no_exam, Report("x", "f", exam="CT"))
 
 
 def test_retrieved_impressions_never_include_the_report_itself():
-    builder = PromptBuilder(PromptTemplate(rag_k=1)).fit(TRAIN)
+    builder = PromptBuilder(PromptOptions(rag_k=1)).fit(TRAIN)
     (prompt,) = builder.prompts([TRAIN[0]])
     # "a" is its own nearest neighbour; leave-one-out gives "b"'s impression instead.
     assert "- Large left effusion, atelectasis." in prompt
@@ -45,7 +48,7 @@ def test_retrieved_impressions_never_include_the_report_itself():
 
 
 def test_in_context_examples_put_the_most_similar_last():
-    builder = PromptBuilder(PromptTemplate(icl_k=2)).fit(TRAIN)
+    builder = PromptBuilder(PromptOptions(icl_k=2)).fit(TRAIN)
     (prompt,) = builder.prompts([Report("q", "Large left pleural effusion.")])
     first = prompt.index("Impression: Large left effusion, atelectasis.")
     nearest = prompt.index("Impression: Left effusion.")
@@ -54,8 +57,8 @@ def test_in_context_examples_put_the_most_similar_last():
 
 
 def test_unknown_template_option_is_an_error():
-    with pytest.raises(InputError, match="rag_kk"):
-        PromptTemplate.from_dict({"rag_kk": 2})
+    with pytest.raises(ValueError, match="rag_kk"):
+        PromptOptions.model_validate({"rag_kk": 2})
 
 
 ONE_LAYER = {
@@ -65,33 +68,32 @@ ONE_LAYER = {
 
 
 @pytest.mark.parametrize("kind,size", [("seq2seq", "t5-tiny"), ("causal", "llama-tiny")])
-def test_training_and_generation_see_the_same_prompt(kind, size):
+def test_training_and_generation_see_the_same_prompt(kind, size, monkeypatch, tmp_path):
     train = synthetic_reports(24, 1, "tr")
-    model = build_model(
-        {
-            "kind": kind,
-            "scratch": {"size": size, "vocab_size": 150, "overrides": ONE_LAYER[kind]},
-            "prompt": {"rag_k": 2, "icl_k": 1},
-            "train": {"max_steps": 1, "batch_size": 24, "eval_samples": 0},
-            "generation": {"num_beams": 1, "max_new_tokens": 3, "progress": False},
-        }
-    )
+    recipe = {
+        "kind": kind,
+        "scratch": {"size": size, "vocab_size": 150, "overrides": ONE_LAYER[kind]},
+        "prompt": {"rag_k": 2, "icl_k": 1},
+        "train": {"max_steps": 1, "batch_size": 24, "eval_samples": 0},
+        "generation": {"num_beams": 1, "max_new_tokens": 3, "progress": False},
+    }
+    cls = model_class(kind)
     seen_in_training: list[str] = []
-    encode = model.encode
-    model.encode = lambda prompts, targets: (
-        seen_in_training.extend(prompts),
-        encode(prompts, targets),
-    )[1]
-    model.fit(train)
+    encode = cls.encode
+    monkeypatch.setattr(
+        cls, "encode", lambda self, p, t: (seen_in_training.extend(p), encode(self, p, t))[1]
+    )
     seen_in_generation: list[str] = []
-    generate_batch = model._generate_batch
-    model._generate_batch = lambda prompts, n: (
-        seen_in_generation.extend(prompts),
-        generate_batch(prompts, n),
-    )[1]
-    model.generate(train[:5])
+    generate_batch = cls._generate_batch
+    monkeypatch.setattr(
+        cls,
+        "_generate_batch",
+        lambda self, p, n, g: (seen_in_generation.extend(p), generate_batch(self, p, n, g))[1],
+    )
+    model, _ = train_tiny(recipe, train)
+    model.save(tmp_path / "m")
+    load_model(tmp_path / "m").generate(train[:5])  # a saved and loaded model, as in serving
     assert len(seen_in_generation) == 5
-    by_findings = {p: p for p in seen_in_training}
     for prompt in seen_in_generation:
-        assert prompt in by_findings  # the very same text, retrieved context included
+        assert prompt in seen_in_training  # the very same text, retrieved context included
     assert all("Impressions of similar reports:" in p for p in seen_in_generation)

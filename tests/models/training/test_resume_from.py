@@ -10,7 +10,7 @@ import yaml
 from radimpress.cli import main
 from radimpress.models.base import load_model
 from radimpress.records import Report, write_jsonl
-from test_models_data import tiny_recipe, write_dataset
+from support import tiny_recipe, write_dataset
 
 FEEDBACK = [
     Report(

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 
 import pytest
 from fastapi.testclient import TestClient
 
+from radimpress.drafting import DraftOptions
 from radimpress.records import InputError, Report
 from radimpress.serve.app import create_app
 from radimpress.serve.auth import load_tokens, parse_tokens
 from radimpress.serve.batching import MicroBatcher, ModelError
 from radimpress.serve.settings import ServeSettings
 from radimpress.serve.store import Store
-from serve_helpers import ALICE, CountingModel, retrieval_model
+from support import ALICE, CountingModel, retrieval_model
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 AUTH = {"Authorization": f"Bearer {ALICE}"}
 
 
@@ -52,7 +51,7 @@ def test_draft_is_returned_and_stored(client, tmp_path):
     body = r.json()
     assert set(body) >= {"id", "impressions", "model", "latency_ms", "warnings"}
     assert body["impressions"] == ["Right pleural effusion."]
-    assert body["model"] == {"name": "retrieval-test", "version": "v1"}
+    assert body["model"] == {"name": "retrieval-test", "version": "v1", "kind": "retrieval"}
     assert body["latency_ms"] >= 0 and isinstance(body["warnings"], list)
     assert r.headers["x-request-id"]
     stored = client.app.state.store.get_draft(body["id"])
@@ -254,7 +253,7 @@ def test_unloadable_model_is_not_ready_and_requests_get_503(tmp_path):
     )
     with TestClient(create_app(settings)) as c:
         for _ in range(50):  # the model loads in the background
-            if c.app.state.model_error:
+            if c.app.state.service.load_error:
                 break
             asyncio.run(asyncio.sleep(0.05))
         assert c.get("/healthz").status_code == 200
@@ -275,9 +274,16 @@ def test_openapi_page_works_offline(client):
 # -- the micro-batcher on its own -------------------------------------------
 
 
+def _model_step(model):
+    """What the drafter's model step does: candidates with the options' decoding settings."""
+    return lambda reports, options: model.generate(
+        reports, options.num_candidates, **options.decoding()
+    )
+
+
 def _run_batcher(model, n_jobs, **kw):
     async def go():
-        b = MicroBatcher(model, **kw)
+        b = MicroBatcher(_model_step(model), **kw)
         await b.start()
         ticks = 0
 
@@ -298,7 +304,8 @@ def _run_batcher(model, n_jobs, **kw):
                             if i == 1 and model.fail_on
                             else "Large left pleural effusion.",
                         )
-                    ]
+                    ],
+                    DraftOptions(),
                 )
                 for i in range(n_jobs)
             ],
@@ -347,7 +354,7 @@ def test_store_migrates_old_databases_and_refuses_newer(tmp_path):
     db = tmp_path / "old.db"
     Store(db).close()
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.execute("PRAGMA user_version=99")
     conn.commit()
@@ -356,33 +363,34 @@ def test_store_migrates_old_databases_and_refuses_newer(tmp_path):
         Store(db)
 
 
-def test_num_beams_reaches_models_with_generation_options():
-    class BeamModel(CountingModel):
-        def __init__(self, inner):
-            super().__init__(inner)
-            self.generation = type("G", (), {"num_beams": 4})()
-            self.seen: list[int] = []
-
-        def generate(self, reports, num_candidates=1):
-            self.seen.append(self.generation.num_beams)
-            return super().generate(reports, num_candidates)
-
-    model = BeamModel(retrieval_model())
+def test_jobs_with_different_beam_widths_run_as_separate_groups():
+    model = CountingModel(retrieval_model())
 
     async def go():
-        b = MicroBatcher(model, max_wait_ms=50)
+        b = MicroBatcher(_model_step(model), max_wait_ms=50)
         await b.start()
         await asyncio.gather(
-            b.generate([Report("a", "effusion")], 1, num_beams=2),
-            b.generate([Report("b", "effusion")], 1, num_beams=2),
-            b.generate([Report("c", "effusion")], 1, num_beams=8),
+            b.generate([Report("a", "effusion")], DraftOptions(num_beams=2)),
+            b.generate([Report("b", "effusion")], DraftOptions(num_beams=2)),
+            b.generate([Report("c", "effusion")], DraftOptions(num_beams=8)),
         )
-        await b.generate([Report("d", "effusion")], 1)
+        await b.generate([Report("d", "effusion")], DraftOptions())
         await b.stop()
 
     asyncio.run(go())
-    assert model.seen == [2, 8, 4] and model.calls == [2, 1, 1]
-    assert model.generation.num_beams == 4  # restored after each call
+    assert model.beams == [2, 8, None] and model.calls == [2, 1, 1]
+
+
+def test_num_beams_reaches_the_model_and_is_refused_where_it_cannot_apply(tmp_path):
+    model = CountingModel(retrieval_model())
+    with make_client(tmp_path, model=model) as c:
+        r = c.post("/v1/impressions", headers=AUTH, json={"findings": "effusion", "num_beams": 3})
+        assert r.status_code == 200 and model.beams == [3]
+    with make_client(tmp_path, model=retrieval_model()) as c:  # retrieval has no beams
+        r = c.post("/v1/impressions", headers=AUTH, json={"findings": "effusion", "num_beams": 3})
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["loc"] == ["body", "num_beams"]
+        assert "cannot honour num_beams" in r.json()["detail"][0]["msg"]
 
 
 def test_a_failing_safety_checker_is_flagged_not_silent(client, monkeypatch):
@@ -402,6 +410,11 @@ class _FixedModel:
 
     kind = "fixed"
     name, version = "fixed", "v1"
+    decoding_options = frozenset()
+    progress = False
+
+    def candidate_pool(self, **decoding):
+        return 1
 
     def generate(self, reports, num_candidates=1):
         return [["No acute disease."] for _ in reports]
@@ -412,12 +425,12 @@ class _FixedModel:
 
 def test_safety_checks_in_their_own_process_flag_an_omitted_pneumothorax(tmp_path):
     with make_client(tmp_path, model=_FixedModel(), safety_process=True) as c:
-        assert c.app.state.safety_pool is not None
+        assert c.app.state.service.safety_pool is not None
         r = c.post("/v1/impressions", headers=AUTH, json={"findings": "Large right pneumothorax."})
         assert r.status_code == 200
         assert "omitted_critical" in [w["type"] for w in r.json()["warnings"]]
         # The checker process dying is flagged on the draft, and the server keeps answering.
-        c.app.state.safety_pool.shutdown()
+        c.app.state.service.safety_pool.shutdown()
         r = c.post("/v1/impressions", headers=AUTH, json={"findings": "Large right pneumothorax."})
         assert r.status_code == 200
         assert [w["type"] for w in r.json()["warnings"]] == ["safety_check_failed"]

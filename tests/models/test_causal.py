@@ -7,19 +7,15 @@ import torch
 
 from radimpress.models.base import load_model
 from radimpress.models.causal import CompletionLoss
-from radimpress.models.recipes import build_model
 from radimpress.records import InputError
-from test_models_data import synthetic_reports, tiny_recipe
+from support import built, synthetic_reports, tiny_recipe, train_tiny
 
 TRAIN = synthetic_reports(32, 1, "tr")
 VAL = synthetic_reports(6, 2, "va")
 
 
 def _built(**groups):
-    model = build_model(tiny_recipe("causal", **groups))
-    model.builder.fit(TRAIN)
-    model.build(TRAIN)
-    return model
+    return built(tiny_recipe("causal", **groups), TRAIN)
 
 
 def test_loss_is_on_the_impression_tokens_only():
@@ -51,14 +47,13 @@ GEMMA3_TINY = {
 @pytest.mark.parametrize("lora", [False, True])
 @pytest.mark.parametrize("arch", ["llama", "gemma3"])
 def test_projection_at_impression_positions_equals_the_full_logits_loss(lora, arch):
-    model = build_model(
+    model = built(
         tiny_recipe(
             "causal", lora={"enabled": lora, "r": 4, "target_modules": ["q_proj", "v_proj"]}
         )
-        | ({"scratch": GEMMA3_TINY} if arch == "gemma3" else {})
+        | ({"scratch": GEMMA3_TINY} if arch == "gemma3" else {}),
+        TRAIN,
     )
-    model.builder.fit(TRAIN)
-    model.build(TRAIN)
     batch = model.encode(*model.training_pairs(TRAIN[:4]))
     fast = CompletionLoss(model.model)(**batch)
     full = CompletionLoss(model.model, full_logits=True)(**batch)
@@ -69,10 +64,9 @@ def test_projection_at_impression_positions_equals_the_full_logits_loss(lora, ar
 
 @pytest.mark.parametrize("lora", [False, True])
 def test_train_save_load_gives_the_same_candidates(tmp_path, lora):
-    model = build_model(
-        tiny_recipe("causal", lora={"enabled": lora, "r": 4, "target_modules": "all-linear"})
+    model, metrics = train_tiny(
+        tiny_recipe("causal", lora={"enabled": lora, "r": 4, "target_modules": "all-linear"}), TRAIN
     )
-    metrics = model.fit(TRAIN)
     assert metrics["loss_history"][-1] < metrics["loss_history"][0]
     before = model.generate(VAL, num_candidates=2)
     assert all("\n" not in c for cands in before for c in cands)
@@ -81,14 +75,13 @@ def test_train_save_load_gives_the_same_candidates(tmp_path, lora):
 
 
 def test_in_context_recipe_uses_the_base_model_without_training(tmp_path):
-    base = build_model(tiny_recipe("causal", train={"max_steps": 2}))
-    base.fit(TRAIN)
+    base, _ = train_tiny(tiny_recipe("causal", train={"max_steps": 2}), TRAIN)
     base.save(tmp_path / "base")
-    icl = build_model(
+    icl, metrics = train_tiny(
         tiny_recipe("causal", prompt={"icl_k": 2, "rag_k": 0}, train={"epochs": 0, "max_steps": 0})
-        | {"base": str(tmp_path / "base" / "model"), "scratch": None}
+        | {"base": str(tmp_path / "base" / "model"), "scratch": None},
+        TRAIN,
     )
-    metrics = icl.fit(TRAIN)
     assert metrics["trained"] is False
     assert torch.equal(
         icl.model.get_input_embeddings().weight.cpu(),
@@ -106,12 +99,11 @@ def test_in_context_recipe_uses_the_base_model_without_training(tmp_path):
 def test_qlora_on_a_machine_without_cuda_fails_clearly(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA: QLoRA can run here")
-    base = build_model(tiny_recipe("causal", train={"max_steps": 1}))
-    base.fit(TRAIN)
+    base, _ = train_tiny(tiny_recipe("causal", train={"max_steps": 1}), TRAIN)
     base.save(tmp_path / "base")
-    q = build_model(
-        tiny_recipe("causal", lora={"enabled": True, "quantize": "4bit"})
-        | {"base": str(tmp_path / "base" / "model"), "scratch": None}
-    )
     with pytest.raises(InputError, match="needs a CUDA GPU"):
-        q.fit(TRAIN)
+        train_tiny(
+            tiny_recipe("causal", lora={"enabled": True, "quantize": "4bit"})
+            | {"base": str(tmp_path / "base" / "model"), "scratch": None},
+            TRAIN,
+        )

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
+from radimpress.drafting import DraftWarning
 from radimpress.formats.fhir import EXTENSION_URL, reports_from_json
 from radimpress.models.baselines import RetrievalModel
 from radimpress.records import Report
@@ -131,28 +132,21 @@ def test_parameters_wrapper_is_accepted(client):
 
 
 def test_safety_warnings_go_into_the_extension(client, monkeypatch):
-    import radimpress.serve.warnings as warnings
+    import radimpress.serve.service as service
 
-    def fake_check(items, reorder=True):
-        return [
-            (
-                list(c),
-                [
-                    {
-                        "type": "laterality",
-                        "severity": "high",
-                        "message": "left/right mismatch",
-                        "candidate": 0,
-                        "evidence": [],
-                    }
-                ],
-            )
-            for _, c in items
-        ]
+    def fake_check(items):
+        warning = DraftWarning(
+            type="laterality_mismatch", severity="high", message="left/right mismatch", candidate=0
+        )
+        return [[[warning] for _ in cands] for _, cands in items]
 
-    monkeypatch.setattr(warnings, "check_batch", fake_check)
+    monkeypatch.setattr(service, "check_items", fake_check)
     r = client.post(URL, json=report_with_observations(), headers=AUTH)
-    assert _draft_ext(r.json())["safety-warning"] == ["left/right mismatch"]
+    ext = _draft_ext(r.json())
+    assert ext["safety-warning"] == ["left/right mismatch"]
+    (draft_id,) = ext["draft-id"]
+    stored = client.app.state.store.get_draft(draft_id)  # on the review list like any draft
+    assert stored.channel == "fhir" and stored.warnings[0]["type"] == "laterality_mismatch"
 
 
 @pytest.mark.parametrize(

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import tempfile
 
 import hl7
 import pytest
 from hl7apy.parser import parse_message
 
+from radimpress.drafting import DraftResult, ModelInfo, ModelNotReady
 from radimpress.formats.hl7v2 import unescape
 from radimpress.models.base import load_model
 from radimpress.models.baselines import RetrievalModel
 from radimpress.records import Report
+from radimpress.serve.metrics import ServeMetrics
 from radimpress.serve.mllp import DraftResponder, FrameDecoder, MllpListener, frame
+from radimpress.serve.service import DraftService
+from radimpress.serve.settings import ServeSettings
+from radimpress.serve.store import Store
 
 PAIRS = [
     ("Heart size normal. Lungs clear. No effusion.", "No acute cardiopulmonary disease."),
@@ -53,15 +60,29 @@ def _session(model_dir, script, max_frame: int = 1 << 20):
     """Run a listener on an ephemeral port and ``script(host, port, listener)`` against it."""
 
     async def main():
-        responder = DraftResponder.from_model(load_model(model_dir), safety=False)
-        listener = MllpListener(responder, "127.0.0.1", 0, max_frame=max_frame)
-        port = await listener.start()
-        try:
-            return await script("127.0.0.1", port, listener)
-        finally:
-            await listener.close()
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = ServeSettings(
+                model=load_model(model_dir), db_path=f"{tmp}/db", safety_checks=False
+            )
+            store = Store(settings.db)
+            service = DraftService(settings, store, ServeMetrics())
+            await service.load()
+            listener = MllpListener(
+                DraftResponder.from_service(service), "127.0.0.1", 0, max_frame=max_frame
+            )
+            port = await listener.start()
+            try:
+                return await script("127.0.0.1", port, listener)
+            finally:
+                await listener.close()
+                await service.close()
+                store.close()
 
     return asyncio.run(main())
+
+
+def _result(text: str) -> DraftResult:
+    return DraftResult(findings="f", candidates=[text], model=ModelInfo(name="m", version="1"))
 
 
 def _msa(message: str) -> tuple[str, str, str]:
@@ -162,13 +183,17 @@ def test_ack_messages_are_not_answered(model_dir):
     assert _msa(ack)[:2] == ("AA", "C9")  # the first reply answers C9, not the ACK
 
 
-def test_model_failure_is_an_ae_not_a_crash():
-    def broken(report):
+def test_model_failure_is_an_ae_and_a_model_not_ready_an_ar():
+    async def broken(report):
         raise RuntimeError("boom")
 
-    responder = DraftResponder(broken, "broken", "0")
-    (ack,) = responder.respond(oru("E1", "Heart size normal."))
+    async def loading(report):
+        raise ModelNotReady()
+
+    (ack,) = asyncio.run(DraftResponder(broken).respond(oru("E1", "Heart size normal.")))
     assert _msa(ack)[:2] == ("AE", "E1") and "RuntimeError" in _msa(ack)[2]
+    (ack,) = asyncio.run(DraftResponder(loading).respond(oru("E2", "Heart size normal.")))
+    assert _msa(ack)[:2] == ("AR", "E2") and "not loaded" in _msa(ack)[2]  # resend later
 
 
 def test_frame_decoder_events():
@@ -189,8 +214,16 @@ def test_random_input_never_raises():
     import random
 
     rng = random.Random(7)
-    responder = DraftResponder(lambda r: ("Draft.", []), "m", "1")
+
+    async def draft(report):
+        return _result("Draft.")
+
+    responder = DraftResponder(draft)
     good = oru("F1", "Heart size normal.")
+    asyncio.run(_fuzz(rng, responder, good))
+
+
+async def _fuzz(rng, responder, good):
     for _ in range(300):
         d = FrameDecoder(max_frame=256)
         blob = bytes(
@@ -201,7 +234,7 @@ def test_random_input_never_raises():
         )
         for ev in d.feed(blob) + d.close():
             if ev.kind in ("frame", "truncated"):
-                for reply in responder.respond(ev.data.decode("latin-1")):
+                for reply in await responder.respond(ev.data.decode("latin-1")):
                     assert "\rMSA|A" in reply or reply.startswith("MSH")
         cut = rng.randrange(len(good))
         mangled = (
@@ -209,5 +242,37 @@ def test_random_input_never_raises():
             + rng.choice(["", "|", "\\", "^~", "\x00", "\\X0\\", "\rZZZ|1"])
             + good[cut + 1 :]
         )
-        replies = responder.respond(mangled)
+        replies = await responder.respond(mangled)
         assert replies and "\rMSA|" in replies[0]
+
+
+def test_serve_with_an_mllp_port_stores_batches_and_counts_hl7_drafts(model_dir, tmp_path):
+    """One service behind both doors: an HL7 draft is on the review list and in /metrics."""
+    from fastapi.testclient import TestClient
+
+    from radimpress.serve.app import create_app
+    from support import ALICE, free_port
+
+    port = free_port()
+    settings = ServeSettings(
+        model=load_model(model_dir),
+        db_path=str(tmp_path / "db"),
+        tokens={"alice": ALICE},
+        safety_checks=False,
+        mllp_port=port,
+    )
+    with (
+        TestClient(create_app(settings)) as client,
+        socket.create_connection(("127.0.0.1", port), timeout=10) as s,
+    ):
+        s.sendall(frame(oru("M1", "Large right pleural effusion and atelectasis.")))
+        data = b""
+        while data.count(b"\x1c\r") < 2:
+            data += s.recv(65536)
+        assert b"MSA|AA|M1" in data
+        drafts = client.app.state.store.list_drafts()
+        assert [d.channel for d in drafts] == ["hl7"]
+        assert drafts[0].candidates == ["Large right pleural effusion."]
+        metrics = client.get("/metrics").text
+        assert 'radimpress_drafts_total{channel="hl7"} 1.0' in metrics
+        assert "radimpress_batch_size_count 1.0" in metrics

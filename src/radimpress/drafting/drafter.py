@@ -1,0 +1,177 @@
+"""The one path of a draft: clean the findings as the dataset did, ask the model for
+candidates, check each against the findings, choose, and say why.
+
+Every front door (``radimpress generate``, the REST API, the FHIR operation,
+the MLLP listener, the demo) drafts through a `Drafter`, so they all read the
+same text, honour the same options and put the same candidate first. The
+server runs the model step through its micro-batcher and the checks in their
+own process (`draft_async`); the command line runs both in process (`draft`).
+The steps in between are the same methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from radimpress.dataset.clean import CleanOptions, clean_report
+from radimpress.drafting.checks import Checked, check_items
+from radimpress.drafting.errors import FieldProblem, InvalidRequest
+from radimpress.drafting.result import CHECK_FAILED, DraftResult, DraftWarning, ModelInfo
+from radimpress.models.base import ImpressionModel, load_model, read_manifest
+from radimpress.records import Report
+from radimpress.safety import safest
+
+# With safe selection on, at least this many candidates are drafted, so a safe
+# alternative exists when the first one carries a high-severity warning.
+SAFE_POOL = 3
+
+
+@dataclass(frozen=True)
+class DraftOptions:
+    """What a caller may ask of one draft; None leaves the model's own setting."""
+
+    num_candidates: int = 1
+    num_beams: int | None = None
+    max_new_tokens: int | None = None
+    length_penalty: float | None = None
+    mbr: bool | None = None
+
+    def decoding(self) -> dict[str, Any]:
+        """The decoding overrides the model is called with."""
+        d = asdict(self)
+        d.pop("num_candidates")
+        return {k: v for k, v in d.items() if v is not None}
+
+
+class Drafter:
+    """A model plus the cleaning, safety checks and choice that turn its output into drafts."""
+
+    def __init__(
+        self,
+        model: ImpressionModel,
+        *,
+        cleaning: CleanOptions | None = None,
+        safety_checks: bool = True,
+        safe_select: bool = True,
+    ) -> None:
+        self.model = model
+        self.cleaning = cleaning or CleanOptions()
+        self.safety_checks = safety_checks
+        self.safe_select = safe_select and safety_checks
+
+    @classmethod
+    def from_model_dir(cls, model_dir: str | Path, **kwargs: Any) -> Drafter:
+        """Load a model folder; its manifest says how its training findings were cleaned."""
+        cleaning = CleanOptions.from_dict(read_manifest(model_dir).get("cleaning"))
+        return cls(load_model(model_dir), cleaning=cleaning, **kwargs)
+
+    @property
+    def info(self) -> ModelInfo:
+        i = self.model.info()
+        return ModelInfo(name=i["name"], version=i["version"], kind=i["kind"])
+
+    # -- the steps --------------------------------------------------------
+
+    def problems(self, options: DraftOptions) -> list[FieldProblem]:
+        """Options this model cannot honour: an error, never silently ignored."""
+        supported = self.model.decoding_options
+        return [
+            FieldProblem(name, f"{self.model.kind} models cannot honour {name}", "unsupported")
+            for name in options.decoding()
+            if name not in supported
+        ]
+
+    def validate(self, options: DraftOptions) -> None:
+        problems = self.problems(options)
+        if options.num_candidates < 1:
+            problems.append(FieldProblem("num_candidates", "must be at least 1", "too_small"))
+        if problems:
+            raise InvalidRequest(problems)
+
+    def prepare(self, reports: Sequence[Report]) -> list[Report]:
+        """The reports as the model reads them: cleaned by the dataset's own function."""
+        return [clean_report(r, self.cleaning) for r in reports]
+
+    def pool_size(self, options: DraftOptions) -> int:
+        return max(options.num_candidates, SAFE_POOL if self.safe_select else 1)
+
+    def generate(self, reports: Sequence[Report], options: DraftOptions) -> list[list[str]]:
+        """The model step: candidates per report, best first (runs in the server's model thread)."""
+        return self.model.generate(reports, self.pool_size(options), **options.decoding())
+
+    def assemble(
+        self,
+        reports: Sequence[Report],
+        candidates: Sequence[Sequence[str]],
+        checked: Checked,
+        options: DraftOptions,
+    ) -> list[DraftResult]:
+        """Choose the first candidate and keep the warnings of those returned."""
+        info = self.info
+        results = []
+        for k, (report, cands) in enumerate(zip(reports, candidates, strict=True)):
+            cands = list(cands) or [""]
+            if checked is None and self.safety_checks:
+                per: list[list[DraftWarning]] = [[] for _ in cands]
+                per[0] = [CHECK_FAILED]
+            else:
+                per = checked[k] if checked is not None else [[] for _ in cands]
+            order = list(range(len(cands)))
+            best = safest(per) if self.safe_select else 0
+            if best > 0:
+                order = [best] + [i for i in order if i != best]
+            order = order[: options.num_candidates]
+            warnings = [
+                w.model_copy(update={"candidate": rank})
+                for rank, i in enumerate(order)
+                for w in per[i]
+            ]
+            results.append(
+                DraftResult(
+                    report_id=report.id,
+                    findings=report.findings,
+                    candidates=[cands[i] for i in order],
+                    warnings=warnings,
+                    model=info,
+                )
+            )
+        return results
+
+    def _check_items(
+        self, reports: Sequence[Report], candidates: Sequence[Sequence[str]]
+    ) -> list[tuple[str, Sequence[str]]]:
+        return [(r.findings, c) for r, c in zip(reports, candidates, strict=True)]
+
+    # -- the two ways of running them -------------------------------------
+
+    def draft(
+        self, reports: Sequence[Report], options: DraftOptions | None = None
+    ) -> list[DraftResult]:
+        """Draft in this process (command line, demo, benchmarks)."""
+        options = options or DraftOptions()
+        self.validate(options)
+        prepared = self.prepare(reports)
+        candidates = self.generate(prepared, options)
+        checked = (
+            check_items(self._check_items(prepared, candidates)) if self.safety_checks else None
+        )
+        return self.assemble(prepared, candidates, checked, options)
+
+    async def draft_async(
+        self,
+        reports: Sequence[Report],
+        options: DraftOptions,
+        generate: Callable[[list[Report], DraftOptions], Awaitable[list[list[str]]]],
+        check: Callable[[list[tuple[str, Sequence[str]]]], Awaitable[Checked]],
+    ) -> list[DraftResult]:
+        """The same steps, with the model and the checks run by the server's executors."""
+        self.validate(options)
+        prepared = self.prepare(reports)
+        candidates = await generate(prepared, options)
+        checked = (
+            await check(self._check_items(prepared, candidates)) if self.safety_checks else None
+        )
+        return self.assemble(prepared, candidates, checked, options)

@@ -1,0 +1,45 @@
+"""Why a draft could not be made, as exceptions each front door translates.
+
+REST answers 4xx/5xx with the reason, FHIR an OperationOutcome, HL7 an AE/AR
+acknowledgement; none of them passes response objects around. Messages
+never quote report text (it is PHI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DraftError(Exception):
+    """Base class: a draft was not made."""
+
+
+@dataclass
+class FieldProblem:
+    field: str  # dotted path in the request, e.g. "reports.3.findings"
+    message: str
+    kind: str = "value_error"  # too_long, too_large, empty, unsupported
+
+
+class InvalidRequest(DraftError):
+    """The request breaks a limit or asks for something the model cannot do."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+
+
+class ModelNotReady(DraftError):
+    """The model is still loading, or failed to load (``failed`` says which)."""
+
+    def __init__(self, failed: bool = False) -> None:
+        self.failed = failed
+        super().__init__("model failed to load" if failed else "model is not loaded yet")
+
+
+class ModelFailed(DraftError):
+    """The model raised while drafting; ``error_id`` ties the reply to the log line."""
+
+    def __init__(self, error_id: str) -> None:
+        self.error_id = error_id
+        super().__init__(f"the model failed to draft this report (error_id {error_id})")

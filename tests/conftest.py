@@ -1,0 +1,39 @@
+"""Fixtures every test directory shares, and the environment every test runs in.
+
+Tests run with one CPU thread for every library (radimpress.threads reads
+RADIMPRESS_THREADS): results do not depend on how busy the machine is, and
+the suite does not thrash when it shares the cores with other work. Nothing
+may reach the Hugging Face hub: a model that is not on disk fails at once.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["RADIMPRESS_THREADS"] = "1"
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest  # noqa: E402
+
+from radimpress.records import Report  # noqa: E402
+from support import TRAIN, synthetic_reports, write_dataset  # noqa: E402
+
+
+@pytest.fixture
+def corpus() -> list[Report]:
+    """The small report corpus: report pairs whose impression follows from the findings."""
+    return synthetic_reports(48, 1, "tr")
+
+
+@pytest.fixture
+def dataset_dir(tmp_path):
+    """A dataset folder as `radimpress dataset build` writes it (train/validation/test)."""
+    return write_dataset(tmp_path / "data")
+
+
+@pytest.fixture
+def serve_pairs() -> list[Report]:
+    """The few pairs the serving tests' retrieval model knows."""
+    return list(TRAIN)
