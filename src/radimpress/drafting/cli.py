@@ -9,6 +9,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from radimpress.drafting.drafter import Drafter, DraftOptions
+from radimpress.drafting.errors import InvalidRequest
 from radimpress.ingest import ingest_paths
 from radimpress.records import InputError, Report, read_reports, write_jsonl
 
@@ -39,7 +40,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         length_penalty=args.length_penalty,
         mbr=True if args.mbr else None,
     )
-    drafter.validate(options)
+    try:
+        drafter.validate(options)
+    except InvalidRequest as e:
+        raise InputError(str(e)) from None
     reports = load_inputs(args.input)
     drafter.model.progress = False  # one bar for the whole file, below
     start = time.perf_counter()

@@ -1,0 +1,151 @@
+"""The one drafting path: same text as training, safety in the choice, options honoured or refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from radimpress.cli import main
+from radimpress.dataset import DatasetOptions, build_dataset, write_dataset
+from radimpress.drafting import DraftOptions, Drafter, InvalidRequest
+from radimpress.models.baselines import ConstantModel, RetrievalModel
+from radimpress.records import Report, read_jsonl, write_jsonl
+from support import tiny_recipe, train_tiny
+
+MARKED = (
+    "Patient [**Known lastname 123**] seen on ___ .  Left   pleural effusion..\n"
+    "Compared with XXXX XXXX study; reviewed by [NAME] on [DATE]."
+)
+
+
+class Recorder:
+    """A model that remembers the reports it was asked to draft for."""
+
+    kind = "recorder"
+    decoding_options = frozenset()
+    progress = False
+
+    def __init__(self, drafts):
+        self.drafts, self.seen = drafts, []
+
+    def info(self):
+        return {"name": "recorder", "version": "1", "kind": self.kind}
+
+    def candidate_pool(self, **decoding):
+        return len(self.drafts)
+
+    def generate(self, reports, num_candidates=1):
+        self.seen.extend(reports)
+        return [list(self.drafts[:num_candidates]) for _ in reports]
+
+
+def test_findings_reach_the_model_as_the_dataset_wrote_them_for_training():
+    """De-identification markers, spacing and punctuation runs: identical on both paths."""
+    built = build_dataset(
+        [Report("a", MARKED, "Left effusion."), Report("b", "Lungs clear.", "Normal.")],
+        DatasetOptions(val_frac=0, test_frac=0),
+    )
+    (training_text,) = [r.findings for r in built.splits["train"] if r.id == "a"]
+    model = Recorder(["Left effusion."])
+    Drafter(model, cleaning=DatasetOptions().cleaning, safety_checks=False).draft(
+        [Report("a", MARKED)]
+    )
+    assert model.seen[0].findings == training_text
+    assert (
+        "[**" not in training_text and "___" not in training_text and "[NAME]" not in training_text
+    )
+    # One token per removed identifier ("XXXX XXXX" was one name): five of them.
+    assert training_text.count("XXXX") == 5
+
+
+def test_the_models_own_cleaning_options_are_used(tmp_path, dataset_dir):
+    manifest = json.loads((dataset_dir / "manifest.json").read_text())
+    (dataset_dir / "manifest.json").write_text(
+        json.dumps({**manifest, "options": {"placeholder": "[REDACTED]"}})
+    )
+    assert main(["train", "--model", "retrieval", "--data", str(dataset_dir), "--out", str(tmp_path / "m")]) == 0  # fmt: skip
+    drafter = Drafter.from_model_dir(tmp_path / "m", safety_checks=False)
+    assert drafter.cleaning.placeholder == "[REDACTED]"
+    (prepared,) = drafter.prepare([Report("q", "Seen by XXXX on ___.")])
+    assert prepared.findings == "Seen by [REDACTED] on [REDACTED]."
+
+
+def test_a_candidate_with_a_high_severity_warning_never_comes_first():
+    model = Recorder(["Small left pneumothorax.", "Small right pneumothorax."])
+    findings = "Small right apical pneumothorax."
+    (safe,) = Drafter(model).draft([Report("q", findings)], DraftOptions(num_candidates=2))
+    assert safe.candidates == ["Small right pneumothorax.", "Small left pneumothorax."]
+    assert not [w for w in safe.warnings_for(0) if w.severity == "high"]
+    assert "laterality_mismatch" in [w.type for w in safe.warnings_for(1)]
+    (kept,) = Drafter(model, safe_select=False).draft([Report("q", findings)])
+    assert kept.impression == "Small left pneumothorax."
+    assert "laterality_mismatch" in [w.type for w in kept.warnings_for(0)]
+
+
+def test_safe_selection_looks_past_the_first_candidate_even_when_one_is_asked_for():
+    """Every model kind offers the candidates it ranks anyway; the safe one wins."""
+    train = [
+        Report(
+            "b",
+            "Small left apical pneumothorax, unchanged since the prior study.",
+            "Stable left pneumothorax.",
+        ),
+        Report("c", "Small right apical pneumothorax.", "Small right pneumothorax."),
+        Report("d", "Heart normal. Lungs clear.", "No acute disease."),
+    ]
+    model = RetrievalModel()
+    model.fit(train)
+    # The nearest neighbour was written like this report but about the other side.
+    query = [Report("q", "Small right apical pneumothorax, unchanged since the prior study.")]
+    assert model.generate(query)[0][0] == "Stable left pneumothorax."
+    (result,) = Drafter(model).draft(query)
+    assert result.impression == "Small right pneumothorax."
+
+
+def test_options_a_model_cannot_honour_are_an_error():
+    model = ConstantModel()
+    model.fit([Report("a", "x", "Normal.")])
+    drafter = Drafter(model, safety_checks=False)
+    with pytest.raises(InvalidRequest, match="constant models cannot honour num_beams"):
+        drafter.draft([Report("q", "x")], DraftOptions(num_beams=4))
+    with pytest.raises(InvalidRequest, match="mbr"):
+        drafter.draft([Report("q", "x")], DraftOptions(mbr=True))
+
+
+def test_neural_models_take_decoding_options_per_call():
+    from support import synthetic_reports
+
+    train = synthetic_reports(24, 1, "tr")
+    model, _ = train_tiny(tiny_recipe("seq2seq", train={"max_steps": 1}), train)
+    drafter = Drafter(model, safety_checks=False)
+    (r,) = drafter.draft(train[:1], DraftOptions(num_candidates=2, num_beams=2, max_new_tokens=3))
+    assert 1 <= len(r.candidates) <= 2
+    assert model.generation.num_beams == 2 and model.generation.max_new_tokens == 8  # untouched
+
+
+def test_generate_command_refuses_what_the_model_cannot_do_and_writes_warnings(
+    tmp_path, dataset_dir
+):
+    assert main(["train", "--model", "retrieval", "--data", str(dataset_dir), "--out", str(tmp_path / "m")]) == 0  # fmt: skip
+    inputs = tmp_path / "in.jsonl"
+    write_jsonl(inputs, [Report("q", "Large left pleural effusion with adjacent atelectasis.")])
+    out = tmp_path / "p.jsonl"
+    base = [
+        "generate",
+        "--model",
+        str(tmp_path / "m"),
+        "--input",
+        str(inputs),
+        "--output",
+        str(out),
+    ]
+    assert main([*base, "--num-beams", "4"]) == 2  # not silently ignored
+    assert main(base) == 0
+    (row,) = [r for _, r in read_jsonl(out)]
+    assert row["id"] == "q" and row["prediction"] and isinstance(row["warnings"], list)
+    bare = tmp_path / "findings.txt"
+    bare.write_text("Small right pneumothorax.\n")
+    assert (
+        main([*base[:4], "--input", str(bare), "--output", str(out)]) == 0
+    )  # bare text is findings
