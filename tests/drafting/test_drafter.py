@@ -147,5 +147,5 @@ def test_generate_command_refuses_what_the_model_cannot_do_and_writes_warnings(
     bare = tmp_path / "findings.txt"
     bare.write_text("Small right pneumothorax.\n")
     assert (
-        main([*base[:4], "--input", str(bare), "--output", str(out)]) == 0
+        main([*base[:3], "--input", str(bare), "--output", str(out)]) == 0
     )  # bare text is findings
