@@ -28,8 +28,8 @@ for a, b in GroupKFold(5).split(x, y, g):
         x[a], y[a] - group_mean(y[a], np.unique(g[a], return_inverse=True)[1])
     )
     pred[b] = reg.predict(x[b])
-nbs = m._neighbours(train, True)
-probs = m._train_token_probs
+nbs = m.neighbours(train, True)
+probs = m.train_token_probs
 vocab = m.token_model.vocab
 STEMS = list(ABNORMAL_STEMS)
 

@@ -85,7 +85,7 @@ def main() -> None:
     oracle = chosen_scores(y, y, g)
     t0 = time.perf_counter()
     m.regressor = m.new_regressor().fit(x, y - group_mean(y, g))
-    if m.edit:
+    if m.options.edit:
         res_edit = m.fit_editor(train, x, y, g, cand_lists)
     fit_s = time.perf_counter() - t0
     res = {
@@ -94,7 +94,7 @@ def main() -> None:
         "table_s": round(table_s, 1),
         "fit_s": round(fit_s, 1),
         "features": len(keep),
-        **(res_edit if m.edit else {}),
+        **(res_edit if m.options.edit else {}),
     }
     # Inference with the dropped features masked the same way.
     full_predict = m.regressor.predict

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from radimpress.cli import main
-from radimpress.dataset import DatasetOptions, build_dataset, write_dataset
-from radimpress.drafting import DraftOptions, Drafter, InvalidRequest
+from radimpress.dataset import DatasetOptions, build_dataset
+from radimpress.drafting import Drafter, DraftOptions, InvalidRequest
 from radimpress.models.baselines import ConstantModel, RetrievalModel
 from radimpress.records import Report, read_jsonl, write_jsonl
 from support import tiny_recipe, train_tiny

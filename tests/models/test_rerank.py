@@ -116,7 +116,7 @@ def test_leave_one_out_never_sees_the_query_itself(corpus):
     assert len(cand_lists) == len(unique)
     for qi, cands in enumerate(cand_lists):
         assert model.bank.row_key[qi] not in cands
-    for nbs in model._train_neighbours:
+    for nbs in model.train_neighbours:
         assert all(len(nb.keys) == 8 for nb in nbs)
     assert sorted(set(groups.tolist())) == list(range(len(unique)))
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from radimpress.dataset.build import DatasetOptions, build_dataset_files, summary_lines
 from radimpress.dataset.clean import DEFAULT_PLACEHOLDER
 from radimpress.dataset.split import GROUP_BY_CHOICES
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from radimpress.dataset.build import DatasetOptions, build_dataset_files, summary_lines
-
     options = DatasetOptions(
         seed=args.seed,
         val_frac=args.val_frac,

@@ -16,11 +16,17 @@ use apply to it: https://ai.google.dev/gemma/terms
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from radimpress.records import InputError
 
@@ -40,8 +46,6 @@ def cache_dir() -> Path:
 
 def builtin_gguf_path(name: str) -> Path:
     """Write (once) and return the .gguf file of a built-in base model."""
-    import importlib
-
     module_name = BUILTIN_BASES[name]
     try:
         module = importlib.import_module(module_name)
@@ -99,10 +103,6 @@ def convert_gguf(gguf_path: Path, target: Path) -> dict[str, float]:
     Written to a temporary sibling folder and renamed, so an interrupted
     conversion is redone rather than trusted.
     """
-    import torch
-    from safetensors.torch import save_file
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     log.info("converting %s once (about a minute); later loads use %s", gguf_path, target)
     tmp = target.with_name(target.name + ".tmp")
     tmp.mkdir(parents=True, exist_ok=True)
@@ -137,8 +137,6 @@ def convert_gguf(gguf_path: Path, target: Path) -> dict[str, float]:
     }
     (tmp / CONVERTED_MARKER).write_text(json.dumps({"source": str(gguf_path), **times}, indent=2))
     if target.exists():
-        import shutil
-
         shutil.rmtree(target)
     tmp.rename(target)
     return times

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
 
 from radimpress.models.features import ABNORMAL_STEMS, abnormal_mentions, rouge_tokens
 
@@ -92,8 +93,6 @@ class PrefixEditor:
         self.regressor: Any = None
 
     def fit(self, rows: np.ndarray, gains: np.ndarray) -> PrefixEditor:
-        from sklearn.ensemble import HistGradientBoostingRegressor
-
         self.regressor = HistGradientBoostingRegressor(
             max_iter=200, learning_rate=0.05, min_samples_leaf=20, random_state=self.seed
         ).fit(rows, gains)

@@ -411,9 +411,9 @@ class RerankModel(FittedModel):
     def __init__(self, recipe=None, **settings) -> None:
         super().__init__(recipe, **settings)
         self.editor: PrefixEditor | None = None
-        self._train_neighbours: list[list[Neighbours]] = []
+        self.train_neighbours: list[list[Neighbours]] = []
         self.token_model: TokenPredictor | None = None
-        self._train_token_probs: np.ndarray | None = None
+        self.train_token_probs: np.ndarray | None = None
         self.indexes: dict[str, NeighbourIndex] = {}
         self.bank: ImpressionBank | None = None
         self.priors: ContextPriors | None = None
@@ -429,7 +429,7 @@ class RerankModel(FittedModel):
         index.vectorizer = TfidfVectorizer(sublinear_tf=True, **RETRIEVERS[name]["vectorizer"])
         return index
 
-    def _neighbours(self, reports: Sequence[Report], leave_one_out: bool) -> list[list[Neighbours]]:
+    def neighbours(self, reports: Sequence[Report], leave_one_out: bool) -> list[list[Neighbours]]:
         assert self.bank is not None
         per_retriever = []
         for name in self.options.retrievers:
@@ -458,7 +458,7 @@ class RerankModel(FittedModel):
         if self.options.token_ridge is not None:
             self.token_model = TokenPredictor(ridge=self.options.token_ridge)
             x = self.indexes[self.options.retrievers[0]].matrix
-            self._train_token_probs = self.token_model.fit(
+            self.train_token_probs = self.token_model.fit(
                 x, [rouge_tokens(r.impression) for r in pairs]
             )
 
@@ -479,13 +479,13 @@ class RerankModel(FittedModel):
         assert self.bank is not None
         xs, ys, groups, cand_lists = [], [], [], []
         probs = (
-            list(self._train_token_probs)
-            if self._train_token_probs is not None
+            list(self.train_token_probs)
+            if self.train_token_probs is not None
             else [None] * len(pairs)
         )
-        self._train_neighbours = self._neighbours(pairs, True)
+        self.train_neighbours = self.neighbours(pairs, True)
         rows = tqdm(
-            zip(pairs, self._train_neighbours, strict=True),
+            zip(pairs, self.train_neighbours, strict=True),
             total=len(pairs),
             desc="rerank: candidate features",
             unit="report",
@@ -558,8 +558,8 @@ class RerankModel(FittedModel):
         pred = self.out_of_fold_scores(x, y, groups)
         rows, gains = [], []
         probs = (
-            list(self._train_token_probs)
-            if self._train_token_probs is not None
+            list(self.train_token_probs)
+            if self.train_token_probs is not None
             else [None] * len(pairs)
         )
         starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
@@ -573,7 +573,7 @@ class RerankModel(FittedModel):
                 pick,
                 float(pred[s][order[0]]),
                 margin,
-                self._train_neighbours[qi],
+                self.train_neighbours[qi],
                 probs[qi],
             )
             truth = rouge_tokens(report.impression)
@@ -636,7 +636,7 @@ class RerankModel(FittedModel):
         # Features for every report first, then one predict call for all of
         # them: the boosted model's per-call overhead dominates small batches.
         probs = self._token_probs(reports)
-        neighbours = self._neighbours(reports, False)
+        neighbours = self.neighbours(reports, False)
         cand_lists, blocks = [], []
         for qi, (report, nbs) in enumerate(zip(reports, neighbours, strict=True)):
             cands, x = candidate_features(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from radimpress.privacy.scrub import Scrubber, spacy_detector
+from radimpress.privacy.scrub_io import scrub_file
+
 SCRUB_HELP = """Remove PHI (names, dates, ages over 89, phone/fax, e-mail, record and accession
 numbers, addresses, ZIP codes, URLs, IP addresses) from report text.
 
@@ -18,9 +21,6 @@ syndrome, Kerley B lines...) are kept. Check a sample by eye before sharing.
 
 
 def cmd_scrub(args: argparse.Namespace) -> int:
-    from radimpress.privacy.scrub import Scrubber, spacy_detector
-    from radimpress.privacy.scrub_io import scrub_file
-
     extra = [spacy_detector(args.ner_model)] if args.ner_model else []
     placeholder = args.placeholder
     scrubber = Scrubber(

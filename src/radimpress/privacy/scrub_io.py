@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from radimpress.privacy.scrub import Scrubber, find_phi
 from radimpress.records import InputError, Report, read_jsonl
 
@@ -112,8 +114,6 @@ def scrub_file(
     if src.suffix.lower() == ".jsonl":
         rows: Iterator[Report] = _read_reports(src)
         if progress:
-            from tqdm import tqdm
-
             rows = tqdm(rows, desc="scrub", unit="report", disable=None)
         with tmp.open("w", encoding="utf-8") as fh:
             for rep in rows:
