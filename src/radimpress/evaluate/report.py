@@ -215,7 +215,9 @@ def headline_blocks(result: EvaluationResult) -> list[Block]:
         )
         if not math.isnan(primary["ci_low"]):
             p = format_p(primary["p_value"], primary["resamples"])
-            sentence += f" (95% CI {_ci(info, primary)}, p {'< ' + p[1:] if p[0] == '<' else '= ' + p})"
+            sentence += (
+                f" (95% CI {_ci(info, primary)}, p {'< ' + p[1:] if p[0] == '<' else '= ' + p})"
+            )
         blocks.append(Block("p", sentence + f", over {int(primary['n'])} reports."))
     for m in result.metrics:
         c = by_metric.get(m)
