@@ -288,3 +288,15 @@ def test_a_second_titled_name_is_not_swallowed_by_the_first(text):
     for name in ("Mbeki", "Okafor", "Lindgren"):
         assert name not in clean, clean
     assert clean.count("Dr. [NAME]") == text.count("Dr. ")
+
+
+@pytest.mark.parametrize(
+    "text", ["Patient: SMITHERS^JOHN^A", "SMITHERS^JOHN seen today.", "Name Smithers^John^A."]
+)
+def test_hl7_caret_names_lose_the_given_name_too(text):
+    clean, spans = scrub_text(text)
+    assert "JOHN" not in clean.upper() and "SMITHERS" not in clean.upper(), clean
+    assert [t for t, _, _ in spans] == ["NAME"]
+    surrogate, _ = Scrubber(mode="surrogate", key="k1").scrub(text + " Mr. Smithers agreed.")
+    family = surrogate.split("^")[0].split()[-1]
+    assert f"Mr. {family.title()} agreed." in surrogate  # same person, same surrogate

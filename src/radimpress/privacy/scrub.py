@@ -358,6 +358,7 @@ _NAME_FORMS = [
     rf"{_CW},[ \t]*{_CW}(?:[ \t]+{_CW})?(?:[ \t]+[A-Z]\b\.?)?",  # SMITH, JOHN A
     rf"{_NW},[ \t]+{_NW}(?:[ \t]+(?:{_INIT}|[A-Z]\b))?",  # Smith, John A.
     rf"{_NW}\^{_NW}(?:\^\w+)*",  # Smith^John (HL7 style)
+    rf"{_CW}\^{_CW}(?:\^\w+)*",  # SMITH^JOHN^A (HL7 style, as most systems send it)
     rf"{_NW}(?:[ \t]+(?:{_INIT}|[A-Z]\b))?[ \t]+{_NW}(?:[ \t]+{_NW})?",  # John A. Smith
     rf"{_INIT}(?:[ \t]?{_INIT})?[ \t]?{_NW}",  # J. Smith, J.A. Smith
     rf"{_NW}",  # Smith
@@ -394,6 +395,9 @@ _CRED_RE = re.compile(rf"(?<![\w.])({_NAME_ALT}),?\s+{_CREDENTIALS}(?![\w])")
 # "SMITH, JOHN" at the start of a line or after "|": a roster/header form. In
 # all-caps clinical text ("CHEST PAIN, AFIB") the same shape is a problem
 # list, so the pair must start the line and carry no clinical-looking word.
+# An HL7 person name (family^given^middle) is a name wherever it appears: nothing
+# clinical is written with carets, and leaving "^JOHN" behind leaks the given name.
+_CARET_NAME_RE = re.compile(rf"(?<![\w^])((?:{_NW}|{_CW})\^(?:{_NW}|{_CW})(?:\^\w+)*)")
 _CAPS_PAIR_RE = re.compile(
     rf"(?:^|(?<=\n)|(?<=\|)|(?<=\t))[ \t]*({_CW},[ \t]*{_CW}(?:[ \t]+[A-Z]\b\.?)?)(?=[ \t]*(?:$|\n|\||\(|,|;|\t|MRN|DOB|#|\d))"
 )
@@ -503,6 +507,8 @@ def _find_names(text: str, out: list[PhiSpan]) -> None:
             w.lower() in _CLINICAL_CAPS or (len(w) > 4 and _CLINICAL_SHAPE.search(w)) for w in words
         ):
             take(m, 1, False)
+    for m in _CARET_NAME_RE.finditer(text):
+        _add(names, "NAME", *m.span(1))
     for m in _FIRSTNAME_RE.finditer(text):
         if m.group(1).lower() in FIRST_NAMES and m.group(2).lower() not in NOT_NAMES:
             take(m, 0, False)
