@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import csv
+import html
 import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from radimpress.cli import main
 from radimpress.evaluate import (
@@ -21,7 +24,13 @@ from radimpress.evaluate import (
     write_report,
 )
 from radimpress.evaluate.inputs import align_predictions, load_predictions, load_references
-from radimpress.evaluate.stats import bootstrap_indices, describe, paired_bootstrap
+from radimpress.evaluate.report import format_p
+from radimpress.evaluate.stats import (
+    DESCRIBE_COLUMNS,
+    bootstrap_indices,
+    describe,
+    paired_bootstrap,
+)
 from radimpress.records import InputError, Report
 
 
@@ -192,7 +201,9 @@ def test_bootstrap_clear_difference_is_significant_and_ci_covers_it() -> None:
     assert r["diff"] == pytest.approx(observed)
     assert r["ci_low"] < observed < r["ci_high"]
     assert r["ci_low"] > 0
-    assert r["p_value"] == pytest.approx(1 / 1001)
+    # no resample crosses 0: p is 0, printed as the bootstrap's resolution
+    assert r["p_value"] == 0.0 and r["resamples"] == 1000
+    assert format_p(r["p_value"], r["resamples"]) == "<0.001"
 
 
 def test_bootstrap_identical_systems_not_significant() -> None:
@@ -205,15 +216,47 @@ def test_bootstrap_identical_systems_not_significant() -> None:
 def test_bootstrap_noise_only_gives_large_p_and_matches_a_plain_loop() -> None:
     rng = np.random.default_rng(4)
     a = rng.uniform(0, 100, size=120)
-    b = a + rng.normal(0, 10, size=120) - 0.0
+    b = a + rng.normal(0, 10, size=120)
     idx = bootstrap_indices(120, 500, seed=5)
     r = paired_bootstrap(a, b, idx)
-    loop = np.array([np.mean((b - a)[row]) for row in idx])
-    assert r["ci_low"] == pytest.approx(np.quantile(loop, 0.025))
-    assert r["ci_high"] == pytest.approx(np.quantile(loop, 0.975))
-    expected_p = (np.sum(np.abs(loop - np.mean(b - a)) >= abs(np.mean(b - a))) + 1) / 501
-    assert r["p_value"] == pytest.approx(expected_p)
+    loop = np.sort([np.mean((b - a)[row]) for row in idx])
+    # 95% CI from 500 resamples: the k-th smallest and largest, k = ceil(500 * 0.025) = 13
+    assert r["ci_low"] == pytest.approx(loop[12])
+    assert r["ci_high"] == pytest.approx(loop[-13])
+    expected_p = 2 * min(np.sum(loop <= 0), np.sum(loop >= 0)) / 500
+    assert r["p_value"] == pytest.approx(min(1.0, expected_p))
     assert r["p_value"] > 0.05
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    n=st.integers(3, 60),
+    effect=st.floats(-4.0, 4.0),
+    noise=st.floats(0.1, 15.0),
+    discrete=st.booleans(),
+    resamples=st.integers(20, 600),
+    confidence=st.sampled_from([0.9, 0.95, 0.99]),
+    seed=st.integers(0, 10_000),
+)
+def test_ci_excludes_zero_exactly_when_p_is_below_alpha(
+    n: int,
+    effect: float,
+    noise: float,
+    discrete: bool,
+    resamples: int,
+    confidence: float,
+    seed: int,
+) -> None:
+    """The report never shows a CI that excludes 0 next to p >= alpha, or the reverse."""
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0, 100, size=n)
+    b = a + effect + rng.normal(0, noise, size=n)
+    if discrete:  # 0/1 rates: many resampled means are exactly 0
+        a, b = (a > 50).astype(float), (b > 50).astype(float)
+    r = paired_bootstrap(a, b, bootstrap_indices(n, resamples, seed + 1), confidence=confidence)
+    excludes_zero = r["ci_low"] > 0 or r["ci_high"] < 0
+    assert excludes_zero == (r["p_value"] < 1 - confidence), r
+    assert r["ci_low"] <= r["ci_high"]
 
 
 # ---------------------------------------------------------------- evaluate_systems, outputs
@@ -427,3 +470,241 @@ def test_cli_missing_predictions_exit_2_and_list_ids(
     err = capsys.readouterr().err
     assert str(preds) in err and "r1, r2" in err and "r9" in err
     assert not (tmp_path / "e" / "report.html").exists()
+
+
+# ---------------------------------------------------------------- report layout
+
+
+@pytest.fixture(scope="module")
+def sample_report(tmp_path_factory: pytest.TempPathFactory):
+    """The built-in sample scored for five systems (demo-like names), written once."""
+    from radimpress.evaluate.clinical import ClinicalScorer
+    from report_fixtures import sample_references, sample_systems
+
+    refs = sample_references()
+    result = evaluate_systems(
+        refs, sample_systems(refs), bootstrap=400, seed=2, extra_scorers=[ClinicalScorer()]
+    )
+    out = tmp_path_factory.mktemp("sample-eval")
+    write_report(result, out, title="pre-trained vs fine-tuned")
+    doc = json.loads((out / "metrics.json").read_text())
+    return result, out, doc
+
+
+def _h2s(page: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<h2[^>]*>(.*?)</h2>", page)]
+
+
+def _table(page: str, css_id: str) -> list[list[str]]:
+    """Rows of cell texts (first line of each cell) of the HTML table with that id."""
+    m = re.search(rf'<table id="{css_id}">(.*?)</table>', page, re.S)
+    assert m, f"no table #{css_id}"
+    rows = re.findall(r"<tr>(.*?)</tr>", m.group(1), re.S)
+    cells = [re.findall(r"<t[hd][^>]*>(.*?)(?:<small>.*?</small>)?</t[hd]>", r, re.S) for r in rows]
+    return [[html.unescape(c) for c in row] for row in cells]
+
+
+def _md_table_after(md: str, heading: str) -> list[list[str]]:
+    section = md.split(heading, 1)[1]
+    lines = [ln for ln in section.splitlines() if ln.startswith("|")]
+    block = []
+    for ln in section.splitlines()[section.splitlines().index(lines[0]) :]:
+        if not ln.startswith("|"):
+            break
+        block.append([c.strip() for c in ln.strip("|").split(" | ")])
+    return [block[0], *block[2:]]
+
+
+def test_pretrained_vs_finetuned_comes_first_with_its_own_numbers(sample_report) -> None:
+    result, out, doc = sample_report
+    page = (out / "report.html").read_text()
+    md = (out / "report.md").read_text()
+    pre, fine = "pre-trained (gemma3-270m, in-context)", "fine-tuned (t5-scratch-rag, 3 min)"
+    assert result.headline_pair == (pre, fine)
+    first = f"{fine} vs {pre}"
+    assert _h2s(page)[0] == first
+    assert re.findall(r"^## (.*)$", md, re.M)[0] == first
+    assert doc["headline"]["baseline"] == pre and doc["headline"]["system"] == fine
+    rougeL = next(c for c in doc["headline"]["comparisons"] if c["metric"] == "rougeL")
+    rows = {r[0]: r for r in _table(page, "headline-table")}
+    row = rows["ROUGE-L (F1 x 100)"]
+    assert row[1:4] == [f"{rougeL['mean_baseline']:.2f}", f"{rougeL['mean_system']:.2f}",
+                        f"{rougeL['diff']:+.2f}"]  # fmt: skip
+    assert row[4] == f"[{rougeL['ci_low']:+.2f}, {rougeL['ci_high']:+.2f}]"
+    md_rows = {r[0]: r for r in _md_table_after(md, f"## {first}")}
+    assert md_rows["ROUGE-L (F1 x 100)"][4] == row[4]  # same CI in both files
+
+
+def test_means_grid_has_systems_as_columns_and_names_every_label_f1(sample_report) -> None:
+    result, out, doc = sample_report
+    page = (out / "report.html").read_text()
+    md = (out / "report.md").read_text()
+    grid = _table(page, "means-table")
+    assert grid[0] == ["Metric", *result.systems]
+    names = [r[0] for r in grid]
+    for name in ("Label F1 (micro, rule-based, F1 x 100)", "Label F1 (macro, rule-based, F1 x 100)",
+                 "Label F1 (per-report mean, rule-based, F1 x 100)"):  # fmt: skip
+        assert name in names and name in md
+    assert "Label F1" not in names and "| Label F1 |" not in md  # never unnamed
+    micro = next(r for r in grid if r[0].startswith("Label F1 (micro"))
+    assert micro[1:] == [f"{doc['aggregate'][s]['label_micro_f1']:.2f}" for s in result.systems]
+    rate = next(r for r in grid if r[0] == "Reports with any warning")
+    assert rate[1] == f"{100 * doc['aggregate'][result.systems[0]]['rate_any']:.1f}%"
+
+
+def test_differences_are_one_grid_against_the_reference(sample_report, tmp_path: Path) -> None:
+    result, out, doc = sample_report
+    page = (out / "report.html").read_text()
+    ref = "retrieval-consensus"
+    assert result.reference_system == ref == doc["reference_system"]
+    assert {c["baseline"] for c in doc["comparisons"]} == {ref}
+    grid = _table(page, "reference-table")
+    assert grid[0] == ["Metric", *[s for s in result.systems if s != ref]]
+    assert len(grid) - 1 == len(result.metrics)  # one row per metric, not per (system, metric)
+    assert f"Differences against {ref}" in _h2s(page)
+
+    named = evaluate_systems(result.references, dict(zip(result.systems, (
+        {r.id: p for r, p in zip(result.references, result.predictions[s], strict=True)}
+        for s in result.systems), strict=True)), bootstrap=50, reference="constant")  # fmt: skip
+    assert {c["baseline"] for c in named.comparisons} == {"constant"}
+    assert len(named.comparisons) == 4 * len(named.metrics)
+    write_report(named, tmp_path)
+    assert "Differences against constant" in _h2s((tmp_path / "report.html").read_text())
+
+
+def test_labels_are_one_grid_of_observations_by_system(sample_report) -> None:
+    result, out, doc = sample_report
+    page = (out / "report.html").read_text()
+    grid = _table(page, "labels-table")
+    assert grid[0] == ["observation", "support", *result.systems]
+    assert page.count("<table") == page.count("<table id=")  # every table is a named section
+    table = next(iter(doc["tables"].values()))
+    f1 = {r["observation"]: r["f1"] for r in table[result.systems[-1]]}
+    row = next(r for r in grid if r[0] == "Pleural Effusion")
+    assert row[-1] == f"{f1['Pleural Effusion']:.1f}"
+    assert len([h for h in _h2s(page) if "label" in h.lower()]) == 1
+
+
+def test_distribution_tables_are_complete_and_rates_have_none(sample_report) -> None:
+    result, out, doc = sample_report
+    page = (out / "report.html").read_text()
+    grid = _table(page, "dist-rougeL")
+    assert grid[0] == ["system", "count", "mean", "std", "min", "25%", "50%", "75%", "max"]
+    d = doc["distribution"][result.systems[0]]["rougeL"]
+    assert grid[1][1:] == [str(int(d["count"]))] + [f"{d[k]:.2f}" for k in DESCRIBE_COLUMNS[1:]]
+    assert 'id="dist-safety_warnings"' in page
+    assert not re.search(r'id="dist-warn_', page)  # 0/1 rates: quartiles say nothing
+    assert not (out / "plots" / "warn_contradiction.png").exists()
+
+
+def test_worst_reports_are_n_per_system(sample_report, tmp_path: Path) -> None:
+    result, out, doc = sample_report
+    page = (out / "report.html").read_text()
+    assert all(len(ids) == 5 for ids in doc["worst"].values())
+    assert page.count("<div class=ex>") == 5 * len(result.systems)
+    assert page.count("<details") == len(result.systems)
+    few = evaluate_systems(result.references, {"c": {r.id: "No acute disease." for r in
+                           result.references}}, bootstrap=0, worst_k=2)  # fmt: skip
+    write_report(few, tmp_path)
+    assert (tmp_path / "report.html").read_text().count("<div class=ex>") == 2
+
+
+def test_significance_colour_is_hidden_below_min_n(tmp_path: Path) -> None:
+    refs = _refs(12)
+    systems = {"a": {r.id: "No acute disease." for r in refs}, "b": _systems(refs)["copy"]}
+    small = evaluate_systems(refs, systems, bootstrap=500)
+    assert all(c["significant"] is None for c in small.comparisons)
+    assert min(c["p_value"] for c in small.comparisons) < 0.05  # would be coloured otherwise
+    write_report(small, tmp_path / "small")
+    page = (tmp_path / "small" / "report.html").read_text()
+    assert 'class="better"' not in page and 'class="worse"' not in page
+    assert "Only 12 reports: below 30" in page
+    assert "Only 12 reports: below 30" in (tmp_path / "small" / "report.md").read_text()
+    doc = json.loads((tmp_path / "small" / "metrics.json").read_text())
+    assert doc["options"]["min_n"] == 30
+    assert all(c["significant"] is None for c in doc["comparisons"])
+
+    allowed = evaluate_systems(refs, systems, bootstrap=500, min_n=10)
+    write_report(allowed, tmp_path / "allowed")
+    page = (tmp_path / "allowed" / "report.html").read_text()
+    assert 'class="better"' in page and "Only 12 reports" not in page
+    for c in allowed.comparisons:
+        excludes = c["ci_low"] > 0 or c["ci_high"] < 0
+        assert c["significant"] == excludes
+
+
+def test_compare_names_the_headline_and_unknown_names_are_errors() -> None:
+    refs = _refs(6)
+    systems = {"Pre-Trained LM": {r.id: "x" for r in refs}, "FINE-TUNED lm": {r.id: "y" for r in
+               refs}, "other": {r.id: r.impression for r in refs}}  # fmt: skip
+    auto = evaluate_systems(refs, systems, bootstrap=0)
+    assert auto.headline_pair == ("Pre-Trained LM", "FINE-TUNED lm")
+    assert [c["metric"] for c in auto.headline] == auto.metrics  # diffs even without bootstrap
+    named = evaluate_systems(refs, systems, bootstrap=0, compare=("other", "Pre-Trained LM"))
+    assert named.headline_pair == ("other", "Pre-Trained LM")
+    assert evaluate_systems(refs, {"a": systems["other"], "b": systems["other"]},
+                            bootstrap=0).headline_pair is None  # fmt: skip
+    with pytest.raises(InputError, match=r"compare: unknown system\(s\) \['nope'\]"):
+        evaluate_systems(refs, systems, bootstrap=0, compare=("other", "nope"))
+    with pytest.raises(InputError, match="reference: unknown system 'nope'"):
+        evaluate_systems(refs, systems, bootstrap=0, reference="nope")
+
+
+def test_cli_compare_reference_and_worst(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refs = [{"id": f"r{i}", "findings": f"Case {i}.", "impression": imp}
+            for i, imp in enumerate(["No acute disease.", "Mild cardiomegaly.", "Small effusion."] * 4)]  # fmt: skip
+    _write_jsonl(tmp_path / "refs.jsonl", refs)
+    paths = {}
+    for name, pred in (("a", lambda r: "No acute disease."), ("b", lambda r: r["impression"]),
+                       ("c", lambda r: "Mild cardiomegaly.")):  # fmt: skip
+        paths[name] = _write_jsonl(tmp_path / f"{name}.jsonl",
+                                   [{"id": r["id"], "prediction": pred(r)} for r in refs])  # fmt: skip
+    code = main(["evaluate", "--references", str(tmp_path / "refs.jsonl"), "--no-clinical",
+                 *[x for n, p in paths.items() for x in ("--system", f"{n}={p}")],
+                 "--compare", "c", "b", "--reference", "c", "--worst", "1", "--min-n", "5",
+                 "--bootstrap", "200", "--out", str(tmp_path / "e")])  # fmt: skip
+    assert code == 0
+    doc = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert doc["headline"]["baseline"] == "c" and doc["headline"]["system"] == "b"
+    assert {c["baseline"] for c in doc["comparisons"]} == {"c"}
+    assert all(len(v) == 1 for v in doc["worst"].values()) and doc["options"]["min_n"] == 5
+    assert "b - c (ROUGE-L)" in capsys.readouterr().out
+    assert main(["evaluate", "--references", str(tmp_path / "refs.jsonl"), "--no-clinical",
+                 "--system", f"a={paths['a']}", "--compare", "a", "zz",
+                 "--out", str(tmp_path / "f")]) == 2  # fmt: skip
+
+
+def test_scorer_columns_may_not_overwrite_metrics() -> None:
+    class Clashing(LengthScorer):
+        def __call__(self, references, predictions) -> ScorerOutput:
+            out = super().__call__(references, predictions)
+            out.columns["length_ratio"] = ["x"] * len(references)
+            return out
+
+    with pytest.raises(ValueError, match=r"column name\(s\) \['length_ratio'\] clash"):
+        evaluate_systems(_refs(3), {"a": {f"r{i}": "x" for i in range(3)}}, bootstrap=0,
+                         extra_scorers=[Clashing()])  # fmt: skip
+
+
+def test_box_plot_labels_fit_inside_the_figure() -> None:
+    from radimpress.evaluate.plots import box_plot_figure
+
+    rng = np.random.default_rng(0)
+    names = ["retrieval-consensus", "pre-trained (gemma3-270m, in-context, with a long tail)",
+             "fine-tuned (t5-scratch-rag, 3 min)", "x"]  # fmt: skip
+    fig = box_plot_figure({n: rng.uniform(0, 100, 30) for n in names}, title="ROUGE-L",
+                          xlabel="F1 x 100")  # fmt: skip
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.canvas.get_width_height()
+    ax = fig.axes[0]
+    low, high = ax.get_xlim()  # matplotlib keeps undrawn tick labels beyond the limits
+    xticks = [t for t in ax.get_xticklabels() if low <= t.get_position()[0] <= high]
+    texts = [*ax.get_yticklabels(), *xticks, ax.title, ax.xaxis.label]
+    assert len([t for t in texts if "mean" in t.get_text()]) == 4
+    for t in texts:
+        if not t.get_text():
+            continue
+        box = t.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, t.get_text()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from radimpress.models.cli import load_split
+from radimpress.models.training import load_split
 from radimpress.serve.feedback import export_feedback
 from radimpress.serve.runs import import_run
 from radimpress.serve.store import Draft, Store, new_id

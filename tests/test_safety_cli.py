@@ -65,3 +65,21 @@ def test_check_predictions_take_findings_from_reports(tmp_path):
     (row,) = map(json.loads, out.read_text().splitlines())
     assert row["id"] == "r1" and [w["type"] for w in row["warnings"]] == ["laterality_mismatch"]
     assert "findings" in (tmp_path / "out.jsonl.rejects.jsonl").read_text()
+
+
+def test_check_reports_reads_the_bare_text_generate_reads(tmp_path, capsys):
+    from support import saved_model
+
+    note = tmp_path / "note.txt"
+    note.write_text("Small left apical pneumothorax. Lungs otherwise clear. Heart size normal.\n")
+    model = saved_model(tmp_path / "model")
+    preds, out = tmp_path / "preds.jsonl", tmp_path / "checked.jsonl"
+    assert (
+        main(["generate", "--model", str(model), "--input", str(note), "--output", str(preds)]) == 0
+    )
+    code = main(["check", "--input", str(preds), "--reports", str(note), "--output", str(out)])
+    assert code == 0, capsys.readouterr().err
+    (row,) = map(json.loads, out.read_text().splitlines())
+    assert "pneumothorax" not in row["prediction"].lower()
+    assert "omitted_critical" in [w["type"] for w in row["warnings"]]  # findings found by id
+    assert not (tmp_path / "checked.jsonl.rejects.jsonl").exists()

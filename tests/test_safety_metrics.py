@@ -82,6 +82,6 @@ def test_clinical_scorer_plugs_into_evaluate_systems():
         refs, systems, bootstrap=50, extra_scorers=[ClinicalScorer()]
     )
     assert result.aggregates["good"]["label_micro_f1"] == pytest.approx(100.0)
-    assert result.aggregates["good"]["rate_laterality_mismatch"] == 0.0
-    assert result.aggregates["flipped"]["rate_laterality_mismatch"] == 0.5
+    assert result.aggregates["good"]["warn_laterality_mismatch"] == 0.0
+    assert result.aggregates["flipped"]["warn_laterality_mismatch"] == 0.5
     assert list(result.scores["flipped"]["warn_laterality_mismatch"]) == [1.0, 0.0]

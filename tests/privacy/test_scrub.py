@@ -235,3 +235,68 @@ def test_pathological_input_is_scrubbed_in_linear_time():
     for text in ("1.2.3.4.5.6." * 10_000, "1234-5678-" * 10_000, "abc.def_ghi-" * 10_000):
         find_phi(text)
     assert time.perf_counter() - start < 10
+
+
+def test_surrogates_follow_the_surname_within_a_record():
+    s = Scrubber(mode="surrogate", key="k1")
+    text = "Patient John A. Smithers was seen. Findings discussed with Mr. Smithers by phone."
+    clean, spans = s.scrub(text)
+    assert [t for t, _, _ in spans] == ["NAME", "NAME"] and "Smithers" not in clean
+    full = clean.split("Patient ")[1].split(" was seen")[0]
+    short = clean.split("with Mr. ")[1].split(" by phone")[0]
+    assert len(full.split()) == 2 and full.split()[-1] == short  # one person, one surname
+
+    # across the fields of one record (findings name him in full, the impression as Mr.)
+    from radimpress.privacy.scrub_io import scrub_report
+    from radimpress.records import Report
+
+    report = Report(
+        "r1",
+        findings="Compared with the study of John A. Smithers from last year.",
+        impression="Discussed with Mr. Smithers. Dr. Alice Mbeki agreed.",
+    )
+    clean_report, _ = scrub_report(report, s)
+    surname = clean_report.findings.split("study of ")[1].split(" from")[0].split()[-1]
+    assert f"Mr. {surname}." in clean_report.impression
+    other = clean_report.impression.split("Dr. ")[1].split(" agreed")[0].split()[-1]
+    assert other != surname  # two people stay two people
+
+
+def test_two_surnames_in_a_record_never_share_a_surrogate():
+    s = Scrubber(mode="surrogate", key="k1")
+    names = [f"Dr. {n}" for n in ("Mbeki", "Okafor", "Lindgren", "Haddad", "Novak", "Tanaka",
+                                  "Moreau", "Kowalski", "Fernandes", "Larsen")]  # fmt: skip
+    surnames: dict[str, str] = {}
+    clean, spans = s.scrub(" and ".join(names) + " reviewed the film.", surnames)
+    assert len(spans) == len(names)
+    fakes = [part.removeprefix("Dr. ") for part in clean.split(" reviewed")[0].split(" and ")]
+    assert len(set(fakes)) == len(names) and set(fakes) == set(surnames.values())
+    again, _ = s.scrub("Dr. Novak agreed.", surnames)
+    assert again == f"Dr. {surnames['novak']} agreed."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dr. Mbeki and Dr. Okafor reviewed the film.",
+        "Dr. Mbeki, Dr. Okafor and Dr. Lindgren agreed.",
+        "Seen by Dr. Mbeki & Dr. Okafor.",
+    ],
+)
+def test_a_second_titled_name_is_not_swallowed_by_the_first(text):
+    clean, _ = scrub_text(text)
+    for name in ("Mbeki", "Okafor", "Lindgren"):
+        assert name not in clean, clean
+    assert clean.count("Dr. [NAME]") == text.count("Dr. ")
+
+
+@pytest.mark.parametrize(
+    "text", ["Patient: SMITHERS^JOHN^A", "SMITHERS^JOHN seen today.", "Name Smithers^John^A."]
+)
+def test_hl7_caret_names_lose_the_given_name_too(text):
+    clean, spans = scrub_text(text)
+    assert "JOHN" not in clean.upper() and "SMITHERS" not in clean.upper(), clean
+    assert [t for t, _, _ in spans] == ["NAME"]
+    surrogate, _ = Scrubber(mode="surrogate", key="k1").scrub(text + " Mr. Smithers agreed.")
+    family = surrogate.split("^")[0].split()[-1]
+    assert f"Mr. {family.title()} agreed." in surrogate  # same person, same surrogate

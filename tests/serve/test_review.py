@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from radimpress.cli import main
-from radimpress.models.cli import load_split
+from radimpress.models.training import load_split
 from radimpress.records import InputError
 from radimpress.serve.app import create_app
 from radimpress.serve.feedback import export_feedback
@@ -317,3 +317,63 @@ def test_tiny_feedback_export_borrows_one_validation_pair_and_says_so(tmp_path):
     (borrowed,) = load_split(tmp_path / "out", "validation")
     assert manifest["validation_borrowed_from_train"] == borrowed.id
     assert manifest["reviewers"] == ["bob"]
+
+
+def test_imported_evaluation_drafts_are_not_waiting_for_reviewers(client, tmp_path):
+    import_run(client.app.state.store, write_eval_dir(tmp_path / "run"))  # 3 evaluation rows
+    draft(client, report_id="ACC-1")
+    login(client)
+    store = client.app.state.store
+    assert store.count_drafts(status="draft") == 1  # across origins: the API draft only
+    assert store.count_drafts(status="draft", origin="evaluation") == 3
+    page = client.get("/review?status=draft&origin=all").text
+    assert 'waiting <span class="count">1</span>' in page
+    assert "ACC-1" in page and "prediction 0" not in page
+    page = client.get("/review?status=draft&origin=evaluation").text
+    assert 'not reviewed <span class="count">3</span>' in page and "prediction 0" in page
+
+
+def test_evaluate_output_imports_with_warning_counts_rates_and_named_aggregates(client, tmp_path):
+    from radimpress.evaluate import evaluate_systems, write_report
+    from radimpress.evaluate.clinical import ClinicalScorer
+    from radimpress.records import Report
+
+    refs = [
+        Report("p", "Large left pneumothorax. Small right effusion.", "Left pneumothorax."),
+        Report("n", "Lungs are clear.", "No acute disease."),
+    ]
+    preds = {"p": "Right pneumothorax.", "n": "No acute disease."}
+    result = evaluate_systems(refs, {"sys": preds}, bootstrap=0, extra_scorers=[ClinicalScorer()])
+    write_report(result, tmp_path / "eval")
+    (run_id,) = import_run(client.app.state.store, tmp_path / "eval")
+    counts = {r["report_id"]: r["scores"]["safety_warnings"]
+              for r in client.app.state.store.run_reports(run_id)}  # fmt: skip
+    expected = result.scores["sys"]["safety_warnings"]
+    assert counts == {"p": expected[0], "n": expected[1]} and counts["p"] >= 1
+    login(client)
+    page = client.get(f"/dashboard/runs/{run_id}").text
+    row = page.split(">p</a>", 1)[1].split("</tr>", 1)[0]
+    assert f'<td class="num">{int(expected[0])}</td>' in row  # the count, not "–"
+    assert "warn_laterality_mismatch" not in page  # 0/1 rates are the Warnings pills
+    board = client.get("/dashboard").text
+    rate = result.aggregates["sys"]["warn_laterality_mismatch"]
+    assert f"{100 * rate:.1f}%" in board  # rates as % of reports, like the report
+    assert "Label F1 (micro, rule-based)" in board and "Label F1 (macro, rule-based)" in board
+
+
+def test_runs_from_before_warning_details_still_show_the_warning_count(client, tmp_path):
+    run_dir = write_eval_dir(tmp_path / "old")
+    with (run_dir / "per_report.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    texts = ["", "laterality_mismatch: left vs right", "a: x; b: y"]
+    for row, text in zip(rows, texts, strict=True):
+        row["safety_warnings"] = text  # the count's column held the texts then
+        row["warning_types"] = ",".join(t.split(":")[0] for t in text.split("; ") if t)
+    with (run_dir / "per_report.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    (run_id,) = import_run(client.app.state.store, run_dir)
+    counts = {r["report_id"]: r["scores"]["safety_warnings"]
+              for r in client.app.state.store.run_reports(run_id)}  # fmt: skip
+    assert counts == {"r0": 0.0, "r1": 1.0, "r2": 2.0}

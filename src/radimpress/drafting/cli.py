@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from radimpress.drafting.drafter import Drafter, DraftOptions
 from radimpress.drafting.errors import InvalidRequest
-from radimpress.ingest import ingest_paths
-from radimpress.records import InputError, Report, read_reports, write_jsonl
+from radimpress.ingest import load_inputs
+from radimpress.records import InputError, write_jsonl
 
 CHUNK = 256  # reports per drafting call: progress, and bounded memory for the safety checks
-
-
-def load_inputs(path: str | Path) -> list[Report]:
-    """Reports to draft for: a radimpress JSONL, or anything `radimpress ingest` reads."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    if path.suffix == ".jsonl":
-        return read_reports(path)
-    result = ingest_paths([path], headerless_as_findings=True)
-    if not result.reports:
-        raise InputError(f"{path}: no usable report ({len(result.rejects)} rejected)")
-    return result.reports
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -44,6 +44,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
         sources=sources,
         extra_scorers=extra,
+        reference=args.reference,
+        compare=tuple(args.compare) if args.compare else None,
+        worst_k=args.worst,
+        min_n=args.min_n,
         progress=True,
     )
     paths = write_report(result, args.out, title=args.title)
@@ -58,11 +62,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for s in result.systems:
         means = "  ".join(f"{result.aggregates[s][m]:>10.2f}" for m in result.metrics)
         print(f"{s:<{width}}  {means}")
-    for c in result.comparisons:
+    for c in [*result.headline, *result.comparisons]:
         if c["metric"] == result.primary_metric:
             print(
                 f"{c['system']} - {c['baseline']} ({result.metric_info[c['metric']].label}): "
-                f"{c['diff']:+.2f} [95% CI {c['ci_low']:+.2f}, {c['ci_high']:+.2f}], p={format_p(c['p_value'])}"
+                f"{c['diff']:+.2f} [95% CI {c['ci_low']:+.2f}, {c['ci_high']:+.2f}], "
+                f"p={format_p(c['p_value'], c['resamples'])}"
             )
     print(f"wrote {paths['report.html']}, report.md, metrics.json, per_report.csv ({seconds:.1f}s)")
     return 0
@@ -76,8 +81,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "or a dataset folder, whose test.jsonl is used) and one or more predictions JSONL files "
         "(id, prediction); writes OUT/metrics.json, OUT/per_report.csv, OUT/report.md, "
         "OUT/report.html (self-contained) and OUT/plots/*.png. ROUGE-1/2/L/Lsum F1 are reported x100, "
-        "next to a rule-based clinical label F1 and safety-warning rates; "
-        "systems after the first are compared with it by paired bootstrap.",
+        "next to a rule-based clinical label F1 and safety-warning rates. The report opens with "
+        "the pre-trained vs fine-tuned comparison (systems whose names contain those words, or "
+        "--compare), then compares every system with the reference (the first, or --reference) "
+        "by paired bootstrap.",
     )
     p.add_argument("--references", required=True, help="reference reports JSONL or dataset folder")
     p.add_argument(
@@ -85,7 +92,35 @@ def register(sub: argparse._SubParsersAction) -> None:
         required=True,
         action="append",
         metavar="NAME=PREDS.jsonl",
-        help="a system's predictions; repeat for several (the first is the baseline)",
+        help="a system's predictions; repeat for several (the first is the reference)",
+    )
+    p.add_argument(
+        "--reference",
+        default=None,
+        metavar="NAME",
+        help="the system every other is compared with (default: the first --system)",
+    )
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        default=None,
+        metavar=("BASELINE", "SYSTEM"),
+        help="the comparison shown first, SYSTEM - BASELINE (default: the systems named "
+        "'pre-trained' and 'fine-tuned', if there are)",
+    )
+    p.add_argument(
+        "--worst",
+        type=int,
+        default=5,
+        metavar="N",
+        help="lowest-scoring reports shown per system (default 5)",
+    )
+    p.add_argument(
+        "--min-n",
+        type=int,
+        default=30,
+        metavar="N",
+        help="fewest reports for a difference to be called significant (default 30)",
     )
     p.add_argument("--out", required=True, help="folder to write the report to")
     p.add_argument(
@@ -97,7 +132,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--bootstrap",
         type=int,
         default=1000,
-        help="paired bootstrap resamples (default 1000; 0 = no comparison)",
+        help="paired bootstrap resamples (default 1000; 0 = differences without CI or p)",
     )
     p.add_argument("--seed", type=int, default=13, help="bootstrap seed (default 13)")
     p.add_argument("--title", default="radimpress evaluation", help="report title")

@@ -125,7 +125,8 @@ class ClinicalScorer:
     Per report: label F1 against the reference impression (x100), the number of
     safety warnings against the reference findings, and one 0/1 column per
     warning type, so the report's means are warning rates and the paired
-    bootstrap compares systems on them.
+    bootstrap compares systems on them. The micro and macro label F1 are
+    system-level aggregates, named as such next to the per-report mean.
     """
 
     name = "clinical"
@@ -152,17 +153,20 @@ class ClinicalScorer:
         info = {
             "label_f1": MetricInfo(
                 "label_f1",
-                "Label F1",
+                "Label F1 (per-report mean, rule-based)",
                 scale="F1 x 100",
-                description=f"{METRIC_NAME}: per-report F1 over {len(V.CHEXPERT_OBSERVATIONS)} CheXpert "
-                f"observations from radimpress's rule-based extractor; uncertain = {self.uncertain}",
+                description=f"{METRIC_NAME}: F1 of each report's positive labels over "
+                f"{len(V.CHEXPERT_OBSERVATIONS)} CheXpert observations from radimpress's rule-based "
+                f"extractor, averaged over reports (a report where neither text has a label scores "
+                f"100); uncertain = {self.uncertain}. Not the micro or macro F1 over labels.",
             ),
             "safety_warnings": MetricInfo(
                 "safety_warnings",
-                "Safety warnings",
-                scale="per report",
+                "Safety warnings per report",
+                scale="count",
                 higher_is_better=False,
                 description="warnings of `radimpress check` for the prediction against the reference findings",
+                kind="count",
             ),
         }
         for t in WARNING_TYPES:
@@ -170,15 +174,48 @@ class ClinicalScorer:
             metrics[key] = np.array([float(any(w.type == t for w in ws)) for ws in wr["warnings"]])
             info[key] = MetricInfo(
                 key,
-                f"{t.replace('_', ' ')} rate",
+                f"Reports with {'an' if t[0] in 'aeiou' else 'a'} {t.replace('_', ' ')} warning",
                 scale="share of reports",
                 higher_is_better=False,
-                description=f"1 when the prediction has a {t} warning",
+                description=f"share of reports whose prediction has a {t} warning",
+                kind="rate",
             )
+        # The per-type rates are the means of the warn_* columns above; only the
+        # numbers that are not a mean of a per-report column are aggregates.
         aggregates = {
             "label_micro_f1": 100.0 * (lm["micro_f1"] or 0.0),
             "label_macro_f1": 100.0 * (lm["macro_f1"] or 0.0),
-            **{f"rate_{k}": v for k, v in wr["rates"].items()},
+            "rate_any": wr["rates"]["any"],
+            "rate_high": wr["rates"]["high"],
+        }
+        aggregate_info = {
+            "label_micro_f1": MetricInfo(
+                "label_micro_f1",
+                "Label F1 (micro, rule-based)",
+                scale="F1 x 100",
+                description=f"{METRIC_NAME}: F1 of all (report, observation) labels pooled",
+            ),
+            "label_macro_f1": MetricInfo(
+                "label_macro_f1",
+                "Label F1 (macro, rule-based)",
+                scale="F1 x 100",
+                description=f"{METRIC_NAME}: mean of the per-observation F1 over observations "
+                "mentioned in a reference or a prediction",
+            ),
+            "rate_any": MetricInfo(
+                "rate_any",
+                "Reports with any warning",
+                scale="share of reports",
+                higher_is_better=False,
+                kind="rate",
+            ),
+            "rate_high": MetricInfo(
+                "rate_high",
+                "Reports with a high-severity warning",
+                scale="share of reports",
+                higher_is_better=False,
+                kind="rate",
+            ),
         }
         table = [
             {
@@ -191,7 +228,7 @@ class ClinicalScorer:
             for o, v in lm["per_observation"].items()
         ]
         columns = {
-            "safety_warnings": [
+            "warning_details": [
                 "; ".join(f"{w.type}: {w.message}" for w in ws) for ws in wr["warnings"]
             ]
         }
@@ -200,5 +237,6 @@ class ClinicalScorer:
             info=info,
             columns=columns,
             aggregates=aggregates,
-            tables={f"{METRIC_NAME}, per observation": table},
+            aggregate_info=aggregate_info,
+            tables={f"Clinical labels: {METRIC_NAME}, F1 x 100 per observation": table},
         )

@@ -12,16 +12,24 @@ aggregation or report code::
     class LabelScorer:
         name = "labels"
         def __call__(self, references, predictions) -> ScorerOutput:
-            return ScorerOutput(metrics={"label_f1": per_report_f1},
-                                info={"label_f1": MetricInfo("label_f1", "Label F1", scale="x100")},
-                                aggregates={"label_micro_f1": 71.3},
-                                tables={"per-label F1": [{"label": "effusion", "f1": 80.0}, ...]})
+            return ScorerOutput(
+                metrics={"label_f1": per_report_f1},
+                info={"label_f1": MetricInfo("label_f1", "Label F1 (per-report mean)", "F1 x 100")},
+                aggregates={"label_micro_f1": 71.3},
+                aggregate_info={"label_micro_f1": MetricInfo("label_micro_f1", "Label F1 (micro)")},
+                tables={"per-label F1": [{"label": "effusion", "f1": 80.0}, ...]})
+
+A table's records are shown as one grid: its first key names the rows, the
+systems are the columns, and the cells hold the last key that differs between
+systems (keys equal for every system, such as a support count, get one
+column).
 
     evaluate_systems(refs, {"retrieval": preds}, extra_scorers=[LabelScorer()])
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,19 +39,34 @@ import numpy as np
 
 from radimpress.evaluate.inputs import align_predictions
 from radimpress.evaluate.rouge import ROUGE_LABELS, ROUGE_METRICS, rouge_scores
-from radimpress.evaluate.stats import compare_to_first, describe
+from radimpress.evaluate.stats import compare_systems, describe
 from radimpress.records import InputError, Report
+
+METRIC_KINDS = ("score", "count", "rate")
+# Names a headline comparison is found by when the caller names no pair.
+PRETRAINED_RE = re.compile(r"pre-?trained", re.I)
+FINETUNED_RE = re.compile(r"fine-?tuned", re.I)
 
 
 @dataclass
 class MetricInfo:
-    """How to show and interpret one per-report metric."""
+    """How to show and interpret one metric (per-report, or a system-level aggregate).
+
+    ``kind`` decides how the report shows it: "score" and "count" get
+    quartiles and a box plot; "rate" is 0/1 per report, so its mean is a share
+    of reports, printed as a percentage, and its quartiles would say nothing.
+    """
 
     name: str
     label: str
     scale: str = ""  # e.g. "F1 x 100"; shown next to the label
     higher_is_better: bool = True
     description: str = ""
+    kind: str = "score"
+
+    def __post_init__(self) -> None:
+        if self.kind not in METRIC_KINDS:
+            raise ValueError(f"metric {self.name!r}: kind must be one of {METRIC_KINDS}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +74,7 @@ class MetricInfo:
             "scale": self.scale,
             "higher_is_better": self.higher_is_better,
             "description": self.description,
+            "kind": self.kind,
         }
 
 
@@ -62,6 +86,7 @@ class ScorerOutput:
     info: dict[str, MetricInfo] = field(default_factory=dict)
     columns: dict[str, list[Any]] = field(default_factory=dict)
     aggregates: dict[str, float] = field(default_factory=dict)
+    aggregate_info: dict[str, MetricInfo] = field(default_factory=dict)
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -107,7 +132,14 @@ class RougeScorer:
 
 @dataclass
 class EvaluationResult:
-    """Everything `write_report` needs; per-report arrays follow ``references`` order."""
+    """Everything `write_report` needs; per-report arrays follow ``references`` order.
+
+    ``comparisons`` hold every other system against ``reference_system``;
+    ``headline`` holds the one comparison the reader came for (by default the
+    pre-trained against the fine-tuned system), drawn from the same bootstrap
+    resamples. A comparison's ``significant`` is None when it rests on fewer
+    than ``options["min_n"]`` reports: too few for the colour to mean much.
+    """
 
     references: list[Report]
     predictions: dict[str, list[str]]  # system -> predictions
@@ -123,6 +155,10 @@ class EvaluationResult:
     options: dict[str, Any]
     sources: dict[str, str]  # "references" and each system -> path
     seconds: dict[str, float]
+    aggregate_info: dict[str, MetricInfo] = field(default_factory=dict)
+    reference_system: str = ""
+    headline_pair: tuple[str, str] | None = None  # (baseline, system)
+    headline: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def systems(self) -> list[str]:
@@ -149,6 +185,9 @@ class EvaluationResult:
         return rows
 
 
+RESERVED_COLUMNS = ("id", "system", "prediction", "reference", "findings")
+
+
 def _as_mapping(
     preds: Mapping[str, str] | Sequence[Mapping[str, Any]], where: str
 ) -> Mapping[str, str]:
@@ -170,6 +209,48 @@ def _check_output(out: ScorerOutput, scorer: Scorer, n: int) -> None:
             raise ValueError(
                 f"scorer {scorer.name!r}: column {key!r} has {len(values)} values for {n} reports"
             )
+    # One per_report.csv column per name: a text column named like a metric would
+    # overwrite its numbers (the dashboard then shows no value at all).
+    clash = sorted(
+        (set(out.columns) & set(out.metrics)) | (set(out.columns) & set(RESERVED_COLUMNS))
+    )
+    if clash:
+        raise ValueError(f"scorer {scorer.name!r}: column name(s) {clash} clash with metrics")
+
+
+def headline_pair(
+    systems: Sequence[str], compare: tuple[str, str] | Sequence[str] | None = None
+) -> tuple[str, str] | None:
+    """(baseline, system) of the comparison shown first.
+
+    ``compare`` names it; otherwise the first system named "pre-trained" and
+    the first named "fine-tuned" (case-insensitive; hyphen optional), fine-tuned
+    minus pre-trained. None when neither applies.
+    """
+    if compare is not None:
+        pair = tuple(compare)
+        if len(pair) != 2:
+            raise InputError(f"compare: expected two system names, got {list(pair)}")
+        unknown = [s for s in pair if s not in systems]
+        if unknown:
+            raise InputError(
+                f"compare: unknown system(s) {unknown}; the systems are {list(systems)}"
+            )
+        if pair[0] == pair[1]:
+            raise InputError(f"compare: a system cannot be compared with itself ({pair[0]!r})")
+        return pair[0], pair[1]
+    pre = next((s for s in systems if PRETRAINED_RE.search(s)), None)
+    fine = next((s for s in systems if FINETUNED_RE.search(s) and s != pre), None)
+    return (pre, fine) if pre and fine else None
+
+
+def _mark_significance(rows: list[dict[str, Any]], min_n: int) -> None:
+    for c in rows:
+        p = c["p_value"]
+        if c["n"] < min_n or p is None or np.isnan(p):
+            c["significant"] = None
+        else:
+            c["significant"] = bool(p < 1.0 - c["confidence"])
 
 
 def evaluate_systems(
@@ -181,18 +262,32 @@ def evaluate_systems(
     seed: int = 13,
     extra_scorers: Sequence[Scorer] = (),
     sources: Mapping[str, str] | None = None,
-    worst_k: int = 10,
+    worst_k: int = 5,
     primary_metric: str = "rougeL",
+    reference: str | None = None,
+    compare: tuple[str, str] | None = None,
+    min_n: int = 30,
     progress: bool = False,
 ) -> EvaluationResult:
     """Score each system ({name: {id: prediction}} or {name: [{"id", "prediction"}]}).
 
-    The first system is the baseline of the paired bootstrap comparisons.
-    ``sources`` (name -> file, plus "references") only improves error messages
-    and the provenance in metrics.json.
+    Every other system is compared with ``reference`` (default: the first) by
+    paired bootstrap; ``compare`` (baseline, system) names the headline
+    comparison, found by name ("pre-trained" vs "fine-tuned") when not given.
+    Below ``min_n`` reports a comparison is not called significant either way.
+    ``worst_k`` reports per system are kept as examples. ``sources`` (name ->
+    file, plus "references") only improves error messages and the provenance
+    in metrics.json.
     """
     if not systems:
         raise InputError("no system to evaluate (give --system NAME=predictions.jsonl)")
+    if worst_k < 0:
+        raise InputError(f"worst_k must be 0 or more, got {worst_k}")
+    names = list(systems)
+    reference = names[0] if reference is None else reference
+    if reference not in systems:
+        raise InputError(f"reference: unknown system {reference!r}; the systems are {names}")
+    pair = headline_pair(names, compare)
     references = list(references)
     ids = [r.id for r in references]
     if len(set(ids)) != len(ids):
@@ -207,6 +302,7 @@ def evaluate_systems(
         predictions[name] = align_predictions(references, _as_mapping(preds, where), where)
 
     metric_info: dict[str, MetricInfo] = {}
+    aggregate_info: dict[str, MetricInfo] = {}
     scores: dict[str, dict[str, np.ndarray]] = {}
     columns: dict[str, dict[str, list[Any]]] = {}
     aggregates: dict[str, dict[str, float]] = {}
@@ -224,6 +320,8 @@ def evaluate_systems(
                 metric_info.setdefault(m, out.info.get(m) or MetricInfo(m, m))
             columns[name].update(out.columns)
             aggregates[name].update({m: float(v) for m, v in out.aggregates.items()})
+            for m in out.aggregates:
+                aggregate_info.setdefault(m, out.aggregate_info.get(m) or MetricInfo(m, m))
             for title, rows in out.tables.items():
                 tables.setdefault(title, {})[name] = list(rows)
     metrics = list(metric_info)
@@ -243,7 +341,15 @@ def evaluate_systems(
 
     distribution = {name: {m: describe(scores[name][m]) for m in metrics} for name in predictions}
     start = time.perf_counter()
-    comparisons = compare_to_first(scores, metrics, resamples=bootstrap, seed=seed)
+    # One draw of resampled reports for the headline and every reference comparison.
+    vs_reference = [(reference, s) for s in names if s != reference]
+    rows = compare_systems(
+        scores, [*([pair] if pair else []), *vs_reference], metrics, resamples=bootstrap, seed=seed
+    )
+    _mark_significance(rows, min_n)
+    per_pair = len(metrics)
+    headline = rows[:per_pair] if pair and rows else []
+    comparisons = rows[per_pair:] if pair and rows else rows
     seconds["bootstrap"] = time.perf_counter() - start
 
     if primary_metric not in metrics:
@@ -271,9 +377,18 @@ def evaluate_systems(
             "use_stemmer": use_stemmer,
             "bootstrap_resamples": bootstrap,
             "seed": seed,
+            "confidence": 0.95,
             "scorers": [s.name for s in scorers],
-            "baseline_system": next(iter(predictions)),
+            "reference_system": reference,
+            "headline_pair": list(pair) if pair else None,
+            "min_n": min_n,
+            "worst_k": worst_k,
+            "primary_metric": primary_metric,
         },
         sources=sources,
         seconds=seconds,
+        aggregate_info=aggregate_info,
+        reference_system=reference,
+        headline_pair=pair,
+        headline=headline,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from radimpress.ingest.formats import FORMATS, Format, format_names, register_format
+from radimpress.ingest.inputs import load_inputs
 from radimpress.ingest.options import IngestOptions
 from radimpress.ingest.pipeline import IngestResult, format_summary, ingest_paths
 
@@ -22,6 +23,7 @@ __all__ = [
     "format_names",
     "format_summary",
     "ingest_paths",
+    "load_inputs",
     "register_format",
     "sample_paths",
 ]

@@ -347,13 +347,18 @@ _ZIP_CUED = re.compile(r"(?i:\b(?:zip|zip\s*code|postal\s+code)\s*:?\s*)(\d{5}(?
 _STATE_ZIP = re.compile(rf"\b(?:{'|'.join(STATES)})\s+(\d{{5}}(?:-\d{{4}})?)\b")
 
 # -- names --------------------------------------------------------------------
-_NW = r"(?:(?:O'|D'|Mc|Mac)?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)"  # Smith, O'Brien, McAllister, Vasquez-Lind
+# A title is never part of a name: without this, "Dr. Mbeki, Dr. Okafor" reads as
+# "Mbeki, Dr" (Last, First) and "Dr. Mbeki and Dr. Okafor" as "Mbeki and Dr", and the
+# second doctor's name is left in the text.
+_NOT_TITLE = r"(?!(?:Drs?|Mrs?|Ms|Miss|Mx|Prof|Doctor)\b)"
+_NW = rf"(?:{_NOT_TITLE}(?:O'|D'|Mc|Mac)?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)"  # Smith, O'Brien, McAllister, Vasquez-Lind
 _CW = r"(?:(?:O'|D')?[A-Z]{2,}(?:[-'][A-Z]{2,})?)"  # SMITH, O'DONNELL
 _INIT = r"(?:[A-Z]\.)"
 _NAME_FORMS = [
     rf"{_CW},[ \t]*{_CW}(?:[ \t]+{_CW})?(?:[ \t]+[A-Z]\b\.?)?",  # SMITH, JOHN A
     rf"{_NW},[ \t]+{_NW}(?:[ \t]+(?:{_INIT}|[A-Z]\b))?",  # Smith, John A.
     rf"{_NW}\^{_NW}(?:\^\w+)*",  # Smith^John (HL7 style)
+    rf"{_CW}\^{_CW}(?:\^\w+)*",  # SMITH^JOHN^A (HL7 style, as most systems send it)
     rf"{_NW}(?:[ \t]+(?:{_INIT}|[A-Z]\b))?[ \t]+{_NW}(?:[ \t]+{_NW})?",  # John A. Smith
     rf"{_INIT}(?:[ \t]?{_INIT})?[ \t]?{_NW}",  # J. Smith, J.A. Smith
     rf"{_NW}",  # Smith
@@ -390,6 +395,9 @@ _CRED_RE = re.compile(rf"(?<![\w.])({_NAME_ALT}),?\s+{_CREDENTIALS}(?![\w])")
 # "SMITH, JOHN" at the start of a line or after "|": a roster/header form. In
 # all-caps clinical text ("CHEST PAIN, AFIB") the same shape is a problem
 # list, so the pair must start the line and carry no clinical-looking word.
+# An HL7 person name (family^given^middle) is a name wherever it appears: nothing
+# clinical is written with carets, and leaving "^JOHN" behind leaks the given name.
+_CARET_NAME_RE = re.compile(rf"(?<![\w^])((?:{_NW}|{_CW})\^(?:{_NW}|{_CW})(?:\^\w+)*)")
 _CAPS_PAIR_RE = re.compile(
     rf"(?:^|(?<=\n)|(?<=\|)|(?<=\t))[ \t]*({_CW},[ \t]*{_CW}(?:[ \t]+[A-Z]\b\.?)?)(?=[ \t]*(?:$|\n|\||\(|,|;|\t|MRN|DOB|#|\d))"
 )
@@ -499,6 +507,8 @@ def _find_names(text: str, out: list[PhiSpan]) -> None:
             w.lower() in _CLINICAL_CAPS or (len(w) > 4 and _CLINICAL_SHAPE.search(w)) for w in words
         ):
             take(m, 1, False)
+    for m in _CARET_NAME_RE.finditer(text):
+        _add(names, "NAME", *m.span(1))
     for m in _FIRSTNAME_RE.finditer(text):
         if m.group(1).lower() in FIRST_NAMES and m.group(2).lower() not in NOT_NAMES:
             take(m, 0, False)
@@ -652,6 +662,26 @@ _FAKE_LAST = [
     "Thornbury",
     "Underhill",
     "Westcott",
+    "Alderson",
+    "Birchley",
+    "Copperfield",
+    "Dovecote",
+    "Embleton",
+    "Foxhollow",
+    "Greywell",
+    "Heathcote",
+    "Inglewood",
+    "Kingsmere",
+    "Lindqvist",
+    "Marlowe",
+    "Netherby",
+    "Orchardson",
+    "Penhallow",
+    "Rushmere",
+    "Sallowby",
+    "Tanglewood",
+    "Vantmore",
+    "Wrenfield",
 ]
 _FAKE_STREETS = ["Surrogate", "Placeholder", "Example", "Sample", "Synthetic", "Fictional"]
 _FAKE_CITIES = ["Anytown", "Sampleville", "Exampleton", "Fakeburg", "Mockford"]
@@ -682,13 +712,22 @@ class Scrubber:
     def _digest(self, kind: str, value: str) -> bytes:
         return hmac.new(self.key.encode(), f"{kind}\x00{value}".encode(), hashlib.sha256).digest()
 
-    def scrub(self, text: str) -> tuple[str, list[tuple[str, int, int]]]:
+    def scrub(
+        self, text: str, surnames: dict[str, str] | None = None
+    ) -> tuple[str, list[tuple[str, int, int]]]:
+        """Clean text and [(type, start, end)] in the original.
+
+        ``surnames`` (surname -> surrogate surname) is filled as names are
+        replaced; pass one dict for all the texts of a record so that a person
+        keeps one surrogate across its fields, and two people never share one.
+        """
         spans = find_phi(text, self.extra_detectors)
+        surnames = {} if surnames is None else surnames
         pieces: list[str] = []
         pos = 0
         for sp in spans:
             pieces.append(text[pos : sp.start])
-            pieces.append(self.replacement(sp.type, text[sp.start : sp.end]))
+            pieces.append(self.replacement(sp.type, text[sp.start : sp.end], surnames))
             pos = sp.end
         pieces.append(text[pos:])
         return "".join(pieces), [sp.as_tuple() for sp in spans]
@@ -698,12 +737,12 @@ class Scrubber:
         return f"{prefix}-{self._digest('PSEUDONYM', value).hex()[:12]}"
 
     # -- surrogates ---------------------------------------------------------
-    def replacement(self, kind: str, value: str) -> str:
+    def replacement(self, kind: str, value: str, surnames: dict[str, str] | None = None) -> str:
         if self.mode == "placeholder":
             return self.placeholder.format(type=kind)
         h = self._digest(kind, re.sub(r"\s+", " ", value.strip().lower()))
         if kind == "NAME":
-            return self._fake_name(value, h)
+            return self._fake_name(value, {} if surnames is None else surnames)
         if kind == "DATE":
             return self._shift_date(value) or self._shape(value, h)
         if kind == "AGE":
@@ -735,18 +774,49 @@ class Scrubber:
                 out.append(ch)
         return "".join(out)
 
-    @staticmethod
-    def _fake_name(value: str, h: bytes) -> str:
-        first, last = _FAKE_FIRST[h[0] % len(_FAKE_FIRST)], _FAKE_LAST[h[1] % len(_FAKE_LAST)]
+    def _fake_name(self, value: str, surnames: dict[str, str]) -> str:
+        """A surrogate keyed on the surname, not the whole string.
+
+        "John A. Smithers", "Mr. Smithers" and "SMITHERS^JOHN" are one person
+        in a report; keying on the full text made them three. The surname
+        picks the surrogate surname, the given name (if any) the surrogate
+        given name, so the same person reads the same wherever they appear.
+        """
+        if "^" in value:  # HL7 XPN: family^given^middle
+            family, _, rest = value.partition("^")
+            given = rest.split("^")[0]
+        elif "," in value:  # "Smithers, John A."
+            family, _, rest = value.partition(",")
+            given = rest.split()[0] if rest.split() else ""
+        else:  # "John A. Smithers", "Smithers"
+            words = value.split()
+            family, given = words[-1], words[0] if len(words) > 1 else ""
+        last = self._fake_surname(family.strip(" .,").lower(), surnames)
+        first = ""
+        if given.strip(" .,"):
+            h = self._digest("GIVEN", given.strip(" .,").lower())
+            first = _FAKE_FIRST[int.from_bytes(h[:4], "big") % len(_FAKE_FIRST)]
         if "^" in value:
-            out = f"{last}^{first}"
+            out = f"{last}^{first}" if first else last
         elif "," in value:
-            out = f"{last}, {first}"
-        elif " " in value.strip():
-            out = f"{first} {last}"
+            out = f"{last}, {first}" if first else last
         else:
-            out = last
+            out = f"{first} {last}" if first else last
         return out.upper() if value.isupper() and len(value) > 1 else out
+
+    def _fake_surname(self, family: str, surnames: dict[str, str]) -> str:
+        """The keyed choice for this surname; the next free one if another surname of the
+        same record took it (two people never merge into one surrogate)."""
+        if family in surnames:
+            return surnames[family]
+        start = int.from_bytes(self._digest("SURNAME", family)[:4], "big") % len(_FAKE_LAST)
+        taken = set(surnames.values())
+        for step in range(len(_FAKE_LAST)):
+            candidate = _FAKE_LAST[(start + step) % len(_FAKE_LAST)]
+            if candidate not in taken:
+                break
+        surnames[family] = candidate
+        return candidate
 
     def _shift_date(self, value: str) -> str | None:
         """Shift a parseable date by the key's offset, keeping its format."""

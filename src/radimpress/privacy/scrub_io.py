@@ -36,11 +36,12 @@ def scrub_report(report: Report, scrubber: Scrubber) -> tuple[Report, list[dict[
     """
     items: list[dict[str, Any]] = []
     values: dict[str, Any] = {}
+    surnames: dict[str, str] = {}  # one person, one surrogate, in every field of the record
     for name in TEXT_FIELDS:
         text = getattr(report, name)
         if not text:
             continue
-        clean, spans = scrubber.scrub(text)
+        clean, spans = scrubber.scrub(text, surnames)
         values[name] = clean
         items += [
             {"record": report.id, "field": name, "type": t, "start": s, "end": e}
@@ -49,7 +50,7 @@ def scrub_report(report: Report, scrubber: Scrubber) -> tuple[Report, list[dict[
     sections = {}
     for key, text in (report.sections or {}).items():
         if isinstance(text, str) and text:
-            clean, spans = scrubber.scrub(text)
+            clean, spans = scrubber.scrub(text, surnames)
             sections[key] = clean
             items += [
                 {"record": report.id, "field": f"sections.{key}", "type": t, "start": s, "end": e}

@@ -7,6 +7,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from radimpress.ingest import load_inputs
+
 
 def _critical_rules(spec: str | None):
     """--critical 'Pneumothorax,Pleural Effusion:large_or_new' -> CriticalRule list (None = default)."""
@@ -45,9 +47,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     # predictions from `radimpress generate` carry no findings: take them from the reports by id
     findings_by_id: dict[str, str] = {}
     if args.reports:
-        from radimpress.records import read_reports
-
-        findings_by_id = {r.id: r.findings for r in read_reports(args.reports)}
+        # The same reader as `generate --input`: the reports a prediction file was made from
+        # (JSONL, or bare text and anything else ingest reads) give the same ids here.
+        findings_by_id = {r.id: r.findings for r in load_inputs(args.reports)}
     rows, rejects = [], []
     for no, obj in read_jsonl(args.input):
         where = f"{args.input}:{no}"
@@ -131,8 +133,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--reports",
         default=None,
-        help="reports JSONL (from ingest or dataset build) to take findings from, by id, for "
-        "records without findings (e.g. predictions from `radimpress generate`)",
+        help="the reports to take findings from, by id, for records without findings (e.g. "
+        "predictions from `radimpress generate`): the file given to generate --input (JSONL, "
+        "bare text or any format ingest reads)",
     )
     p.add_argument(
         "--field",

@@ -62,8 +62,8 @@ def when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.0f}%"
+def pct(x: float | None, digits: int = 0) -> str:
+    return "–" if x is None else f"{100 * x:.{digits}f}%"
 
 
 def num(x: Any, digits: int = 3) -> str:
@@ -94,46 +94,62 @@ def quartiles(values: Sequence[float]) -> dict[str, float] | None:
     }
 
 
+def _fit(label: str, width: int, char_px: float = 7.0) -> str:
+    """Shorten a label to what fits in ``width`` px at the plot's font size (full name in <title>)."""
+    most = max(4, int(width / char_px))
+    return label if len(label) <= most else label[: most - 1] + "…"
+
+
 def boxplot_svg(
     series: Sequence[tuple[str, Sequence[float]]],
     width: int = 560,
-    row_height: int = 34,
-    label_width: int = 170,
+    row_height: int = 46,
 ) -> Markup:
-    """Horizontal box plots of scores in [0, 1], one row per (label, values)."""
-    rows = [(label, quartiles(values)) for label, values in series]
-    height = row_height * len(rows) + 28
-    plot_w = width - label_width - 16
-    x = lambda v: label_width + v * plot_w  # noqa: E731
+    """Horizontal box plots of scores x 100 (0-100, the tables' scale), one row per (label, values).
+
+    Each run's name sits on its own line above its box, left-aligned from
+    x = 0, so a long name is never cut at the plot's left edge; one too long
+    for the width is shortened with an ellipsis and given in full on hover.
+    """
+    rows = [
+        (label, quartiles([min(100.0, max(0.0, v)) for v in values])) for label, values in series
+    ]
+    left, right = 14, 18  # room for the "0" and "100" tick labels
+    height = row_height * len(rows) + 30
+    plot_w = width - left - right
+    x = lambda v: left + v / 100.0 * plot_w  # noqa: E731
     parts = [
         f'<svg class="boxplot" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-label="box plots">'
+        f'aria-label="box plots, 0 to 100">'
     ]
-    for tick in (0, 0.25, 0.5, 0.75, 1.0):
+    for tick in (0, 25, 50, 75, 100):
         parts.append(
-            f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="4" y2="{height - 20}" '
-            f'class="grid"/><text x="{x(tick):.1f}" y="{height - 6}" '
-            f'text-anchor="middle" class="tick">{tick:g}</text>'
+            f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="4" y2="{height - 22}" '
+            f'class="grid"/><text x="{x(tick):.1f}" y="{height - 8}" '
+            f'text-anchor="middle" class="tick">{tick}</text>'
         )
     for i, (label, q) in enumerate(rows):
-        y = 8 + i * row_height
-        mid = y + row_height / 2 - 4
+        y = 4 + i * row_height
         parts.append(
-            f'<text x="{label_width - 8}" y="{mid + 4:.1f}" text-anchor="end" '
-            f'class="label">{escape(label)}</text>'
+            f"<g><title>{escape(label)}</title>"
+            f'<text x="0" y="{y + 13}" class="label">{escape(_fit(label, width))}</text></g>'
         )
         if q is None:
             continue
+        top, box_h = y + 19, row_height - 26
+        mid = top + box_h / 2
         title = escape(
-            f"{label}: median {q['median']:.3f}, IQR {q['q1']:.3f}–{q['q3']:.3f}, n={q['n']}"
+            f"{label}: median {q['median']:.1f}, IQR {q['q1']:.1f}–{q['q3']:.1f}, "
+            f"mean {q['mean']:.1f}, n={q['n']}"
         )
         parts.append(
             f"<g><title>{title}</title>"
             f'<line x1="{x(q["min"]):.1f}" x2="{x(q["max"]):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" class="whisker"/>'
-            f'<rect x="{x(q["q1"]):.1f}" y="{y + 2}" width="{max(1.0, x(q["q3"]) - x(q["q1"])):.1f}" '
-            f'height="{row_height - 12}" class="box"/>'
-            f'<line x1="{x(q["median"]):.1f}" x2="{x(q["median"]):.1f}" y1="{y + 2}" '
-            f'y2="{y + row_height - 10}" class="median"/></g>'
+            f'<rect x="{x(q["q1"]):.1f}" y="{top}" width="{max(1.0, x(q["q3"]) - x(q["q1"])):.1f}" '
+            f'height="{box_h}" class="box"/>'
+            f'<line x1="{x(q["median"]):.1f}" x2="{x(q["median"]):.1f}" y1="{top}" '
+            f'y2="{top + box_h}" class="median"/>'
+            f'<circle cx="{x(q["mean"]):.1f}" cy="{mid:.1f}" r="3.5" class="mean"/></g>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -30,8 +30,12 @@ TEXT_COLUMNS = {
     "exam",
     "warnings",
     "warning_types",
+    "warning_details",
     "candidates",
 }
+# Written by `radimpress evaluate` before it had a separate warning_details column:
+# the count's column then held the warning texts, so the count is recounted here.
+WARNING_COUNT = "safety_warnings"
 
 
 def _float(value: str) -> float | None:
@@ -62,6 +66,13 @@ def _warnings_from_row(row: dict[str, str], findings: str, prediction: str) -> l
     if checked is None:
         return [CHECK_FAILED.model_dump()]
     return [w.model_dump() for w in checked[0][0]]
+
+
+def _info_field(infos: Any, key: str) -> dict[str, str]:
+    """{metric: info[key]} from metrics.json's "metrics" or "aggregate_metrics" (absent: {})."""
+    if not isinstance(infos, dict):
+        return {}
+    return {m: str(i[key]) for m, i in infos.items() if isinstance(i, dict) and i.get(key)}
 
 
 def read_run_dir(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, list[dict[str, str]]]]:
@@ -112,6 +123,9 @@ def import_run(store: Store, run_dir: str | Path, name: str | None = None) -> li
                 for k, v in row.items()
                 if k not in TEXT_COLUMNS and (x := _float(v)) is not None
             }
+            warnings = _warnings_from_row(row, findings, prediction)
+            if WARNING_COUNT in row and WARNING_COUNT not in scores:
+                scores[WARNING_COUNT] = float(len(warnings))
             drafts.append(
                 (
                     Draft(
@@ -125,7 +139,7 @@ def import_run(store: Store, run_dir: str | Path, name: str | None = None) -> li
                         reference=row.get("reference") or None,
                         indication=row.get("indication") or None,
                         exam=row.get("exam") or None,
-                        warnings=_warnings_from_row(row, findings, prediction),
+                        warnings=warnings,
                     ),
                     scores,
                 )
@@ -150,6 +164,10 @@ def import_run(store: Store, run_dir: str | Path, name: str | None = None) -> li
                     for m, i in (metrics.get("metrics") or {}).items()
                     if isinstance(i, dict)
                 },
+                "metric_kinds": _info_field(metrics.get("metrics"), "kind"),
+                "aggregate_labels": _info_field(metrics.get("aggregate_metrics"), "label"),
+                "aggregate_kinds": _info_field(metrics.get("aggregate_metrics"), "kind"),
+                "aggregate_scales": _info_field(metrics.get("aggregate_metrics"), "scale"),
                 "metrics": [m for m in (metrics.get("metrics") or {})],
                 "n_reports": len(rows),
             },

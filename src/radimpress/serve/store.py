@@ -265,6 +265,10 @@ class Store:
             if value:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        if status == "draft" and not origin:
+            # Imported evaluation rows are stored unreviewed, but nobody is waiting on them:
+            # "waiting" across origins means waiting for a reviewer.
+            clauses.append("origin != 'evaluation'")
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
 
     def next_draft_id(self, after: Draft) -> str | None:

@@ -14,6 +14,8 @@ from radimpress.serve.routers.review import Reviewer, render
 router = APIRouter(include_in_schema=False)
 
 PREFERRED = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+# Scores on 0-100 worth a box plot; rates and counts are read from the table.
+PLOTTED = (*PREFERRED, "label_f1")
 
 
 def _metric_names(
@@ -33,9 +35,25 @@ def _metric_names(
     )
 
 
-def _unit(values: list[float], scale: str) -> float:
-    """Divisor that puts a metric on [0, 1] for the box plots (ROUGE arrives x100)."""
-    return 100.0 if ("100" in (scale or "") or any(v > 1.0 for v in values)) else 1.0
+def _times_100(values: list[float], scale: str) -> float:
+    """Factor that puts a score on the tables' 0-100 scale (ROUGE arrives x 100 already)."""
+    return 1.0 if ("100" in (scale or "") or any(v > 1.0 for v in values)) else 100.0
+
+
+def _first(runs: list[dict[str, Any]], key: str, metric: str, default: Any) -> Any:
+    """A metric's label/kind/scale as the first run that knows it says."""
+    return next((r["metrics"].get(key, {}).get(metric) for r in runs
+                 if r["metrics"].get(key, {}).get(metric)), default)  # fmt: skip
+
+
+def _is_rate(runs: list[dict[str, Any]], metric: str) -> bool:
+    kind = _first(runs, "metric_kinds", metric, None) or _first(
+        runs, "aggregate_kinds", metric, None
+    )
+    scale = _first(runs, "metric_scales", metric, "") or _first(
+        runs, "aggregate_scales", metric, ""
+    )
+    return kind == "rate" or scale == "share of reports"
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -52,14 +70,8 @@ async def dashboard(request: Request, reviewer: Reviewer):
     for m in metrics:
         row = {
             "metric": m,
-            "label": next(
-                (
-                    r["metrics"].get("metric_labels", {}).get(m)
-                    for r in runs
-                    if r["metrics"].get("metric_labels", {}).get(m)
-                ),
-                m,
-            ),
+            "label": _first(runs, "metric_labels", m, m),
+            "rate": _is_rate(runs, m),
             "values": [],
         }
         for run in runs:
@@ -69,15 +81,28 @@ async def dashboard(request: Request, reviewer: Reviewer):
                 mean = sum(vals) / len(vals)
             row["values"].append(mean)
         table.append(row)
+    # System-level numbers that are not a mean per report (micro/macro label F1, ...).
+    aggregates: list[str] = []
+    for run in runs:
+        aggregates += [k for k in run["metrics"].get("aggregate_labels", {}) if k not in aggregates]
+    for k in aggregates:
+        table.append(
+            {
+                "metric": k,
+                "label": _first(runs, "aggregate_labels", k, k),
+                "rate": _is_rate(runs, k),
+                "values": [run["metrics"].get("aggregate", {}).get(k) for run in runs],
+            }
+        )
     plots = []
     for m in metrics:
-        if m not in PREFERRED:
+        if m not in PLOTTED:
             continue
         series = []
         for run in runs:
             vals = [x["scores"][m] for x in reports[run["id"]] if m in x["scores"]]
-            unit = _unit(vals, run["metrics"].get("metric_scales", {}).get(m, ""))
-            series.append((run["name"], [v / unit for v in vals]))
+            factor = _times_100(vals, run["metrics"].get("metric_scales", {}).get(m, ""))
+            series.append((run["name"], [v * factor for v in vals]))
         if any(vals for _, vals in series):
             plots.append({"metric": m, "label": table[metrics.index(m)]["label"], "series": series})
     warning_rates = []
@@ -113,7 +138,9 @@ async def run_page(
     if run is None:
         return render(request, "not_found.html", status_code=404, reviewer=reviewer, what=run_id)
     rows = await asyncio.to_thread(store.run_reports, run_id)
-    metrics = _metric_names([run], {run_id: rows})
+    # 0/1 warning rates per report are the Warnings column's pills already.
+    metrics = [m for m in _metric_names([run], {run_id: rows}) if not _is_rate([run], m)]
+    kinds = run["metrics"].get("metric_kinds", {})
     primary = run["metrics"].get("primary_metric") or (metrics[0] if metrics else "")
     sort = sort if sort in (*metrics, "report_id", "warnings") else primary
     order = "desc" if order == "desc" else "asc"
@@ -161,6 +188,7 @@ async def run_page(
         run=run,
         rows=rows,
         metrics=metrics,
+        digits={m: 0 if kinds.get(m) == "count" else 1 for m in metrics},
         sort=sort,
         order=order,
         warning=warning,
