@@ -124,7 +124,7 @@ def run_system(
         out / "generate.log",
         threads,
     )
-    rate = re.search(r"\(([\d.]+) reports/s\)", gen["output"])
+    rate = re.search(r"\(([\d.]+) reports/s", gen["output"])
     manifest = json.loads((out / "model" / "radimpress.json").read_text())
     result = {
         "system": name,
