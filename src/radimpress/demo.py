@@ -16,7 +16,7 @@ from pathlib import Path
 from radimpress.dataset import DatasetOptions, build_dataset, write_dataset
 from radimpress.drafting import Drafter
 from radimpress.evaluate import evaluate_systems, write_report
-from radimpress.evaluate.clinical import ClinicalScorer
+from radimpress.evaluate.clinical import GROUP_NOTE, ClinicalScorer, reference_groups
 from radimpress.ingest import format_summary, ingest_paths, sample_paths
 from radimpress.models.recipes import default_recipe_name, load_recipe
 from radimpress.models.training import TrainingData, training_recipe
@@ -115,7 +115,13 @@ def run_demo(args: argparse.Namespace) -> Path:
 
     print(f"4/4 evaluate -> {out / 'eval'}")
     result = evaluate_systems(
-        test, predictions, bootstrap=1000, seed=args.seed, extra_scorers=clinical_scorers()
+        test,
+        predictions,
+        bootstrap=1000,
+        seed=args.seed,
+        extra_scorers=[ClinicalScorer()],
+        groups=reference_groups([r.impression for r in test]),
+        group_note=GROUP_NOTE,
     )
     paths = write_report(result, out / "eval", title="radimpress demo: pre-trained vs fine-tuned")
     for name in result.systems:
@@ -123,11 +129,6 @@ def run_demo(args: argparse.Namespace) -> Path:
         print(f"   {name:45s} ROUGE-L {a['rougeL']:6.2f}  ROUGE-1 {a['rouge1']:6.2f}")
     print(f"open {paths['report.html']}")
     return paths["report.html"]
-
-
-def clinical_scorers() -> list:
-    """Rule-based clinical label metrics next to ROUGE (see radimpress.evaluate.clinical)."""
-    return [ClinicalScorer()]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import time
+
+from radimpress.evaluate.clinical import GROUP_NOTE, ClinicalScorer, reference_groups
+from radimpress.evaluate.inputs import (
+    load_predictions,
+    load_references,
+    parse_system,
+    resolve_references,
+)
+from radimpress.evaluate.report import format_p, write_report
+from radimpress.evaluate.scoring import evaluate_systems
+from radimpress.records import InputError
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    import time
-
-    from radimpress.evaluate.inputs import (
-        load_predictions,
-        load_references,
-        parse_system,
-        resolve_references,
-    )
-    from radimpress.evaluate.report import format_p, write_report
-    from radimpress.evaluate.scoring import evaluate_systems
-    from radimpress.records import InputError
-
     start = time.perf_counter()
     ref_path = resolve_references(args.references)
     references = load_references(ref_path)
@@ -31,11 +31,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise InputError(f"{path}: predictions file not found (--system {spec})")
         systems[name] = load_predictions(path)
         sources[name] = str(path)
-    extra = []
+    extra, groups = [], None
     if not args.no_clinical:
-        from radimpress.evaluate.clinical import ClinicalScorer
-
         extra.append(ClinicalScorer())
+        groups = reference_groups([r.impression for r in references])
     result = evaluate_systems(
         references,
         systems,
@@ -48,6 +47,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         compare=tuple(args.compare) if args.compare else None,
         worst_k=args.worst,
         min_n=args.min_n,
+        groups=groups,
+        group_note=GROUP_NOTE,
         progress=True,
     )
     paths = write_report(result, args.out, title=args.title)
@@ -139,7 +140,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-clinical",
         action="store_true",
-        help="ROUGE only: skip the rule-based clinical label F1 (not CheXbert) and the safety-warning "
-        "rates of the predictions against the references' findings",
+        help="ROUGE only: skip the rule-based clinical label F1 (not CheXbert), the safety-warning "
+        "rates of the predictions against the references' findings, and the normal / abnormal "
+        "reference breakdown (all three need the safety extra)",
     )
     p.set_defaults(func=cmd_evaluate)

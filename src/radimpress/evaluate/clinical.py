@@ -45,6 +45,31 @@ def report_labels(
     return [labels_from_mentions(ms, observations) for ms in extract_many(texts)]
 
 
+GROUP_NOTE = (
+    "'normal': radimpress's rule-based extractor finds no present or uncertain finding in the "
+    "reference impression (support devices aside), e.g. 'No acute cardiopulmonary abnormality'; "
+    "'abnormal': it finds at least one."
+)
+
+
+def reference_groups(references: Sequence[str | None]) -> list[str]:
+    """'normal' or 'abnormal' for each reference impression (see GROUP_NOTE).
+
+    Stock normal sentences are easy to copy; the abnormal half is where a
+    model has to write what the findings say, so scores are reported for both.
+    """
+    out = []
+    for mentions in extract_many(references):
+        positive = any(
+            m.polarity in ("present", "uncertain")
+            and not m.historical
+            and m.observation not in ("No Finding", "Support Devices")
+            for m in mentions
+        )
+        out.append("abnormal" if positive else "normal")
+    return out
+
+
 def label_metrics(
     references: Sequence[str | None],
     predictions: Sequence[str | None],

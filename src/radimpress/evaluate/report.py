@@ -321,6 +321,57 @@ def reference_blocks(result: EvaluationResult) -> list[Block]:
     return blocks
 
 
+def group_blocks(result: EvaluationResult) -> list[Block]:
+    """Means and differences on each group of references (normal / abnormal impressions)."""
+    if not result.groups:
+        return []
+    groups = list(result.groups)
+    counts = ", ".join(f"{g} {len(idx)}" for g, idx in result.groups.items())
+    blocks = [
+        Block("h2", "By reference impression", anchor="groups"),
+        Block("p", f"{result.options.get('group_note') or 'Reports grouped by their reference.'} "
+              f"Reports: {counts}."),
+    ]  # fmt: skip
+    rows = []
+    for m in result.metrics:
+        info = _info(result, m)
+        for g in groups:
+            values = [result.group_aggregates[g][s][m] for s in result.systems]
+            finite = [v for v in values if not math.isnan(v)]
+            best = None
+            if len(result.systems) > 1 and finite and len(set(finite)) > 1:
+                best = max(finite) if (info.higher_is_better if info else True) else min(finite)
+            rows.append(
+                [Cell(f"{metric_name(result, m)}, {g}"), Cell(str(len(result.groups[g])))]
+                + [Cell(_value(info, v), "best" if v == best else "") for v in values]
+            )
+    header = ["Metric, reference impression", "Reports", *result.systems]
+    blocks.append(Block("table", table=Table(header, rows, left=2, css_id="groups-table")))
+    comparisons = [c for g in groups for c in result.group_comparisons.get(g, [])]
+    pairs = list(dict.fromkeys((c["baseline"], c["system"]) for c in comparisons))
+    if not pairs:
+        return blocks
+    by_key = {(c["group"], c["baseline"], c["system"], c["metric"]): c for c in comparisons}
+    rows = []
+    for m in result.metrics:
+        info = _info(result, m)
+        for g in groups:
+            row = [Cell(f"{metric_name(result, m)}, {g}")]
+            for baseline, system in pairs:
+                c = by_key.get((g, baseline, system, m))
+                if c is None or math.isnan(c["diff"]):
+                    row.append(Cell("–"))
+                    continue
+                sub = ""
+                if not math.isnan(c["ci_low"]):
+                    sub = f"{_ci(info, c)} p {format_p(c['p_value'], c['resamples'])}"
+                row.append(Cell(_delta(info, c["diff"]), _significance_class(c, info), sub=sub))
+            rows.append(row)
+    header = ["Metric, reference impression", *[f"{s} − {b}" for b, s in pairs]]
+    blocks.append(Block("table", table=Table(header, rows, css_id="groups-diff-table")))
+    return blocks
+
+
 def label_blocks(result: EvaluationResult) -> list[Block]:
     """Each scorer table as one grid: its rows down, the systems across."""
     blocks: list[Block] = []
@@ -496,6 +547,7 @@ def report_blocks(result: EvaluationResult) -> list[Block]:
     blocks += headline_blocks(result)
     blocks += mean_blocks(result)
     blocks += reference_blocks(result)
+    blocks += group_blocks(result)
     blocks += label_blocks(result)
     blocks += distribution_blocks(result)
     blocks += worst_blocks(result)
@@ -657,6 +709,9 @@ def metrics_document(result: EvaluationResult, created: str) -> dict[str, Any]:
             "comparisons": result.headline,
         },
         "comparisons": result.comparisons,
+        "groups": {g: len(idx) for g, idx in result.groups.items()},
+        "group_aggregate": result.group_aggregates,
+        "group_comparisons": result.group_comparisons,
         "tables": result.tables,
         "empty_predictions": {s: sum(1 for p in result.predictions[s] if not p.strip()) for s in result.systems},
         "worst": {s: [result.references[i].id for i in idx] for s, idx in result.worst.items()},

@@ -159,6 +159,12 @@ class EvaluationResult:
     reference_system: str = ""
     headline_pair: tuple[str, str] | None = None  # (baseline, system)
     headline: list[dict[str, Any]] = field(default_factory=list)
+    # Breakdown by a label of each reference (e.g. "normal" / "abnormal" impression):
+    # group -> report indices, group -> system -> metric -> mean, and the comparisons
+    # (headline and against the reference system) on each group's reports.
+    groups: dict[str, list[int]] = field(default_factory=dict)
+    group_aggregates: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    group_comparisons: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def systems(self) -> list[str]:
@@ -267,6 +273,8 @@ def evaluate_systems(
     reference: str | None = None,
     compare: tuple[str, str] | None = None,
     min_n: int = 30,
+    groups: Sequence[str] | None = None,
+    group_note: str = "",
     progress: bool = False,
 ) -> EvaluationResult:
     """Score each system ({name: {id: prediction}} or {name: [{"id", "prediction"}]}).
@@ -275,9 +283,12 @@ def evaluate_systems(
     paired bootstrap; ``compare`` (baseline, system) names the headline
     comparison, found by name ("pre-trained" vs "fine-tuned") when not given.
     Below ``min_n`` reports a comparison is not called significant either way.
-    ``worst_k`` reports per system are kept as examples. ``sources`` (name ->
-    file, plus "references") only improves error messages and the provenance
-    in metrics.json.
+    ``worst_k`` reports per system are kept as examples. ``groups`` gives
+    each reference a label ("normal" / "abnormal", see
+    `radimpress.evaluate.clinical.reference_groups`); means and comparisons are
+    then also reported per label, so a user sees where a model wins and loses.
+    ``sources`` (name -> file, plus "references") only improves error messages
+    and the provenance in metrics.json.
     """
     if not systems:
         raise InputError("no system to evaluate (give --system NAME=predictions.jsonl)")
@@ -350,6 +361,10 @@ def evaluate_systems(
     per_pair = len(metrics)
     headline = rows[:per_pair] if pair and rows else []
     comparisons = rows[per_pair:] if pair and rows else rows
+    by_group, group_means, group_rows = _group_breakdown(
+        scores, metrics, groups, len(references), [*([pair] if pair else []), *vs_reference],
+        bootstrap, seed, min_n,
+    )  # fmt: skip
     seconds["bootstrap"] = time.perf_counter() - start
 
     if primary_metric not in metrics:
@@ -384,6 +399,7 @@ def evaluate_systems(
             "min_n": min_n,
             "worst_k": worst_k,
             "primary_metric": primary_metric,
+            "group_note": group_note,
         },
         sources=sources,
         seconds=seconds,
@@ -391,4 +407,40 @@ def evaluate_systems(
         reference_system=reference,
         headline_pair=pair,
         headline=headline,
+        groups=by_group,
+        group_aggregates=group_means,
+        group_comparisons=group_rows,
     )
+
+
+def _group_breakdown(
+    scores: dict[str, dict[str, np.ndarray]],
+    metrics: list[str],
+    groups: Sequence[str] | None,
+    n: int,
+    pairs: list[tuple[str, str]],
+    bootstrap: int,
+    seed: int,
+    min_n: int,
+) -> tuple[dict[str, list[int]], dict[str, dict[str, dict[str, float]]], dict[str, list[dict]]]:
+    """Means and paired comparisons on each group's reports (same seed as the whole set)."""
+    if groups is None:
+        return {}, {}, {}
+    if len(groups) != n:
+        raise ValueError(f"groups: {len(groups)} labels for {n} reports")
+    by_group: dict[str, list[int]] = {}
+    for i, g in enumerate(groups):
+        by_group.setdefault(str(g), []).append(i)
+    means: dict[str, dict[str, dict[str, float]]] = {}
+    rows: dict[str, list[dict]] = {}
+    for g, idx in by_group.items():
+        sub = {s: {m: v[m][idx] for m in metrics} for s, v in scores.items()}
+        means[g] = {
+            s: {m: float(np.nanmean(sub[s][m])) if len(idx) else float("nan") for m in metrics}
+            for s in sub
+        }
+        rows[g] = compare_systems(sub, pairs, metrics, resamples=bootstrap, seed=seed)
+        for r in rows[g]:
+            r["group"] = g
+        _mark_significance(rows[g], min_n)
+    return by_group, means, rows

@@ -708,3 +708,49 @@ def test_box_plot_labels_fit_inside_the_figure() -> None:
             continue
         box = t.get_window_extent(renderer)
         assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, t.get_text()
+
+
+def test_every_table_is_broken_down_by_normal_and_abnormal_reference(tmp_path: Path) -> None:
+    """Where a model wins and loses: stock normal impressions vs the ones a model must write."""
+    refs = [
+        {
+            "id": f"n{i}",
+            "findings": "Lungs clear.",
+            "impression": "No acute cardiopulmonary abnormality.",
+        }
+        for i in range(3)
+    ] + [
+        {
+            "id": "a1",
+            "findings": "Large right pneumothorax.",
+            "impression": "Large right pneumothorax.",
+        },
+        {
+            "id": "a2",
+            "findings": "Left effusion.",
+            "impression": "Possible small left pleural effusion.",
+        },
+    ]
+    _write_jsonl(tmp_path / "refs.jsonl", refs)
+    _write_jsonl(
+        tmp_path / "stock.jsonl",
+        [{"id": r["id"], "prediction": "No acute cardiopulmonary abnormality."} for r in refs],
+    )
+    _write_jsonl(
+        tmp_path / "copy.jsonl", [{"id": r["id"], "prediction": r["impression"]} for r in refs]
+    )
+    assert main(["evaluate", "--references", str(tmp_path / "refs.jsonl"),
+                 "--system", f"stock={tmp_path / 'stock.jsonl'}", "--system", f"copy={tmp_path / 'copy.jsonl'}",
+                 "--bootstrap", "50", "--out", str(tmp_path / "e")]) == 0  # fmt: skip
+    metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert metrics["groups"] == {"normal": 3, "abnormal": 2}
+    by = metrics["group_aggregate"]
+    assert (
+        by["normal"]["stock"]["rougeL"] == 100.0
+    )  # the stock sentence wins where it is the answer
+    assert by["abnormal"]["stock"]["rougeL"] < by["abnormal"]["copy"]["rougeL"] == 100.0
+    diffs = {(c["group"], c["metric"]): c for c in metrics["group_comparisons"]["abnormal"]}
+    assert diffs[("abnormal", "rougeL")]["diff"] > 0 and diffs[("abnormal", "rougeL")]["n"] == 2
+    html = (tmp_path / "e" / "report.html").read_text()
+    assert "By reference impression" in html and "ROUGE-L (F1 x 100), abnormal" in html
+    assert "By reference impression" in (tmp_path / "e" / "report.md").read_text()
