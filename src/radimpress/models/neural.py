@@ -196,6 +196,40 @@ class NeuralImpressionModel(ImpressionModel):
             ]
         return [c[: max(1, num_candidates)] for c in out]
 
+    # -- scoring given candidates -------------------------------------------------
+
+    def log_likelihoods(
+        self, reports: Sequence[Report], candidates: Sequence[Sequence[str]], batch_size: int = 64
+    ) -> list[list[tuple[float, int]]]:
+        """Per candidate: (sum of its tokens' log-probabilities given the report's prompt, tokens).
+
+        The prompt (findings and retrieved context) is encoded once per report
+        and shared by all its candidates; a scorer uses the length-normalised
+        value to tell a candidate the model would write from one it would not.
+        """
+        if self.model is None:
+            raise RuntimeError("model is not built: train or load it first")
+        prompts = self.builder.prompts(reports)
+        out: list[list[tuple[float, int]]] = [[] for _ in reports]
+        self.model.eval()
+        # Reports in chunks whose candidates together fill about one batch.
+        per = max(1, batch_size // max(1, max((len(c) for c in candidates), default=1)))
+        with torch.inference_mode():
+            for s in range(0, len(reports), per):
+                chunk = range(s, min(len(reports), s + per))
+                scores = self._score_batch(
+                    [prompts[i] for i in chunk],
+                    [[one_line(c) for c in candidates[i]] for i in chunk],
+                )
+                for i, sc in zip(chunk, scores, strict=True):
+                    out[i] = sc
+        return out
+
+    def _score_batch(
+        self, prompts: Sequence[str], candidates: Sequence[Sequence[str]]
+    ) -> list[list[tuple[float, int]]]:
+        raise NotImplementedError(f"{self.kind} models cannot score candidates yet")
+
     # -- persistence ----------------------------------------------------------
 
     @property

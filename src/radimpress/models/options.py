@@ -176,6 +176,21 @@ class RerankOptions(Options):
     seed: int = 13
 
 
+class ChoiceOptions(Options):
+    """How the hybrid recipe chooses among retrieved and generated candidates."""
+
+    top_k: int = Field(8, ge=1, description="best retrieved impressions offered to the scorer")
+    beams: int = Field(4, ge=0, description="the generator's candidates (beam search); 0 = none")
+    safety_features: bool = Field(
+        True, description="safety warnings of each candidate are scorer features"
+    )
+    max_iter: int = Field(200, ge=1, description="boosting iterations of the scorer")
+    learning_rate: float = Field(0.05, gt=0)
+    max_leaf_nodes: int = Field(15, ge=2)
+    min_samples_leaf: int = Field(20, ge=1)
+    seed: int = 13
+
+
 class RetrievalOptions(Options):
     consensus_k: int = Field(
         1, ge=1, description="choose among the top k neighbours by agreement (1 = nearest)"

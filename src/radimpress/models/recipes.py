@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from radimpress.models.options import (
+    ChoiceOptions,
     ConstantOptions,
     NeuralOptions,
     Options,
@@ -65,19 +66,35 @@ class ConstantRecipe(Recipe):
     settings: ConstantOptions = Field(default_factory=ConstantOptions)
 
 
+class HybridRecipe(Recipe):
+    """Generate and choose: the reranker's retrieved impressions plus a language model's drafts."""
+
+    kind: Literal["hybrid"]
+    rerank: RerankOptions = Field(default_factory=RerankOptions)
+    generator: NeuralRecipe
+    choice: ChoiceOptions = Field(default_factory=ChoiceOptions)
+
+
 @dataclass(frozen=True)
 class Kind:
     recipe: type[Recipe]
     model: str  # "module:Class"
-    neural: bool = False  # trained by radimpress.models.training's loop, not by model.fit
+    # How radimpress.models.training trains it: "fit" (the model's own fit), "neural"
+    # (the fine-tuning loop, or none for an in-context recipe) or "hybrid" (both, then a choice).
+    training: str = "fit"
+
+    @property
+    def neural(self) -> bool:
+        return self.training == "neural"
 
 
 KINDS: dict[str, Kind] = {
     "constant": Kind(ConstantRecipe, "radimpress.models.baselines:ConstantModel"),
     "retrieval": Kind(RetrievalRecipe, "radimpress.models.baselines:RetrievalModel"),
     "rerank": Kind(RerankRecipe, "radimpress.models.rerank:RerankModel"),
-    "seq2seq": Kind(NeuralRecipe, "radimpress.models.seq2seq:Seq2SeqModel", neural=True),
-    "causal": Kind(NeuralRecipe, "radimpress.models.causal:CausalModel", neural=True),
+    "seq2seq": Kind(NeuralRecipe, "radimpress.models.seq2seq:Seq2SeqModel", training="neural"),
+    "causal": Kind(NeuralRecipe, "radimpress.models.causal:CausalModel", training="neural"),
+    "hybrid": Kind(HybridRecipe, "radimpress.models.hybrid:HybridModel", training="hybrid"),
 }
 
 

@@ -625,9 +625,23 @@ class RerankModel(FittedModel):
 
     def rank(self, reports: Sequence[Report]) -> list[list[tuple[int, float]]]:
         """Per report, (bank key, score) for every candidate, best first."""
-        return [ranked for ranked, _ in self._rank(reports)]
+        return [ranked for ranked, _ in self.rank_with_edits(reports)]
 
-    def _rank(self, reports: Sequence[Report]) -> list[tuple[list[tuple[int, float]], str | None]]:
+    def scored_texts(
+        self, reports: Sequence[Report], k: int
+    ) -> list[list[tuple[str, float | None]]]:
+        """Per report, the k best candidates as (text, scorer value), the edit (no value) first."""
+        assert self.bank is not None or not reports
+        out = []
+        for ranked, edit in self.rank_with_edits(reports):
+            texts: list[tuple[str, float | None]] = [(edit, None)] if edit else []
+            texts += [(self.bank.text[c], s) for c, s in ranked[:k]]  # type: ignore[union-attr]
+            out.append(texts)
+        return out
+
+    def rank_with_edits(
+        self, reports: Sequence[Report]
+    ) -> list[tuple[list[tuple[int, float]], str | None]]:
         """Ranked candidates and, when the editor fires, the edited impression."""
         if self.bank is None or self.regressor is None:
             raise RuntimeError("model is not fitted")
@@ -685,7 +699,7 @@ class RerankModel(FittedModel):
 
     def generate(self, reports, num_candidates=1, **decoding):
         out = []
-        for ranked, edit in self._rank(reports):
+        for ranked, edit in self.rank_with_edits(reports):
             assert self.bank is not None
             texts = ([edit] if edit else []) + [self.bank.text[c] for c, _ in ranked]
             out.append(texts[:num_candidates])

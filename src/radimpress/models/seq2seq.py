@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import nn
 from transformers import AutoModelForSeq2SeqLM, T5ForConditionalGeneration
 
@@ -56,6 +57,45 @@ class Seq2SeqModel(NeuralImpressionModel):
 
     def loss_module(self) -> Any:
         return _Seq2SeqLoss(self.model)
+
+    def _score_batch(
+        self, prompts: Sequence[str], candidates: Sequence[Sequence[str]]
+    ) -> list[list[tuple[float, int]]]:
+        """Encode each prompt once; teacher-force every candidate on the shared encoder states."""
+        device = next(self.model.parameters()).device
+        enc = self.tokenizer(
+            list(prompts),
+            max_length=self.train_options.max_source_tokens,
+            truncation=True,
+            padding=True,
+            return_tensors="pt",
+        ).to(device)
+        owner = [i for i, cands in enumerate(candidates) for _ in cands]
+        flat = [c for cands in candidates for c in cands]
+        if not flat:
+            return [[] for _ in prompts]
+        hidden = self.model.get_encoder()(**enc).last_hidden_state
+        index = torch.tensor(owner, device=device)
+        labels = self.tokenizer(
+            text_target=flat,
+            max_length=self.train_options.max_target_tokens,
+            truncation=True,
+            padding=True,
+            return_tensors="pt",
+        )["input_ids"].to(device)
+        mask = labels != self.tokenizer.pad_token_id
+        logits = self.model(
+            encoder_outputs=(hidden.index_select(0, index),),
+            attention_mask=enc["attention_mask"].index_select(0, index),
+            labels=labels.masked_fill(~mask, -100),
+        ).logits
+        token_lp = logits.float().log_softmax(-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+        sums = (token_lp * mask).sum(-1).tolist()
+        counts = mask.sum(-1).tolist()
+        out: list[list[tuple[float, int]]] = [[] for _ in prompts]
+        for i, s, n in zip(owner, sums, counts, strict=True):
+            out[i].append((float(s), int(n)))
+        return out
 
     def _generate_batch(
         self, prompts: Sequence[str], n: int, g: GenerationOptions

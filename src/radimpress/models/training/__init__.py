@@ -20,10 +20,11 @@ from radimpress.models.training.recipe import TrainingRecipe
 
 __all__ = ["FitRecipe", "TrainingData", "TrainingRecipe", "load_split", "training_recipe"]
 
-# Neural recipes import torch; named here and imported only when used.
-_NEURAL = {
-    True: "radimpress.models.training.finetune:FineTuneRecipe",
-    False: "radimpress.models.training.in_context:InContextRecipe",
+# Recipes that import torch, named here and imported only when used.
+_RECIPES = {
+    "finetune": "radimpress.models.training.finetune:FineTuneRecipe",
+    "in_context": "radimpress.models.training.in_context:InContextRecipe",
+    "hybrid": "radimpress.models.training.hybrid:HybridTraining",
 }
 
 
@@ -31,8 +32,11 @@ def training_recipe(
     recipe: Recipe, data: TrainingData, work_dir: Path | None = None, resume: bool = False
 ) -> TrainingRecipe:
     """The recipe object that trains ``recipe``'s kind."""
-    if not kind_of(recipe.kind).neural:
+    training = kind_of(recipe.kind).training
+    if training == "fit":
         return FitRecipe(recipe, data, work_dir, resume)
-    module, _, name = _NEURAL[recipe.train.trains].partition(":")  # type: ignore[attr-defined]
+    if training == "neural":
+        training = "finetune" if recipe.train.trains else "in_context"  # type: ignore[attr-defined]
+    module, _, name = _RECIPES[training].partition(":")
     cls = getattr(importlib.import_module(module), name)
     return cls(recipe, data, work_dir, resume)

@@ -1,0 +1,297 @@
+"""Generate and choose (kind ``hybrid``): retrieved impressions and a language model's drafts,
+ranked by one learned scorer that also reads the safety checks.
+
+The reranker picks well among radiologists' own sentences, but a picker
+cannot write what no neighbour wrote, and what it copies is another
+patient's impression. A generator writes from the findings, but alone it is
+less fluent than the retrieved text. So the candidates are both: the
+reranker's best retrieved impressions (and its edit) and the generator's
+beams. Each candidate gets features from both models (the reranker's score,
+the generator's length-normalised log-likelihood of the candidate given the
+findings and neighbours, agreement with the other candidates), plus the
+safety checks' warnings on it, and a gradient-boosted scorer trained on the
+validation split, which neither model saw in training, predicts the
+candidate's ROUGE-L. The drafting path's safe selection still runs after it.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
+from tqdm.auto import tqdm
+
+from radimpress.models.base import ImpressionModel, load_model, trainable
+from radimpress.models.features import rouge_l_f, rouge_tokens
+from radimpress.models.neural import NeuralImpressionModel
+from radimpress.models.recipes import HybridRecipe
+from radimpress.models.rerank import RerankModel, group_mean
+from radimpress.records import InputError, Report
+from radimpress.safety import SafetyChecker
+
+FEATURES: tuple[str, ...] = (
+    "from_retrieval",
+    "from_edit",
+    "from_generator",
+    "rerank_score",
+    "rerank_rank",
+    "rerank_gap",
+    "beam_rank",
+    "ll_mean",
+    "ll_sum",
+    "ll_rank",
+    "ll_gap",
+    "tokens",
+    "tokens_vs_findings",
+    "agree_top_beam",
+    "agree_top_retrieved",
+    "agree_pool",
+    "findings_precision",
+    "warn_high",
+    "warn_contradiction",
+    "warn_laterality",
+    "warn_omitted",
+    "warn_unsupported",
+    "q_rerank_top",
+    "q_ll_top_beam",
+    "q_pool",
+    "q_findings_tokens",
+)
+WARNING_FEATURES = {
+    "contradiction": "warn_contradiction",
+    "laterality_mismatch": "warn_laterality",
+    "omitted_critical": "warn_omitted",
+    "unsupported_finding": "warn_unsupported",
+}
+
+
+class Candidate:
+    """One text in a report's pool, with where it came from."""
+
+    __slots__ = ("beam", "rerank", "rerank_rank", "text", "tokens")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = rouge_tokens(text)
+        self.rerank: float | None = None  # the reranker's score (None: not retrieved, or the edit)
+        self.rerank_rank: int | None = None  # position in the reranker's list (the edit is 0)
+        self.beam: int | None = None  # position among the generator's beams
+
+
+class HybridModel(ImpressionModel):
+    kind = "hybrid"
+    recipe: HybridRecipe
+
+    def __init__(
+        self,
+        recipe: HybridRecipe,
+        rerank: RerankModel | None = None,
+        generator: NeuralImpressionModel | None = None,
+    ) -> None:
+        super().__init__(recipe)
+        self.rerank = rerank
+        self.generator = generator
+        self.scorer: Any = None
+        self.checker = SafetyChecker() if recipe.choice.safety_features else None
+
+    # -- the candidate pool and its features ----------------------------------
+
+    def pools(self, reports: Sequence[Report]) -> list[list[Candidate]]:
+        """Retrieved impressions (and the edit) first, then the generator's beams; distinct texts."""
+        if self.rerank is None or self.generator is None:
+            raise RuntimeError("model is not trained")
+        c = self.recipe.choice
+        retrieved = self.rerank.scored_texts(reports, c.top_k)
+        beams = (
+            self.generator.generate(reports, c.beams, num_beams=max(c.beams, 1), progress=False)
+            if c.beams
+            else [[] for _ in reports]
+        )
+        out = []
+        for texts, generated in zip(retrieved, beams, strict=True):
+            pool: dict[tuple[str, ...], Candidate] = {}
+            for rank, (text, score) in enumerate(texts):
+                cand = pool.setdefault(rouge_tokens(text), Candidate(text))
+                cand.rerank, cand.rerank_rank = score, rank
+            for rank, text in enumerate(generated):
+                if not text.strip():
+                    continue
+                cand = pool.setdefault(rouge_tokens(text), Candidate(text))
+                cand.beam = rank if cand.beam is None else cand.beam
+            out.append(list(pool.values()))
+        return out
+
+    def features(self, reports: Sequence[Report], pools: list[list[Candidate]]) -> np.ndarray:
+        """One row per candidate, report by report (see FEATURES)."""
+        assert self.generator is not None
+        lls = self.generator.log_likelihoods(reports, [[c.text for c in p] for p in pools])
+        warnings = self._warnings(reports, pools)
+        rows = []
+        for report, pool, ll, warns in zip(reports, pools, lls, warnings, strict=True):
+            f_tokens = rouge_tokens(report.findings)
+            f_set = set(f_tokens)
+            means = [s / max(n, 1) for s, n in ll]
+            ll_order = {i: r for r, i in enumerate(np.argsort(-np.asarray(means)))}
+            scores = [c.rerank for c in pool if c.rerank is not None]
+            top_score = max(scores) if scores else 0.0
+            top_beam = next((c for c in sorted(pool, key=_beam_key) if c.beam is not None), None)
+            top_retrieved = next((c for c in pool if c.rerank_rank == 0), pool[0])
+            top_beam_ll = means[pool.index(top_beam)] if top_beam is not None else np.nan
+            for i, c in enumerate(pool):
+                others = [o for o in pool if o is not c]
+                agree = [rouge_l_f(c.tokens, o.tokens) for o in others]
+                row = {
+                    "from_retrieval": float(c.rerank is not None),
+                    "from_edit": float(c.rerank_rank == 0 and c.rerank is None),
+                    "from_generator": float(c.beam is not None),
+                    "rerank_score": np.nan if c.rerank is None else c.rerank,
+                    "rerank_rank": np.nan if c.rerank_rank is None else c.rerank_rank,
+                    "rerank_gap": np.nan if c.rerank is None else top_score - c.rerank,
+                    "beam_rank": np.nan if c.beam is None else c.beam,
+                    "ll_mean": means[i],
+                    "ll_sum": ll[i][0],
+                    "ll_rank": ll_order[i],
+                    "ll_gap": max(means) - means[i],
+                    "tokens": len(c.tokens),
+                    "tokens_vs_findings": len(c.tokens) / max(len(f_tokens), 1),
+                    "agree_top_beam": rouge_l_f(c.tokens, top_beam.tokens) if top_beam else np.nan,
+                    "agree_top_retrieved": rouge_l_f(c.tokens, top_retrieved.tokens),
+                    "agree_pool": float(np.mean(agree)) if agree else 0.0,
+                    "findings_precision": sum(t in f_set for t in c.tokens) / max(len(c.tokens), 1),
+                    "warn_high": np.nan,
+                    "q_rerank_top": top_score,
+                    "q_ll_top_beam": top_beam_ll,
+                    "q_pool": len(pool),
+                    "q_findings_tokens": len(f_tokens),
+                }
+                for name in WARNING_FEATURES.values():
+                    row[name] = np.nan
+                if warns is not None:
+                    row["warn_high"] = sum(w.severity == "high" for w in warns[i])
+                    for w_type, name in WARNING_FEATURES.items():
+                        row[name] = sum(w.type == w_type for w in warns[i])
+                rows.append([row[name] for name in FEATURES])
+        return np.asarray(rows, dtype=float)
+
+    def _warnings(self, reports: Sequence[Report], pools: list[list[Candidate]]) -> list[Any]:
+        if self.checker is None:
+            return [None] * len(reports)
+        pairs = [(r.findings, c.text) for r, pool in zip(reports, pools, strict=True) for c in pool]
+        found = self.checker.check_many(pairs)
+        out, start = [], 0
+        for pool in pools:
+            out.append(found[start : start + len(pool)])
+            start += len(pool)
+        return out
+
+    # -- training the choice ---------------------------------------------------
+
+    def fit_scorer(self, validation: Sequence[Report], batch: int = 64) -> dict[str, Any]:
+        """Learn which candidate to put first, on reports neither model was trained on."""
+        pairs = trainable(validation)
+        if len(pairs) < 20:
+            raise InputError(
+                f"the hybrid recipe learns its choice on the validation split: it has "
+                f"{len(pairs)} pairs, at least 20 are needed (dataset build --val-frac)"
+            )
+        xs, ys, groups = [], [], []
+        for s in tqdm(
+            range(0, len(pairs), batch),
+            desc="hybrid: candidate features",
+            unit="batch",
+            disable=not self.progress,
+            leave=False,
+        ):
+            chunk = pairs[s : s + batch]
+            pools = self.pools(chunk)
+            xs.append(self.features(chunk, pools))
+            for q, (report, pool) in enumerate(zip(chunk, pools, strict=True)):
+                truth = rouge_tokens(report.impression or "")
+                ys += [rouge_l_f(c.tokens, truth) for c in pool]
+                groups += [s + q] * len(pool)
+        x, y, g = np.vstack(xs), np.asarray(ys), np.asarray(groups)
+        x[:, np.isnan(x).all(axis=0)] = 0.0  # a feature switched off (no beams, no checks)
+        c = self.recipe.choice
+        self.scorer = HistGradientBoostingRegressor(
+            max_iter=c.max_iter,
+            learning_rate=c.learning_rate,
+            max_leaf_nodes=c.max_leaf_nodes,
+            min_samples_leaf=c.min_samples_leaf,
+            l2_regularization=1.0,
+            random_state=c.seed,
+        ).fit(x, y - group_mean(y, g))
+        first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        oracle = float(np.mean([y[g == q].max() for q in np.unique(g)]))
+        return {
+            "choice_reports": len(pairs),
+            "choice_candidates": int(len(y)),
+            "choice_candidates_per_report": round(len(y) / len(pairs), 2),
+            "choice_generated_share": round(
+                float(x[:, FEATURES.index("from_generator")].mean()), 3
+            ),
+            "validation_rougeL_first_retrieved": round(100 * float(y[first].mean()), 2),
+            "validation_rougeL_oracle": round(100 * oracle, 2),
+        }
+
+    # -- drafting ----------------------------------------------------------------
+
+    def candidate_pool(self, **decoding: Any) -> int:
+        return self.recipe.choice.top_k
+
+    def generate(
+        self, reports: Sequence[Report], num_candidates: int = 1, **decoding: Any
+    ) -> list[list[str]]:
+        if self.scorer is None:
+            raise RuntimeError("model is not trained")
+        if not reports:
+            return []
+        pools = self.pools(reports)
+        scores = self.scorer.predict(self.features(reports, pools))
+        out, start = [], 0
+        for pool in pools:
+            s = scores[start : start + len(pool)]
+            start += len(pool)
+            order = sorted(range(len(pool)), key=lambda i: (-s[i], i))
+            out.append([pool[i].text for i in order[: max(1, num_candidates)]])
+        return out
+
+    # -- persistence ---------------------------------------------------------------
+
+    def save_weights(self, out_dir: Path) -> dict[str, Any]:
+        assert self.rerank is not None and self.generator is not None
+        self.rerank.save(out_dir / "rerank")
+        self.generator.save(out_dir / "generator")
+        with (out_dir / "scorer.pkl").open("wb") as fh:
+            pickle.dump(self.scorer, fh)
+        return {"features": list(FEATURES)}
+
+    @classmethod
+    def load_weights(
+        cls, model_dir: Path, recipe: HybridRecipe, saved: dict[str, Any]
+    ) -> HybridModel:
+        if saved.get("features", list(FEATURES)) != list(FEATURES):
+            raise InputError(f"{model_dir}: saved with a different feature set; retrain the model")
+        rerank, generator = load_model(model_dir / "rerank"), load_model(model_dir / "generator")
+        m = cls(recipe, rerank, generator)  # type: ignore[arg-type]
+        with (model_dir / "scorer.pkl").open("rb") as fh:
+            m.scorer = pickle.load(fh)
+        return m
+
+    def card_details(self, manifest: dict[str, Any]) -> list[str]:
+        g = self.recipe.generator
+        return [
+            f"- candidates: the reranker's {self.recipe.choice.top_k} best retrieved impressions "
+            f"and the generator's {self.recipe.choice.beams} beams "
+            f"({g.name or g.kind}, base `{g.base or 'from scratch: ' + (g.scratch.size if g.scratch else '?')}`)",
+            "- choice: a gradient-boosted scorer trained on the validation split "
+            "(reranker score, generator log-likelihood, agreement, safety warnings)",
+            "- parts: `rerank/` and `generator/` are model folders of their own",
+        ]
+
+
+def _beam_key(c: Candidate) -> float:
+    return float("inf") if c.beam is None else c.beam

@@ -1,0 +1,57 @@
+"""Recipe: train the hybrid's two parts, then learn its choice on the validation split.
+
+setup: the reranker's fit recipe and the generator's own training recipe
+(fine-tune or in-context, with its work dir under ``generator/``).
+train: the reranker on the training pairs, the generator on the training
+pairs, then the scorer on the validation pairs, which neither part saw.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from radimpress.models.hybrid import HybridModel
+from radimpress.models.recipes import HybridRecipe, RerankRecipe
+from radimpress.models.training import training_recipe
+from radimpress.models.training.fit import FitRecipe
+from radimpress.models.training.recipe import TrainingRecipe
+
+
+class HybridTraining(TrainingRecipe):
+    recipe: HybridRecipe
+    model: HybridModel
+
+    def setup(self) -> None:
+        r = self.recipe
+        rerank = RerankRecipe(kind="rerank", name=f"{r.name}/rerank", settings=r.rerank)
+        self.rerank_step = FitRecipe(rerank, self.data)
+        generator_dir = self.work_dir / "generator" if self.work_dir else None
+        self.generator_step = training_recipe(r.generator, self.data, generator_dir, self.resume)
+
+    @property
+    def device(self) -> str:
+        return self.generator_step.device
+
+    def train(self) -> dict[str, Any]:
+        start = time.perf_counter()
+        self.rerank_step.run()
+        rerank_s = time.perf_counter() - start
+        self.generator_step.run()
+        generator_s = time.perf_counter() - start - rerank_s
+        self.model = HybridModel(self.recipe, self.rerank_step.model, self.generator_step.model)
+        self.model.progress = True
+        choice = self.model.fit_scorer(self.data.validation)
+        self.seconds += time.perf_counter() - start
+        self.metrics = {
+            "train_pairs": self.rerank_step.metrics.get("train_pairs"),
+            "rerank": self.rerank_step.metrics,
+            "generator": {
+                k: v for k, v in self.generator_step.metrics.items() if k != "loss_history"
+            },
+            **choice,
+            "rerank_seconds": round(rerank_s, 1),
+            "generator_seconds": round(generator_s, 1),
+            "choice_seconds": round(self.seconds - rerank_s - generator_s, 1),
+        }
+        return self.metrics

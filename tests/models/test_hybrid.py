@@ -1,0 +1,68 @@
+"""The hybrid recipe: retrieved and generated candidates, one learned choice, saved and loaded."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from radimpress.cli import main
+from radimpress.models.base import load_model
+from radimpress.models.hybrid import FEATURES
+from radimpress.models.recipes import load_recipe
+from radimpress.records import InputError, Report
+from support import synthetic_reports, tiny_recipe, train_tiny
+
+
+def _hybrid(**choice) -> dict:
+    generator = tiny_recipe("seq2seq", train={"max_steps": 4})
+    return {
+        "kind": "hybrid",
+        "name": "tiny-hybrid",
+        "rerank": {"k": 6, "n_frequent": 2, "max_iter": 20, "edit": False},
+        "generator": generator,
+        "choice": {"top_k": 3, "beams": 2, "max_iter": 20, "min_samples_leaf": 2, **choice},
+    }
+
+
+def test_shipped_hybrid_recipe_is_valid():
+    recipe = load_recipe("hybrid")
+    assert recipe.kind == "hybrid" and recipe.generator.kind == "seq2seq"
+    assert recipe.choice.safety_features
+
+
+def test_candidates_come_from_both_parts_and_are_scored_with_safety_features(tmp_path):
+    train, val = synthetic_reports(40, 1, "tr"), synthetic_reports(24, 2, "va")
+    model, metrics = train_tiny(_hybrid(), train, val)
+    assert metrics["choice_reports"] == 24 and metrics["choice_candidates_per_report"] > 1
+    assert 0 < metrics["choice_generated_share"] <= 1
+    query = [Report("q", "Large left pleural effusion with adjacent atelectasis.")]
+    (pool,) = model.pools(query)
+    assert any(c.rerank is not None for c in pool) and any(c.beam is not None for c in pool)
+    x = model.features(query, [pool])
+    assert x.shape == (len(pool), len(FEATURES))
+    # "Large left pleural effusion." would be fine; a right-sided one must be flagged.
+    (wrong,) = model.features(query, [[type(pool[0])("Large right pleural effusion.")]])
+    assert wrong[FEATURES.index("warn_laterality")] >= 1
+    drafts = model.generate(val[:4], num_candidates=2)
+    assert all(1 <= len(d) <= 2 for d in drafts)
+    model.save(tmp_path / "m")
+    assert (tmp_path / "m" / "rerank" / "radimpress.json").exists()
+    assert load_model(tmp_path / "m").generate(val[:4], num_candidates=2) == drafts
+
+
+def test_the_choice_needs_a_validation_split():
+    with pytest.raises(InputError, match="validation split"):
+        train_tiny(_hybrid(), synthetic_reports(40, 1, "tr"), synthetic_reports(3, 2, "va"))
+
+
+def test_cli_trains_a_hybrid_recipe_file(tmp_path):
+    import yaml
+
+    from support import write_dataset
+
+    data = write_dataset(tmp_path / "data", n_val=24)
+    (tmp_path / "h.yaml").write_text(yaml.safe_dump(_hybrid(safety_features=False)))
+    assert main(["train", "--recipe", str(tmp_path / "h.yaml"), "--data", str(data), "--out", str(tmp_path / "m")]) == 0  # fmt: skip
+    manifest = json.loads((tmp_path / "m" / "radimpress.json").read_text())
+    assert manifest["kind"] == "hybrid" and manifest["train_metrics"]["generator"]["steps"] == 4
