@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from radimpress.formats.json_safe import complete_alone, load_json, split_json_lines
+from radimpress.formats.json_safe import load_json, looks_like_json_lines, split_json_lines
 from radimpress.records import Report
 
 # DiagnosticReport.status (required binding, value set diagnostic-report-status):
@@ -426,8 +426,8 @@ def read_fhir_text(
     Unusable records come as (location, reason, raw text). ``bad_lines`` maps
     line numbers to a reason they cannot be read (undecodable bytes): such a
     line is rejected in NDJSON, and a whole document holding one is rejected.
-    The file is NDJSON when it does not parse as one document, has more than
-    one line and its first line is a whole JSON value by itself.
+    The file is NDJSON when it does not parse as one document and most of its
+    lines are whole JSON values (see ``json_safe.looks_like_json_lines``).
     """
     bad_lines = bad_lines or {}
     lines = split_json_lines(text)
@@ -440,7 +440,7 @@ def read_fhir_text(
         for item in reports_from_json(doc, where):
             yield item if isinstance(item, Report) else (*item, text[:200])
         return
-    if len(nonblank) < 2 or not complete_alone(lines[nonblank[0] - 1]):
+    if not looks_like_json_lines(lines):
         if bad_lines:
             no, reason = next(iter(sorted(bad_lines.items())))
             yield f"line {no}", reason, lines[no - 1][:200]

@@ -42,6 +42,27 @@ def complete_alone(line: str) -> bool:
     return True
 
 
+def looks_like_json_lines(lines: list[str]) -> bool:
+    """Whether text that failed to parse as one document is JSON Lines instead.
+
+    Decided by the whole file, not its first character: at least two non-blank
+    lines, and at least half of them whole JSON values by themselves. A
+    pretty-printed document (``{``, ``"id": 1,`` ...) has almost no such lines;
+    JSON Lines with some broken records still has mostly whole lines.
+    """
+    nonblank = [ln for ln in lines if ln.strip()]
+    if len(nonblank) < 2:
+        return False
+    whole = 0
+    for i, line in enumerate(nonblank):
+        whole += complete_alone(line)
+        if 2 * whole >= len(nonblank):
+            return True
+        if 2 * (whole + len(nonblank) - i - 1) < len(nonblank):
+            return False
+    return False
+
+
 def split_json_lines(text: str) -> list[str]:
     """Lines of a JSON Lines text; only CR/LF end a line (JSON strings may hold U+2028)."""
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")

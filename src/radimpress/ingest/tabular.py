@@ -18,8 +18,9 @@ next line: every bad row is its own reject and the rows after it are read.
 
 JSON: ``.jsonl``/``.ndjson`` files are always one record per line. Other files
 are one JSON document (an array of records, or one record) when the whole file
-parses as one; when it does not and its first line is a complete value by
-itself, it is JSON Lines. A line that cannot be used (bad JSON, nested too
+parses as one; when it does not and at least half of its lines are whole JSON
+values by themselves, it is JSON Lines (decided by the whole file, so a first
+line like ``[1, 2]`` does not make JSON Lines a document). A line that cannot be used (bad JSON, nested too
 deeply, a number too long to convert, not an object) is one reject and the
 next line is read. Text fields must be JSON strings: ``{"findings": 5}`` is a
 reject naming the field, not the text "5".
@@ -34,7 +35,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from radimpress.formats.json_safe import complete_alone, load_json
+from radimpress.formats.json_safe import load_json, looks_like_json_lines
 from radimpress.ingest.decoding import decode, excerpt
 from radimpress.ingest.options import DEFAULT_COLUMNS, IngestOptions
 from radimpress.ingest.sources import Source
@@ -386,11 +387,7 @@ def read_jsonl(src: Source, options: IngestOptions) -> Iterator[Report | Reject]
         return
     if src.suffix not in JSONL_SUFFIXES:
         doc, problem = (None, "") if decoded.bad else load_json("".join(decoded.lines))
-        lines_form = (
-            problem is not None
-            and len(nonblank) > 1
-            and complete_alone(decoded.lines[nonblank[0] - 1])
-        )
+        lines_form = problem is not None and looks_like_json_lines(decoded.lines)
         if not lines_form:
             yield from _json_document(src, options, decoded, doc, problem)
             return
