@@ -194,6 +194,11 @@ def test_fhir_ndjson_bad_lines_are_rejects_and_the_rest_is_read(tmp_path):
         ("line 2", "invalid JSON: nested too deeply"),
         ("line 3", "invalid JSON: a number with more than 4,300 digits"),
     ]
+    # .ndjson is one resource a line even when most lines are broken
+    mostly_broken = _write(tmp_path, "m.ndjson", "\n".join([lines[0], "{bad", "{bad"]) + "\n")
+    res = ingest_paths([mostly_broken])
+    assert [r.id for r in res.reports] == ["a"]
+    assert [r.location for r in res.rejects] == ["line 2", "line 3"]
 
 
 def test_hl7_file_is_split_once_however_many_messages_are_rejected(tmp_path, monkeypatch):

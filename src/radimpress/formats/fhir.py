@@ -419,15 +419,16 @@ def reports_from_json(obj: Any, where: str) -> Iterator[Report | tuple[str, str]
 
 
 def read_fhir_text(
-    text: str, where: str, bad_lines: dict[int, str] | None = None
+    text: str, where: str, bad_lines: dict[int, str] | None = None, json_lines: bool = False
 ) -> Iterator[Report | tuple[str, str, str]]:
     """A .json file (one resource) or NDJSON (one resource per line).
 
     Unusable records come as (location, reason, raw text). ``bad_lines`` maps
     line numbers to a reason they cannot be read (undecodable bytes): such a
     line is rejected in NDJSON, and a whole document holding one is rejected.
-    The file is NDJSON when it does not parse as one document and most of its
-    lines are whole JSON values (see ``json_safe.looks_like_json_lines``).
+    The file is NDJSON when ``json_lines`` says so (a ``.ndjson`` name), or
+    when it does not parse as one document and most of its lines are whole JSON
+    values (see ``json_safe.looks_like_json_lines``).
     """
     bad_lines = bad_lines or {}
     lines = split_json_lines(text)
@@ -435,12 +436,12 @@ def read_fhir_text(
     if not nonblank:
         yield "", "empty file", ""
         return
-    doc, problem = (None, "") if bad_lines else load_json(text)
+    doc, problem = (None, "") if bad_lines or json_lines else load_json(text)
     if problem is None:
         for item in reports_from_json(doc, where):
             yield item if isinstance(item, Report) else (*item, text[:200])
         return
-    if not looks_like_json_lines(lines):
+    if not json_lines and not looks_like_json_lines(lines):
         if bad_lines:
             no, reason = next(iter(sorted(bad_lines.items())))
             yield f"line {no}", reason, lines[no - 1][:200]

@@ -24,7 +24,8 @@ def detect(src: Source, head: bytes) -> bool:
 def read(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
     decoded = decode(src.read_bytes(), options.encoding)
     bad = {no: b.describe(options.encoding) for no, b in decoded.bad.items()}
-    for item in read_fhir_text("".join(decoded.lines), src.label, bad):
+    json_lines = src.suffix in (".ndjson", ".jsonl")  # FHIR bulk data: one resource a line
+    for item in read_fhir_text("".join(decoded.lines), src.label, bad, json_lines):
         if isinstance(item, Report):
             yield item
         else:

@@ -20,9 +20,9 @@ JSON: ``.jsonl``/``.ndjson`` files are always one record per line. Other files
 are one JSON document (an array of records, or one record) when the whole file
 parses as one; when it does not and at least half of its lines are whole JSON
 values by themselves, it is JSON Lines (decided by the whole file, so a first
-line like ``[1, 2]`` does not make JSON Lines a document). A line that cannot be used (bad JSON, nested too
-deeply, a number too long to convert, not an object) is one reject and the
-next line is read. Text fields must be JSON strings: ``{"findings": 5}`` is a
+line like ``[1, 2]`` does not make JSON Lines a document). A line that cannot
+be used (bad JSON, nested too deeply, a number too long to convert, not an
+object) is one reject and the next line is read. Text fields must be JSON strings: ``{"findings": 5}`` is a
 reject naming the field, not the text "5".
 """
 
@@ -146,7 +146,14 @@ def _type_problem(fld: str, v: Any) -> str | None:
 
 
 def _json_type(v: Any) -> str:
-    names = {bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
+    names = {
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        list: "array",
+        dict: "object",
+        type(None): "null",
+    }
     return next((n for t, n in names.items() if isinstance(v, t)), type(v).__name__)
 
 
@@ -228,6 +235,8 @@ def _csv_records(lines: list[str], delimiter: str) -> Iterator[tuple[int, int, l
                 msg = str(e)
                 if "unexpected end of data" in msg:
                     msg = f"quoted field opened on line {first} is never closed"
+                elif "field larger than field limit" in msg:
+                    msg = f"a field longer than {csv.field_size_limit():,} characters (a quote never closed?)"
                 yield first, first, _spanning(f"broken CSV quoting: {msg}", first, last)
                 if last > first:
                     restart = first  # index of the line after `first`
