@@ -92,9 +92,14 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not line.strip():
                 continue
             try:
-                yield no, json.loads(line)
+                value = json.loads(line)
             except json.JSONDecodeError as e:
                 raise InputError(f"{path}:{no}: invalid JSON ({e.msg})") from None
+            except RecursionError:
+                raise InputError(f"{path}:{no}: invalid JSON (nested too deeply)") from None
+            except ValueError as e:  # e.g. an integer of more than 4,300 digits
+                raise InputError(f"{path}:{no}: invalid JSON ({e})") from None
+            yield no, value
 
 
 def jsonl_in_folder(path: str | Path, name: str, made_by: str) -> Path:

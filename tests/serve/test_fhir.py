@@ -247,7 +247,7 @@ def test_bundle_ingest_resolves_references_and_reports_bad_entries(tmp_path):
     )
     assert by_id["n1"].findings == "Lungs clear." and by_id["n1"].impression is None
     reasons = sorted((r.location, r.reason) for r in res.rejects)
-    assert reasons[0][0] == "entry[2]" and "'bogus'" in reasons[0][1]
+    assert reasons[0][0] == "Bundle.entry[2]" and "'bogus'" in reasons[0][1]
     assert reasons[1][0] == "line 2" and "invalid JSON" in reasons[1][1]
 
 

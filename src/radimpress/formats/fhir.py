@@ -19,12 +19,12 @@ import base64
 import binascii
 import copy
 import hashlib
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from radimpress.formats.json_safe import load_json, looks_like_json_lines, split_json_lines
 from radimpress.records import Report
 
 # DiagnosticReport.status (required binding, value set diagnostic-report-status):
@@ -328,28 +328,82 @@ def _bundle_index(entries: list[dict[str, Any]]) -> dict[str, Any]:
     return index
 
 
+def _referenced(entries: list[Any]) -> set[str]:
+    """Every ``result`` reference of the Bundle's DiagnosticReports, as written."""
+    refs: set[str] = set()
+    for e in entries:
+        res = e.get("resource") if isinstance(e, dict) else None
+        if not isinstance(res, dict) or res.get("resourceType") != "DiagnosticReport":
+            continue
+        results = res.get("result")
+        for ref in results if isinstance(results, list) else []:
+            target = ref.get("reference") if isinstance(ref, dict) else None
+            if isinstance(target, str):
+                refs.add(target)
+                refs.add(target.split("/_history")[0])
+    return refs
+
+
+def _report_or_reason(
+    res: dict[str, Any], where: str, index: dict[str, Any], root: str
+) -> Report | str:
+    try:
+        return report_from_fhir(parse_diagnostic_report(res, root), where, index, root)
+    except FhirError as err:
+        return f"invalid DiagnosticReport: {err}"
+    except Exception as err:  # noqa: BLE001 - one odd entry must not end the Bundle
+        return f"invalid DiagnosticReport: {type(err).__name__}: {str(err)[:200]}"
+
+
 def reports_from_json(obj: Any, where: str) -> Iterator[Report | tuple[str, str]]:
-    """Reports from a DiagnosticReport or a Bundle; unusable ones as (location, reason)."""
+    """Reports from a DiagnosticReport or a Bundle; unusable ones as (location, reason).
+
+    Every Bundle entry is accounted for: a DiagnosticReport gives a report or a
+    reason; an Observation one of them references is part of that report; any
+    other entry (null, not an object, another resource type, an Observation no
+    report uses) gives a reason naming ``Bundle.entry[i]``.
+    """
     if isinstance(obj, dict) and obj.get("resourceType") == "Bundle":
-        entries = obj.get("entry") or []
+        entries = obj.get("entry")
+        if entries is None:
+            entries = []
         if not isinstance(entries, list):
             yield "Bundle.entry", "Bundle.entry is not a list"
             return
+        if not entries:
+            yield "", "Bundle holds no DiagnosticReport entry (it has no entries)"
+            return
         index = _bundle_index(entries)
-        found = False
+        used = _referenced(entries)
         for i, e in enumerate(entries):
-            res = e.get("resource") if isinstance(e, dict) else None
-            if not isinstance(res, dict) or res.get("resourceType") != "DiagnosticReport":
+            loc = f"Bundle.entry[{i}]"
+            if not isinstance(e, dict):
+                what = "null" if e is None else f"not an object ({type(e).__name__})"
+                yield loc, f"unusable Bundle entry: {what}"
                 continue
-            found = True
-            root = f"Bundle.entry[{i}].resource"
-            try:
-                dr = parse_diagnostic_report(res, root)
-                yield report_from_fhir(dr, f"{where}:entry[{i}]", index, root)
-            except FhirError as err:
-                yield f"entry[{i}]", f"invalid DiagnosticReport: {err}"
-        if not found:
-            yield "", "Bundle holds no DiagnosticReport entry"
+            res = e.get("resource")
+            if not isinstance(res, dict):
+                yield loc, "unusable Bundle entry: no resource object"
+                continue
+            rtype = res.get("resourceType")
+            if rtype == "DiagnosticReport":
+                got = _report_or_reason(res, f"{where}:entry[{i}]", index, f"{loc}.resource")
+                yield got if isinstance(got, Report) else (loc, got)
+            elif rtype == "Observation":
+                oid = res.get("id")
+                full = e.get("fullUrl")
+                if not (full in used or (isinstance(oid, str) and f"Observation/{oid}" in used)):
+                    yield (
+                        loc,
+                        "unusable Bundle entry: Observation that no DiagnosticReport in the "
+                        "Bundle references",
+                    )
+            else:
+                yield (
+                    loc,
+                    f"unusable Bundle entry: resourceType {rtype!r} (only DiagnosticReport "
+                    "entries and the Observations they reference are read)",
+                )
         return
     if isinstance(obj, dict) and obj.get("resourceType") != "DiagnosticReport":
         yield (
@@ -357,37 +411,57 @@ def reports_from_json(obj: Any, where: str) -> Iterator[Report | tuple[str, str]
             f"resourceType is {obj.get('resourceType')!r}; expected 'DiagnosticReport' or 'Bundle'",
         )
         return
-    try:
-        dr = parse_diagnostic_report(obj)
-        yield report_from_fhir(dr, where)
-    except FhirError as err:
-        yield "", f"invalid DiagnosticReport: {err}"
-
-
-def read_fhir_text(text: str, where: str) -> Iterator[Report | tuple[str, str]]:
-    """A .json file (one resource) or NDJSON (one resource per line)."""
-    stripped = text.strip()
-    try:
-        yield from reports_from_json(json.loads(stripped), where)
+    if not isinstance(obj, dict):
+        yield "", f"expected a JSON object (a DiagnosticReport or Bundle), got {type(obj).__name__}"
         return
-    except json.JSONDecodeError as e:
-        if "\n" not in stripped:
-            yield "", f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}"
-            return
-    for no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    got = _report_or_reason(obj, where, {}, "DiagnosticReport")
+    yield got if isinstance(got, Report) else ("", got)
+
+
+def read_fhir_text(
+    text: str, where: str, bad_lines: dict[int, str] | None = None, json_lines: bool = False
+) -> Iterator[Report | tuple[str, str, str]]:
+    """A .json file (one resource) or NDJSON (one resource per line).
+
+    Unusable records come as (location, reason, raw text). ``bad_lines`` maps
+    line numbers to a reason they cannot be read (undecodable bytes): such a
+    line is rejected in NDJSON, and a whole document holding one is rejected.
+    The file is NDJSON when ``json_lines`` says so (a ``.ndjson`` name), or
+    when it does not parse as one document and most of its lines are whole JSON
+    values (see ``json_safe.looks_like_json_lines``).
+    """
+    bad_lines = bad_lines or {}
+    lines = split_json_lines(text)
+    nonblank = [no for no, ln in enumerate(lines, start=1) if ln.strip()]
+    if not nonblank:
+        yield "", "empty file", ""
+        return
+    doc, problem = (None, "") if bad_lines or json_lines else load_json(text)
+    if problem is None:
+        for item in reports_from_json(doc, where):
+            yield item if isinstance(item, Report) else (*item, text[:200])
+        return
+    if not json_lines and not looks_like_json_lines(lines):
+        if bad_lines:
+            no, reason = next(iter(sorted(bad_lines.items())))
+            yield f"line {no}", reason, lines[no - 1][:200]
+        else:
+            yield "", problem, text[:200]
+        return
+    for no in nonblank:
+        line = lines[no - 1]
+        if no in bad_lines:
+            yield f"line {no}", bad_lines[no], line[:200]
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield f"line {no}", f"invalid JSON: {e.msg}"
+        obj, problem = load_json(line)
+        if problem is not None:
+            yield f"line {no}", problem.replace(" (line 1, ", " ("), line[:200]
             continue
         for item in reports_from_json(obj, f"{where}:{no}"):
-            yield (
-                (f"line {no}" + (f" {item[0]}" if item[0] else ""), item[1])
-                if isinstance(item, tuple)
-                else item
-            )
+            if isinstance(item, Report):
+                yield item
+            else:
+                yield f"line {no}" + (f" {item[0]}" if item[0] else ""), item[1], line[:200]
 
 
 def apply_draft(

@@ -4,7 +4,24 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
+
+from radimpress.ingest.options import MIB, IngestOptions
+
+_DEFAULTS = IngestOptions()
+
+
+def _positive(kind: type) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its error message
+    return parse
+
 
 HELP = """Read radiology reports and write them in one normalised form.
 
@@ -17,6 +34,14 @@ Writes: OUT/reports.jsonl (one report per line: id, source, exam, indication,
 comparison, findings, impression, sections, trainable), OUT/rejects.jsonl (every
 record that could not be used: source, location, reason, excerpt), OUT/summary.json,
 and prints the counts. Exits 1 only when no report at all was accepted.
+
+Every record read is either accepted or rejected with its reason (read = accepted +
+rejected). Archive members are streamed under three caps, each a reject naming it
+when broken: --max-file-mb (any one file or member), --max-archive-mb (what one
+archive may inflate to) and --max-ratio (inflated:compressed, against decompression
+bombs). Members with '..' or absolute paths, links and devices are rejected unread.
+NUL and other control characters, ANSI escapes and bidirectional controls are
+removed from accepted reports and counted in summary.json ("cleaned").
 """
 
 
@@ -37,6 +62,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         "study_col": args.study_col,
         "headerless_as_findings": args.headerless_as_findings,
         "progress": True,
+        "max_file_bytes": int(args.max_file_mb * MIB),
+        "max_archive_bytes": int(args.max_archive_mb * MIB),
+        "max_compression_ratio": args.max_ratio,
     }
     result = ingest_paths(args.sources, **options)
     out = Path(args.out)
@@ -104,6 +132,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--headerless-as-findings",
         action="store_true",
         help="take free text without any section header as FINDINGS (default: reject it)",
+    )
+    caps = p.add_argument_group(
+        "caps (bounded memory and time on hostile or broken inputs; each broken cap is a "
+        "reject naming it)"
+    )
+    caps.add_argument(
+        "--max-file-mb",
+        type=_positive(float),
+        metavar="MB",
+        default=_DEFAULTS.max_file_bytes / MIB,
+        help="largest single file or archive member read, in MiB; readers hold one file in "
+        "memory, a few times its size at peak (default: %(default)g)",
+    )
+    caps.add_argument(
+        "--max-archive-mb",
+        type=_positive(float),
+        metavar="MB",
+        default=_DEFAULTS.max_archive_bytes / MIB,
+        help="most one archive may inflate to, in MiB; the rest of it is not read "
+        "(default: %(default)g)",
+    )
+    caps.add_argument(
+        "--max-ratio",
+        type=_positive(float),
+        metavar="R",
+        default=_DEFAULTS.max_compression_ratio,
+        help="largest inflated:compressed ratio accepted in an archive; report text "
+        "compresses 5-20:1, decompression bombs about 1000:1 (default: %(default)g)",
     )
     p.add_argument(
         "--scrub",

@@ -2,13 +2,17 @@
 
 One file may hold many messages (segments ended by CR, LF or CRLF; MLLP
 framing bytes are ignored). A message without findings, or of another type,
-becomes a reject naming its first line.
+becomes a reject naming its first line. The file is split once and each
+message parsed once, so the cost is linear in the file however many messages
+are rejected.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from radimpress.formats.hl7v2 import Hl7Error, parse_oru, split_messages
+from radimpress.ingest.decoding import excerpt, text_encoding
 from radimpress.ingest.options import IngestOptions
 from radimpress.ingest.sources import Source
 from radimpress.records import Reject, Report
@@ -26,18 +30,31 @@ def detect(src: Source, head: bytes) -> bool:
 
 
 def read(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
-    from radimpress.formats.hl7v2 import Hl7Error, read_oru_file, split_messages
-
     data = src.read_bytes()
+    codec = text_encoding(data, options.encoding)
     try:
-        text = data.decode(options.encoding)
+        text = data.decode(codec)
     except UnicodeDecodeError:
         text = data.decode("latin-1")  # HL7 v2's usual legacy character set
-    for line, item in read_oru_file(text, src.label):
-        if isinstance(item, Hl7Error):
-            raw = dict(split_messages(text)).get(line, "")
+    text = text.lstrip("\ufeff")
+    found = False
+    for line, message in split_messages(text):
+        found = True
+        try:
+            msg = parse_oru(message)
+        except Hl7Error as e:
             yield Reject(
-                src.label, f"line {line}", f"unusable HL7 message: {item.reason}", raw[:80]
+                src.label, f"line {line}", f"unusable HL7 message: {e.reason}", excerpt(message)
             )
-        else:
-            yield item.to_report(f"{src.label}:{line}")
+            continue
+        except Exception as e:  # noqa: BLE001 - one odd message must not end the file
+            yield Reject(
+                src.label,
+                f"line {line}",
+                f"unusable HL7 message: {type(e).__name__}: {str(e)[:200]}",
+                excerpt(message),
+            )
+            continue
+        yield msg.to_report(f"{src.label}:{line}")
+    if not found:
+        yield Reject(src.label, "", "empty file")

@@ -14,16 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from xml.etree.ElementTree import Element, ParseError
 
+# Always the hardened parser (no entity expansion, no external entities or DTD fetches):
+# defusedxml is a direct dependency, and there is deliberately no fallback to the
+# standard parser, which expands a "billion laughs" entity bomb in memory.
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as _fromstring
+
 from radimpress.formats.sections import CONTENT_SYNONYMS, norm_name
 from radimpress.ingest.decoding import excerpt
 from radimpress.ingest.options import IngestOptions
 from radimpress.ingest.sources import Source
 from radimpress.records import Reject, Report
-
-try:  # hardened parser when present (no entity expansion bombs); stdlib otherwise
-    from defusedxml.ElementTree import fromstring as _fromstring
-except ImportError:  # pragma: no cover - depends on the environment
-    from xml.etree.ElementTree import fromstring as _fromstring
 
 # Markers of other XML report standards, left for their own readers.
 _OTHER_XML = (b"http://hl7.org/fhir", b"urn:hl7-org:v3")
@@ -69,8 +70,8 @@ def read(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
         bad_line = lines[line - 1].decode("utf-8", "replace") if 0 < line <= len(lines) else ""
         yield Reject(src.label, f"line {line}, column {col}", f"bad XML: {e}", excerpt(bad_line))
         return
-    except Exception as e:  # defusedxml refuses entities/DTDs with its own exceptions
-        yield Reject(src.label, "", f"bad XML: {type(e).__name__}: {e}")
+    except DefusedXmlException as e:  # entity declarations, external references
+        yield Reject(src.label, "", f"bad XML: refused by the hardened parser: {e}")
         return
 
     abstract = [el for el in root.iter() if _local(el.tag) == "AbstractText"]

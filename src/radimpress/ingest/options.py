@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, fields
 from typing import Any
+
+from radimpress.records import InputError
+
+MIB = 2**20
 
 # Report field -> column names tried (case-insensitively) when the user names none.
 # The Open-i flat CSV (uid, MeSH, Problems, image, indication, comparison,
@@ -40,6 +45,13 @@ class IngestOptions:
     # which is what a user who pastes bare findings into a file for `generate` means.
     headerless_as_findings: bool = False
     progress: bool = False
+    # Caps on what one input may cost (see ingest/sources.py): the largest file or archive
+    # member read (readers hold a file in memory, a few times its size at peak), the most
+    # one archive may inflate to, and the largest inflated:compressed ratio accepted.
+    # Real report sets compress 5-20:1; decompression bombs 1000:1.
+    max_file_bytes: int = 256 * MIB
+    max_archive_bytes: int = 4096 * MIB
+    max_compression_ratio: float = 200.0
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> IngestOptions:
@@ -49,7 +61,17 @@ class IngestOptions:
             raise TypeError(
                 f"unknown ingest option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
-        return cls(**kwargs)
+        opts = cls(**kwargs)
+        try:
+            codecs.lookup(opts.encoding)
+        except LookupError:
+            raise InputError(f"unknown encoding {opts.encoding!r} (--encoding)") from None
+        for name in ("max_file_bytes", "max_archive_bytes", "max_compression_ratio"):
+            if not getattr(opts, name) > 0:
+                raise InputError(
+                    f"ingest option {name} must be positive, got {getattr(opts, name)!r}"
+                )
+        return opts
 
     def column_mapping(self) -> dict[str, str | None]:
         """Report field -> column the user named (None: use DEFAULT_COLUMNS)."""

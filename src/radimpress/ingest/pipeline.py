@@ -1,9 +1,16 @@
 """Run every input through its reader and collect reports, rejects and counts.
 
 Readers are generators that yield a Report or a Reject per record and never
-raise for bad data; an unexpected exception inside a reader still becomes a
-reject for that file (with the exception named) so one odd file cannot end a
-run over thousands.
+raise for bad data; a reader may raise InputError for a file it cannot split
+into records at all (its message becomes that file's reject). An unexpected
+exception inside a reader still becomes a reject for that file (with the
+exception named; the traceback only with ``radimpress -v``) so one odd file
+cannot end a run over thousands.
+
+Every accepted report is cleaned of control characters, ANSI escapes and
+bidirectional controls here, once for all readers (see
+:mod:`radimpress.ingest.control_chars`); a report left without findings is
+rejected. ``summary["read"]`` is always accepted + rejected.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from radimpress.ingest.control_chars import clean_reject, clean_report
 from radimpress.ingest.decoding import excerpt
 from radimpress.ingest.formats import FORMATS, detect_format, format_names, get_format
 from radimpress.ingest.options import IngestOptions
@@ -62,8 +70,10 @@ def ingest_paths(paths: Iterable[str | Path] | str | Path, **options: Any) -> In
     Options are the fields of :class:`~radimpress.ingest.options.IngestOptions`
     (``format``, ``encoding``, ``findings_col``, ``impression_col``, ``id_col``,
     ``indication_col``, ``comparison_col``, ``exam_col``, ``patient_col``,
-    ``study_col``, ``headerless_as_findings``, ``progress``). Report ids are made
-    unique per run: a repeated id is a reject naming where it was first seen.
+    ``study_col``, ``headerless_as_findings``, ``progress``, and the caps
+    ``max_file_bytes``, ``max_archive_bytes``, ``max_compression_ratio``).
+    Report ids are made unique per run: a repeated id is a reject naming where
+    it was first seen.
     """
     opts = IngestOptions.from_kwargs(**options)
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
@@ -79,8 +89,10 @@ def ingest_paths(paths: Iterable[str | Path] | str | Path, **options: Any) -> In
     seen: dict[str, str] = {}
     files = 0
     per_format: dict[str, Counter] = {}
+    cleaned: Counter[str] = Counter()
+    cleaned_reports = 0
 
-    sources = iter_sources(paths)
+    sources = iter_sources(paths, opts)
     if opts.progress:
         from tqdm import tqdm
 
@@ -88,7 +100,7 @@ def ingest_paths(paths: Iterable[str | Path] | str | Path, **options: Any) -> In
     for item in sources:
         files += 1
         if isinstance(item, Reject):
-            result.rejects.append(item)
+            result.rejects.append(clean_reject(item))
             per_format.setdefault("-", Counter())["rejected"] += 1
             continue
         src = item
@@ -97,7 +109,17 @@ def ingest_paths(paths: Iterable[str | Path] | str | Path, **options: Any) -> In
         except OSError as e:
             result.rejects.append(Reject(src.label, "", f"unreadable file: {e}"))
             continue
-        fmt = forced or detect_format(src, head)
+        try:
+            fmt = forced or detect_format(src, head)
+        except Exception as e:  # a plug-in's detect() must not end the run either
+            log.debug("format detection failed on %s", src.label, exc_info=True)
+            result.rejects.append(
+                clean_reject(
+                    Reject(src.label, "", f"reader error: detection: {type(e).__name__}: {e}")
+                )
+            )
+            per_format.setdefault("-", Counter())["rejected"] += 1
+            continue
         if fmt is None:
             result.rejects.append(_unsupported(src, head))
             per_format.setdefault("-", Counter())["rejected"] += 1
@@ -107,7 +129,17 @@ def ingest_paths(paths: Iterable[str | Path] | str | Path, **options: Any) -> In
         try:
             for rec in fmt.reader(src, opts):
                 if isinstance(rec, Report):
-                    if rec.id in seen:
+                    removed = clean_report(rec)
+                    if removed:
+                        cleaned.update(removed)
+                        cleaned_reports += 1
+                    if not rec.findings.strip():
+                        rec = Reject(
+                            src.label,
+                            _location(rec, src),
+                            "empty findings (nothing left once control characters were removed)",
+                        )
+                    elif rec.id in seen:
                         rec = Reject(
                             src.label,
                             _location(rec, src),
@@ -119,12 +151,18 @@ def ingest_paths(paths: Iterable[str | Path] | str | Path, **options: Any) -> In
                         result.reports.append(rec)
                         counts["accepted"] += 1
                         continue
-                result.rejects.append(rec)
+                result.rejects.append(clean_reject(rec))
                 counts["rejected"] += 1
+        except InputError as e:  # the reader could not split the file into records
+            result.rejects.append(clean_reject(Reject(src.label, "", str(e))))
+            counts["rejected"] += 1
         except Exception as e:  # a reader bug must not end the run; say which file hit it
-            log.exception("reader %s failed on %s", fmt.name, src.label)
+            # The reject names the error; the traceback is for developers (radimpress -v).
+            log.debug("reader %s failed on %s", fmt.name, src.label, exc_info=True)
             result.rejects.append(
-                Reject(src.label, "", f"reader error: {fmt.name}: {type(e).__name__}: {e}")
+                clean_reject(
+                    Reject(src.label, "", f"reader error: {fmt.name}: {type(e).__name__}: {e}")
+                )
             )
             counts["rejected"] += 1
         finally:
@@ -142,6 +180,7 @@ def ingest_paths(paths: Iterable[str | Path] | str | Path, **options: Any) -> In
         "rejected": len(result.rejects),
         "rejected_by_reason": dict(by_reason.most_common()),
         "by_format": {k: dict(v) for k, v in per_format.items()},
+        "cleaned": {"reports": cleaned_reports, "removed": dict(cleaned.most_common())},
         "formats_known": [f.name for f in FORMATS],
         "options": {
             k: v for k, v in vars(opts).items() if v not in (None, False) and k != "progress"
@@ -161,4 +200,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     ]
     for reason, n in summary["rejected_by_reason"].items():
         lines.append(f"    {n:>7}  {reason}")
+    cleaned = summary.get("cleaned") or {}
+    if cleaned.get("reports"):
+        removed = ", ".join(f"{n} {kind}" for kind, n in cleaned["removed"].items())
+        lines.append(f"  cleaned      {cleaned['reports']:>7}  reports ({removed} removed)")
     return "\n".join(lines)

@@ -10,8 +10,20 @@ A JSONL already in radimpress Report form (``reports.jsonl`` from an earlier
 ingest) reads back unchanged, ``sections`` included.
 
 CSV is parsed with the ``csv`` module rather than pandas so that a broken
-row is a reject with its line number, not the end of the file: a field with an
-unterminated quote is rejected and parsing restarts on the next line.
+row is a reject with its line number, not the end of the file. A record that
+spans several lines and then breaks (a quote never closed, a stray quote, the
+wrong number of fields) is most likely one bad line that swallowed the good
+ones after it, so only its first line is rejected and parsing restarts on the
+next line: every bad row is its own reject and the rows after it are read.
+
+JSON: ``.jsonl``/``.ndjson`` files are always one record per line. Other files
+are one JSON document (an array of records, or one record) when the whole file
+parses as one; when it does not and at least half of its lines are whole JSON
+values by themselves, it is JSON Lines (decided by the whole file, so a first
+line like ``[1, 2]`` does not make JSON Lines a document). A line that cannot
+be used (bad JSON, nested too deeply, a number too long to convert, not an
+object) is one reject and the next line is read. Text fields must be JSON strings: ``{"findings": 5}`` is a
+reject naming the field, not the text "5".
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from radimpress.formats.json_safe import load_json, looks_like_json_lines
 from radimpress.ingest.decoding import decode, excerpt
 from radimpress.ingest.options import DEFAULT_COLUMNS, IngestOptions
 from radimpress.ingest.sources import Source
@@ -42,6 +55,7 @@ _OPTION = {
     "study_id": "--study-col",
 }
 _TEXT_FIELDS = ("findings", "impression", "indication", "comparison", "exam")
+_ID_FIELDS = ("id", "patient_id", "study_id")
 
 
 # ---------------------------------------------------------------- detection
@@ -62,10 +76,8 @@ def detect_jsonl(src: Source, head: bytes) -> bool:
     if src.suffix:
         return False
     first = head.lstrip().split(b"\n", 1)[0]
-    try:
-        return isinstance(json.loads(first), dict)
-    except ValueError:
-        return False
+    obj, _ = load_json(first.decode("utf-8", "replace"))
+    return isinstance(obj, dict)
 
 
 def detect_parquet(src: Source, head: bytes) -> bool:
@@ -122,6 +134,29 @@ def _value(v: Any) -> str | None:
     return s or None
 
 
+def _type_problem(fld: str, v: Any) -> str | None:
+    """What a field's value should have been, or None when its type is usable."""
+    if v is None or isinstance(v, str) or (isinstance(v, float) and math.isnan(v)):
+        return None  # NaN: a missing cell in a pandas table
+    if fld in _TEXT_FIELDS:
+        return None if isinstance(v, bytes) else f"text, got {_json_type(v)}"
+    if fld in _ID_FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool):
+        return None
+    return f"text or a number, got {_json_type(v)}"
+
+
+def _json_type(v: Any) -> str:
+    names = {
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        list: "array",
+        dict: "object",
+        type(None): "null",
+    }
+    return next((n for t, n in names.items() if isinstance(v, t)), type(v).__name__)
+
+
 def row_to_report(
     row: dict[str, Any],
     mapping: dict[str, str],
@@ -132,15 +167,10 @@ def row_to_report(
 ) -> Report | Reject:
     """One table row (or JSON object) -> Report, or the reason it cannot be one."""
     raw = excerpt(" | ".join(str(v) for v in row.values() if v is not None))
-    for fld in _TEXT_FIELDS:
-        col = mapping.get(fld)
-        if col is not None and isinstance(row.get(col), (list, dict)):
-            return Reject(
-                label,
-                where,
-                f"invalid record: field '{col}' must be text, got {type(row[col]).__name__}",
-                raw,
-            )
+    for fld, col in mapping.items():
+        problem = _type_problem(fld, row.get(col))
+        if problem:
+            return Reject(label, where, f"invalid record: field '{col}' must be {problem}", raw)
     values = {fld: _value(row.get(col)) for fld, col in mapping.items()}
     if not values.get("findings"):
         return Reject(label, where, "empty findings", raw)
@@ -182,10 +212,17 @@ def _delimiter(src: Source, header_line: str) -> str:
 
 
 def _csv_records(lines: list[str], delimiter: str) -> Iterator[tuple[int, int, list[str] | str]]:
-    """(first line, last line, fields or error message); restarts after an unterminated quote."""
-    pos = 0
-    while pos < len(lines):
-        reader = csv.reader(iter(lines[pos:]), delimiter=delimiter, strict=True)
+    """(first line, last line, fields or error message) for each record, 1-based lines.
+
+    The first non-empty row is the header; later records spanning several lines
+    that fail, or whose field count differs from the header's, are reported on
+    their first line only and parsing restarts on the line after it.
+    """
+    n = len(lines)
+    pos = 0  # index of the line the current csv.reader started on
+    width: int | None = None
+    while pos < n:
+        reader = csv.reader((lines[i] for i in range(pos, n)), delimiter=delimiter, strict=True)
         restart: int | None = None
         while True:
             before = reader.line_num
@@ -196,23 +233,42 @@ def _csv_records(lines: list[str], delimiter: str) -> Iterator[tuple[int, int, l
             except csv.Error as e:
                 first, last = pos + before + 1, pos + reader.line_num
                 msg = str(e)
-                if "unexpected end of data" in msg or "field larger" in msg:
-                    yield (
+                if "unexpected end of data" in msg:
+                    msg = f"quoted field opened on line {first} is never closed"
+                elif "field larger than field limit" in msg:
+                    msg = f"a field longer than {csv.field_size_limit():,} characters (a quote never closed?)"
+                yield first, first, _spanning(f"broken CSV quoting: {msg}", first, last)
+                if last > first:
+                    restart = first  # index of the line after `first`
+                    break
+                continue
+            first, last = pos + before + 1, pos + reader.line_num
+            if width is None:
+                if row:
+                    width = len(row)
+            elif last > first and len(row) != width:
+                yield (
+                    first,
+                    first,
+                    _spanning(
+                        f"broken CSV row: {len(row)} fields but the header has {width} "
+                        "(a quote opened on this line that should not have been?)",
                         first,
                         last,
-                        (
-                            f"broken CSV quoting: quoted field opened on line {first} is never closed "
-                            f"(ran to line {last}); this row is skipped and reading resumes on line {first + 1}"
-                        ),
-                    )
-                    restart = first  # index of the line after `first` (lines are 1-based)
-                    break
-                yield first, last, f"broken CSV quoting: {msg}"
-                continue
-            yield pos + before + 1, pos + reader.line_num, row
+                    ),
+                )
+                restart = first
+                break
+            yield first, last, row
         if restart is None:
             return
         pos = restart
+
+
+def _spanning(reason: str, first: int, last: int) -> str:
+    if last <= first:
+        return reason
+    return f"{reason} (it ran to line {last}); only line {first} is rejected and reading resumes on line {first + 1}"
 
 
 def read_csv(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
@@ -222,7 +278,10 @@ def read_csv(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
         return
     decoded = decode(data, options.encoding)
     lines = decoded.lines
-    header_idx = next(i for i, ln in enumerate(lines) if ln.strip())
+    header_idx = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+    if header_idx is None:  # a byte-order mark or blank lines only
+        yield Reject(src.label, "", "empty file")
+        return
     delimiter = _delimiter(src, lines[header_idx])
     records = _csv_records(lines, delimiter)
     header: list[str] | None = None
@@ -253,7 +312,8 @@ def read_csv(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
                 return
             continue
         if isinstance(row, str):
-            yield Reject(src.label, where, row, excerpt(raw_text))
+            n_rows += 1  # counted, so default ids (stem#n) do not shift once the row is fixed
+            yield Reject(src.label, where, row, excerpt(lines[first - 1]))
             continue
         if not row or not any(cell.strip() for cell in row):
             continue
@@ -271,33 +331,57 @@ def read_csv(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
                 excerpt(raw_text),
             )
             continue
-        yield row_to_report(
+        yield _guarded(
+            src.label,
+            where,
+            row_to_report,
             dict(zip(header, row, strict=True)),
             mapping,
             src.label,
             where,
-            default_id=f"{src.stem}#{n_rows}",
-            source=f"{src.label}:{first}",
+            f"{src.stem}#{n_rows}",
+            f"{src.label}:{first}",
         )
     if header is not None and n_rows == 0:
         yield Reject(src.label, "", "no data rows (header only)", excerpt(",".join(header)))
 
 
 # ---------------------------------------------------------------- JSON Lines / JSON
+def _guarded(label: str, where: str, make: Any, *args: Any) -> Report | Reject:
+    """One record's conversion; a value too deep or too large to handle is that record's reject."""
+    try:
+        return make(*args)
+    except (RecursionError, ValueError, TypeError) as e:
+        return Reject(label, where, f"invalid record: {type(e).__name__}: {str(e)[:200]}")
+
+
 def _object_to_report(
-    obj: Any, options: IngestOptions, label: str, where: str, default_id: str, source: str
+    obj: Any,
+    options: IngestOptions,
+    label: str,
+    where: str,
+    default_id: str,
+    source: str,
+    raw: str,
 ) -> Report | Reject:
     if not isinstance(obj, dict):
         return Reject(
             label,
             where,
-            f"invalid record: expected a JSON object, got {type(obj).__name__}",
-            excerpt(json.dumps(obj)[:200]),
+            f"invalid record: expected a JSON object, got {_json_type(obj)}",
+            excerpt(raw),
         )
     mapping, problem = resolve_columns([str(k) for k in obj], options, noun="field")
     if problem:
-        return Reject(label, where, problem, excerpt(json.dumps(obj, ensure_ascii=False)[:300]))
+        return Reject(label, where, problem, excerpt(raw))
     return row_to_report(obj, mapping, label, where, default_id, source)
+
+
+def _item_text(obj: Any) -> str:
+    try:
+        return json.dumps(obj, ensure_ascii=False)[:1000]
+    except (RecursionError, ValueError):
+        return ""
 
 
 def read_jsonl(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
@@ -306,54 +390,68 @@ def read_jsonl(src: Source, options: IngestOptions) -> Iterator[Report | Reject]
         yield Reject(src.label, "", "empty file")
         return
     decoded = decode(data, options.encoding)
-    first_char = next((ln.lstrip()[:1] for ln in decoded.lines if ln.strip()), "")
-    if src.suffix == ".json" or first_char == "[":
-        # A JSON document: an array of records or a single record.
-        try:
-            doc = json.loads("".join(decoded.lines)) if not decoded.bad else None
-        except json.JSONDecodeError as e:
-            yield Reject(
-                src.label,
-                f"line {e.lineno}, column {e.colno}",
-                f"invalid JSON: {e.msg}",
-                excerpt(decoded.lines[e.lineno - 1] if e.lineno <= len(decoded.lines) else ""),
-            )
-            return
-        if decoded.bad:
-            bad = next(iter(decoded.bad.values()))
-            yield Reject(src.label, f"line {bad.line}", bad.describe(options.encoding))
-            return
-        items = doc if isinstance(doc, list) else [doc]
-        for i, obj in enumerate(items, start=1):
-            where = f"item {i}" if isinstance(doc, list) else ""
-            yield _object_to_report(
-                obj,
-                options,
-                src.label,
-                where,
-                f"{src.stem}#{i}",
-                f"{src.label}:{where or 'document'}",
-            )
+    nonblank = [no for no, ln in enumerate(decoded.lines, start=1) if ln.strip()]
+    if not nonblank:
+        yield Reject(src.label, "", "empty file")
         return
+    if src.suffix not in JSONL_SUFFIXES:
+        doc, problem = (None, "") if decoded.bad else load_json("".join(decoded.lines))
+        lines_form = problem is not None and looks_like_json_lines(decoded.lines)
+        if not lines_form:
+            yield from _json_document(src, options, decoded, doc, problem)
+            return
     n = 0
-    for no, line in enumerate(decoded.lines, start=1):
-        if not line.strip():
-            continue
+    for no in nonblank:
+        line = decoded.lines[no - 1]
         n += 1
         where = f"line {no}"
         bad = decoded.bad.get(no)
         if bad is not None:
             yield Reject(src.label, where, bad.describe(options.encoding), excerpt(line))
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield Reject(
-                src.label, where, f"invalid JSON: {e.msg} (column {e.colno})", excerpt(line)
-            )
+        obj, problem = load_json(line)
+        if problem is not None:
+            yield Reject(src.label, where, problem.replace(" (line 1, ", " ("), excerpt(line))
             continue
-        yield _object_to_report(
-            obj, options, src.label, where, f"{src.stem}#{n}", f"{src.label}:{no}"
+        yield _guarded(
+            src.label,
+            where,
+            _object_to_report,
+            obj,
+            options,
+            src.label,
+            where,
+            f"{src.stem}#{n}",
+            f"{src.label}:{no}",
+            line,
+        )
+
+
+def _json_document(
+    src: Source, options: IngestOptions, decoded: Any, doc: Any, problem: str | None
+) -> Iterator[Report | Reject]:
+    """A file that is one JSON document: an array of records or a single record."""
+    if decoded.bad:
+        bad = next(iter(decoded.bad.values()))
+        yield Reject(src.label, f"line {bad.line}", bad.describe(options.encoding))
+        return
+    if problem is not None:
+        yield Reject(src.label, "", problem, excerpt("".join(decoded.lines[:5])))
+        return
+    items = doc if isinstance(doc, list) else [doc]
+    for i, obj in enumerate(items, start=1):
+        where = f"item {i}" if isinstance(doc, list) else ""
+        yield _guarded(
+            src.label,
+            where,
+            _object_to_report,
+            obj,
+            options,
+            src.label,
+            where,
+            f"{src.stem}#{i}",
+            f"{src.label}:{where or 'document'}",
+            _item_text(obj),
         )
 
 
@@ -380,6 +478,14 @@ def read_parquet(src: Source, options: IngestOptions) -> Iterator[Report | Rejec
         return
     frame.columns = columns
     for i, row in enumerate(frame.to_dict("records"), start=1):
-        yield row_to_report(
-            row, mapping, src.label, f"row {i}", f"{src.stem}#{i}", f"{src.label}:row {i}"
+        yield _guarded(
+            src.label,
+            f"row {i}",
+            row_to_report,
+            row,
+            mapping,
+            src.label,
+            f"row {i}",
+            f"{src.stem}#{i}",
+            f"{src.label}:row {i}",
         )
