@@ -107,3 +107,56 @@ def test_qlora_on_a_machine_without_cuda_fails_clearly(tmp_path):
             | {"base": str(tmp_path / "base" / "model"), "scratch": None},
             TRAIN,
         )
+
+
+def test_vocabulary_shortlist_trains_generates_and_saves_within_the_impression_tokens(tmp_path):
+    model, metrics = train_tiny(
+        tiny_recipe("causal", train={"max_steps": 6, "vocab_shortlist": True}), TRAIN
+    )
+    allowed = set(model.shortlist)
+    _, targets = model.training_pairs(TRAIN)
+    assert {t for c in model.completion_ids(targets) for t in c} <= allowed
+    assert (
+        len(allowed) < len(model.tokenizer)
+        and metrics["loss_history"][-1] < metrics["loss_history"][0]
+    )
+    # The loss is the cross-entropy over the shortlisted rows of the output matrix.
+    batch = model.encode(*model.training_pairs(TRAIN[:3]))
+    loss = CompletionLoss(model.model, shortlist=model.shortlist)(**batch)
+    inner = model.model
+    hidden = inner.get_decoder()(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+    ).last_hidden_state
+    keep = batch["labels"][:, 1:] != -100
+    rows = torch.tensor(model.shortlist)
+    logits = hidden[:, :-1][keep] @ inner.get_output_embeddings().weight[rows].T
+    gold = torch.tensor([model.shortlist.index(t) for t in batch["labels"][:, 1:][keep].tolist()])
+    torch.testing.assert_close(
+        loss, torch.nn.functional.cross_entropy(logits, gold), rtol=1e-5, atol=1e-5
+    )
+    drafts = model.generate(VAL, num_candidates=2)
+    for cands in drafts:
+        for text in cands:
+            assert (
+                set(model.tokenizer(" " + text, add_special_tokens=False)["input_ids"]) <= allowed
+            )
+    model.save(tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    assert again.shortlist == model.shortlist and again.generate(VAL, num_candidates=2) == drafts
+
+
+def test_lora_on_the_top_layers_only_leaves_the_lower_ones_frozen():
+    model = built(
+        tiny_recipe(
+            "causal",
+            lora={"enabled": True, "r": 2, "target_modules": ["q_proj", "v_proj"], "top_layers": 1},
+        )
+        | {"scratch": GEMMA3_TINY},
+        TRAIN,
+    )
+    adapted = {
+        n.split(".layers.")[1].split(".")[0]
+        for n, p in model.model.named_parameters()
+        if p.requires_grad
+    }
+    assert adapted == {"1"}  # of layers 0 and 1, only the last

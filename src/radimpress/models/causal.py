@@ -10,19 +10,25 @@ step's cost, so this is what makes CPU fine-tuning practical.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import AutoModelForCausalLM
+from transformers import AutoModelForCausalLM, LogitsProcessor, LogitsProcessorList
 
 from radimpress.models.neural import NeuralImpressionModel
 from radimpress.models.options import GenerationOptions
 from radimpress.models.scratch import architecture, build_config
+from radimpress.records import Report
 
 STOP = "\n"  # prompts and targets are one line each: a newline ends the impression
+
+
+SHORTLIST_FILE = "vocab_shortlist.json"
 
 
 class CausalModel(NeuralImpressionModel):
@@ -30,6 +36,23 @@ class CausalModel(NeuralImpressionModel):
     peft_task = "CAUSAL_LM"
 
     full_logits: bool = False  # True = the ordinary HF loss over all positions (for comparison)
+
+    def __init__(self, recipe) -> None:
+        super().__init__(recipe)
+        # With train.vocab_shortlist: the token ids an impression may use (those of the
+        # training impressions, plus the stop tokens), in training and in generation.
+        self.shortlist: list[int] | None = None
+
+    def fit_vocabulary(self, reports: Sequence[Report]) -> None:
+        if not self.train_options.vocab_shortlist:
+            return
+        _, targets = self.training_pairs(reports)
+        ids = {t for c in self.completion_ids(targets) for t in c}
+        self.shortlist = sorted(
+            ids
+            | set(self._stop_ids())
+            | {self.tokenizer.encode("\n", add_special_tokens=False)[-1]}
+        )
 
     @property
     def scratch_adds_bos(self) -> bool:
@@ -83,7 +106,7 @@ class CausalModel(NeuralImpressionModel):
         return {"input_ids": input_ids, "attention_mask": mask, "labels": lab}
 
     def loss_module(self) -> nn.Module:
-        return CompletionLoss(self.model, full_logits=self.full_logits)
+        return CompletionLoss(self.model, full_logits=self.full_logits, shortlist=self.shortlist)
 
     def _generate_batch(
         self, prompts: Sequence[str], n: int, g: GenerationOptions
@@ -105,6 +128,9 @@ class CausalModel(NeuralImpressionModel):
             pad_token_id=pad,
             stop_strings=[STOP],
             tokenizer=self.tokenizer,
+            logits_processor=LogitsProcessorList(
+                [ShortlistMask(self.shortlist)] if self.shortlist else []
+            ),
         )
         texts = self.tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
         texts = [t.split(STOP)[0].strip() for t in texts]
@@ -118,6 +144,32 @@ class CausalModel(NeuralImpressionModel):
                 ids.add(tid)
         return sorted(i for i in ids if i is not None)
 
+    def save_weights(self, out_dir: Path) -> dict[str, Any]:
+        saved = super().save_weights(out_dir)
+        if self.shortlist:
+            (out_dir / SHORTLIST_FILE).write_text(json.dumps(self.shortlist))
+        return saved
+
+    @classmethod
+    def load_weights(cls, model_dir: Path, recipe, saved: dict[str, Any]) -> CausalModel:
+        m = super().load_weights(model_dir, recipe, saved)
+        if (model_dir / SHORTLIST_FILE).exists():
+            m.shortlist = json.loads((model_dir / SHORTLIST_FILE).read_text())
+        return m  # type: ignore[return-value]
+
+
+class ShortlistMask(LogitsProcessor):
+    """Only the shortlisted tokens may be generated: the model was trained to choose among them."""
+
+    def __init__(self, shortlist: Sequence[int]) -> None:
+        self.ids = torch.tensor(list(shortlist), dtype=torch.long)
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        masked = torch.full_like(scores, float("-inf"))
+        ids = self.ids.to(scores.device)
+        masked[:, ids] = scores[:, ids]
+        return masked
+
 
 class CompletionLoss(nn.Module):
     """Mean cross-entropy over completion tokens, projecting to the vocabulary only there.
@@ -127,10 +179,23 @@ class CompletionLoss(nn.Module):
     loss with the same labels, at a fraction of the lm_head cost.
     """
 
-    def __init__(self, model: nn.Module, full_logits: bool = False) -> None:
+    def __init__(
+        self, model: nn.Module, full_logits: bool = False, shortlist: Sequence[int] | None = None
+    ) -> None:
         super().__init__()
         self.model = model
         self.full_logits = full_logits
+        self.shortlist: torch.Tensor | None
+        self.position: torch.Tensor | None  # token id -> index in the shortlist
+        self.register_buffer("shortlist", None, persistent=False)
+        self.register_buffer("position", None, persistent=False)
+        if shortlist:
+            ids = torch.tensor(sorted(shortlist), dtype=torch.long)
+            vocab = int(model.config.vocab_size) if hasattr(model, "config") else int(ids.max()) + 1
+            position = torch.full((max(vocab, int(ids.max()) + 1),), -100, dtype=torch.long)
+            position[ids] = torch.arange(len(ids))
+            self.register_buffer("shortlist", ids, persistent=False)
+            self.register_buffer("position", position, persistent=False)
 
     def forward(self, input_ids, attention_mask, labels):
         if self.full_logits:
@@ -144,8 +209,18 @@ class CompletionLoss(nn.Module):
         ).last_hidden_state
         targets = labels[:, 1:]
         keep = targets != -100
-        logits = inner.get_output_embeddings()(hidden[:, :-1][keep])
+        head = inner.get_output_embeddings()
+        if self.shortlist is not None:
+            # Project onto the shortlisted rows of the output matrix only: with Gemma's
+            # 262k-token vocabulary this is most of the saving.
+            weight = head.weight.index_select(0, self.shortlist)
+            bias = head.bias.index_select(0, self.shortlist) if head.bias is not None else None
+            logits = F.linear(hidden[:, :-1][keep], weight, bias)
+            gold = self.position[targets[keep]]
+        else:
+            logits = head(hidden[:, :-1][keep])
+            gold = targets[keep]
         cap = getattr(inner.config, "final_logit_softcapping", None)
         if cap:
             logits = torch.tanh(logits / cap) * cap
-        return F.cross_entropy(logits.float(), targets[keep])
+        return F.cross_entropy(logits.float(), gold)

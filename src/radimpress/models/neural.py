@@ -117,12 +117,17 @@ class NeuralImpressionModel(ImpressionModel):
 
     def _apply_lora(self, model: Any) -> Any:
         opts = self.recipe.lora
+        layers = None
+        if opts.top_layers:
+            total = _layer_count(model)
+            layers = list(range(max(0, total - opts.top_layers), total))
         config = LoraConfig(
             task_type=self.peft_task,
             r=opts.r,
             lora_alpha=opts.alpha,
             lora_dropout=opts.dropout,
             target_modules=opts.target_modules,
+            layers_to_transform=layers,
         )
         return get_peft_model(model, config)
 
@@ -135,6 +140,9 @@ class NeuralImpressionModel(ImpressionModel):
     @abstractmethod
     def loss_module(self) -> Any:
         """An nn.Module whose forward(**batch) returns the mean loss (DDP wraps it)."""
+
+    def fit_vocabulary(self, reports: Sequence[Report]) -> None:
+        """Anything learnt from the training texts before the loop starts (none by default)."""
 
     def training_pairs(self, reports: Sequence[Report]) -> tuple[list[str], list[str]]:
         pairs = trainable(reports)
@@ -305,6 +313,14 @@ class NeuralImpressionModel(ImpressionModel):
                 "Gemma is provided under the Gemma Terms of Use: https://ai.google.dev/gemma/terms",
             ]
         return lines
+
+
+def _layer_count(model: Any) -> int:
+    config = model.config
+    for name in ("num_hidden_layers", "num_decoder_layers", "num_layers", "decoder_layers"):
+        if getattr(config, name, None):
+            return int(getattr(config, name))
+    raise InputError(f"lora.top_layers: cannot tell how many layers a {config.model_type} has")
 
 
 def _distinct(texts: Sequence[str]) -> list[str]:

@@ -57,6 +57,11 @@ class TrainOptions(Options):
         0.0, ge=0, description="wall-clock budget (a checkpoint is kept); 0 = none"
     )
     stop_after: int = Field(0, ge=0, description="pause after this many steps (--resume continues)")
+    vocab_shortlist: bool = Field(
+        False,
+        description="causal models: softmax over the tokens of the training impressions only, "
+        "in training and generation (cuts the output projection of a 262k vocabulary)",
+    )
     seed: int = 13
     log_every: int = Field(10, ge=1, description="steps between loss updates on the progress bar")
 
@@ -120,6 +125,12 @@ class LoraOptions(Options):
     )
     merge_on_save: bool = Field(
         True, description="False keeps an adapter that references the base model"
+    )
+    top_layers: int = Field(
+        0,
+        ge=0,
+        description="adapt only the last N transformer layers (gradients then stop there: "
+        "cheaper steps on CPU); 0 = every layer",
     )
 
 

@@ -50,6 +50,7 @@ class FineTuneRecipe(TrainingRecipe):
         self.model = build_model(self.recipe)  # type: ignore[assignment]
         self.model.builder.fit([*self.data.index_extra, *self.data.train])
         self.model.build(self.tokenizer())
+        self.model.fit_vocabulary(trainable(self.data.train))
         self.trainer = Trainer(
             self.model, self.accelerator, self.data.train, self.data.validation, self.work_dir
         )
