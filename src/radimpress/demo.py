@@ -23,6 +23,28 @@ from radimpress.models.training import TrainingData, training_recipe
 from radimpress.records import InputError, Report, read_jsonl, write_jsonl
 
 
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        description="Reads the built-in sample reports (or --data files/folders); writes OUT/ingest, "
+        "OUT/data, OUT/models, OUT/predictions and OUT/eval/report.html comparing baselines, the "
+        "pre-trained LLM (in-context) and a short fine-tune of the default recipe.",
+    )
+    p.add_argument("--out", default="radimpress-demo", help="folder for everything the demo writes")
+    p.add_argument(
+        "--data", nargs="+", help="your reports instead of the built-in sample (any ingest format)"
+    )
+    p.add_argument("--minutes", type=float, default=3.0, help="fine-tuning time budget")
+    p.add_argument(
+        "--no-llm", action="store_true", help="baselines only (seconds instead of minutes)"
+    )
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument(
+        "--force", action="store_true", help="recompute systems kept from an earlier run"
+    )
+    p.set_defaults(func=cmd_demo)
+
+
 def _systems(args: argparse.Namespace) -> list[tuple[str, str, list[str]]]:
     """(label, recipe or model kind, overrides) in report order; the first is the reference."""
     default = default_recipe_name()
@@ -134,26 +156,3 @@ def run_demo(args: argparse.Namespace) -> Path:
 def cmd_demo(args: argparse.Namespace) -> int:
     run_demo(args)
     return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "demo",
-        help="run the whole path on the built-in sample (or --data) and write an HTML report",
-        description="Reads the built-in sample reports (or --data files/folders); writes OUT/ingest, "
-        "OUT/data, OUT/models, OUT/predictions and OUT/eval/report.html comparing baselines, the "
-        "pre-trained LLM (in-context) and a short fine-tune of the default recipe.",
-    )
-    p.add_argument("--out", default="radimpress-demo", help="folder for everything the demo writes")
-    p.add_argument(
-        "--data", nargs="+", help="your reports instead of the built-in sample (any ingest format)"
-    )
-    p.add_argument("--minutes", type=float, default=3.0, help="fine-tuning time budget")
-    p.add_argument(
-        "--no-llm", action="store_true", help="baselines only (seconds instead of minutes)"
-    )
-    p.add_argument("--seed", type=int, default=13)
-    p.add_argument(
-        "--force", action="store_true", help="recompute systems kept from an earlier run"
-    )
-    p.set_defaults(func=cmd_demo)

@@ -31,7 +31,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("dataset", help="build training datasets from ingested reports")
+    p = sub.add_parser("dataset")
     dsub = p.add_subparsers(dest="dataset_command", metavar="ACTION", required=True)
     b = dsub.add_parser(
         "build",

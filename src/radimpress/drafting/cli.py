@@ -15,6 +15,43 @@ from radimpress.records import InputError, write_jsonl
 CHUNK = 256  # reports per drafting call: progress, and bounded memory for the safety checks
 
 
+def register(sub: argparse._SubParsersAction) -> None:
+    g = sub.add_parser(
+        "generate",
+        description="Reads INPUT (JSONL with id and findings, or any format `radimpress ingest` "
+        "reads; bare text is taken as findings); cleans the findings as the model's dataset was "
+        "cleaned, drafts, runs the safety checks and puts the first candidate without a "
+        "high-severity warning first. Writes OUTPUT as JSONL with id, prediction and the "
+        "draft's warnings (and candidates with --num-candidates > 1).",
+    )
+    g.add_argument("--model", required=True, help="model folder from `radimpress train`")
+    g.add_argument("--input", required=True, help="reports to draft impressions for")
+    g.add_argument("--output", required=True, help="predictions JSONL to write")
+    g.add_argument("--num-candidates", type=int, default=1, help="candidates per report")
+    g.add_argument("--num-beams", type=int, help="beam width, 1 = greedy (neural models only)")
+    g.add_argument(
+        "--max-new-tokens", type=int, help="longest draft in tokens (neural models only)"
+    )
+    g.add_argument("--length-penalty", type=float, help="beam length penalty (neural models only)")
+    g.add_argument(
+        "--mbr",
+        action="store_true",
+        help="choose by minimum Bayes risk (ROUGE-L) among beams and the neighbours' impressions "
+        "(neural models only)",
+    )
+    g.add_argument(
+        "--no-safe-select",
+        action="store_true",
+        help="keep the model's order even when its first candidate has a high-severity warning",
+    )
+    g.add_argument(
+        "--no-safety-checks",
+        action="store_true",
+        help="skip the safety checks (and safe selection)",
+    )
+    g.set_defaults(func=cmd_generate)
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     drafter = Drafter.from_model_dir(
         args.model, safety_checks=not args.no_safety_checks, safe_select=not args.no_safe_select
@@ -57,41 +94,3 @@ def cmd_generate(args: argparse.Namespace) -> int:
         f"-> {args.output}"
     )
     return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    g = sub.add_parser(
-        "generate",
-        help="draft impressions for findings with a saved model",
-        description="Reads INPUT (JSONL with id and findings, or any format `radimpress ingest` "
-        "reads; bare text is taken as findings); cleans the findings as the model's dataset was "
-        "cleaned, drafts, runs the safety checks and puts the first candidate without a "
-        "high-severity warning first. Writes OUTPUT as JSONL with id, prediction and the "
-        "draft's warnings (and candidates with --num-candidates > 1).",
-    )
-    g.add_argument("--model", required=True, help="model folder from `radimpress train`")
-    g.add_argument("--input", required=True, help="reports to draft impressions for")
-    g.add_argument("--output", required=True, help="predictions JSONL to write")
-    g.add_argument("--num-candidates", type=int, default=1, help="candidates per report")
-    g.add_argument("--num-beams", type=int, help="beam width, 1 = greedy (neural models only)")
-    g.add_argument(
-        "--max-new-tokens", type=int, help="longest draft in tokens (neural models only)"
-    )
-    g.add_argument("--length-penalty", type=float, help="beam length penalty (neural models only)")
-    g.add_argument(
-        "--mbr",
-        action="store_true",
-        help="choose by minimum Bayes risk (ROUGE-L) among beams and the neighbours' impressions "
-        "(neural models only)",
-    )
-    g.add_argument(
-        "--no-safe-select",
-        action="store_true",
-        help="keep the model's order even when its first candidate has a high-severity warning",
-    )
-    g.add_argument(
-        "--no-safety-checks",
-        action="store_true",
-        help="skip the safety checks (and safe selection)",
-    )
-    g.set_defaults(func=cmd_generate)

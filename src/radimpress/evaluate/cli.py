@@ -17,67 +17,9 @@ from radimpress.evaluate.scoring import evaluate_systems
 from radimpress.records import InputError
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    start = time.perf_counter()
-    ref_path = resolve_references(args.references)
-    references = load_references(ref_path)
-    systems: dict[str, dict[str, str]] = {}
-    sources = {"references": str(ref_path)}
-    for spec in args.system:
-        name, path = parse_system(spec)
-        if name in systems:
-            raise InputError(f"--system {spec!r}: system name {name!r} given twice")
-        if not path.exists():
-            raise InputError(f"{path}: predictions file not found (--system {spec})")
-        systems[name] = load_predictions(path)
-        sources[name] = str(path)
-    extra, groups = [], None
-    if not args.no_clinical:
-        extra.append(ClinicalScorer())
-        groups = reference_groups([r.impression for r in references])
-    result = evaluate_systems(
-        references,
-        systems,
-        use_stemmer=args.stemmer,
-        bootstrap=args.bootstrap,
-        seed=args.seed,
-        sources=sources,
-        extra_scorers=extra,
-        reference=args.reference,
-        compare=tuple(args.compare) if args.compare else None,
-        worst_k=args.worst,
-        min_n=args.min_n,
-        groups=groups,
-        group_note=GROUP_NOTE,
-        progress=True,
-    )
-    paths = write_report(result, args.out, title=args.title)
-    seconds = time.perf_counter() - start
-
-    width = max(len(s) for s in result.systems)
-    labels = [result.metric_info[m].label for m in result.metrics]
-    print(
-        f"{len(references)} reports; ROUGE F1 x 100 ({'stemmed' if args.stemmer else 'no stemming'})"
-    )
-    print(" " * width + "  " + "  ".join(f"{lab:>10}" for lab in labels))
-    for s in result.systems:
-        means = "  ".join(f"{result.aggregates[s][m]:>10.2f}" for m in result.metrics)
-        print(f"{s:<{width}}  {means}")
-    for c in [*result.headline, *result.comparisons]:
-        if c["metric"] == result.primary_metric:
-            print(
-                f"{c['system']} - {c['baseline']} ({result.metric_info[c['metric']].label}): "
-                f"{c['diff']:+.2f} [95% CI {c['ci_low']:+.2f}, {c['ci_high']:+.2f}], "
-                f"p={format_p(c['p_value'], c['resamples'])}"
-            )
-    print(f"wrote {paths['report.html']}, report.md, metrics.json, per_report.csv ({seconds:.1f}s)")
-    return 0
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate",
-        help="ROUGE of predicted impressions against references, with plots and tests",
         description="Reads REFERENCES (Report JSONL with id and impression, e.g. DATA/test.jsonl, "
         "or a dataset folder, whose test.jsonl is used) and one or more predictions JSONL files "
         "(id, prediction); writes OUT/metrics.json, OUT/per_report.csv, OUT/report.md, "
@@ -145,3 +87,60 @@ def register(sub: argparse._SubParsersAction) -> None:
         "reference breakdown (all three need the safety extra)",
     )
     p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    ref_path = resolve_references(args.references)
+    references = load_references(ref_path)
+    systems: dict[str, dict[str, str]] = {}
+    sources = {"references": str(ref_path)}
+    for spec in args.system:
+        name, path = parse_system(spec)
+        if name in systems:
+            raise InputError(f"--system {spec!r}: system name {name!r} given twice")
+        if not path.exists():
+            raise InputError(f"{path}: predictions file not found (--system {spec})")
+        systems[name] = load_predictions(path)
+        sources[name] = str(path)
+    extra, groups = [], None
+    if not args.no_clinical:
+        extra.append(ClinicalScorer())
+        groups = reference_groups([r.impression for r in references])
+    result = evaluate_systems(
+        references,
+        systems,
+        use_stemmer=args.stemmer,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        sources=sources,
+        extra_scorers=extra,
+        reference=args.reference,
+        compare=tuple(args.compare) if args.compare else None,
+        worst_k=args.worst,
+        min_n=args.min_n,
+        groups=groups,
+        group_note=GROUP_NOTE,
+        progress=True,
+    )
+    paths = write_report(result, args.out, title=args.title)
+    seconds = time.perf_counter() - start
+
+    width = max(len(s) for s in result.systems)
+    labels = [result.metric_info[m].label for m in result.metrics]
+    print(
+        f"{len(references)} reports; ROUGE F1 x 100 ({'stemmed' if args.stemmer else 'no stemming'})"
+    )
+    print(" " * width + "  " + "  ".join(f"{lab:>10}" for lab in labels))
+    for s in result.systems:
+        means = "  ".join(f"{result.aggregates[s][m]:>10.2f}" for m in result.metrics)
+        print(f"{s:<{width}}  {means}")
+    for c in [*result.headline, *result.comparisons]:
+        if c["metric"] == result.primary_metric:
+            print(
+                f"{c['system']} - {c['baseline']} ({result.metric_info[c['metric']].label}): "
+                f"{c['diff']:+.2f} [95% CI {c['ci_low']:+.2f}, {c['ci_high']:+.2f}], "
+                f"p={format_p(c['p_value'], c['resamples'])}"
+            )
+    print(f"wrote {paths['report.html']}, report.md, metrics.json, per_report.csv ({seconds:.1f}s)")
+    return 0

@@ -289,6 +289,16 @@ def mean_blocks(result: EvaluationResult) -> list[Block]:
     ]
 
 
+def _difference_cell(c: dict[str, Any] | None, info: MetricInfo | None) -> Cell:
+    """A difference with its CI and p underneath, coloured when significant."""
+    if c is None or math.isnan(c["diff"]):
+        return Cell("–")
+    sub = ""
+    if not math.isnan(c["ci_low"]):
+        sub = f"{_ci(info, c)} p {format_p(c['p_value'], c['resamples'])}"
+    return Cell(_delta(info, c["diff"]), _significance_class(c, info), sub=sub)
+
+
 def reference_blocks(result: EvaluationResult) -> list[Block]:
     if len(result.systems) < 2:
         return []
@@ -300,14 +310,7 @@ def reference_blocks(result: EvaluationResult) -> list[Block]:
         info = _info(result, m)
         row = [Cell(metric_name(result, m))]
         for s in others:
-            c = by_key.get((s, m))
-            if c is None:
-                row.append(Cell("–"))
-                continue
-            sub = ""
-            if not math.isnan(c["ci_low"]):
-                sub = f"{_ci(info, c)} p {format_p(c['p_value'], c['resamples'])}"
-            row.append(Cell(_delta(info, c["diff"]), _significance_class(c, info), sub=sub))
+            row.append(_difference_cell(by_key.get((s, m)), info))
         rows.append(row)
     blocks = [
         Block("h2", f"Differences against {ref}", anchor="reference"),
@@ -358,14 +361,7 @@ def group_blocks(result: EvaluationResult) -> list[Block]:
         for g in groups:
             row = [Cell(f"{metric_name(result, m)}, {g}")]
             for baseline, system in pairs:
-                c = by_key.get((g, baseline, system, m))
-                if c is None or math.isnan(c["diff"]):
-                    row.append(Cell("–"))
-                    continue
-                sub = ""
-                if not math.isnan(c["ci_low"]):
-                    sub = f"{_ci(info, c)} p {format_p(c['p_value'], c['resamples'])}"
-                row.append(Cell(_delta(info, c["diff"]), _significance_class(c, info), sub=sub))
+                row.append(_difference_cell(by_key.get((g, baseline, system, m)), info))
             rows.append(row)
     header = ["Metric, reference impression", *[f"{s} − {b}" for b, s in pairs]]
     blocks.append(Block("table", table=Table(header, rows, css_id="groups-diff-table")))

@@ -92,7 +92,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "ingest",
-        help="read reports (text, Open-i XML, CSV/JSONL/Parquet) -> reports.jsonl + rejects.jsonl",
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

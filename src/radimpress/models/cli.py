@@ -46,6 +46,72 @@ SHORTCUTS: dict[str, str] = {
 }
 
 
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        description="Reads DATA/train.jsonl and DATA/validation.jsonl (from `radimpress dataset build`); "
+        "writes a model folder OUT: weights, tokenizer, radimpress.json (resolved recipe, base model, "
+        "data hash, cleaning, library versions, metrics), recipe.yaml and README.md. Checkpoints go to "
+        "OUT/checkpoints (kept with --keep-checkpoints or when paused). Runs under `accelerate launch` too.",
+        epilog="Every option of a recipe: `radimpress recipes --options KIND`.",
+    )
+    p.add_argument(
+        "--recipe",
+        help="named recipe (see `radimpress recipes`) or a recipe .yaml file; "
+        "default: the recipe in configs/default.yaml",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="set a recipe option, e.g. --set train.lr=3e-4 --set prompt.rag_k=2 (repeatable)",
+    )
+    p.add_argument(
+        "--base", help="base model: hub id, local folder, .gguf file or built-in name (gemma3-270m)"
+    )
+    p.add_argument("--kind", choices=["seq2seq", "causal"], help="backend for --base")
+    p.add_argument(
+        "--from-scratch", metavar="SIZE", help="train a new model of this size (e.g. t5-mini)"
+    )
+    p.add_argument("--lora", action="store_true", help="sets lora.enabled=true")
+    for flag, path in SHORTCUTS.items():
+        kind = {"precision": str, "seed": int, "max_steps": int, "batch_size": int}.get(flag, float)
+        p.add_argument(f"--{flag.replace('_', '-')}", type=kind, help=f"sets {path}")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
+    p.add_argument(
+        "--resume-from",
+        metavar="MODEL",
+        help="adapt a trained model folder on DATA (e.g. `radimpress feedback export` output); "
+        "the result gets a new version",
+    )
+    p.add_argument(
+        "--keep-checkpoints", action="store_true", help="keep OUT/checkpoints after training"
+    )
+    p.add_argument(
+        "--model",
+        choices=model_kinds(),
+        help="a kind without a recipe (retrieval, constant, rerank); with a recipe, its kind",
+    )
+    p.add_argument("--data", required=True, help="dataset folder from `radimpress dataset build`")
+    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument(
+        "--consensus-k",
+        type=int,
+        default=1,
+        help="retrieval: choose among the top k neighbours by agreement (1 = nearest)",
+    )
+    p.set_defaults(func=cmd_train)
+
+    r = sub.add_parser(
+        "recipes",
+        description="Reads the recipe files in radimpress/configs/; writes nothing.",
+    )
+    r.add_argument(
+        "--options", metavar="KIND", choices=model_kinds(), help="every option of a KIND's recipe"
+    )
+    r.set_defaults(func=cmd_recipes)
+
+
 def recipe_from_args(args: argparse.Namespace, tree: dict[str, Any] | None = None) -> Recipe:
     """The recipe a `train` call asks for: the recipe tree plus flags and --set, validated."""
     if tree is None:
@@ -167,71 +233,3 @@ def cmd_recipes(args: argparse.Namespace) -> int:
     print(f"\nrecipe files: {config_dir()}")
     print("options of a kind: radimpress recipes --options KIND")
     return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "train",
-        help="fit a model (a named recipe, a base model, or a baseline) on a dataset",
-        description="Reads DATA/train.jsonl and DATA/validation.jsonl (from `radimpress dataset build`); "
-        "writes a model folder OUT: weights, tokenizer, radimpress.json (resolved recipe, base model, "
-        "data hash, cleaning, library versions, metrics), recipe.yaml and README.md. Checkpoints go to "
-        "OUT/checkpoints (kept with --keep-checkpoints or when paused). Runs under `accelerate launch` too.",
-        epilog="Every option of a recipe: `radimpress recipes --options KIND`.",
-    )
-    p.add_argument(
-        "--recipe",
-        help="named recipe (see `radimpress recipes`) or a recipe .yaml file; "
-        "default: the recipe in configs/default.yaml",
-    )
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="PATH=VALUE",
-        help="set a recipe option, e.g. --set train.lr=3e-4 --set prompt.rag_k=2 (repeatable)",
-    )
-    p.add_argument(
-        "--base", help="base model: hub id, local folder, .gguf file or built-in name (gemma3-270m)"
-    )
-    p.add_argument("--kind", choices=["seq2seq", "causal"], help="backend for --base")
-    p.add_argument(
-        "--from-scratch", metavar="SIZE", help="train a new model of this size (e.g. t5-mini)"
-    )
-    p.add_argument("--lora", action="store_true", help="sets lora.enabled=true")
-    for flag, path in SHORTCUTS.items():
-        kind = {"precision": str, "seed": int, "max_steps": int, "batch_size": int}.get(flag, float)
-        p.add_argument(f"--{flag.replace('_', '-')}", type=kind, help=f"sets {path}")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
-    p.add_argument(
-        "--resume-from",
-        metavar="MODEL",
-        help="adapt a trained model folder on DATA (e.g. `radimpress feedback export` output); "
-        "the result gets a new version",
-    )
-    p.add_argument(
-        "--keep-checkpoints", action="store_true", help="keep OUT/checkpoints after training"
-    )
-    p.add_argument(
-        "--model",
-        choices=model_kinds(),
-        help="a kind without a recipe (retrieval, constant, rerank); with a recipe, its kind",
-    )
-    p.add_argument("--data", required=True, help="dataset folder from `radimpress dataset build`")
-    p.add_argument("--out", required=True, help="model folder to write")
-    p.add_argument(
-        "--consensus-k",
-        type=int,
-        default=1,
-        help="retrieval: choose among the top k neighbours by agreement (1 = nearest)",
-    )
-    p.set_defaults(func=cmd_train)
-
-    r = sub.add_parser(
-        "recipes",
-        help="list the named training recipes and their options",
-        description="Reads the recipe files in radimpress/configs/; writes nothing.",
-    )
-    r.add_argument(
-        "--options", metavar="KIND", choices=model_kinds(), help="every option of a KIND's recipe"
-    )
-    r.set_defaults(func=cmd_recipes)

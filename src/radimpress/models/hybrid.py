@@ -26,6 +26,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from tqdm.auto import tqdm
 
 from radimpress.models.base import ImpressionModel, load_model, trainable
+from radimpress.models.extractive import extractive_candidates
 from radimpress.models.features import rouge_l_f, rouge_tokens
 from radimpress.models.neural import NeuralImpressionModel
 from radimpress.models.recipes import HybridRecipe
@@ -37,6 +38,9 @@ FEATURES: tuple[str, ...] = (
     "from_retrieval",
     "from_edit",
     "from_generator",
+    "from_findings",
+    "findings_construction",
+    "findings_sentences",
     "rerank_score",
     "rerank_rank",
     "rerank_gap",
@@ -72,7 +76,7 @@ WARNING_FEATURES = {
 class Candidate:
     """One text in a report's pool, with where it came from."""
 
-    __slots__ = ("beam", "rerank", "rerank_rank", "text", "tokens")
+    __slots__ = ("beam", "extract", "rerank", "rerank_rank", "sentences", "text", "tokens")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -80,6 +84,8 @@ class Candidate:
         self.rerank: float | None = None  # the reranker's score (None: not retrieved, or the edit)
         self.rerank_rank: int | None = None  # position in the reranker's list (the edit is 0)
         self.beam: int | None = None  # position among the generator's beams
+        self.extract: int | None = None  # built from the findings (radimpress.models.extractive)
+        self.sentences = 0  # findings sentences it uses
 
 
 class HybridModel(ImpressionModel):
@@ -112,11 +118,17 @@ class HybridModel(ImpressionModel):
             else [[] for _ in reports]
         )
         out = []
-        for texts, generated in zip(retrieved, beams, strict=True):
+        for report, texts, generated in zip(reports, retrieved, beams, strict=True):
             pool: dict[tuple[str, ...], Candidate] = {}
             for rank, (text, score) in enumerate(texts):
                 cand = pool.setdefault(rouge_tokens(text), Candidate(text))
                 cand.rerank, cand.rerank_rank = score, rank
+            if c.extractive:
+                normal = [text for text, _ in texts]
+                for text, how, used in extractive_candidates(report.findings, normal):
+                    cand = pool.setdefault(rouge_tokens(text), Candidate(text))
+                    if cand.extract is None:
+                        cand.extract, cand.sentences = how, used
             for rank, text in enumerate(generated):
                 if not text.strip():
                     continue
@@ -148,6 +160,9 @@ class HybridModel(ImpressionModel):
                     "from_retrieval": float(c.rerank is not None),
                     "from_edit": float(c.rerank_rank == 0 and c.rerank is None),
                     "from_generator": float(c.beam is not None),
+                    "from_findings": float(c.extract is not None),
+                    "findings_construction": np.nan if c.extract is None else c.extract,
+                    "findings_sentences": c.sentences,
                     "rerank_score": np.nan if c.rerank is None else c.rerank,
                     "rerank_rank": np.nan if c.rerank_rank is None else c.rerank_rank,
                     "rerank_gap": np.nan if c.rerank is None else top_score - c.rerank,
@@ -284,7 +299,8 @@ class HybridModel(ImpressionModel):
     def card_details(self, manifest: dict[str, Any]) -> list[str]:
         g = self.recipe.generator
         return [
-            f"- candidates: the reranker's {self.recipe.choice.top_k} best retrieved impressions "
+            f"- candidates: the reranker's {self.recipe.choice.top_k} best retrieved impressions, "
+            "the findings' own abnormal sentences, "
             f"and the generator's {self.recipe.choice.beams} beams "
             f"({g.name or g.kind}, base `{g.base or 'from scratch: ' + (g.scratch.size if g.scratch else '?')}`)",
             "- choice: a gradient-boosted scorer trained on the validation split "

@@ -192,6 +192,9 @@ class ChoiceOptions(Options):
 
     top_k: int = Field(8, ge=1, description="best retrieved impressions offered to the scorer")
     beams: int = Field(4, ge=0, description="the generator's candidates (beam search); 0 = none")
+    extractive: bool = Field(
+        True, description="also offer the findings' own abnormal sentences as candidates"
+    )
     safety_features: bool = Field(
         True, description="safety warnings of each candidate are scorer features"
     )

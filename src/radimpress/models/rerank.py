@@ -472,6 +472,26 @@ class RerankModel(FittedModel):
         )
         return list(self.token_model.predict((q @ index.matrix.T).toarray()))
 
+    def candidates(
+        self,
+        report: Report,
+        neighbours: Sequence[Neighbours],
+        token_probs: np.ndarray | None,
+        exclude_key: int | None = None,
+    ) -> tuple[list[int], np.ndarray]:
+        """One report's candidates and their features, from this model's bank and priors."""
+        assert self.bank is not None
+        return candidate_features(
+            self.bank,
+            report,
+            neighbours,
+            self.frequent,
+            self.priors,
+            exclude_key,
+            token_probs,
+            self.token_model,
+        )
+
     def training_table(
         self, pairs: Sequence[Report]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[int]]]:
@@ -494,16 +514,7 @@ class RerankModel(FittedModel):
         )
         for qi, (report, nbs) in enumerate(rows):
             truth = self.bank.row_key[qi]
-            cands, x = candidate_features(
-                self.bank,
-                report,
-                nbs,
-                self.frequent,
-                self.priors,
-                truth,
-                probs[qi],
-                self.token_model,
-            )
+            cands, x = self.candidates(report, nbs, probs[qi], exclude_key=truth)
             xs.append(x)
             ys.append([self.bank.rl(c, truth) for c in cands])
             groups.append(np.full(len(cands), qi))
@@ -653,16 +664,7 @@ class RerankModel(FittedModel):
         neighbours = self.neighbours(reports, False)
         cand_lists, blocks = [], []
         for qi, (report, nbs) in enumerate(zip(reports, neighbours, strict=True)):
-            cands, x = candidate_features(
-                self.bank,
-                report,
-                nbs,
-                self.frequent,
-                self.priors,
-                None,
-                probs[qi],
-                self.token_model,
-            )
+            cands, x = self.candidates(report, nbs, probs[qi])
             cand_lists.append(cands)
             blocks.append(x)
         all_scores = self.regressor.predict(np.vstack(blocks))

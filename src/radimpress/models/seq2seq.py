@@ -58,18 +58,22 @@ class Seq2SeqModel(NeuralImpressionModel):
     def loss_module(self) -> Any:
         return _Seq2SeqLoss(self.model)
 
-    def _score_batch(
-        self, prompts: Sequence[str], candidates: Sequence[Sequence[str]]
-    ) -> list[list[tuple[float, int]]]:
-        """Encode each prompt once; teacher-force every candidate on the shared encoder states."""
-        device = next(self.model.parameters()).device
-        enc = self.tokenizer(
+    def _encode_prompts(self, prompts: Sequence[str], device: Any) -> Any:
+        """The encoder's input for prompts, cut at max_source_tokens, as generation and scoring read it."""
+        return self.tokenizer(
             list(prompts),
             max_length=self.train_options.max_source_tokens,
             truncation=True,
             padding=True,
             return_tensors="pt",
         ).to(device)
+
+    def _score_batch(
+        self, prompts: Sequence[str], candidates: Sequence[Sequence[str]]
+    ) -> list[list[tuple[float, int]]]:
+        """Encode each prompt once; teacher-force every candidate on the shared encoder states."""
+        device = next(self.model.parameters()).device
+        enc = self._encode_prompts(prompts, device)
         owner = [i for i, cands in enumerate(candidates) for _ in cands]
         flat = [c for cands in candidates for c in cands]
         if not flat:
@@ -100,14 +104,7 @@ class Seq2SeqModel(NeuralImpressionModel):
     def _generate_batch(
         self, prompts: Sequence[str], n: int, g: GenerationOptions
     ) -> list[list[str]]:
-        device = next(self.model.parameters()).device
-        enc = self.tokenizer(
-            list(prompts),
-            max_length=self.train_options.max_source_tokens,
-            truncation=True,
-            padding=True,
-            return_tensors="pt",
-        ).to(device)
+        enc = self._encode_prompts(prompts, next(self.model.parameters()).device)
         out = self.model.generate(**enc, **g.generate_kwargs(n))
         texts = self.tokenizer.batch_decode(out, skip_special_tokens=True)
         return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]

@@ -38,7 +38,6 @@ def cmd_scrub(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "scrub",
-        help="remove PHI from reports (JSONL or text) -> scrubbed copy + audit report",
         description=SCRUB_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -190,7 +190,6 @@ def cmd_mllp(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve",
-        help="serve drafts over HTTP with review pages and an evaluation dashboard",
         formatter_class=_Help,
         description=(
             "Reads a model folder (--model) and serves POST /v1/impressions[/batch], review pages "
@@ -315,7 +314,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     m = sub.add_parser(
         "mllp",
-        help="HL7 v2 MLLP listener: ORU^R01 findings in -> ACK + draft ORU^R01 out",
         description=MLLP_HELP,
         formatter_class=_Help,
     )

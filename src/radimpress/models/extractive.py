@@ -1,0 +1,64 @@
+"""Impressions written from the report's own findings: its abnormal sentences, tidied.
+
+On the reports whose impression is not a stock normal sentence, the
+radiologist mostly restates the abnormal findings ("Mild blunting left
+costophrenic recess, possibly mild atelectasis or scarring."), which no
+retrieved impression of another patient can say, and which a small generator
+trained on a few thousand reports rarely writes well. Sentences taken from
+the findings also cannot carry another patient's side or device. So the
+hybrid recipe offers them as candidates, alone, together, before the best
+normal phrase, and numbered, and lets its scorer and the language model's
+likelihood decide when they are the impression.
+"""
+
+from __future__ import annotations
+
+import re
+
+from radimpress.models.features import is_normal_phrase
+from radimpress.models.impression_edit import abnormal_sentences
+
+# Filler that findings carry and impressions drop.
+_LEADS = re.compile(
+    r"^(?:there (?:is|are|has been|have been) (?:an? |again |now |some )?|again (?:seen|noted) (?:is|are) )",
+    re.I,
+)
+_TRAILS = re.compile(
+    r"\s+(?:is|are) (?:again )?(?:seen|noted|present|identified|demonstrated|visualized)(?=[.;]?$)",
+    re.I,
+)
+
+_NUMBER = re.compile(r"^\s*\d{1,2}[.)]\s*")
+SINGLE, ALL, WITH_NORMAL, NUMBERED = 1, 2, 3, 4  # how a candidate was built (a scorer feature)
+
+
+def tidy(sentence: str) -> str:
+    """'There is mild bibasilar atelectasis.' -> 'Mild bibasilar atelectasis.'"""
+    s = _TRAILS.sub("", _LEADS.sub("", sentence.strip()))
+    s = s.rstrip(" ;.") + "."
+    return s[:1].upper() + s[1:]
+
+
+def extractive_candidates(findings: str, normal_phrases: list[str]) -> list[tuple[str, int, int]]:
+    """(text, how it was built, sentences used) for a report's findings; none when nothing is abnormal.
+
+    ``normal_phrases`` are retrieved candidates; the first that declares the
+    study normal ("No acute cardiopulmonary disease.") is appended after the
+    abnormal sentences, as radiologists often write.
+    """
+    sentences = [tidy(s) for s in abnormal_sentences(findings)]
+    if not sentences:
+        return []
+    out = [(s, SINGLE, 1) for s in sentences]
+    if len(sentences) > 1:
+        out.append((" ".join(sentences), ALL, len(sentences)))
+        out.append(
+            (" ".join(f"{i}. {s}" for i, s in enumerate(sentences, 1)), NUMBERED, len(sentences))
+        )
+    normal = next((p for p in normal_phrases if is_normal_phrase(p)), None)
+    if normal:
+        normal = _NUMBER.sub("", normal)
+        out.append((f"{sentences[0]} {normal}", WITH_NORMAL, 1))
+        if len(sentences) > 1:
+            out.append((f"{' '.join(sentences)} {normal}", WITH_NORMAL, len(sentences)))
+    return out
