@@ -21,10 +21,11 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import Route, compile_path
 from starlette.types import Scope
 
 from radimpress import __version__
@@ -97,9 +98,10 @@ def create_app(settings: ServeSettings) -> FastAPI:
     install_filters(app.state.templates.env)
     app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")
     decoding = decoding_options(settings)
-    for router in ROUTERS:
-        app.include_router(router if isinstance(router, APIRouter) else router(settings, decoding))
-    _install_guard(app, settings)
+    routers = [r if isinstance(r, APIRouter) else r(settings, decoding) for r in ROUTERS]
+    for router in routers:
+        app.include_router(router)
+    _install_guard(app, settings, routers)
     _install_error_handlers(app)
     return app
 
@@ -135,13 +137,24 @@ async def _start_mllp(settings: ServeSettings, service: DraftService) -> MllpLis
     return listener
 
 
-def _install_guard(app: FastAPI, settings: ServeSettings) -> None:
+def _install_guard(app: FastAPI, settings: ServeSettings, routers: list[APIRouter]) -> None:
+    # Route templates, for labelling requests answered before routing (413, 408).
+    templates = [
+        (compile_path(route.path)[0], route.path)
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute | Route)
+    ]
+
     def route_of(scope: Scope) -> str:
-        """The route template a request matched (metrics label), even if answered before routing."""
-        route = scope.get("route")
-        if route is None:
-            route = next((r for r in app.router.routes if r.matches(scope)[0] == Match.FULL), None)
-        return getattr(route, "path", None) or "unmatched"
+        """The route template a request matched (the metrics label)."""
+        route = getattr(scope.get("route"), "path", None)
+        if route is not None:
+            return route
+        path = scope.get("path", "")
+        if path.startswith("/static/"):
+            return "/static"
+        return next((t for regex, t in templates if regex.match(path)), "unmatched")
 
     app.add_middleware(
         RequestGuard,
