@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -39,6 +40,15 @@ from radimpress.serve.store import Draft, Store, new_id
 log = logging.getLogger("radimpress.serve")
 
 TEXT_FIELDS = ("indication", "exam", "comparison")
+# A character that is not white space, as Python (str.isspace) and JSON Schema (ECMA-262 \s)
+# both count it: the OpenAPI document publishes this pattern for findings, and a findings
+# without such a character is "empty" on every front door.
+NOT_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
+_NOT_BLANK = re.compile(NOT_BLANK)
+
+
+def is_blank(text: str) -> bool:
+    return _NOT_BLANK.search(text) is None
 
 
 def error_id() -> str:
@@ -117,7 +127,7 @@ class DraftService:
         """The configurable limits of one report (empty findings included)."""
         s = self.settings
         out = []
-        if not report.findings.strip():
+        if is_blank(report.findings):
             out.append(FieldProblem(f"{prefix}findings", "findings are empty", "empty"))
         if len(report.findings) > s.max_findings_chars:
             out.append(

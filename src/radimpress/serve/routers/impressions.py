@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
@@ -28,11 +29,21 @@ from radimpress.drafting import DraftOptions, DraftWarning, ModelInfo
 from radimpress.records import Report
 from radimpress.serve.auth import require_reviewer
 from radimpress.serve.deps import Service
-from radimpress.serve.service import StoredDraft
+from radimpress.serve.service import NOT_BLANK, StoredDraft, is_blank
 from radimpress.serve.settings import ServeSettings
 
 MAX_BEAMS = 16
 MAX_REPORT_ID = 200
+
+
+def _integral(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def json_int(low: int, high: int) -> Any:
+    """An integer in [low, high] as JSON Schema counts them (2.0 is one); never a string or a
+    boolean. The bounds come before the validator so the schema states them."""
+    return Annotated[StrictInt, Field(ge=low, le=high), BeforeValidator(_integral)]
 
 
 def limited_text(name: str, limit: int, setting: str, *, required: bool = False) -> Any:
@@ -40,7 +51,7 @@ def limited_text(name: str, limit: int, setting: str, *, required: bool = False)
     schema and, when broken, names the field, the limit and the setting that sets it."""
 
     def check(value: str) -> str:
-        if required and not value.strip():
+        if required and is_blank(value):
             raise PydanticCustomError("empty", "{name} are empty", {"name": name})
         if len(value) > limit:
             raise PydanticCustomError(
@@ -52,8 +63,7 @@ def limited_text(name: str, limit: int, setting: str, *, required: bool = False)
 
     schema: dict[str, Any] = {"type": "string", "maxLength": limit}
     if required:
-        # \S: at least one character that is not white space (what str.strip() keeps).
-        schema |= {"minLength": 1, "pattern": r"\S"}
+        schema |= {"minLength": 1, "pattern": NOT_BLANK}
     return Annotated[StrictStr, AfterValidator(check), WithJsonSchema(schema)]
 
 
@@ -85,19 +95,16 @@ def request_models(
         return (text | None, Field(default=None, description=description))
 
     candidates = (
-        StrictInt | None,
+        json_int(1, s.max_candidates) | None,
         Field(
-            default=None,
-            ge=1,
-            le=s.max_candidates,
-            description=f"candidates to return (1 to {s.max_candidates}; default 1)",
+            default=None, description=f"candidates to return (1 to {s.max_candidates}; default 1)"
         ),
     )
     beams: dict[str, Any] = {}
     if "num_beams" in decoding:
         beams["num_beams"] = (
-            StrictInt | None,
-            Field(default=None, ge=1, le=MAX_BEAMS, description="beam width (1 = greedy)"),
+            json_int(1, MAX_BEAMS) | None,
+            Field(default=None, description="beam width (1 = greedy)"),
         )
     item = create_model(
         "ImpressionRequest",
@@ -177,6 +184,10 @@ class Detail(BaseModel):
 
 def error_responses(settings: ServeSettings) -> dict[int | str, dict[str, Any]]:
     return {
+        400: {
+            "model": Detail,
+            "description": "the body could not be read as JSON (not UTF-8, nested too deeply...)",
+        },
         401: {"model": Detail, "description": "missing or invalid bearer token"},
         408: {
             "model": Detail,
