@@ -67,7 +67,7 @@ def test_serve_help_documents_every_limit():
     for flag, default in [
         ("--max-findings-chars", "20000"),
         ("--max-batch-items", "64"),
-        ("--max-batch-chars", "100000"),
+        ("--max-batch-chars", "50000"),
         ("--max-body-bytes", str(4 << 20)),
         ("--request-timeout", "30.0"),
         ("--safety-bulk-chars", "4000"),

@@ -96,7 +96,7 @@ def test_the_schema_carries_this_servers_limits(client):
     assert {"type": "integer", "minimum": 1, "maximum": 4} in item["num_candidates"]["anyOf"]
     batch = doc["components"]["schemas"]["BatchRequest"]
     assert batch["properties"]["reports"]["maxItems"] == 5
-    assert "100000 characters" in batch["description"]
+    assert "50000 characters" in batch["description"]
     metrics = doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
     assert list(metrics) == ["text/plain"]
     fhir = doc["paths"]["/fhir/DiagnosticReport/$draft-impression"]["post"]

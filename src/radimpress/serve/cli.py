@@ -203,6 +203,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "(/review), the evaluation dashboard (/dashboard), /docs, /healthz, /readyz, /metrics. "
             "Writes every draft and review to the SQLite database --db. Needs bearer tokens "
             "(--tokens-file or RADIMPRESS_TOKENS, entries 'reviewer:token') unless --insecure-local."
+            "\n\nThe work of every request is bounded (the --max-* limits, --request-timeout): "
+            "over a limit, the answer is 413 or 422 naming it; past the deadline, 503 and the "
+            "request's queued work is dropped, as it is when the client disconnects. "
+            "/openapi.json states these limits."
         ),
     )
     p.add_argument("--model", required=True, help="model folder (with radimpress.json)")
