@@ -442,7 +442,7 @@ class _FixedModel:
 
 
 def test_safety_checks_in_their_own_process_flag_an_omitted_pneumothorax(tmp_path):
-    with make_client(tmp_path, model=_FixedModel(), safety_process=True) as c:
+    with make_client(tmp_path, model=_FixedModel(), safety_process=True, safety_bulk_chars=0) as c:
         (pid,) = c.app.state.service.safety.pids()
         assert pid != os.getpid()
         r = c.post("/v1/impressions", headers=AUTH, json={"findings": "Large right pneumothorax."})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 
 import httpx
@@ -315,3 +316,24 @@ def test_a_body_over_the_cap_is_refused_while_it_arrives(tmp_path, chunked):
     r, growth = asyncio.run(go())
     assert r.status_code == 413 and "max_body_bytes" in r.json()["detail"]
     assert growth < 30 << 20  # 64 MiB went by; at most the 1 MiB cap was kept
+
+
+def test_both_checker_lanes_load_the_checker_at_start():
+    """The bulk lane warms in the background, so the first big request is not the one that
+    waits for the checker to load (seconds: it would eat into its deadline)."""
+    warmed: list[str] = []
+
+    async def go():
+        lanes = SafetyLanes(processes=False, bulk_chars=100, check=lambda items: [])
+        await lanes.start(warm=lambda: warmed.append(threading.current_thread().name))
+        for _ in range(100):
+            if len(warmed) == 2:
+                break
+            await asyncio.sleep(0.01)
+        await lanes.close()
+
+    asyncio.run(go())
+    assert sorted(name.rsplit("_", 1)[0] for name in warmed) == [
+        "radimpress-safety-bulk",
+        "radimpress-safety-normal",
+    ]

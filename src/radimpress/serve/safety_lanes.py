@@ -213,22 +213,33 @@ class SafetyLanes:
         self.check_fn = check
         self.normal: _Lane | None = None
         self.bulk: _Lane | None = None
+        self._warming: asyncio.Task | None = None
 
     async def start(self, warm: Callable[[], None] | None = warm_up) -> None:
-        """Start the normal lane's worker and load the checker there (the bulk lane starts on
-        first use, so a server that never sees a big request never pays for its memory)."""
+        """Start the workers and load the checker in them: the normal lane's before this
+        returns (the server is not ready without it), the bulk lane's in the background, so
+        the first big request does not pay the seconds the checker takes to load."""
         self.normal = _Lane("normal", self.check_fn, self.processes, self.chunk_chars)
+        if self.bulk_chars:
+            self.bulk = _Lane(
+                "bulk", self.check_fn, self.processes, self.chunk_chars, nice=self.bulk_nice
+            )
         if warm is not None:
             await self.normal.call(warm)
+            if self.bulk is not None:
+                self._warming = asyncio.create_task(self._warm(self.bulk, warm))
+
+    @staticmethod
+    async def _warm(lane: _Lane, warm: Callable[[], None]) -> None:
+        try:
+            await lane.call(warm)
+        except Exception as exc:  # noqa: BLE001 - its first chunk will say so again
+            log.warning("safety %s worker failed to start: %s", lane.name, type(exc).__name__)
 
     def lane_for(self, items: Items) -> _Lane:
         assert self.normal is not None, "SafetyLanes.start() first"
         chars = sum(len(findings) for findings, _ in items)
-        if self.bulk_chars and chars > self.bulk_chars:
-            if self.bulk is None:
-                self.bulk = _Lane(
-                    "bulk", self.check_fn, self.processes, self.chunk_chars, nice=self.bulk_nice
-                )
+        if self.bulk is not None and chars > self.bulk_chars:
             return self.bulk
         return self.normal
 
@@ -243,6 +254,8 @@ class SafetyLanes:
         return [pid for lane in (self.normal, self.bulk) if lane for pid in lane.pids()]
 
     async def close(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
         for lane in (self.normal, self.bulk):
             if lane is not None:
                 await lane.close()
