@@ -275,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-write", action="store_true", help="print only")
     args = p.parse_args(argv)
 
+    load_before = os.getloadavg()[0]
     reports = sample_reports()
     texts = [r.findings for r in reports]
     heavy = heavy_batch(texts)
@@ -320,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     heavy_rows = ", ".join(
         f"{n} answered {k} (mean {s:.1f} s)" for k, (n, s) in sorted(loaded["heavy"].items())
     )
-    section = f"""The machine is shared with other work; the load generator runs on the same CPUs.
+    section = f"""The machine is shared with other work (1-minute load average {load_before:.1f} when this
+run started); the load generator runs on the same CPUs.
 Setup: `radimpress serve` with its default settings and limits (uvicorn, 1 worker, bearer auth,
 SQLite store, safety checks in their worker processes, request deadline
 {LIMITS.request_timeout_s:g} s), serving a retrieval model fitted on the package's built-in sample
