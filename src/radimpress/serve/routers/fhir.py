@@ -66,7 +66,9 @@ def fhir_body_schema(settings: ServeSettings) -> dict[str, Any]:
     data_chars = 4 * (settings.max_findings_chars // 3)
     report = {
         "type": "object",
-        "description": "FHIR R4 DiagnosticReport (the elements radimpress reads)",
+        "description": "FHIR R4 DiagnosticReport: the elements radimpress reads (other valid "
+        "R4 elements are accepted and returned unchanged). The decoded presentedForm text must "
+        "hold findings (its FINDINGS section if it has section headers), else the answer is 422.",
         "required": ["resourceType", "status", "code", "presentedForm"],
         "properties": {
             "resourceType": {"const": "DiagnosticReport"},
