@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -84,14 +86,22 @@ def test_num_candidates_returns_distinct_candidates(client):
         ({"findings": None}, ["body", "findings"], "valid string"),
         ({"findings": 42}, ["body", "findings"], "valid string"),
         ({"findings": ["a"]}, ["body", "findings"], "valid string"),
-        ({"findings": "x" * 201}, ["body", "findings"], "limit is 200"),
-        ({"findings": "ok", "indication": "y" * 101}, ["body", "indication"], "limit is 100"),
+        ({"findings": "x" * 201}, ["body", "findings"], "the limit (max_findings_chars) is 200"),
+        (
+            {"findings": "ok", "indication": "y" * 101},
+            ["body", "indication"],
+            "the limit (max_field_chars) is 100",
+        ),
         (
             {"findings": "ok", "num_candidates": 0},
             ["body", "num_candidates"],
             "greater than or equal",
         ),
-        ({"findings": "ok", "num_candidates": 9}, ["body", "num_candidates"], "limited to 8"),
+        (
+            {"findings": "ok", "num_candidates": 9},
+            ["body", "num_candidates"],
+            "less than or equal to 8",
+        ),
         ({"findings": "ok", "num_candidates": "2"}, ["body", "num_candidates"], "valid integer"),
         ({"findings": "ok", "surprise": 1}, ["body", "surprise"], "Extra inputs"),
     ],
@@ -117,7 +127,7 @@ def test_malformed_json_is_422(client):
 
 
 def test_huge_body_is_refused_unread(tmp_path):
-    with make_client(tmp_path, max_findings_chars=100, max_field_chars=10, max_batch_items=2) as c:
+    with make_client(tmp_path, max_body_bytes=1 << 20) as c:
         r = c.post("/v1/impressions", headers=AUTH, json={"findings": "x" * (2 << 20)})
         assert r.status_code == 413
 
@@ -188,7 +198,7 @@ def test_batch_validation_names_the_bad_item(tmp_path):
         r = c.post(
             "/v1/impressions/batch", headers=AUTH, json={"reports": [{"findings": "ok"}] * 4}
         )
-        assert r.status_code == 422 and "limit is 3" in r.json()["detail"][0]["msg"]
+        assert r.status_code == 422 and "at most 3 items" in r.json()["detail"][0]["msg"]
         assert (
             c.post("/v1/impressions/batch", headers=AUTH, json={"reports": []}).status_code == 422
         )
@@ -386,11 +396,19 @@ def test_num_beams_reaches_the_model_and_is_refused_where_it_cannot_apply(tmp_pa
     with make_client(tmp_path, model=model) as c:
         r = c.post("/v1/impressions", headers=AUTH, json={"findings": "effusion", "num_beams": 3})
         assert r.status_code == 200 and model.beams == [3]
+        assert (
+            "num_beams"
+            in c.get("/openapi.json").json()["components"]["schemas"]["ImpressionRequest"][
+                "properties"
+            ]
+        )
     with make_client(tmp_path, model=retrieval_model()) as c:  # retrieval has no beams
         r = c.post("/v1/impressions", headers=AUTH, json={"findings": "effusion", "num_beams": 3})
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["body", "num_beams"]
-        assert "cannot honour num_beams" in r.json()["detail"][0]["msg"]
+        # ... and the schema does not offer what this server's model cannot do
+        schema = c.get("/openapi.json").json()["components"]["schemas"]["ImpressionRequest"]
+        assert "num_beams" not in schema["properties"]
 
 
 def test_a_failing_safety_checker_is_flagged_not_silent(client, monkeypatch):
@@ -424,13 +442,18 @@ class _FixedModel:
 
 
 def test_safety_checks_in_their_own_process_flag_an_omitted_pneumothorax(tmp_path):
-    with make_client(tmp_path, model=_FixedModel(), safety_process=True) as c:
-        assert c.app.state.service.safety_pool is not None
+    with make_client(tmp_path, model=_FixedModel(), safety_process=True, safety_bulk_chars=0) as c:
+        (pid,) = c.app.state.service.safety.pids()
+        assert pid != os.getpid()
         r = c.post("/v1/impressions", headers=AUTH, json={"findings": "Large right pneumothorax."})
         assert r.status_code == 200
         assert "omitted_critical" in [w["type"] for w in r.json()["warnings"]]
         # The checker process dying is flagged on the draft, and the server keeps answering.
-        c.app.state.service.safety_pool.shutdown()
+        os.kill(pid, signal.SIGKILL)
         r = c.post("/v1/impressions", headers=AUTH, json={"findings": "Large right pneumothorax."})
         assert r.status_code == 200
         assert [w["type"] for w in r.json()["warnings"]] == ["safety_check_failed"]
+        # ... and a new checker process takes over for the next request.
+        r = c.post("/v1/impressions", headers=AUTH, json={"findings": "Large right pneumothorax."})
+        assert "omitted_critical" in [w["type"] for w in r.json()["warnings"]]
+        assert c.app.state.service.safety.pids() != [pid]

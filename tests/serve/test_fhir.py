@@ -132,15 +132,13 @@ def test_parameters_wrapper_is_accepted(client):
 
 
 def test_safety_warnings_go_into_the_extension(client, monkeypatch):
-    import radimpress.serve.service as service
-
     def fake_check(items):
         warning = DraftWarning(
             type="laterality_mismatch", severity="high", message="left/right mismatch", candidate=0
         )
         return [[[warning] for _ in cands] for _, cands in items]
 
-    monkeypatch.setattr(service, "check_items", fake_check)
+    monkeypatch.setattr(client.app.state.service.safety.normal, "check", fake_check)
     r = client.post(URL, json=report_with_observations(), headers=AUTH)
     ext = _draft_ext(r.json())
     assert ext["safety-warning"] == ["left/right mismatch"]

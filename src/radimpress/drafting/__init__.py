@@ -10,17 +10,20 @@ all draft through it.
 
 from radimpress.drafting.drafter import SAFE_POOL, Drafter, DraftOptions
 from radimpress.drafting.errors import (
+    DeadlineExceeded,
     DraftError,
     FieldProblem,
     InvalidRequest,
     ModelFailed,
     ModelNotReady,
+    RequestTooLarge,
 )
 from radimpress.drafting.result import CHECK_FAILED, DraftResult, DraftWarning, Evidence, ModelInfo
 
 __all__ = [
     "CHECK_FAILED",
     "SAFE_POOL",
+    "DeadlineExceeded",
     "DraftError",
     "DraftOptions",
     "DraftResult",
@@ -32,4 +35,5 @@ __all__ = [
     "ModelFailed",
     "ModelInfo",
     "ModelNotReady",
+    "RequestTooLarge",
 ]

@@ -43,3 +43,22 @@ class ModelFailed(DraftError):
     def __init__(self, error_id: str) -> None:
         self.error_id = error_id
         super().__init__(f"the model failed to draft this report (error_id {error_id})")
+
+
+class RequestTooLarge(DraftError):
+    """The request as a whole is over a size limit (``limit`` names it, e.g. max_batch_chars)."""
+
+    def __init__(self, limit: str, size: int, allowed: int, unit: str = "characters") -> None:
+        self.limit, self.size, self.allowed = limit, size, allowed
+        super().__init__(f"the request holds {size} {unit}; the limit ({limit}) is {allowed}")
+
+
+class DeadlineExceeded(DraftError):
+    """The draft was not done within the request deadline; its remaining work was dropped."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(
+            f"the draft was not done within the {seconds:g} s request deadline; "
+            "its work was dropped, try again later"
+        )

@@ -4,8 +4,11 @@ One router per resource (ROUTERS); adding a resource is one line there. A
 router is responsible for its own authentication (depend on
 ``radimpress.serve.auth.require_reviewer``) and asks for the drafting
 service and settings through ``radimpress.serve.deps``, so tests can
-override them. Drafting errors (`radimpress.drafting.DraftError`) become
-HTTP answers here, in one place.
+override them. The /v1 router is built from the settings (its request
+models carry the server's limits, so /openapi.json tells the truth).
+Drafting errors (`radimpress.drafting.DraftError`) become HTTP answers here,
+in one place; every request passes the `RequestGuard` (request id, body cap,
+disconnects, catch-all 500, log line and /metrics).
 """
 
 from __future__ import annotations
@@ -13,21 +16,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-import time
-import traceback
-import uuid
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route, compile_path
+from starlette.types import Scope
 
 from radimpress import __version__
-from radimpress.drafting import InvalidRequest, ModelFailed, ModelNotReady
+from radimpress.drafting import (
+    DeadlineExceeded,
+    InvalidRequest,
+    ModelFailed,
+    ModelNotReady,
+    RequestTooLarge,
+)
+from radimpress.models.base import read_manifest
+from radimpress.models.options import DECODING_OPTIONS
+from radimpress.models.recipes import KINDS
+from radimpress.records import InputError
+from radimpress.serve.guard import RequestGuard
 from radimpress.serve.metrics import ServeMetrics
 from radimpress.serve.mllp import DraftResponder, MllpListener
 from radimpress.serve.pages import install_filters
@@ -41,14 +54,12 @@ log = logging.getLogger("radimpress.serve")
 PACKAGE_DIR = Path(__file__).parent
 ROUTERS = [
     health.router,
-    impressions.router,
+    impressions.build_router,  # built from the settings: see routers/impressions.py
     docs.router,
     review.router,
     dashboard.router,
-    fhir.router,
+    fhir.build_router,
 ]
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def create_app(settings: ServeSettings) -> FastAPI:
@@ -86,11 +97,31 @@ def create_app(settings: ServeSettings) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
     install_filters(app.state.templates.env)
     app.mount("/static", StaticFiles(directory=str(PACKAGE_DIR / "static")), name="static")
-    _install_middleware(app, settings)
-    _install_error_handlers(app)
-    for router in ROUTERS:
+    decoding = decoding_options(settings)
+    routers = [r if isinstance(r, APIRouter) else r(settings, decoding) for r in ROUTERS]
+    for router in routers:
         app.include_router(router)
+    _install_guard(app, settings, routers)
+    _install_error_handlers(app)
     return app
+
+
+def decoding_options(settings: ServeSettings) -> frozenset[str]:
+    """The decoding options the served model honours, known before it loads.
+
+    From the model instance when a test hands one over; otherwise from the
+    kind its manifest names (neural kinds take beam search options), without
+    importing the model's libraries.
+    """
+    if settings.model is not None:
+        return frozenset(getattr(settings.model, "decoding_options", frozenset()))
+    if settings.model_dir is None:
+        return frozenset()
+    try:
+        kind = KINDS.get(read_manifest(settings.model_dir)["kind"])
+    except InputError:
+        return frozenset()  # /readyz will say why the model did not load
+    return DECODING_OPTIONS if kind is not None and kind.neural else frozenset()
 
 
 async def _start_mllp(settings: ServeSettings, service: DraftService) -> MllpListener | None:
@@ -106,47 +137,32 @@ async def _start_mllp(settings: ServeSettings, service: DraftService) -> MllpLis
     return listener
 
 
-def _install_middleware(app: FastAPI, settings: ServeSettings) -> None:
-    # Bodies bigger than a full batch of maximum-size reports are refused unread.
-    max_body = (
-        settings.max_batch_items * (settings.max_findings_chars + 3 * settings.max_field_chars) * 4
-    )
-    max_body = max(max_body, 1 << 20)
+def _install_guard(app: FastAPI, settings: ServeSettings, routers: list[APIRouter]) -> None:
+    # Route templates, for labelling requests answered before routing (413, 408).
+    templates = [
+        (compile_path(route.path)[0], route.path)
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute | Route)
+    ]
 
-    @app.middleware("http")
-    async def request_log(request: Request, call_next):
-        rid = request.headers.get("x-request-id", "")
-        rid = rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex[:16]
-        request.state.request_id = rid
-        start = time.perf_counter()
-        size = int(request.headers.get("content-length") or 0)
-        if size > max_body:
-            response = JSONResponse(
-                {"detail": f"request body of {size} bytes is over the {max_body} byte limit"},
-                status_code=413,
-            )
-        else:
-            response = await call_next(request)
-        seconds = time.perf_counter() - start
-        route = getattr(request.scope.get("route"), "path", None) or (
-            "/static" if request.url.path.startswith("/static/") else "unmatched"
-        )
-        metrics = app.state.metrics
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        metrics.latency.labels(route).observe(seconds)
-        response.headers["X-Request-ID"] = rid
-        # Never the body, never the query string: only ids, sizes and timings.
-        if route != "/static":
-            log.info(
-                "request_id=%s method=%s route=%s status=%d bytes_in=%d ms=%.1f",
-                rid,
-                request.method,
-                route,
-                response.status_code,
-                size,
-                seconds * 1000,
-            )
-        return response
+    def route_of(scope: Scope) -> str:
+        """The route template a request matched (the metrics label)."""
+        route = getattr(scope.get("route"), "path", None)
+        if route is not None:
+            return route
+        path = scope.get("path", "")
+        if path.startswith("/static/"):
+            return "/static"
+        return next((t for regex, t in templates if regex.match(path)), "unmatched")
+
+    app.add_middleware(
+        RequestGuard,
+        metrics=lambda: app.state.metrics,
+        route_of=route_of,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.request_timeout_s,
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -168,8 +184,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         ]
         return JSONResponse({"detail": errors}, status_code=422)
 
+    @app.exception_handler(RequestTooLarge)
+    async def too_large(request: Request, exc: RequestTooLarge):
+        return JSONResponse({"detail": str(exc)}, status_code=413)
+
     @app.exception_handler(ModelNotReady)
-    async def not_ready(request: Request, exc: ModelNotReady):
+    @app.exception_handler(DeadlineExceeded)
+    async def unavailable(request: Request, exc: ModelNotReady | DeadlineExceeded):
         eid = error_id()
         log.warning("error_id=%s request_id=%s %s", eid, _rid(request), exc)
         return JSONResponse({"error": str(exc), "error_id": eid}, status_code=503)
@@ -185,20 +206,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException):
         headers = getattr(exc, "headers", None)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
-
-    @app.exception_handler(Exception)
-    async def unhandled(request: Request, exc: Exception):
-        eid = error_id()
-        # The traceback's frames, not the exception message (which may quote text).
-        frames = "".join(traceback.format_tb(exc.__traceback__))
-        log.error(
-            "error_id=%s request_id=%s %s\n%s",
-            eid,
-            _rid(request),
-            type(exc).__name__,
-            frames,
-        )
-        return JSONResponse({"error": "internal server error", "error_id": eid}, status_code=500)
 
 
 def _rid(request: Request) -> str:

@@ -11,13 +11,21 @@ from __future__ import annotations
 import hmac
 import os
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from radimpress.records import InputError
 
 TOKENS_ENV = "RADIMPRESS_TOKENS"
 COOKIE = "radimpress_token"
+# Declares the scheme in /openapi.json; the token itself is read by token_from_request,
+# which also accepts the review pages' cookie.
+BEARER = HTTPBearer(
+    auto_error=False,
+    description="a reviewer's token (--tokens-file / RADIMPRESS_TOKENS); none with --insecure-local",
+)
 
 
 def parse_tokens(text: str, where: str) -> dict[str, str]:
@@ -75,7 +83,10 @@ def token_from_request(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
 
 
-def require_reviewer(request: Request) -> str:
+def require_reviewer(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+) -> str:
     """FastAPI dependency: the caller's reviewer name, or 401."""
     settings = request.app.state.settings
     if settings.insecure_local:

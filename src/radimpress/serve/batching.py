@@ -1,4 +1,4 @@
-"""Micro-batching: many concurrent requests, one model call.
+"""Micro-batching: many concurrent requests, one model call, and no request waits behind a big one.
 
 Neural models spend most of a call on fixed costs (a forward pass per
 decoding step whatever the batch size), so grouping the reports that arrive
@@ -6,6 +6,14 @@ within a few milliseconds raises throughput with load. The model runs in one
 dedicated worker thread: the event loop keeps accepting requests, answering
 health checks and serving review pages while the model works, and the model
 (often not thread-safe) never runs twice at once.
+
+A model call never holds more than ``max_batch_size`` reports, whoever sent
+them: a 64-report batch request is drafted in slices, and every call shares
+its places out one report per waiting job in turn. So a small request that
+arrives while a big one is being drafted is in the very next call; it waits
+for at most the one call already running. A job whose caller has gone (its
+future cancelled: the client disconnected, or the deadline passed) leaves the
+line before its next slice, so its remaining reports are never drafted.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -30,21 +39,37 @@ class ModelError(RuntimeError):
     """The model raised while generating; the message never carries report text."""
 
 
-@dataclass
+@dataclass(eq=False)
 class _Job:
     reports: list[Report]
     options: DraftOptions
     future: asyncio.Future
+    results: list[list[str] | None]
+    sent: int = 0  # reports handed to the model so far (they are sent in order)
+    answered: int = 0
     enqueued: float = field(default_factory=time.perf_counter)
+
+    @property
+    def key(self) -> tuple:
+        """Jobs share a call only when the model decodes them the same way."""
+        return tuple(sorted(self.options.decoding().items()))
+
+    @property
+    def left(self) -> int:
+        return len(self.reports) - self.sent
+
+
+# One job's part of a call: reports[start:end].
+_Slice = tuple[_Job, int, int]
 
 
 class MicroBatcher:
-    """Collect jobs for up to ``max_wait_ms`` or ``max_batch_size`` reports, then generate once.
+    """Collect reports for up to ``max_wait_ms`` or ``max_batch_size``, then generate once.
 
     ``generate`` is the drafter's model step. Jobs whose decoding options
-    differ (beam width, say) cannot share a call and run as separate groups.
-    With ``enabled=False`` every job is its own call (the baseline the
-    benchmark compares against); jobs still run one at a time in the worker.
+    differ (beam width, say) cannot share a call and run in separate calls.
+    With ``enabled=False`` every call holds one job's reports only (the
+    baseline the benchmark compares against); a big job is still sliced.
     """
 
     def __init__(
@@ -60,12 +85,13 @@ class MicroBatcher:
         self.max_wait = max(0.0, float(max_wait_ms)) / 1000.0
         self.enabled = enabled
         self.on_batch = on_batch
-        self._queue: asyncio.Queue[_Job] | None = None
+        self._line: deque[_Job] = deque()
+        self._arrived: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="radimpress-model")
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
+        self._arrived = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name="radimpress-batcher")
 
     async def stop(self) -> None:
@@ -73,69 +99,133 @@ class MicroBatcher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for job in self._line:
+            job.future.cancel()
+        self._line.clear()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    @property
+    def waiting(self) -> int:
+        """Reports queued and not yet handed to the model."""
+        return sum(j.left for j in self._line if not j.future.done())
+
     async def generate(self, reports: list[Report], options: DraftOptions) -> list[list[str]]:
-        """Queue reports and wait for their candidates (raises ModelError)."""
-        if self._queue is None:
+        """Queue reports and wait for their candidates (raises ModelError).
+
+        Cancelling the caller cancels the job: what was not yet sent to the
+        model is dropped.
+        """
+        if self._task is None or self._arrived is None:
             raise RuntimeError("batcher not started")
+        if not reports:
+            return []
         future = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Job(list(reports), options, future))
+        job = _Job(list(reports), options, future, [None] * len(reports))
+        self._line.append(job)
+        self._arrived.set()
         return await future
 
     # -- the loop -------------------------------------------------------
 
     async def _run(self) -> None:
-        assert self._queue is not None
         while True:
-            first = await self._queue.get()
-            jobs = [first]
-            size = len(first.reports)
-            if self.enabled:
-                deadline = time.perf_counter() + self.max_wait
-                while size < self.max_batch_size:
-                    timeout = deadline - time.perf_counter()
-                    if timeout <= 0:
-                        break
-                    try:
-                        job = await asyncio.wait_for(self._queue.get(), timeout)
-                    except TimeoutError:
-                        break
-                    jobs.append(job)
-                    size += len(job.reports)
-            groups: dict[tuple, list[_Job]] = {}
-            for job in jobs:
-                groups.setdefault(tuple(sorted(job.options.decoding().items())), []).append(job)
-            for group in groups.values():
-                await self._run_group(group)
+            await self._wait_for_work()
+            taken = self._take()
+            if taken:
+                await self._call(taken)
 
-    async def _run_group(self, jobs: list[_Job]) -> None:
-        jobs = [j for j in jobs if not j.future.cancelled()]
-        if not jobs:
+    def _drop_finished(self) -> None:
+        if any(j.future.done() for j in self._line):
+            self._line = deque(j for j in self._line if not j.future.done())
+
+    async def _wait_for_work(self) -> None:
+        """Until a job is waiting, then up to max_wait (from its arrival) for a full call."""
+        assert self._arrived is not None
+        while True:
+            self._drop_finished()
+            if self._line:
+                break
+            self._arrived.clear()
+            await self._arrived.wait()
+        if not self.enabled:
             return
+        deadline = self._line[0].enqueued + self.max_wait
+        while self.waiting < self.max_batch_size:
+            timeout = deadline - time.perf_counter()
+            if timeout <= 0:
+                return
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), timeout)
+            except TimeoutError:
+                return
+
+    def _take(self) -> list[_Slice]:
+        """The next call's reports: one from each waiting job in turn, up to max_batch_size.
+
+        Jobs that got places move behind those that did not, and a job whose
+        reports have all been sent leaves the line (its future still waits).
+        """
+        self._drop_finished()
+        if not self._line:
+            return []
+        key = self._line[0].key
+        eligible = [j for j in self._line if j.key == key]
+        if not self.enabled:
+            eligible = eligible[:1]
+        start = {j: j.sent for j in eligible}
+        room = self.max_batch_size
+        while room:
+            before = room
+            for job in eligible:
+                if room and job.left:
+                    job.sent += 1
+                    room -= 1
+            if room == before:
+                break
+        taken = [(j, start[j], j.sent) for j in eligible if j.sent > start[j]]
+        served = {j for j, _, _ in taken}
+        self._line = deque(
+            [j for j in self._line if j not in served]
+            + [j for j in self._line if j in served and j.left]
+        )
+        return taken
+
+    async def _call(self, taken: list[_Slice]) -> None:
+        taken = [s for s in taken if not s[0].future.done()]
+        if not taken:
+            return
+        reports = [r for job, a, b in taken for r in job.reports[a:b]]
+        options = replace(
+            taken[0][0].options, num_candidates=max(j.options.num_candidates for j, _, _ in taken)
+        )
         loop = asyncio.get_running_loop()
         try:
-            results = await loop.run_in_executor(self._executor, self._generate, jobs)
+            candidates = await loop.run_in_executor(
+                self._executor, self._generate, reports, options, len(taken)
+            )
         except Exception as exc:  # noqa: BLE001 - any model failure becomes a ModelError
-            if len(jobs) > 1:
-                # One bad report should not fail its neighbours: retry each on its own.
-                for job in jobs:
-                    await self._run_group([job])
+            if len(taken) > 1:
+                # One bad report should not fail its neighbours: retry each job's slice alone.
+                for part in taken:
+                    await self._call([part])
                 return
+            job = taken[0][0]
             error = ModelError(f"model raised {type(exc).__name__}")
             error.__cause__ = exc
-            if not jobs[0].future.done():
-                jobs[0].future.set_exception(error)
-            return
-        for job, result in zip(jobs, results, strict=True):
             if not job.future.done():
-                job.future.set_result(result)
+                job.future.set_exception(error)
+            return
+        i = 0
+        for job, a, b in taken:
+            job.results[a:b] = candidates[i : i + b - a]
+            i += b - a
+            job.answered += b - a
+            if job.answered == len(job.reports) and not job.future.done():
+                job.future.set_result(job.results)
 
-    def _generate(self, jobs: list[_Job]) -> list[list[list[str]]]:
-        """Runs in the worker thread: one model call for all jobs' reports."""
-        reports = [r for job in jobs for r in job.reports]
-        n = max(job.options.num_candidates for job in jobs)
-        options = replace(jobs[0].options, num_candidates=n)
+    def _generate(self, reports: list[Report], options: DraftOptions, jobs: int) -> list[list[str]]:
+        """Runs in the worker thread: one model call."""
         start = time.perf_counter()
         candidates = self._generate_fn(reports, options)
         seconds = time.perf_counter() - start
@@ -143,11 +233,5 @@ class MicroBatcher:
             raise ModelError(f"model returned {len(candidates)} results for {len(reports)} reports")
         if self.on_batch:
             self.on_batch(len(reports), seconds)
-        log.debug(
-            "batch reports=%d jobs=%d generate_ms=%.1f", len(reports), len(jobs), seconds * 1000
-        )
-        out, i = [], 0
-        for job in jobs:
-            out.append([[str(c) for c in cands] for cands in candidates[i : i + len(job.reports)]])
-            i += len(job.reports)
-        return out
+        log.debug("batch reports=%d jobs=%d generate_ms=%.1f", len(reports), jobs, seconds * 1000)
+        return [[str(c) for c in cands] for cands in candidates]

@@ -58,8 +58,10 @@ def build_settings(args: argparse.Namespace) -> ServeSettings:
             setattr(settings, name, value)
     if getattr(args, "no_batching", False):
         settings.batching = False
-    if getattr(args, "safety_in_thread", False):
-        settings.safety_process = False
+    # The server checks in a separate process unless told otherwise; `radimpress mllp` in process.
+    settings.safety_process = args.command == "serve" and not getattr(
+        args, "safety_in_thread", False
+    )
     if getattr(args, "no_safe_select", False):
         settings.safe_select = False
     if getattr(args, "reviewer", None):
@@ -76,7 +78,11 @@ _TUNABLE = (
     "max_findings_chars",
     "max_field_chars",
     "max_batch_items",
+    "max_batch_chars",
     "max_candidates",
+    "max_body_bytes",
+    "request_timeout_s",
+    "safety_bulk_chars",
     "mllp_port",
     "mllp_host",
     "mllp_max_frame",
@@ -196,6 +202,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "(/review), the evaluation dashboard (/dashboard), /docs, /healthz, /readyz, /metrics. "
             "Writes every draft and review to the SQLite database --db. Needs bearer tokens "
             "(--tokens-file or RADIMPRESS_TOKENS, entries 'reviewer:token') unless --insecure-local."
+            "\n\nThe work of every request is bounded (the --max-* limits, --request-timeout): "
+            "over a limit, the answer is 413 or 422 naming it; past the deadline, 503 and the "
+            "request's queued work is dropped, as it is when the client disconnects. "
+            "/openapi.json states these limits."
         ),
     )
     p.add_argument("--model", required=True, help="model folder (with radimpress.json)")
@@ -245,10 +255,40 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="reports per /batch call",
     )
     p.add_argument(
+        "--max-batch-chars",
+        type=int,
+        default=DEFAULTS.max_batch_chars,
+        help="characters of findings and context fields in one /batch call, all reports "
+        "together; more gets 413",
+    )
+    p.add_argument(
         "--max-candidates",
         type=int,
         default=DEFAULTS.max_candidates,
         help="most candidates a request may ask for",
+    )
+    p.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULTS.max_body_bytes,
+        help="request bodies are counted as they arrive (chunked or not); past this many bytes "
+        "the answer is 413 and the rest is not read",
+    )
+    p.add_argument(
+        "--request-timeout",
+        dest="request_timeout_s",
+        type=float,
+        default=DEFAULTS.request_timeout_s,
+        metavar="SECONDS",
+        help="a draft not done this long after its request arrived gets 503 and its queued work "
+        "is dropped (a body not in by then gets 408); 0 = no deadline",
+    )
+    p.add_argument(
+        "--safety-bulk-chars",
+        type=int,
+        default=DEFAULTS.safety_bulk_chars,
+        help="requests with more characters of findings than this are checked by a second, "
+        "low-priority safety worker, so big batches never hold up small requests; 0 = one worker",
     )
     _safety_flags(p)
     p.add_argument(

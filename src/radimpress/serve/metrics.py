@@ -52,6 +52,17 @@ class ServeMetrics:
             "Requests failed by the model",
             registry=self.registry,
         )
+        self.deadline_exceeded = Counter(
+            "radimpress_deadline_exceeded",
+            "Drafts abandoned at the request deadline (their queued work dropped), by front door",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.client_gone = Counter(
+            "radimpress_client_disconnects",
+            "Requests whose client went away before the answer (their work cancelled)",
+            registry=self.registry,
+        )
         self.model_ready = Gauge(
             "radimpress_model_ready",
             "1 once the model is loaded",

@@ -23,7 +23,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from radimpress.drafting import DraftError, DraftOptions, DraftResult, ModelNotReady
+from radimpress.drafting import (
+    DeadlineExceeded,
+    DraftError,
+    DraftOptions,
+    DraftResult,
+    ModelNotReady,
+)
 from radimpress.formats.hl7v2 import Hl7Error, build_ack, build_draft_oru, header_of, parse_oru
 from radimpress.privacy.scrub import scrub_text
 from radimpress.records import InputError, Report
@@ -210,11 +216,12 @@ class DraftResponder:
 def _ack_for(error: DraftError) -> tuple[str, str]:
     """HL7 ACK code and ERR-3 error code for a drafting error.
 
-    AR (application reject) when the system cannot take messages now, so the
-    interface engine resends later; AE (application error) when this message
+    AR (application reject) when the system cannot take messages now (model
+    loading, or too busy to draft within the deadline), so the interface
+    engine resends later; AE (application error) when this message
     cannot be drafted as it is.
     """
-    if isinstance(error, ModelNotReady):
+    if isinstance(error, ModelNotReady | DeadlineExceeded):
         return "AR", "207"
     return "AE", "207"
 

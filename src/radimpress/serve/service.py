@@ -11,15 +11,15 @@ own protocol (HTTP status, OperationOutcome, HL7 AE/AR).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
-import multiprocessing
+import re
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from radimpress.drafting import (
+    DeadlineExceeded,
     Drafter,
     DraftOptions,
     DraftResult,
@@ -27,17 +27,28 @@ from radimpress.drafting import (
     InvalidRequest,
     ModelFailed,
     ModelNotReady,
+    RequestTooLarge,
 )
-from radimpress.drafting.checks import Checked, check_items, warm_up
+from radimpress.drafting.checks import Checked
 from radimpress.records import Report
 from radimpress.serve.batching import MicroBatcher, ModelError
 from radimpress.serve.metrics import ServeMetrics
+from radimpress.serve.safety_lanes import SafetyLanes
 from radimpress.serve.settings import ServeSettings
 from radimpress.serve.store import Draft, Store, new_id
 
 log = logging.getLogger("radimpress.serve")
 
 TEXT_FIELDS = ("indication", "exam", "comparison")
+# A character that is not white space, as Python (str.isspace) and JSON Schema (ECMA-262 \s)
+# both count it: the OpenAPI document publishes this pattern for findings, and a findings
+# without such a character is "empty" on every front door.
+NOT_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
+_NOT_BLANK = re.compile(NOT_BLANK)
+
+
+def is_blank(text: str) -> bool:
+    return _NOT_BLANK.search(text) is None
 
 
 def error_id() -> str:
@@ -63,8 +74,8 @@ class DraftService:
         self.drafter: Drafter | None = None
         self.batcher: MicroBatcher | None = None
         self.load_error: str | None = None
-        # A process for the safety checks (settings.safety_process), else a thread.
-        self.safety_pool: concurrent.futures.ProcessPoolExecutor | None = None
+        # The safety checks' workers: processes (settings.safety_process) or threads.
+        self.safety: SafetyLanes | None = None
 
     @property
     def ready(self) -> bool:
@@ -87,14 +98,10 @@ class DraftService:
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.error("model failed to load from %s: %s", s.model_dir, self.load_error)
             return
-        if s.safety_checks and s.safety_process:
-            # spawn, not fork: the server already runs threads, which fork does not copy safely.
-            self.safety_pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
-            )
-            await asyncio.get_running_loop().run_in_executor(self.safety_pool, warm_up)
-        elif s.safety_checks:
-            await asyncio.to_thread(warm_up)
+        if s.safety_checks:
+            safety = SafetyLanes(processes=s.safety_process, bulk_chars=s.safety_bulk_chars)
+            await safety.start()
+            self.safety = safety
         batcher = MicroBatcher(
             drafter.generate,
             max_batch_size=s.max_batch_size,
@@ -111,8 +118,8 @@ class DraftService:
     async def close(self) -> None:
         if self.batcher is not None:
             await self.batcher.stop()
-        if self.safety_pool is not None:
-            self.safety_pool.shutdown(cancel_futures=True)
+        if self.safety is not None:
+            await self.safety.close()
 
     # -- limits -------------------------------------------------------------
 
@@ -120,7 +127,7 @@ class DraftService:
         """The configurable limits of one report (empty findings included)."""
         s = self.settings
         out = []
-        if not report.findings.strip():
+        if is_blank(report.findings):
             out.append(FieldProblem(f"{prefix}findings", "findings are empty", "empty"))
         if len(report.findings) > s.max_findings_chars:
             out.append(
@@ -143,6 +150,13 @@ class DraftService:
                 )
         return out
 
+    def batch_chars(self, reports: Sequence[Report]) -> int:
+        """Characters the model and the checks read: findings and context fields."""
+        return sum(
+            len(r.findings) + sum(len(getattr(r, name) or "") for name in TEXT_FIELDS)
+            for r in reports
+        )
+
     def candidates_problem(self, n: int, field: str = "num_candidates") -> list[FieldProblem]:
         if n > self.settings.max_candidates:
             return [
@@ -157,14 +171,8 @@ class DraftService:
     # -- drafting -----------------------------------------------------------
 
     async def _check(self, items: list[tuple[str, Sequence[str]]]) -> Checked:
-        if self.safety_pool is None:
-            return await asyncio.to_thread(check_items, items)
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self.safety_pool, check_items, items)
-        except Exception as exc:  # noqa: BLE001 - e.g. the checker process died: flag, never crash
-            log.warning("safety process failed: %s", type(exc).__name__)
-            return None
+        assert self.safety is not None, "checks requested with safety_checks off"
+        return await self.safety.check(items)
 
     async def draft(
         self,
@@ -182,7 +190,11 @@ class DraftService:
         ``counts`` asks for a different number of candidates per report
         (a batch request may); the drafter drafts the largest. With ``batch``
         a problem's field names its report (``reports.3.findings``).
-        Raises InvalidRequest, ModelNotReady or ModelFailed.
+        Drafting stops at the request deadline (settings.request_timeout_s):
+        what is still queued for the model or the checks is dropped. If the
+        caller is cancelled (its client went away), the same happens.
+        Raises InvalidRequest, RequestTooLarge, DeadlineExceeded, ModelNotReady
+        or ModelFailed.
         """
         if self.drafter is None or self.batcher is None:
             raise ModelNotReady(failed=self.load_error is not None)
@@ -194,11 +206,26 @@ class DraftService:
         problems += self.candidates_problem(max(counts or [options.num_candidates]))
         if problems:
             raise InvalidRequest(problems)
+        chars = self.batch_chars(reports)
+        if batch and chars > self.settings.max_batch_chars:
+            raise RequestTooLarge("max_batch_chars", chars, self.settings.max_batch_chars)
         start = time.perf_counter()
+        timeout = self.settings.request_timeout_s
         try:
-            results = await self.drafter.draft_async(
-                reports, options, self.batcher.generate, self._check
+            async with asyncio.timeout(timeout if timeout and timeout > 0 else None):
+                results = await self.drafter.draft_async(
+                    reports, options, self.batcher.generate, self._check
+                )
+        except TimeoutError:
+            self.metrics.deadline_exceeded.labels(channel).inc()
+            log.warning(
+                "request_id=%s deadline of %gs passed: reports=%d chars=%d; work dropped",
+                request_id,
+                timeout,
+                len(reports),
+                chars,
             )
+            raise DeadlineExceeded(timeout) from None
         except ModelError as exc:
             eid = error_id()
             self.metrics.model_errors.inc(len(reports))

@@ -38,11 +38,31 @@ class ServeSettings:
     # Run the safety checks in a separate process: the parser holds the GIL, so in a
     # thread it takes turns with the model instead of using another core.
     safety_process: bool = False
-    # Input limits (a report's findings are rarely over 5,000 characters).
+    # Input limits. The work a request causes grows with its text (the safety checks
+    # parse every findings once per candidate), so each one is bounded: a report's
+    # findings are rarely over 5,000 characters. Over a limit: 422 naming the field and
+    # the limit (a batch over max_batch_chars: 413 naming the limit).
     max_findings_chars: int = 20_000
-    max_field_chars: int = 5_000
+    max_field_chars: int = 5_000  # indication, exam, comparison (and reference)
     max_batch_items: int = 64
+    # Characters of findings and context fields in one /batch request, all reports together:
+    # a batch this size is checked in about 10 s on an idle 2-core machine, well inside the
+    # request deadline (the checks cost about 0.1-0.3 ms per character and candidate).
+    max_batch_chars: int = 50_000
     max_candidates: int = 8
+    # Request bodies are counted as they arrive, chunked or not: past this many bytes the
+    # server answers 413 without reading further. It must hold a full batch (JSON may
+    # spend up to 6 bytes on a character).
+    max_body_bytes: int = 4 << 20
+    # A draft that is not done this many seconds after its request arrived is answered 503
+    # and its work is dropped (what is queued is never drafted); a body that has not
+    # arrived in full by then is answered 408.
+    request_timeout_s: float = 30.0
+    # Requests with more characters of findings than this have their safety checks run in
+    # a second, low-priority worker, so a big batch never holds up the checks of small
+    # requests (the checks' cost grows faster than the text). 0 = one worker for all,
+    # which saves the second worker's memory (about 0.4 GB with safety_process).
+    safety_bulk_chars: int = 4_000
     # Where an evaluation run's "open report" links go and what the worklist shows.
     page_size: int = 50
     # An MLLP (HL7 v2) listener beside HTTP, sharing the drafting service; None = off.

@@ -4,9 +4,9 @@ and the feedback scoreboard (acceptance and edit rate per model version)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from radimpress.serve.routers.review import Reviewer, render
@@ -127,10 +127,10 @@ async def run_page(
     request: Request,
     run_id: str,
     reviewer: Reviewer,
-    sort: str | None = None,
-    order: str = "asc",
-    warning: str = "",
-    q: str = "",
+    sort: Annotated[str | None, Query(max_length=100)] = None,
+    order: Annotated[str, Query(max_length=4)] = "asc",
+    warning: Annotated[str, Query(max_length=100)] = "",
+    q: Annotated[str, Query(max_length=500)] = "",
 ):
     store = request.app.state.store
     runs = await asyncio.to_thread(store.runs)

@@ -5,6 +5,11 @@ It drafts through the server's `DraftService` (micro-batcher, safety checks,
 draft store, metrics), so a draft made over FHIR shows up on the review
 pages like any other, and its id is returned in the extension. Every error a
 FHIR client can get is an OperationOutcome with an HTTP 4xx/5xx status.
+
+The body is read as raw JSON (FHIR's own validation gives better messages
+than a pydantic model), so its OpenAPI description is written here by hand:
+a JSON schema of the subset of DiagnosticReport the server reads, with the
+server's limits in it (`fhir_body_schema`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from radimpress.drafting import (
+    DeadlineExceeded,
     DraftError,
     DraftOptions,
     FieldProblem,
@@ -26,6 +32,7 @@ from radimpress.drafting import (
 )
 from radimpress.formats.fhir import (
     NOT_DRAFTABLE,
+    REPORT_STATUS,
     FhirError,
     Issue,
     apply_draft,
@@ -35,10 +42,136 @@ from radimpress.formats.fhir import (
 )
 from radimpress.serve.auth import require_reviewer
 from radimpress.serve.deps import Service
+from radimpress.serve.settings import ServeSettings
 
 log = logging.getLogger("radimpress.serve.fhir")
-router = APIRouter(prefix="/fhir", tags=["fhir"])
 FHIR_JSON = "application/fhir+json"
+# What base64.b64decode(validate=True) accepts.
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
+
+def fhir_body_schema(settings: ServeSettings) -> dict[str, Any]:
+    """JSON schema of the request body: a DiagnosticReport, bare or in a Parameters resource.
+
+    Only the elements the server reads are described (and other elements are
+    refused by this schema, though the server accepts any valid R4 element and
+    returns it unchanged; findings in contained Observations that ``result``
+    points to are read too when there is no presentedForm). The findings travel
+    base64-encoded in presentedForm, so what the schema cannot say is that the
+    decoded text must hold findings: text that is blank, or has section headers
+    but no FINDINGS, is answered 422.
+    """
+    fhir_string = {"type": "string", "minLength": 1}  # FHIR strings are never empty
+    # Decoded, the text holds at most max_findings_chars characters.
+    data_chars = 4 * (settings.max_findings_chars // 3)
+    report = {
+        "type": "object",
+        "description": "FHIR R4 DiagnosticReport: the elements radimpress reads (other valid "
+        "R4 elements are accepted and returned unchanged). The decoded presentedForm text must "
+        "hold findings (its FINDINGS section if it has section headers), else the answer is 422.",
+        "required": ["resourceType", "status", "code", "presentedForm"],
+        "properties": {
+            "resourceType": {"const": "DiagnosticReport"},
+            "id": {"type": "string", "pattern": r"^[A-Za-z0-9.-]{1,64}$"},
+            "status": {
+                "enum": sorted(REPORT_STATUS - NOT_DRAFTABLE),
+                "description": "cancelled and entered-in-error reports get no draft (422)",
+            },
+            "code": {
+                "type": "object",
+                "description": "the examination; its text is read as the exam",
+                "properties": {"text": fhir_string | {"maxLength": settings.max_field_chars}},
+                "additionalProperties": False,
+            },
+            "presentedForm": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        "contentType": {"enum": ["text/plain", "text/plain; charset=utf-8"]},
+                        "data": {
+                            "type": "string",
+                            "minLength": 4,
+                            "maxLength": data_chars,
+                            "pattern": BASE64,
+                            "contentEncoding": "base64",
+                            "contentMediaType": "text/plain",
+                            "description": "the report text, base64: the FINDINGS section if it "
+                            "has section headers, else all of it",
+                        },
+                    },
+                    "additionalProperties": False,
+                },
+            },
+            "conclusion": fhir_string | {"description": "the radiologist's impression, if any"},
+        },
+        "additionalProperties": False,
+    }
+    parameters = {
+        "type": "object",
+        "description": "the operation's Parameters form: the report in parameter 'report'",
+        "required": ["resourceType", "parameter"],
+        "properties": {
+            "resourceType": {"const": "Parameters"},
+            "parameter": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["name", "resource"],
+                    "properties": {"name": {"enum": ["report", "resource"]}, "resource": report},
+                },
+            },
+        },
+    }
+    return {"oneOf": [report, parameters]}
+
+
+OUTCOME_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"const": "OperationOutcome"},
+        "issue": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["severity", "code", "diagnostics"],
+                "properties": {
+                    "severity": {"enum": ["fatal", "error", "warning", "information"]},
+                    "code": {"type": "string"},
+                    "diagnostics": {"type": "string"},
+                    "expression": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+}
+DRAFTED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["resourceType", "status", "conclusion", "extension"],
+    "properties": {
+        "resourceType": {"const": "DiagnosticReport"},
+        "status": {"const": "preliminary"},
+        "conclusion": {"type": "string", "description": "the draft impression"},
+        "extension": {"type": "array", "items": {"type": "object"}},
+    },
+}
+DETAIL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {"detail": {"type": "string"}},
+}
+
+
+def _outcome_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {FHIR_JSON: {"schema": OUTCOME_SCHEMA}}}
+
+
+def _detail_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": DETAIL_SCHEMA}}}
 
 
 def _outcome(status: int, issues: list[Issue]) -> JSONResponse:
@@ -69,18 +202,48 @@ def _unwrap(obj: Any) -> Any:
     return obj
 
 
-@router.post(
-    "/DiagnosticReport/$draft-impression",
-    responses={
-        200: {"description": "the DiagnosticReport with conclusion = draft, status = preliminary"},
-        400: {"description": "OperationOutcome: not JSON, not a DiagnosticReport, or invalid"},
-        401: {"description": "missing or invalid bearer token"},
-        422: {
-            "description": "OperationOutcome: valid but unusable (no findings, withdrawn report)"
+def build_router(settings: ServeSettings, decoding: frozenset[str]) -> APIRouter:
+    """The FHIR operation, its body described with this server's limits."""
+    router = APIRouter(prefix="/fhir", tags=["fhir"])
+    body_schema = fhir_body_schema(settings)
+    router.add_api_route(
+        "/DiagnosticReport/$draft-impression",
+        draft_impression,
+        methods=["POST"],
+        response_class=JSONResponse,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    FHIR_JSON: {"schema": body_schema},
+                    "application/json": {"schema": body_schema},
+                },
+            }
         },
-        503: {"description": "OperationOutcome: model not loaded yet"},
-    },
-)
+        responses={
+            200: {
+                "description": "the DiagnosticReport with conclusion = draft, status = preliminary",
+                "content": {FHIR_JSON: {"schema": DRAFTED_SCHEMA}},
+            },
+            400: _outcome_response("not JSON, not a DiagnosticReport, or invalid"),
+            401: _detail_response("missing or invalid bearer token"),
+            408: _detail_response(
+                f"the body did not arrive within {settings.request_timeout_s:g} s"
+            ),
+            413: _detail_response(f"body over {settings.max_body_bytes} bytes (max_body_bytes)"),
+            422: _outcome_response(
+                "valid but unusable: no findings, findings over the limit, withdrawn report"
+            ),
+            500: _outcome_response("the model failed"),
+            503: _outcome_response(
+                "model not loaded yet, or no draft within the "
+                f"{settings.request_timeout_s:g} s request deadline"
+            ),
+        },
+    )
+    return router
+
+
 async def draft_impression(
     request: Request, service: Service, reviewer: Annotated[str, Depends(require_reviewer)]
 ):
@@ -94,12 +257,13 @@ async def draft_impression(
     body = await request.body()
     try:
         obj = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        msg = (
-            f"body is not JSON: {e.msg} at line {e.lineno} column {e.colno}"
-            if isinstance(e, json.JSONDecodeError)
-            else "body is not UTF-8 JSON"
-        )
+    except (ValueError, RecursionError) as e:
+        if isinstance(e, json.JSONDecodeError):
+            msg = f"body is not JSON: {e.msg} at line {e.lineno} column {e.colno}"
+        elif isinstance(e, UnicodeDecodeError):
+            msg = "body is not UTF-8 JSON"
+        else:  # nested too deeply, or a number too long to read
+            msg = f"body is not usable JSON: {type(e).__name__}"
         return _outcome(400, [Issue("error", "structure", msg)])
     try:
         resource = _unwrap(obj)
@@ -153,6 +317,8 @@ def _draft_error_issues(e: DraftError) -> tuple[int, list[Issue]]:
         ]
     if isinstance(e, ModelNotReady):
         return 503, [Issue("error", "transient", str(e))]
+    if isinstance(e, DeadlineExceeded):
+        return 503, [Issue("error", "timeout", str(e))]
     if isinstance(e, ModelFailed):
         return 500, [Issue("error", "exception", str(e))]
     return 500, [Issue("error", "exception", type(e).__name__)]

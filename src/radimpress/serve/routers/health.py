@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 router = APIRouter(tags=["health"])
+
+_READY = {
+    "type": "object",
+    "required": ["ready"],
+    "properties": {
+        "ready": {"type": "boolean"},
+        "model": {"type": "object", "description": "name, version and kind of the loaded model"},
+        "error": {"type": "string", "description": "why the model failed to load"},
+    },
+}
 
 
 @router.get("/healthz")
@@ -15,7 +25,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_class=JSONResponse,
+    responses={
+        200: {"description": "ready", "content": {"application/json": {"schema": _READY}}},
+        503: {"description": "not ready", "content": {"application/json": {"schema": _READY}}},
+    },
+)
 async def readyz(request: Request):
     """Ready to draft: the model is loaded and the store is open (503 otherwise)."""
     service = request.app.state.service
@@ -28,7 +45,16 @@ async def readyz(request: Request):
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics(request: Request) -> Response:
     """Requests, latency histogram and batch sizes in Prometheus text format."""
     return Response(

@@ -11,7 +11,7 @@ import asyncio
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from radimpress.drafting.checks import safety_available
@@ -38,6 +38,11 @@ def page_reviewer(request: Request) -> str:
 
 
 Reviewer = Annotated[str, Depends(page_reviewer)]
+# Query parameters are bounded: a page number past SQLite's integers, or a megabyte
+# of "next" URL, is a 422, not a 500 or a slow page.
+MAX_PAGE = 1_000_000
+DraftId = Annotated[str | None, Query(max_length=64)]
+Message = Annotated[str | None, Query(max_length=500)]
 
 
 def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
@@ -55,7 +60,11 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request, next: str | None = None, error: str | None = None):
+async def login_form(
+    request: Request,
+    next: Annotated[str | None, Query(max_length=2000)] = None,
+    error: Message = None,
+):
     return render(request, "login.html", next=_safe_next(next), error=error)
 
 
@@ -100,16 +109,15 @@ async def root(reviewer: Reviewer):
 async def worklist(
     request: Request,
     reviewer: Reviewer,
-    status: str = "draft",
-    origin: str = "api",
-    page: int = 1,
-    done: str | None = None,
+    status: Annotated[str, Query(max_length=20)] = "draft",
+    origin: Annotated[str, Query(max_length=20)] = "api",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    done: DraftId = None,
 ):
     store = request.app.state.store
     status = status if status in (*STATUSES, "all") else "draft"
     origin = origin if origin in ("api", "evaluation", "all") else "api"
     size = request.app.state.settings.page_size
-    page = max(1, page)
     drafts, total, counts = await asyncio.to_thread(
         lambda: (
             store.list_drafts(
@@ -149,8 +157,8 @@ async def report_page(
     request: Request,
     draft_id: str,
     reviewer: Reviewer,
-    done: str | None = None,
-    error: str | None = None,
+    done: DraftId = None,
+    error: Message = None,
 ):
     store = request.app.state.store
     draft = await asyncio.to_thread(store.get_draft, draft_id)
