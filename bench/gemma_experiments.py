@@ -21,7 +21,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmarks_md import ROOT, replace_section  # noqa: E402
 from quality import OPENI, prepare_data, run_measured  # noqa: E402
-
 from radimpress.records import read_reports, write_jsonl  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "gemma_experiments.json"

@@ -44,9 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from ingest_cases import FORMATS, Case  # noqa: E402
-
 from benchmarks_md import replace_section  # noqa: E402
+from ingest_cases import FORMATS, Case  # noqa: E402
 from radimpress.formats.hl7v2 import parse_oru, split_messages  # noqa: E402
 from radimpress.ingest import ingest_paths  # noqa: E402
 
