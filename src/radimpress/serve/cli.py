@@ -71,18 +71,39 @@ def build_settings(args: argparse.Namespace) -> ServeSettings:
     return settings
 
 
+# `serve` flags of the batching and limit settings: setting -> (flag, help); the type and
+# default are the setting's own (ServeSettings).
+LIMIT_FLAGS: dict[str, tuple[str, str]] = {
+    "max_batch_size": ("--max-batch-size", "reports per model call"),
+    "max_wait_ms": ("--max-wait-ms", "how long the first request of a batch waits for others"),
+    "max_findings_chars": ("--max-findings-chars", "longer findings get 422"),
+    "max_field_chars": ("--max-field-chars", "longer indication/exam/comparison get 422"),
+    "max_batch_items": ("--max-batch-items", "reports per /batch call"),
+    "max_batch_chars": (
+        "--max-batch-chars",
+        "characters of findings and context fields in one /batch call, all reports together; "
+        "more gets 413",
+    ),
+    "max_candidates": ("--max-candidates", "most candidates a request may ask for"),
+    "max_body_bytes": (
+        "--max-body-bytes",
+        "request bodies are counted as they arrive (chunked or not); past this many bytes the "
+        "answer is 413 and the rest is not read",
+    ),
+    "request_timeout_s": (
+        "--request-timeout",
+        "seconds: a draft not done this long after its request arrived gets 503 and its queued "
+        "work is dropped (a body not in by then gets 408); 0 = no deadline",
+    ),
+    "safety_bulk_chars": (
+        "--safety-bulk-chars",
+        "requests with more characters of findings than this are checked by a second, "
+        "low-priority safety worker, so big batches never hold up small requests; 0 = one worker",
+    ),
+}
 # Flags whose value is copied into ServeSettings as is (same name).
 _TUNABLE = (
-    "max_batch_size",
-    "max_wait_ms",
-    "max_findings_chars",
-    "max_field_chars",
-    "max_batch_items",
-    "max_batch_chars",
-    "max_candidates",
-    "max_body_bytes",
-    "request_timeout_s",
-    "safety_bulk_chars",
+    *LIMIT_FLAGS,
     "mllp_port",
     "mllp_host",
     "mllp_max_frame",
@@ -227,69 +248,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="reviewer name recorded with --insecure-local",
     )
     p.add_argument("--no-batching", action="store_true", help="one generate call per request")
-    p.add_argument(
-        "--max-batch-size", type=int, default=DEFAULTS.max_batch_size, help="reports per model call"
-    )
-    p.add_argument(
-        "--max-wait-ms",
-        type=float,
-        default=DEFAULTS.max_wait_ms,
-        help="how long the first request of a batch waits for others",
-    )
-    p.add_argument(
-        "--max-findings-chars",
-        type=int,
-        default=DEFAULTS.max_findings_chars,
-        help="longer findings get 422",
-    )
-    p.add_argument(
-        "--max-field-chars",
-        type=int,
-        default=DEFAULTS.max_field_chars,
-        help="longer indication/exam/comparison get 422",
-    )
-    p.add_argument(
-        "--max-batch-items",
-        type=int,
-        default=DEFAULTS.max_batch_items,
-        help="reports per /batch call",
-    )
-    p.add_argument(
-        "--max-batch-chars",
-        type=int,
-        default=DEFAULTS.max_batch_chars,
-        help="characters of findings and context fields in one /batch call, all reports "
-        "together; more gets 413",
-    )
-    p.add_argument(
-        "--max-candidates",
-        type=int,
-        default=DEFAULTS.max_candidates,
-        help="most candidates a request may ask for",
-    )
-    p.add_argument(
-        "--max-body-bytes",
-        type=int,
-        default=DEFAULTS.max_body_bytes,
-        help="request bodies are counted as they arrive (chunked or not); past this many bytes "
-        "the answer is 413 and the rest is not read",
-    )
-    p.add_argument(
-        "--request-timeout",
-        dest="request_timeout_s",
-        type=float,
-        default=DEFAULTS.request_timeout_s,
-        metavar="SECONDS",
-        help="a draft not done this long after its request arrived gets 503 and its queued work "
-        "is dropped (a body not in by then gets 408); 0 = no deadline",
-    )
-    p.add_argument(
-        "--safety-bulk-chars",
-        type=int,
-        default=DEFAULTS.safety_bulk_chars,
-        help="requests with more characters of findings than this are checked by a second, "
-        "low-priority safety worker, so big batches never hold up small requests; 0 = one worker",
-    )
+    for name, (flag, help_text) in LIMIT_FLAGS.items():
+        default = getattr(DEFAULTS, name)
+        p.add_argument(
+            flag,
+            dest=name,
+            type=type(default),
+            default=default,
+            metavar=name.upper(),
+            help=help_text,
+        )
     _safety_flags(p)
     p.add_argument(
         "--safety-in-thread",
