@@ -210,6 +210,7 @@ class CountingModel:
         self.inner, self.fail_on, self.delay = inner, fail_on, delay
         self.calls: list[int] = []
         self.beams: list[int | None] = []
+        self.warm_ups = 0
         self.progress = True
 
     def info(self):
@@ -219,6 +220,9 @@ class CountingModel:
         return 1
 
     def generate(self, reports, num_candidates=1, num_beams=None):
+        if [r.id for r in reports] == ["warm-up"]:  # the server's start-up draft: not counted
+            self.warm_ups += 1
+            return self.inner.generate(reports, num_candidates)
         self.calls.append(len(reports))
         self.beams.append(num_beams)
         if self.delay:

@@ -183,7 +183,8 @@ def test_batch_endpoint_drafts_all_reports_in_one_generate_call(tmp_path):
         assert [len(x["impressions"]) for x in results] == [1, 1, 2]
         assert results[0]["impressions"][0] == "Large left pleural effusion."
         assert model.calls == [3]
-        assert c.app.state.store.count_drafts() == 3
+        assert c.app.state.store.count_drafts() == 3  # the start-up draft is not stored
+        assert model.warm_ups == 1  # one draft through the whole path before /readyz says yes
 
 
 def test_batch_validation_names_the_bad_item(tmp_path):

@@ -55,6 +55,10 @@ FEATURES: tuple[str, ...] = (
     "agree_top_retrieved",
     "agree_pool",
     "findings_precision",
+    "words_precision",
+    "words_recall",
+    "words_f",
+    "words_missing",
     "warn_high",
     "warn_contradiction",
     "warn_laterality",
@@ -140,10 +144,16 @@ class HybridModel(ImpressionModel):
     def features(self, reports: Sequence[Report], pools: list[list[Candidate]]) -> np.ndarray:
         """One row per candidate, report by report (see FEATURES)."""
         assert self.generator is not None
+        assert self.rerank is not None
         lls = self.generator.log_likelihoods(reports, [[c.text for c in p] for p in pools])
         warnings = self._warnings(reports, pools)
+        # The reranker's word model: how likely each word is to be in this report's impression.
+        word_probs = self.rerank.token_probs(reports)
+        words = self.rerank.token_model
         rows = []
-        for report, pool, ll, warns in zip(reports, pools, lls, warnings, strict=True):
+        for report, pool, ll, warns, probs in zip(
+            reports, pools, lls, warnings, word_probs, strict=True
+        ):
             f_tokens = rouge_tokens(report.findings)
             f_set = set(f_tokens)
             means = [s / max(n, 1) for s, n in ll]
@@ -177,6 +187,7 @@ class HybridModel(ImpressionModel):
                     "agree_top_retrieved": rouge_l_f(c.tokens, top_retrieved.tokens),
                     "agree_pool": float(np.mean(agree)) if agree else 0.0,
                     "findings_precision": sum(t in f_set for t in c.tokens) / max(len(c.tokens), 1),
+                    **_word_features(words, probs, c.tokens),
                     "warn_high": np.nan,
                     "q_rerank_top": top_score,
                     "q_ll_top_beam": top_beam_ll,
@@ -307,6 +318,15 @@ class HybridModel(ImpressionModel):
             "(reranker score, generator log-likelihood, agreement, safety warnings)",
             "- parts: `rerank/` and `generator/` are model folders of their own",
         ]
+
+
+def _word_features(model: Any, probs: np.ndarray | None, tokens: Sequence[str]) -> dict[str, float]:
+    if model is None or probs is None:
+        return dict.fromkeys(
+            ("words_precision", "words_recall", "words_f", "words_missing"), np.nan
+        )
+    p, r, f, missing = model.candidate_scores(probs, tokens)
+    return {"words_precision": p, "words_recall": r, "words_f": f, "words_missing": missing}
 
 
 def _beam_key(c: Candidate) -> float:

@@ -462,7 +462,7 @@ class RerankModel(FittedModel):
                 x, [rouge_tokens(r.impression) for r in pairs]
             )
 
-    def _token_probs(self, reports: Sequence[Report]) -> list[np.ndarray | None]:
+    def token_probs(self, reports: Sequence[Report]) -> list[np.ndarray | None]:
         if self.token_model is None:
             return [None] * len(reports)
         name = self.options.retrievers[0]
@@ -660,7 +660,7 @@ class RerankModel(FittedModel):
             return []
         # Features for every report first, then one predict call for all of
         # them: the boosted model's per-call overhead dominates small batches.
-        probs = self._token_probs(reports)
+        probs = self.token_probs(reports)
         neighbours = self.neighbours(reports, False)
         cand_lists, blocks = [], []
         for qi, (report, nbs) in enumerate(zip(reports, neighbours, strict=True)):

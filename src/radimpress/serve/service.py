@@ -39,6 +39,8 @@ from radimpress.serve.store import Draft, Store, new_id
 
 log = logging.getLogger("radimpress.serve")
 
+# The draft made at start-up (never stored): a normal chest radiograph.
+WARM_UP = Report(id="warm-up", findings="Heart size is normal. The lungs are clear. No effusion.")
 TEXT_FIELDS = ("indication", "exam", "comparison")
 # A character that is not white space, as Python (str.isspace) and JSON Schema (ECMA-262 \s)
 # both count it: the OpenAPI document publishes this pattern for findings, and a findings
@@ -62,6 +64,15 @@ class StoredDraft:
     id: str
     result: DraftResult
     latency_ms: float
+
+
+def _in_thread(drafter: Drafter):
+    """The model step off the event loop, outside the batcher (not counted in /metrics)."""
+
+    async def generate(reports: list[Report], options: DraftOptions) -> list[list[str]]:
+        return await asyncio.to_thread(drafter.generate, reports, options)
+
+    return generate
 
 
 class DraftService:
@@ -110,6 +121,10 @@ class DraftService:
             on_batch=self.metrics.observe_batch,
         )
         await batcher.start()
+        drafter.model.progress = False  # no progress bars per request in the server log
+        # One draft through the whole path before /readyz says yes, so the first real request
+        # does not pay for lazy loading (tokenizers, index pages, the checker's pipeline).
+        await drafter.draft_async([WARM_UP], DraftOptions(), _in_thread(drafter), self._check)
         self.drafter, self.batcher = drafter, batcher
         self.metrics.model_ready.set(1)
         info = drafter.info
