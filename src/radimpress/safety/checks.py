@@ -108,6 +108,7 @@ COVERED_BY: dict[str, set[str]] = {
     "Consolidation": {"Consolidation", "Pneumonia", "Lung Opacity"},
     "Edema": {"Edema"},
     "Pleural Effusion": {"Pleural Effusion"},
+    "Lung Lesion": {"Lung Lesion", "Adenopathy"},
 }
 
 
@@ -146,8 +147,16 @@ def register_check(name: str) -> Callable[[CheckFn], CheckFn]:
 def _same_thing(a: Mention, b: Mention) -> bool:
     """Devices must be the same kind (or one generic); everything else matches on observation."""
     if a.observation == "Support Devices" and b.observation == "Support Devices":
-        return a.device == b.device or "any" in (a.device, b.device)
+        if a.device == b.device or "any" in (a.device, b.device):
+            return True
+        # "catheter" may name a central line, a PICC or a pigtail chest tube
+        return "catheter" in (a.device, b.device) and {a.device, b.device} <= V.CATHETER_LIKE
     return True
+
+
+def _head(text: str) -> str:
+    words = re.findall(r"[a-z]+", text.lower())
+    return words[-1].rstrip("s") if words else ""
 
 
 def _sides_overlap(a: Mention, b: Mention) -> bool:
@@ -178,7 +187,11 @@ def _qualified_denial(neg: Mention, pos: Mention) -> bool:
         return True
     if "otherwise" in text:
         return True
-    if pos.benign and (neg.generic or _QUALIFIER.search(text) or pos.observation in _BENIGN_ENOUGH):
+    if (
+        pos.benign
+        and (neg.generic or _QUALIFIER.search(text) or pos.observation in _BENIGN_ENOUGH)
+        and _head(neg.text) != _head(pos.text)  # "no atelectasis" does deny "likely atelectasis"
+    ):
         return True
     return bool(_VASCULAR.search(pos.text)) and not _VASCULAR.search(neg.text)
 
@@ -320,9 +333,107 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
     return out
 
 
+_SIDE_WORD = r"((?:left|right) (?:greater|larger|more) than (?:the )?(?:left|right)|left|right|bilateral|both|bibasilar|biapical)"
+_SITES = {g: re.compile(rf"^(?:{p})$", re.I) for g, p in V.SIDED_SITES.items()}
+_SIDE_THEN_SITE = re.compile(rf"\b{_SIDE_WORD}(?:[- ]sided)?((?:[\s-]+[a-z/]+){{1,4}})", re.I)
+_SITE_THEN_SIDE = re.compile(
+    r"\b([a-z]+)(?:\s+[a-z]+){0,2}?\s+(?:on|at) the (left|right)\b|\b([a-z]+)(?:\s+[a-z]+){0,2}?,?\s+(left|right) (?:greater|larger|more) than (?:the )?(?:left|right)\b",
+    re.I,
+)
+_SITE_NEGATED_BEFORE = re.compile(
+    r"\b(?:no|not|without|negative for|free of|clear of)\b[^.;:]*$", re.I
+)
+_SITE_NORMAL_AFTER = re.compile(
+    r"^[^.;:,]*?\b(?:is|are|appears?|remains?)\s+(?:\w+\s+)?(?:clear|normal|unremarkable|intact|negative|well[- ]expanded|expanded)\b|^\s+(?:\w+\s+)?(?:clear|negative|normal|unremarkable)\b",
+    re.I,
+)
+_CLAUSE_START = re.compile(r"[.;:]|\b(?:but|however|with|and)\b", re.I)
+_IMPOSSIBLE = re.compile(V.IMPOSSIBLE_SIDE, re.I)
+_IMPLIED_SITES = [
+    (re.compile(rf"(?<!left )(?<!right ){p}", re.I), side) for p, side in V.IMPLIED_SIDE
+]
+
+
+@dataclass(frozen=True)
+class _SiteSide:
+    side: str
+    group: str
+    start: int
+    end: int
+    text: str
+    positive: bool
+
+
+def _site_sides(text: str) -> list[_SiteSide]:
+    """Sides the text names for anatomical sites, whatever finding they go with.
+
+    "left hemidiaphragm is elevated" -> (left, hemidiaphragm, positive); "the left
+    lung is clear" -> (left, lung, not positive).
+    """
+    out: list[_SiteSide] = []
+    low = text.lower()
+
+    def positive(start: int, end: int) -> bool:
+        clause_from = max((c.end() for c in _CLAUSE_START.finditer(low, 0, start)), default=0)
+        if _SITE_NEGATED_BEFORE.search(low[clause_from:start]):
+            return False
+        return not _SITE_NORMAL_AFTER.match(low[end : end + 60])
+
+    for m in _SIDE_THEN_SITE.finditer(low):
+        side = m.group(1)
+        side = side if side in ("left", "right") else "bilateral"
+        words = list(re.finditer(r"[a-z/]+", m.group(2)))
+        for k, w in enumerate(words):
+            end = m.start(2) + w.end()
+            group = next((g for g, rx in _SITES.items() if rx.match(w.group(0))), None)
+            if group is None and k + 1 < len(words):
+                pair = m.group(2)[w.start() : words[k + 1].end()]
+                group = next((g for g, rx in _SITES.items() if rx.match(pair)), None)
+                end = m.start(2) + words[k + 1].end()
+            if group:
+                out.append(
+                    _SiteSide(
+                        side, group, m.start(), end, text[m.start() : end], positive(m.start(), end)
+                    )
+                )
+                break
+    for rx, side in _IMPLIED_SITES:  # "lingular opacity" names the left lung
+        for m in rx.finditer(low):
+            out.append(
+                _SiteSide(
+                    side,
+                    "lung",
+                    m.start(),
+                    m.end(),
+                    text[m.start() : m.end()],
+                    positive(m.start(), m.end()),
+                )
+            )
+    for m in _SITE_THEN_SIDE.finditer(low):
+        word, side = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), "bilateral")
+        group = next((g for g, rx in _SITES.items() if rx.match(word)), None)
+        if group:
+            out.append(
+                _SiteSide(
+                    side,
+                    group,
+                    m.start(),
+                    m.end(),
+                    text[m.start() : m.end()],
+                    positive(m.start(), m.end()),
+                )
+            )
+    return out
+
+
+def _sides(side: str) -> set[str]:
+    return {"left", "right"} if side == "bilateral" else {side}
+
+
 @register_check("laterality_mismatch")
 def check_laterality(x: CheckInput) -> list[SafetyWarning]:
     out: list[SafetyWarning] = []
+    flagged: list[tuple[int, int]] = []
     for m in x.i_all or x.i_mentions:
         if m.polarity == "absent" or not m.sides:
             continue
@@ -330,6 +441,7 @@ def check_laterality(x: CheckInput) -> list[SafetyWarning]:
             f
             for f in x.f_all or x.f_mentions
             if f.observation in V.supported_by(m.observation)
+            and (f.observation == m.observation or f.observation not in V.NOT_SIDE_EVIDENCE)
             and f.polarity != "absent"
             and _same_thing(f, m)
         ]
@@ -343,6 +455,7 @@ def check_laterality(x: CheckInput) -> list[SafetyWarning]:
         covered = frozenset().union(*(f.sides for f in related))
         if not m.sides <= covered:
             findings_side = "bilateral" if covered == {"left", "right"} else next(iter(covered))
+            flagged.append((m.start, m.end))
             out.append(
                 SafetyWarning(
                     "laterality_mismatch",
@@ -354,7 +467,98 @@ def check_laterality(x: CheckInput) -> list[SafetyWarning]:
                     [m.span()],
                 )
             )
+    # sides of anatomical sites, whatever the finding: "left hemidiaphragm" in the
+    # impression where the findings only ever name the right one
+    f_sites = _site_sides(x.findings)
+    for s in _site_sides(x.impression):
+        if s.side == "bilateral" or not s.positive:
+            continue  # "bilateral" may sum findings the findings list one by one
+        if any(a < s.end and s.start < b for a, b in flagged):
+            continue
+        named = [f for f in f_sites if f.group == s.group and f.positive]
+        if not named:
+            continue
+        covered_sides = set().union(*(_sides(f.side) for f in named))
+        if _sides(s.side) <= covered_sides:
+            continue
+        flagged.append((s.start, s.end))
+        out.append(
+            SafetyWarning(
+                "laterality_mismatch",
+                "high",
+                s.group,
+                f"impression names the {s.side} {s.group} ('{s.text}') but the findings name only "
+                f"the {' and '.join(sorted(covered_sides))} side for it",
+                [{"start": f.start, "end": f.end, "text": f.text} for f in named],
+                [{"start": s.start, "end": s.end, "text": s.text}],
+            )
+        )
+    for bad in _IMPOSSIBLE.finditer(x.impression):
+        if bad.group(0).lower() in x.findings.lower():
+            continue  # copied from the findings: the findings' own slip
+        out.append(
+            SafetyWarning(
+                "laterality_mismatch",
+                "high",
+                "anatomy",
+                f"impression names '{bad.group(0)}', which does not exist on that side",
+                [],
+                [{"start": bad.start(), "end": bad.end(), "text": bad.group(0)}],
+            )
+        )
     return out
+
+
+def _covering(observation: str) -> set[str]:
+    """Impression observations that count as reporting a findings observation."""
+    return COVERED_BY.get(observation, set()) | V.supported_by(observation) | {observation}
+
+
+_NORMAL_ACUTE_ONLY = re.compile(V.NORMAL_ACUTE_ONLY, re.I)
+
+
+def _must_be_named(f: Mention, acute_only: bool) -> bool:
+    """Whether an impression that calls the study normal leaves this finding out wrongly.
+
+    "Normal chest" leaves nothing of substance out; "no acute abnormality" may leave out
+    what is stable, chronic or explained as benign, but not a new or active finding.
+    """
+    if f.polarity != "present" or f.generic:
+        return False
+    if f.observation not in V.NORMAL_MUST_NAME and (
+        acute_only or f.observation not in V.NORMAL_MUST_NAME_ANY
+    ):
+        return False
+    if f.observation == "Edema" and _VASCULAR.search(f.text):
+        return False
+    if f.observation == "Fracture" and (
+        f.acuity == "chronic" or re.search(r"wedg|deformit", f.text, re.I)
+    ):
+        return False
+    if f.benign and f.observation in V.NORMAL_BENIGN_EXEMPT:
+        return False
+    substantial = _NORMAL_SUBSTANTIAL.get(f.observation)
+    if substantial is not None and not substantial.search(f"{f.text} {_words_before(f)}"):
+        return False
+    if acute_only and (
+        f.change in ("stable", "improved", "resolved")
+        or f.acuity == "chronic"
+        or _CHRONIC_WORDS.search(f.sentence)
+    ):
+        return False
+    return True
+
+
+_NORMAL_SUBSTANTIAL = {k: re.compile(v, re.I) for k, v in V.NORMAL_SUBSTANTIAL.items()}
+
+
+def _words_before(m: Mention, n: int = 4) -> str:
+    """The few words before a mention in its sentence (the sentence text is kept on the mention)."""
+    at = m.sentence.find(m.text)
+    return " ".join(m.sentence[: max(at, 0)].split()[-n:]) if at > 0 else ""
+
+
+_CHRONIC_WORDS = re.compile(r"\b(?:chronic|old|healed|long-?standing|unchanged|stable)\b", re.I)
 
 
 @register_check("omitted_critical")
@@ -400,6 +604,28 @@ def check_omitted_critical(x: CheckInput) -> list[SafetyWarning]:
                     [],
                 )
             )
+    # an impression that calls the study normal must not leave out a finding of substance
+    normal = [m for m in x.i_mentions if m.observation == "No Finding"]
+    if normal:
+        acute_only = all(_NORMAL_ACUTE_ONLY.search(m.text) for m in normal)
+        for f in x.f_mentions:
+            if (f.observation, f.device) in done or not _must_be_named(f, acute_only):
+                continue
+            covering = _covering(f.observation)
+            if any(m.observation in covering and m.polarity != "absent" for m in x.i_mentions):
+                continue
+            done.add((f.observation, f.device))
+            out.append(
+                SafetyWarning(
+                    "omitted_critical",
+                    "high",
+                    f.observation,
+                    f"impression calls the study normal ('{normal[0].text}') but the findings report "
+                    f"{f.observation.lower()} ('{f.text}')",
+                    [f.span()],
+                    [normal[0].span()],
+                )
+            )
     return out
 
 
@@ -409,7 +635,7 @@ def check_unsupported(x: CheckInput) -> list[SafetyWarning]:
     critical_obs = {r.observation for r in x.critical}
     done: set[tuple[str, str | None]] = set()
     for m in x.i_mentions:
-        if m.polarity != "present" or m.observation == "No Finding":
+        if m.polarity != "present" or m.observation not in V.UNSUPPORTED_CHECKED:
             continue
         key = (m.observation, m.device)
         if key in done:

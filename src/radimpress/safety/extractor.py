@@ -66,7 +66,7 @@ class Mention:
 
 _PRE_CUT = re.compile(r"[,;:()]|\b(?:and|or|with|but|which|while|whereas|as well as)\b", re.I)
 _POST_CUT = re.compile(
-    r"[,;:()]|\.(?!\d)|\b(?:and|but|which|while|whereas|as well as|with)\b", re.I
+    r"[,;:()]|\.(?!\d)|\b(?:and|or|nor|but|which|while|whereas|as well as|with)\b", re.I
 )
 _LEFT = re.compile(V.LEFT)
 _LEFT_I = re.compile(r"\b(?:left|leftward|left-sided|lt)\b", re.I)
@@ -79,6 +79,11 @@ _LOCATION = re.compile(V.LOCATION, re.I)
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:x\s*\d+(?:\.\d+)?\s*)?(mm|cm)\b", re.I)
 _SEVERITY = re.compile(r"\b(" + "|".join(sorted(V.SEVERITY, key=len, reverse=True)) + r")\b", re.I)
 _CHANGE = [(name, re.compile(p, re.I)) for name, p in V.CHANGE_PATTERNS]
+_NO_CHANGE = re.compile(V.NO_CHANGE, re.I)
+_IMPLIED_SIDE = [(re.compile(p, re.I), side) for p, side in V.IMPLIED_SIDE]
+_LOCATIVE_AFTER = re.compile(V.LOCATIVE_AFTER, re.I)
+_SECTION_HEADER = re.compile(V.SECTION_HEADER, re.I | re.M)
+_PAST_SECTION = re.compile(V.PAST_SECTIONS, re.I)
 _CHRONIC = re.compile(V.CHRONIC, re.I)
 _ACUTE = re.compile(V.ACUTE, re.I)
 _MALPOSITION = re.compile(V.MALPOSITION, re.I)
@@ -238,7 +243,13 @@ def _polarity(ent, fixed: str | None) -> tuple[str, bool]:
 
 
 def _change(text: str) -> str | None:
-    """First change word in vocabulary order; None when the words point different ways."""
+    """First change word in vocabulary order; None when the words point different ways.
+
+    "No interval increase" is a statement of no change: it is read as stable and
+    taken out before the change words, or its "increase" would say worse.
+    """
+    if _NO_CHANGE.search(text):
+        text = _NO_CHANGE.sub(" stable ", text)
     found = [name for name, rx in _CHANGE if rx.search(text)]
     directions = {V.CHANGE_DIRECTION[n] for n in found if n in V.CHANGE_DIRECTION}
     if len(directions) > 1:
@@ -246,7 +257,21 @@ def _change(text: str) -> str | None:
     return found[0] if found else None
 
 
-def _mentions_from_doc(doc) -> list[Mention]:
+def _past_sections(text: str) -> list[tuple[int, int]]:
+    """Character ranges of history/indication/comparison sections written inside a text."""
+    heads = list(_SECTION_HEADER.finditer(text))
+    out = []
+    for k, h in enumerate(heads):
+        if _PAST_SECTION.match(h.group(1)):
+            end = heads[k + 1].start() if k + 1 < len(heads) else len(text)
+            out.append((h.end(), end))
+    return out
+
+
+def _mentions_from_doc(
+    doc, full_text: str, offset: int, past: list[tuple[int, int]]
+) -> list[Mention]:
+    """Mentions of one parsed chunk; spans are shifted by ``offset`` into ``full_text``."""
     text = doc.text
     out: list[Mention] = []
     ents = sorted(doc.ents, key=lambda e: e.start_char)
@@ -272,10 +297,17 @@ def _mentions_from_doc(doc) -> list[Mention]:
         polarity, historical = _polarity(ent, meta.get("polarity"))
         if polarity == "present" and _BORDERLINE.search(f"{before} {ent.text}"):
             polarity = "uncertain"
+        start = ent.start_char + offset
+        if any(a <= start < b for a, b in past):
+            historical = True  # named in the history, indication or comparison section
         sent_rest = " ".join(text[ent.end_char : sent.end_char].split()[: 2 * _WORDS])
         benign = bool(_BENIGN.search(f"{before_raw} {ent.text} {sent_rest}"))
 
-        side = _side_of(near)
+        if meta.get("side") == "match":
+            # the side is part of the phrase ("elevated right hemidiaphragm", "left atrial enlargement")
+            side = _side_of_raw(ent.text) or _side_of(near)
+        else:
+            side = _side_of(near)
         if side is None and _BOTH_SIDES_BEFORE.search(before_raw):
             side = "bilateral"
         tail = re.split(r"[,;:.]", before_raw)[-1]
@@ -285,8 +317,13 @@ def _mentions_from_doc(doc) -> list[Mention]:
             and (len(set(_SIDE_WORD.findall(tail.lower()))) == 2 or _BILAT.search(tail))
         ):
             side = "bilateral"  # "right and XXXX left pleural effusions", "bibasilar and left ..."
-        if side is None and re.search(r"\bretrocardiac\b", near, re.I):
-            side = "left"  # behind the heart is the left lower lobe
+        if side is None:
+            loc_after = _LOCATIVE_AFTER.match(text[ent.end_char : sent.end_char])
+            if loc_after:  # "opacities, most notably in the right middle lobe"
+                word = loc_after.group(1).lower()
+                side = "bilateral" if word in ("both", "bilateral") else word
+        if side is None:
+            side = next((sd for rx, sd in _IMPLIED_SIDE if rx.search(near)), None)
         if side is None and prev is not None and prev_side is not None:
             gap = text[prev.end_char : ent.start_char]
             if _INHERIT_GAP.match(gap) and not _NO_INHERIT.search(gap):
@@ -307,7 +344,9 @@ def _mentions_from_doc(doc) -> list[Mention]:
             # position words belong to this device up to the next device in the sentence
             stop = sent.end_char
             for other in ents[idx + 1 :]:
-                if other.label_ == "Support Devices" and other.start_char < sent.end_char:
+                if other.start_char >= sent.end_char:
+                    break
+                if other.label_ == "Support Devices":
                     stop = other.start_char
                     break
             clause = text[ent.start_char : stop]
@@ -324,7 +363,7 @@ def _mentions_from_doc(doc) -> list[Mention]:
             elif _ACUTE.search(near):
                 acuity = "acute"
         elif obs == "Lung Lesion":
-            following = text[sent.end_char : sent.end_char + 160]
+            following = full_text[offset + sent.end_char : offset + sent.end_char + 160]
             followup = bool(_FOLLOWUP.search(sent.text)) or bool(
                 re.match(
                     r"\W*(?:\d\.\s*)?(?:recommend|follow|further|consider|ct\b|a ct|chest ct|dedicated)",
@@ -338,8 +377,8 @@ def _mentions_from_doc(doc) -> list[Mention]:
                 Mention(
                     observation=name,
                     polarity=polarity,
-                    start=ent.start_char,
-                    end=ent.end_char,
+                    start=start,
+                    end=ent.end_char + offset,
                     text=ent.text,
                     laterality=side,
                     location=loc.group(0).lower() if loc else None,
@@ -356,8 +395,42 @@ def _mentions_from_doc(doc) -> list[Mention]:
                     sentence=sent.text,
                 )
             )
-    for m in _NORMAL.finditer(text):
-        out.append(Mention("No Finding", "present", m.start(), m.end(), m.group(0)))
+    return out
+
+
+def _side_of_raw(text: str) -> str | None:
+    """Side words in a phrase, including those NOT_A_SIDE hides ('right hemidiaphragm')."""
+    left = bool(_LEFT.search(text) or _LEFT_I.search(text))
+    right = bool(_RIGHT.search(text) or _RIGHT_I.search(text))
+    if _BILAT.search(text) or (left and right):
+        return "bilateral"
+    return "left" if left else "right" if right else None
+
+
+# Texts longer than this are parsed in pieces cut at sentence ends. medspaCy's
+# ConText compares every modifier with every other and with every target in a doc,
+# and its matcher re-sets doc.ents once per match: both grow with the square of the
+# text length. Scopes never cross a sentence, so pieces give the same mentions.
+CHUNK_CHARS = 1500
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+
+
+def _chunks(text: str, size: int = CHUNK_CHARS) -> list[tuple[int, str]]:
+    """(offset, piece) pairs: pieces end at a sentence end and are at most about ``size`` long."""
+    if len(text) <= size:
+        return [(0, text)]
+    out: list[tuple[int, str]] = []
+    start = 0
+    last_cut = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.end() - start > size and last_cut > start:
+            out.append((start, text[start:last_cut]))
+            start = last_cut
+        last_cut = m.end()
+    if len(text) - start > size and last_cut > start:
+        out.append((start, text[start:last_cut]))
+        start = last_cut
+    out.append((start, text[start:]))
     return out
 
 
@@ -371,11 +444,20 @@ def extract_many(texts: Iterable[str | None], batch_size: int = 64) -> list[list
     nlp = build_pipeline()
     # "effusion.. Cardiomegaly" defeats the sentence splitter; same length keeps spans valid
     items = [_DOUBLE_STOP.sub(lambda m: ". " + " " * (len(m.group(0)) - 2), t or "") for t in texts]
+    pieces = [(k, off, piece) for k, t in enumerate(items) for off, piece in _chunks(t)]
+    past = [_past_sections(t) for t in items]
+    out: list[list[Mention]] = [[] for _ in items]
     import warnings
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"\[W036\]")
-        return [_mentions_from_doc(doc) for doc in nlp.pipe(items, batch_size=batch_size)]
+        docs = nlp.pipe((p for _, _, p in pieces), batch_size=batch_size)
+        for (k, off, _), doc in zip(pieces, docs, strict=True):
+            out[k].extend(_mentions_from_doc(doc, items[k], off, past[k]))
+    for k, t in enumerate(items):
+        for m in _NORMAL.finditer(t):
+            out[k].append(Mention("No Finding", "present", m.start(), m.end(), m.group(0)))
+    return out
 
 
 def labels_from_mentions(
