@@ -298,12 +298,17 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
                     break
         elif m.polarity == "absent":
             if any(
-                o.observation in V.supported_by(m.observation)
-                and o.polarity != "absent"
+                o.polarity == "present"
                 and _same_thing(o, m)
+                and (
+                    o.observation == m.observation
+                    or (o.observation in V.supported_by(m.observation) and o.sentence == m.sentence)
+                )
                 for o in x.i_mentions
             ):
-                continue  # "left base atelectasis, no infiltrate": the draft reports it itself
+                # the draft reports it itself: "left base atelectasis, no infiltrate";
+                # "subcapital fracture left hip ... no fracture of the rest of the femur"
+                continue
             positives = [
                 f
                 for f in x.f_mentions
@@ -335,13 +340,14 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
 
 _SIDE_WORD = r"((?:left|right) (?:greater|larger|more) than (?:the )?(?:left|right)|left|right|bilateral|both|bibasilar|biapical)"
 _SITES = {g: re.compile(rf"^(?:{p})$", re.I) for g, p in V.SIDED_SITES.items()}
-_SIDE_THEN_SITE = re.compile(rf"\b{_SIDE_WORD}(?:[- ]sided)?((?:[\s-]+[a-z/]+){{1,4}})", re.I)
+_SIDE_THEN_SITE = re.compile(rf"\b{_SIDE_WORD}(?:[- ]sided)?((?:[\s-]+[a-z0-9/]+){{1,4}})", re.I)
 _SITE_THEN_SIDE = re.compile(
     r"\b([a-z]+)(?:\s+[a-z]+){0,2}?\s+(?:on|at) the (left|right)\b|\b([a-z]+)(?:\s+[a-z]+){0,2}?,?\s+(left|right) (?:greater|larger|more) than (?:the )?(?:left|right)\b",
     re.I,
 )
 _SITE_NEGATED_BEFORE = re.compile(
-    r"\b(?:no|not|without|negative for|free of|clear of)\b[^.;:]*$", re.I
+    r"\b(?:no(?! (?:suggestion|evidence|sign) of (?:interval )?(?:enlargement|growth|progression|increase|change))|not|without|negative for|free of|clear of)\b[^.;:]*$",
+    re.I,
 )
 _SITE_NORMAL_AFTER = re.compile(
     r"^[^.;:,]*?\b(?:is|are|appears?|remains?)\s+(?:\w+\s+)?(?:clear|normal|unremarkable|intact|negative|well[- ]expanded|expanded)\b|^\s+(?:\w+\s+)?(?:clear|negative|normal|unremarkable)\b",
@@ -382,7 +388,7 @@ def _site_sides(text: str) -> list[_SiteSide]:
     for m in _SIDE_THEN_SITE.finditer(low):
         side = m.group(1)
         side = side if side in ("left", "right") else "bilateral"
-        words = list(re.finditer(r"[a-z/]+", m.group(2)))
+        words = list(re.finditer(r"[a-z0-9/]+", m.group(2)))
         for k, w in enumerate(words):
             end = m.start(2) + w.end()
             group = next((g for g, rx in _SITES.items() if rx.match(w.group(0))), None)
@@ -426,6 +432,26 @@ def _site_sides(text: str) -> list[_SiteSide]:
     return out
 
 
+_STOP = r"(?!(?:and|or|with|of|the|a|an|in|on|at|to|is|are|was|xxxx|greater|worse|larger|more|less|smaller|than|side)\b)"
+_SIDE_PHRASE = re.compile(
+    rf"\b(left|right)(?:[- ]sided)?\s+{_STOP}([a-z]{{3,}})\s+{_STOP}([a-z]{{3,}})\b", re.I
+)
+
+
+def _side_phrases(text: str) -> list[tuple[str, str, int, int]]:
+    """(side, next two words, start, end) for each side word followed by two content words."""
+    out = []
+    for m in _SIDE_PHRASE.finditer(text):
+        if _NEG_NEAR.search(text[max(0, m.start() - 30) : m.start()]):
+            continue
+        phrase = f"{m.group(2).lower().rstrip('s')} {m.group(3).lower().rstrip('s')}"
+        out.append((m.group(1).lower(), phrase, m.start(), m.end()))
+    return out
+
+
+_NEG_NEAR = re.compile(r"\b(?:no|not|without|negative for|free of)\b[^.;:,]*$", re.I)
+
+
 def _sides(side: str) -> set[str]:
     return {"left", "right"} if side == "bilateral" else {side}
 
@@ -435,7 +461,7 @@ def check_laterality(x: CheckInput) -> list[SafetyWarning]:
     out: list[SafetyWarning] = []
     flagged: list[tuple[int, int]] = []
     for m in x.i_all or x.i_mentions:
-        if m.polarity == "absent" or not m.sides:
+        if m.polarity == "absent" or not m.sides or m.observation in V.NO_LATERALITY:
             continue
         related = [
             f
@@ -445,8 +471,9 @@ def check_laterality(x: CheckInput) -> list[SafetyWarning]:
             and f.polarity != "absent"
             and _same_thing(f, m)
         ]
-        if any(not f.sides for f in related if f.observation == m.observation):
-            continue  # the findings name it without a side: nothing to compare against
+        same = [f for f in related if f.observation == m.observation]
+        if same and not any(f.sides for f in same):
+            continue  # the findings name it only without a side: nothing to compare against
         # related observations count for the sides they name ("left basal opacity" covers
         # "left base atelectasis"); the unsided ones say nothing about sides
         related = [f for f in related if f.sides]
@@ -493,6 +520,30 @@ def check_laterality(x: CheckInput) -> list[SafetyWarning]:
                 [{"start": s.start, "end": s.end, "text": s.text}],
             )
         )
+    # the same words with the other side: "right-sided medication injection XXXX" where the
+    # findings only say "left-sided medication injection XXXX"
+    f_phrases = _side_phrases(x.findings)
+    for side, phrase, start, end in _side_phrases(x.impression):
+        if any(a < end and start < b for a, b in flagged):
+            continue
+        sides = {sd for sd, ph, _, _ in f_phrases if ph == phrase}
+        if sides and side not in sides:
+            flagged.append((start, end))
+            out.append(
+                SafetyWarning(
+                    "laterality_mismatch",
+                    "high",
+                    phrase,
+                    f"impression says '{x.impression[start:end]}' but the findings say "
+                    f"{' and '.join(sorted(sides))} {phrase}",
+                    [
+                        {"start": a, "end": b, "text": x.findings[a:b]}
+                        for sd, ph, a, b in f_phrases
+                        if ph == phrase
+                    ],
+                    [{"start": start, "end": end, "text": x.impression[start:end]}],
+                )
+            )
     for bad in _IMPOSSIBLE.finditer(x.impression):
         if bad.group(0).lower() in x.findings.lower():
             continue  # copied from the findings: the findings' own slip
@@ -541,7 +592,7 @@ def _must_be_named(f: Mention, acute_only: bool) -> bool:
     if substantial is not None and not substantial.search(f"{f.text} {_words_before(f)}"):
         return False
     if acute_only and (
-        f.change in ("stable", "improved", "resolved")
+        f.change in ("stable", "resolved")
         or f.acuity == "chronic"
         or _CHRONIC_WORDS.search(f.sentence)
     ):

@@ -99,6 +99,13 @@ _AND_LOCATION = re.compile(
     re.I,
 )
 _SIDE_WORD = re.compile(r"\b(?:left|right)\b", re.I)
+_SEVERITY_AFTER = re.compile(
+    r"^\s*(?:,\s*|(?:is|are|appears?|remains?|measur\w+|which is)\s+(?:\w+\s+)?)("
+    + "|".join(sorted(V.SEVERITY, key=len, reverse=True))
+    + r")\b(?=\s*(?:[,.;)]|$|in (?:size|amount|volume)))",
+    re.I,
+)
+_ANAPHORA = re.compile(V.ANAPHORA, re.I)
 _WORDS = 8
 
 
@@ -276,6 +283,13 @@ def _mentions_from_doc(
     out: list[Mention] = []
     ents = sorted(doc.ents, key=lambda e: e.start_char)
     prev_side: str | None = None
+    sentence_side: dict[int, str | None] = {}
+    prev_sentence: dict[int, int] = {}
+    last = -1
+    for sent in doc.sents:
+        sentence_side[sent.start_char] = _only_side(sent.text)
+        prev_sentence[sent.start_char] = last
+        last = sent.start_char
     for idx, ent in enumerate(ents):
         if ent.label_ == "IGNORE":
             continue
@@ -324,17 +338,30 @@ def _mentions_from_doc(
                 side = "bilateral" if word in ("both", "bilateral") else word
         if side is None:
             side = next((sd for rx, sd in _IMPLIED_SIDE if rx.search(near)), None)
+        inherited = None
         if side is None and prev is not None and prev_side is not None:
             gap = text[prev.end_char : ent.start_char]
             if _INHERIT_GAP.match(gap) and not _NO_INHERIT.search(gap):
-                side = prev_side  # "right lower lobe opacity, likely atelectasis"
+                side = inherited = prev_side  # "right lower lobe opacity, likely atelectasis"
+        if side is None and polarity != "absent" and not meta.get("polarity"):
+            # one side named in the whole sentence ("left upper lobe XXXX, reflecting an
+            # aspergilloma"), or, for "This represents pneumonia.", in the sentence before
+            side = sentence_side.get(sent.start_char)
+            if side is None and _ANAPHORA.match(sent.text):
+                side = sentence_side.get(prev_sentence.get(sent.start_char, -1))
         loc = _LOCATION.search(f"{before} {after}")
-        sev = _SEVERITY.search(near)
+        # severity before the finding, or stated of it after ("effusion, small", "effusion is
+        # small"); "pneumothorax or large effusion" gives "large" to the effusion only
+        sev = _SEVERITY.search(f"{before} {ent.text}") or _SEVERITY_AFTER.match(
+            text[ent.end_char : min(sent.end_char, ent.end_char + 80)]
+        )
         size = _SIZE.search(near)
         size_mm = None
         if size:
             size_mm = float(size.group(1)) * (10.0 if size.group(2).lower() == "cm" else 1.0)
         change = _change(f"{before} {ent.text} {after_long}")
+        if _NO_CHANGE.search(text[pre_from : ent.start_char]):
+            change = "stable"  # "no interval increase in size and number of ... nodules"
 
         device = position = acuity = None
         followup = False
@@ -356,7 +383,9 @@ def _mentions_from_doc(
                 position = "malpositioned"
             elif _STANDARD.search(scope):
                 position = "standard"
-            side = _side_of(f"{before} {ent.text}")
+            # a device's side is what is written before it ("left IJ catheter"); sides after
+            # it place its tip ("tip in the right atrium")
+            side = _side_of(f"{before} {ent.text}") or inherited
         elif obs == "Fracture":
             if _CHRONIC.search(f"{before_raw} {ent.text} {after_long}"):
                 acuity = "chronic"
@@ -396,6 +425,16 @@ def _mentions_from_doc(
                 )
             )
     return out
+
+
+def _only_side(text: str) -> str | None:
+    """The one side a sentence names, or None when it names none, both, or a bilateral one."""
+    text = _NOT_A_SIDE.sub(" ", text)
+    left = bool(_LEFT_I.search(text))
+    right = bool(_RIGHT_I.search(text))
+    if left == right or _BILAT.search(text):
+        return None
+    return "left" if left else "right"
 
 
 def _side_of_raw(text: str) -> str | None:

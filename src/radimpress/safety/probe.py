@@ -87,7 +87,7 @@ _OLD_FRACTURE = re.compile(
 # a finding the findings only suspect is not one they carry
 _HEDGE = re.compile(
     r"\b(?:may|might|could|possibl\w*|question\w*|suspect\w*|versus|vs|or|cannot|can not|"
-    r"differential|consider|suggest\w*|equivocal|indeterminate)\b",
+    r"differential|consider|suggest\w*|equivocal|borderline)\b",
     re.I,
 )
 _NEG_BEFORE = re.compile(
@@ -142,7 +142,7 @@ _FINDING = re.compile(rf"\b(?:{FINDING_WORDS})\b", re.I)
 _HEDGE_OR_NEG = re.compile(
     r"\b(?:no|not|without|negative|free|clear|normal|unremarkable|resolved|removed|may|might|could|possibl\w*|"
     r"probabl\w*|likely|versus|vs|question\w*|suspect\w*|cannot|can not|or|recommend\w*|follow-?up|"
-    r"consider|if|history|prior|previous|otherwise|unchanged|stable|xxxx)\b",
+    r"consider|if|history|prior|previous|otherwise|unchanged|stable|suggest\w*|borderline|xxxx)\b",
     re.I,
 )
 _LIST_NO = re.compile(r"^\s*\d{1,2}[.)]\s*")
@@ -160,27 +160,43 @@ def negate_sentence(sentence: str) -> str | None:
     body = sentence[len(prefix) :]
     m = re.match(r"(there (?:is|are))\s+(?:an?\s+|some\s+)?", body, re.I)
     if m:
-        return prefix + m.group(1) + " no " + body[m.end() :]
+        return prefix + m.group(1) + " no " + _SIZE_WORDS.sub("", body[m.end() :])
     m = re.search(r"\b(is|are)\s+", body)
     if m and m.start() > 0:
         return prefix + body[: m.end()] + "not " + body[m.end() :]
     if re.match(r"[A-Za-z]", body):
         body = re.sub(r"^(?:an?|the)\s+", "", body, flags=re.I)
-        return prefix + "No " + body[0].lower() + body[1:]
+        # "No large effusion" would deny only a large one: drop the size word
+        body = _SIZE_WORDS.sub("", body)
+        return prefix + "No " + body[0].lower() + body[1:] if body else None
     return None
+
+
+_SIZE_WORDS = re.compile(
+    r"^(?:(?:small|large|moderate|mild|minimal|trace|tiny|massive|extensive|severe|marked|"
+    r"minimally|mildly|moderately|markedly|slightly|moderate-sized|large-sized)[\s,-]+)+",
+    re.I,
+)
 
 
 # --- findings a draft can add although the findings deny them -----------------------------
 # (negated words in the findings, sentence a draft might wrongly add)
 DENIABLE: tuple[tuple[str, str], ...] = (
     (r"pneumothora(?:x|ces)", "Small right pneumothorax."),
-    (r"(?:pleural )?effusions?", "Small bilateral pleural effusions."),
+    (r"(?<!joint )(?<!pericardial )(?:pleural )?effusions?", "Small bilateral pleural effusions."),
     (r"(?:focal )?(?:airspace )?consolidation", "Right lower lobe consolidation."),
     (r"(?:pulmonary )?edema", "Pulmonary edema."),
     (r"pneumonia", "Right lower lobe pneumonia."),
     (r"cardiomegaly", "Cardiomegaly."),
 )
-_DENIED = r"\b(?:no|without|negative for)\b(?:(?!\b(?:but|however|change|increase|decrease)\b)[^.;]){0,60}?\b(?:%s)\b"
+# "no large effusion" does not deny a small one, "the left lung is without pneumothorax"
+# does not deny one on the right: such denials are not used
+_DENIED = (
+    r"\b(?:no|without|negative for)\b"
+    r"(?:(?!\b(?:but|however|change|increase|decrease|large|significant|sizable|moderate|substantial|typical|definite|left|right)\b)[^.;]){0,60}?"
+    r"\b(?:%s)\b"
+)
+_SIDED = re.compile(r"\b(?:left|right)\b", re.I)
 
 
 @dataclass
@@ -203,37 +219,44 @@ def build_cases(rows: Iterable[Mapping[str, str]]) -> list[ProbeCase]:
         uid, findings, imp = str(r["uid"]), r["findings"], r["impression"]
         split = split_of(uid)
 
-        def add(kind: str, new: str, detail: str) -> None:
-            out.append(ProbeCase(uid, split, kind, findings, imp, new, detail))
+        found: list[tuple[str, str, str]] = []  # (kind, perturbed impression, detail)
+        add = found.append
 
         # side swap the findings make detectable: the impression names one side, the
         # findings name that side and never the other, so the swapped side is named nowhere
         imp_sides, f_sides = sides_in(imp), sides_in(findings)
         if len(imp_sides) == 1 and f_sides == imp_sides:
-            add("side_swap", flip_sides(imp), f"{next(iter(imp_sides))} -> swapped")
+            add(("side_swap", flip_sides(imp), f"{next(iter(imp_sides))} -> swapped"))
 
         heads = critical_headings(r.get("MeSH", ""), findings)
         if heads:
-            add("critical_omitted", STOCK_NORMAL[k % len(STOCK_NORMAL)], ", ".join(heads))
+            add(("critical_omitted", STOCK_NORMAL[k % len(STOCK_NORMAL)], ", ".join(heads)))
 
         for start, sent in sentences(imp):
             m = _FINDING.search(sent)
             if not m or _HEDGE_OR_NEG.search(sent):
                 continue
-            if not said_positively(findings, rf"\b{re.escape(m.group(0))}\b"):
+            if not said_positively(findings, rf"\b{re.escape(m.group(0))}\b", definite=True):
                 continue
             neg = negate_sentence(sent)
             if neg:
-                add("negation_flip", imp[:start] + neg + imp[start + len(sent) :], m.group(0))
+                add(("negation_flip", imp[:start] + neg + imp[start + len(sent) :], m.group(0)))
                 break
 
         for words, sentence in DENIABLE:
-            if re.search(_DENIED % words, findings, re.I) and not re.search(
-                rf"\b(?:{words})\b", imp, re.I
-            ):
+            denial = next(
+                (
+                    s
+                    for _, s in sentences(findings)
+                    if re.search(_DENIED % words, s, re.I) and not _SIDED.search(s)
+                ),
+                None,
+            )
+            if denial and not re.search(rf"\b(?:{words})\b", imp, re.I):
                 sep = "" if imp.rstrip().endswith(".") else "."
-                add("denied_added", f"{imp.rstrip()}{sep} {sentence}", sentence)
+                add(("denied_added", f"{imp.rstrip()}{sep} {sentence}", sentence))
                 break
+        out.extend(ProbeCase(uid, split, kind, findings, imp, new, d) for kind, new, d in found)
     return out
 
 

@@ -29,6 +29,7 @@ EXTRA_OBSERVATIONS = (
     "Scarring",
     "Emphysema",
     "Subcutaneous Emphysema",
+    "Pericardial Effusion",
     "Bronchiectasis",
     "Granuloma",
     "Adenopathy",
@@ -114,7 +115,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ),
     (
         "Lung Lesion",
-        r"(?:pulmonary |lung |cavitary |spiculated )?(?:nodules?|nodularit(?:y|ies)|masses|mass(?! effect)|neoplasms?|tumou?rs?|malignancy|carcinoma|metasta(?:sis|ses|tic disease))|(?:lung|pulmonary|cavitary|parenchymal) lesions?|\baspergillomas?\b|\bmycetomas?\b|\bcavit(?:y|ies|ation)\b|\bcavitary (?:lesions?|opacit(?:y|ies))",
+        r"(?:pulmonary |lung |cavitary |spiculated )?(?:nodules?|masses|mass(?! effect)|neoplasms?|tumou?rs?|malignancy|carcinoma|metasta(?:sis|ses|tic disease))|(?:lung|pulmonary|cavitary|parenchymal) lesions?|\baspergillomas?\b|\bmycetomas?\b|\bcavit(?:y|ies|ation)\b|\bcavitary (?:lesions?|opacit(?:y|ies))",
         {},
     ),
     ("Lung Lesion", rf"nodular {_OPAC}|nodular {_DENS}", {"also": ["Lung Opacity"]}),
@@ -186,12 +187,13 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
         r"(?:large|increased) lung volumes|flatten(?:ed|ing)(?: of)?(?: the)? (?:hemi-?)?diaphragms?|increased retrosternal (?:clear |air )?space)\b",
         {},
     ),
+    ("Pericardial Effusion", r"\bpericardial (?:effusions?|fluid)\b", {}),
     ("Subcutaneous Emphysema", r"\b(?:subcutaneous|soft tissue) (?:emphysema|air|gas)\b", {}),
     ("Bronchiectasis", r"\b(?:traction |cystic )?bronchiectas(?:is|es|tic(?: changes?)?)\b", {}),
     (
         "Granuloma",
         r"\b(?:(?:calcified|noncalcified|non-calcified) )?granulomas?|granulomata|"
-        r"(?:calcified|calcific) (?:hilar |mediastinal |subcarinal |paratracheal |hilar and mediastinal )?lymph (?:nodes?|XXXX)|"
+        r"(?:calcified|calcific) (?:[\w-]+ (?:(?:versus|or|and) )?){0,3}?lymph (?:nodes?|XXXX)|"
         r"(?:sequelae? of )?(?:prior |old |remote |healed )?granulomatous (?:disease|infection|process|changes?)\b",
         {},
     ),
@@ -271,7 +273,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     (
         "IGNORE",
         r"\bfractur\w* (?:of|in|involving) (?:the |a |one of the )?(?:[\w-]+ ){0,2}(?:sternotomy|wires?|screws?|hardware|leads?|catheters?|plates?|rods?)\b(?: (?:wires?|XXXX))?|"
-        r"(?:soft tissue|laryngeal|prevertebral|scrotal|extremity) edema|mass effect|calcifi(?:c|ed) (?:densit(?:y|ies)|opacit(?:y|ies))|(?:catheter|lead|wire|line|sternotomy wire|screw|plate|hardware) fracture|(?:pericardial|joint|knee|elbow|ankle) effusions?|bone density|nipple (?:shadows?|markers?|rings?)",
+        r"(?:soft tissue|laryngeal|prevertebral|scrotal|extremity) edema|mass effect|calcifi(?:c|ed) (?:densit(?:y|ies)|opacit(?:y|ies))|(?:catheter|lead|wire|line|sternotomy wire|screw|plate|hardware) fracture|(?:joint|knee|elbow|ankle) effusions?|bone density|nipple (?:shadows?|markers?|rings?)",
         {},
     ),
     # --- abdomen ---
@@ -413,7 +415,7 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "resolution of",
         "NEGATED_EXISTENCE",
         "FORWARD",
-        r"\b(?:complete |interval )?(?:resolution|removal) of\b",
+        r"\b(?:complete |interval )?(?:resolution|removal|clearing) of\b",
         6,
     ),
     ("not", "NEGATED_EXISTENCE", "FORWARD", r"\b(?:not|nor|neither)\b", None),
@@ -523,6 +525,22 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         None,
     ),
     ("not only", "NEGATED_EXISTENCE", "PSEUDO", r"\bnot only\b|\bno doubt\b|\bnot clearly\b", None),
+    # the age of a fracture is in doubt, not the fracture
+    (
+        "age-indeterminate",
+        "POSSIBLE_EXISTENCE",
+        "PSEUDO",
+        r"\bage[- ]?indeterminate\b|\bindeterminate age\b",
+        None,
+    ),
+    # "no suggestion of enlargement of the known nodule": the nodule is there
+    (
+        "no growth of",
+        "NEGATED_EXISTENCE",
+        "PSEUDO",
+        r"\bno (?:suggestion|evidence|sign) of (?:interval )?(?:enlargement|growth|progression|increase|change)(?: in size)? (?:of|in)\b",
+        None,
+    ),
     # scope ends
     (
         "but",
@@ -697,6 +715,9 @@ DENIED_BY: dict[str, set[str]] = {
     "Pneumonia": {"Pneumonia", "Consolidation", "Lung Opacity"},
     "Consolidation": {"Consolidation", "Lung Opacity"},
 }
+# Findings too often bilateral or loosely placed for a side comparison of their own
+# (the anatomical-site check still compares "left knee" with "right knee").
+NO_LATERALITY = frozenset({"Degenerative Change"})
 # Related findings whose side says nothing about another finding's side: a calcified
 # node in the right hilum does not place a nodule on the right.
 NOT_SIDE_EVIDENCE = frozenset({"Granuloma", "Adenopathy", "Postsurgical Change", "Support Devices"})
@@ -709,6 +730,7 @@ UNSUPPORTED_CHECKED = (frozenset(CHEXPERT_OBSERVATIONS) - {"No Finding"}) | {
     "Subcutaneous Emphysema",
     "Dislocation",
     "Bone Lesion",
+    "Pericardial Effusion",
 }
 
 
@@ -725,16 +747,20 @@ def denied_by(observation: str) -> set[str]:
 IMPLIED_SIDE: list[tuple[str, str]] = [  # (also used as sites: "lingula" names the left lung)
     (r"\blingula(?:r)?\b", "left"),
     (r"\bretrocardiac\b", "left"),  # behind the heart is the left lower lobe
+    (r"\b(?:posterior to|behind) the (?:left )?heart\b", "left"),
     (r"\bmiddle lobe\b", "right"),
     (r"\bazygo-?esophageal recess\b", "right"),
 ]
+# A sentence that speaks of the finding before it: "This likely represents pneumonia."
+ANAPHORA = r"^\W*(?:\d[.)]\s*)?(?:this|these|it|they|which|findings?|the (?:finding|findings|appearance|opacity|opacities|abnormality)|appearance)\b"
 # Anatomy that does not exist: a side named with it is a side error in the text itself.
 IMPOSSIBLE_SIDE = (
     r"\bleft (?:middle lobe|minor fissure|azygos)\b|\bright (?:lingula(?:r)?|lingular segment)\b"
 )
 # A side placed after a comma: "opacities, most notably in the right middle lobe".
 LOCATIVE_AFTER = (
-    r"^[^.;]{0,40}?,\s*(?:(?:most (?:notably|prominently|pronounced)|predominantly|mainly|particularly|especially|primarily|chiefly|greatest)\s+)?"
+    r"^[^.;]{0,40}?,\s*(?:(?:most (?:notably|prominently|pronounced)|predominantly|mainly|particularly|especially|primarily|chiefly|greatest|"
+    r"(?:slightly |much |somewhat |significantly )?(?:greater|larger|worse|more (?:pronounced|prominent|marked|extensive)))\s+)?"
     r"(?:in|at|within|involving|along|over|projecting over|overlying|on)\s+(?:the\s+)?(?:\w+\s+){0,2}?(left|right|bilateral|both)\b"
 )
 
@@ -752,7 +778,7 @@ PAST_SECTIONS = r"^(?:clinical history|history|indications?|reason|comparison|te
 # findings name for the same site, whatever the finding is. Site group -> words.
 SIDED_SITES: dict[str, str] = {
     "lung": r"lungs?|lobes?|lobar|bases?|basilar|basal|apex|apices|apical|midlung|mid-lung|mid lung|hemithorax|"
-    r"hil(?:um|a|ar)|perihilar|suprahilar|infrahilar|juxtahilar|costophrenic|lung zones?|upper zone|lower zone|"
+    r"hil(?:um|a|ar)|perihilar|suprahilar|infrahilar|juxtahilar|retrohilar|costophrenic|lung zones?|upper zone|lower zone|"
     r"chest(?! (?:x-?ray|radiograph|ct|film))|pleural|pleura|lingula|lingular",
     "hemidiaphragm": r"(?:hemi-?)?diaphragms?",
     "atrium": r"atri(?:um|al)",
@@ -762,7 +788,7 @@ SIDED_SITES: dict[str, str] = {
     "shoulder": r"shoulders?|humer(?:us|al)|glenoid|glenohumeral|scapulae?|scapular",
     "breast": r"breasts?|mastectomy|axilla(?:ry)?",
     "neck vessel": r"internal jugular|\bij\b|jugular|subclavian|brachiocephalic",
-    "paratracheal": r"paratracheal",
+    "mediastinum": r"paratracheal|mediastin(?:um|al)|paraesophageal|paraspinal|paravertebral",
     "arm": r"arms?|upper extremity|elbow|forearm|wrist|hand",
     "leg": r"legs?|lower extremity|foot|feet|ankle|knee|hip|femur|femoral",
     "kidney": r"kidneys?|renal",
