@@ -591,13 +591,13 @@ def _must_be_named(f: Mention, acute_only: bool) -> bool:
     substantial = _NORMAL_SUBSTANTIAL.get(f.observation)
     if substantial is not None and not substantial.search(f"{f.text} {_words_before(f)}"):
         return False
-    if acute_only and (
+    # "no acute abnormality" may leave out what is stable or chronic
+    chronic = (
         f.change in ("stable", "resolved")
         or f.acuity == "chronic"
-        or _CHRONIC_WORDS.search(f.sentence)
-    ):
-        return False
-    return True
+        or bool(_CHRONIC_WORDS.search(f.sentence))
+    )
+    return not (acute_only and chronic)
 
 
 _NORMAL_SUBSTANTIAL = {k: re.compile(v, re.I) for k, v in V.NORMAL_SUBSTANTIAL.items()}
