@@ -8,15 +8,22 @@ read the same pre-extracted mentions, so the text is parsed once per pair.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from radimpress.records import InputError
+from radimpress.safety import followup
 from radimpress.safety import vocabulary as V
 from radimpress.safety.extractor import Mention, extract_many
 
-WARNING_TYPES = ("contradiction", "laterality_mismatch", "omitted_critical", "unsupported_finding")
+WARNING_TYPES = (
+    "contradiction",
+    "laterality_mismatch",
+    "omitted_critical",
+    "unsupported_finding",
+    "missing_follow_up",
+)
 
 
 @dataclass
@@ -128,6 +135,11 @@ class CheckInput:
     critical: Sequence[CriticalRule] = DEFAULT_CRITICAL
     f_all: list[Mention] = field(default_factory=list)
     i_all: list[Mention] = field(default_factory=list)
+    # the study, when the caller knows it: the follow-up rules depend on the modality,
+    # the patient's age and what the indication says (risk, exclusions)
+    exam: str | None = None
+    indication: str | None = None
+    age: int | None = None
 
 
 CheckFn = Callable[[CheckInput], list[SafetyWarning]]
@@ -721,6 +733,32 @@ def check_unsupported(x: CheckInput) -> list[SafetyWarning]:
     return out
 
 
+@register_check("missing_follow_up")
+def check_missing_follow_up(x: CheckInput) -> list[SafetyWarning]:
+    """A follow-up the guideline tables require for the findings, which the draft does not give.
+
+    Medium severity: it asks for a look (or for `radimpress recommend` to add the
+    sentence) but does not make a draft unsafe.
+    """
+    out: list[SafetyWarning] = []
+    for rec in followup.recommend(x.findings, None, x.exam, x.indication, x.age):
+        if rec.follow_up != "required" or followup.gives_follow_up(x.impression, rec):
+            continue
+        ev = rec.evidence
+        out.append(
+            SafetyWarning(
+                "missing_follow_up",
+                "medium",
+                rec.finding.get("name", "finding"),
+                f"the findings describe a {rec.finding.get('name', 'finding')} ('{ev['text']}') for which "
+                f"{rec.guideline} gives a follow-up the impression does not: {rec.sentence}",
+                [{"start": ev["start"], "end": ev["end"], "text": ev["text"]}],
+                [],
+            )
+        )
+    return out
+
+
 class SafetyChecker:
     """A pipeline of named checks; parse once, run each check on the shared mentions."""
 
@@ -735,22 +773,38 @@ class SafetyChecker:
         self.critical = tuple(critical) if critical is not None else DEFAULT_CRITICAL
 
     def check_many(
-        self, pairs: Sequence[tuple[str | None, str | None]]
+        self,
+        pairs: Sequence[tuple[str | None, str | None]],
+        context: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> list[list[SafetyWarning]]:
+        """Warnings per (findings, impression) pair.
+
+        ``context`` optionally gives each pair its study: a mapping with ``exam``,
+        ``indication`` and ``age`` (any may be missing), used by the follow-up check.
+        Each distinct text is parsed once, so candidates sharing one findings text
+        cost one findings parse.
+        """
+        if context is not None and len(context) != len(pairs):
+            raise InputError(f"context has {len(context)} entries for {len(pairs)} pairs")
         findings = [f or "" for f, _ in pairs]
         impressions = [i or "" for _, i in pairs]
-        mentions = extract_many(findings + impressions)
-        n = len(pairs)
+        unique = list(dict.fromkeys(findings + impressions))
+        parsed = dict(zip(unique, extract_many(unique), strict=True))
         out = []
-        for k in range(n):
+        for k in range(len(pairs)):
+            f_all, i_all = parsed[findings[k]], parsed[impressions[k]]
+            ctx = (context[k] if context is not None else None) or {}
             x = CheckInput(
                 findings[k],
                 impressions[k],
-                [m for m in mentions[k] if not m.historical],
-                [m for m in mentions[n + k] if not m.historical],
+                [m for m in f_all if not m.historical],
+                [m for m in i_all if not m.historical],
                 self.critical,
-                mentions[k],
-                mentions[n + k],
+                f_all,
+                i_all,
+                exam=ctx.get("exam"),
+                indication=ctx.get("indication"),
+                age=ctx.get("age"),
             )
             warnings: list[SafetyWarning] = []
             for name in self.check_names:
@@ -758,8 +812,16 @@ class SafetyChecker:
             out.append(warnings)
         return out
 
-    def check(self, findings: str | None, impression: str | None) -> list[SafetyWarning]:
-        return self.check_many([(findings, impression)])[0]
+    def check(
+        self,
+        findings: str | None,
+        impression: str | None,
+        exam: str | None = None,
+        indication: str | None = None,
+        age: int | None = None,
+    ) -> list[SafetyWarning]:
+        ctx = {"exam": exam, "indication": indication, "age": age}
+        return self.check_many([(findings, impression)], [ctx])[0]
 
 
 def check(
