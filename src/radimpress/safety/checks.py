@@ -392,7 +392,10 @@ def _site_sides(text: str) -> list[_SiteSide]:
     low = text.lower()
 
     def positive(start: int, end: int) -> bool:
-        clause_from = max((c.end() for c in _CLAUSE_START.finditer(low, 0, start)), default=0)
+        # the clause the site sits in: look back a bounded stretch only, so long texts
+        # stay linear
+        lo = max(0, start - 200)
+        clause_from = max((c.end() for c in _CLAUSE_START.finditer(low, lo, start)), default=lo)
         if _SITE_NEGATED_BEFORE.search(low[clause_from:start]):
             return False
         return not _SITE_NORMAL_AFTER.match(low[end : end + 60])
