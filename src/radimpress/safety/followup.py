@@ -392,7 +392,8 @@ def _findings_in(table: RuleTable, text: str, source: str) -> list[_Finding]:
             if _NEGATED_AFTER.match(sent[m.end() : hi]) or _HYPOTHETICAL.search(window):
                 continue
             sizes = _sizes(window)
-            plural = m.group(0).lower().endswith("s") and not m.group(0).lower().endswith("ss")
+            word = m.group(0).lower()
+            plural = word.endswith(("s", "ies", "i")) and not word.endswith(("ss", "us", "sis"))
             size: tuple[int, int] | None = None
             size_text = ""
             if sizes:
@@ -662,8 +663,9 @@ def assess(
         if not live:
             continue
         distinct = {(f.size, tuple(map(tuple, f.attributes.values()))) for f in live}
-        multiple_word = "count" in table.attributes and any(
-            f.attributes["count"] == ["multiple"] for f in live
+        # "nodules", "opacities", "several nodules": the words say there is more than one
+        multiple_word = any(
+            f.plural or f.attributes.get("count") == ["multiple"] for f in live
         )
         count = "multiple" if (len(distinct) > 1 or multiple_word) else "single"
         lead = max(live, key=lambda f: (f.size[1] if f.size else -1, f.start))
