@@ -102,43 +102,86 @@ def cases() -> list[dict]:
         )
 
     # --- A. solid: every cell, each with its size written three ways ---
-    single_sizes = {"lt6": [(4, "4 mm"), (0.3, "0.3 cm"), (5.4, "5.4 mm")],
-                    "6-8": [(8, "8 mm"), (0.8, "0.8 cm"), (7, "8 x 6 mm")],
-                    "gt8": [(12, "12 mm"), (1.5, "1.5 cm"), (9, "10 x 8 mm")]}
+    single_sizes = {
+        "lt6": [(4, "4 mm"), (0.3, "0.3 cm"), (5.4, "5.4 mm")],
+        "6-8": [(8, "8 mm"), (0.8, "0.8 cm"), (7, "8 x 6 mm")],
+        "gt8": [(12, "12 mm"), (1.5, "1.5 cm"), (9, "10 x 8 mm")],
+    }
     for band, variants in single_sizes.items():
         for k, (_, size) in enumerate(variants):
             loc = LOCATIONS[k % len(LOCATIONS)]
             for risk in ("low", "high"):
                 text = f"There is a {size} solid nodule in the {loc}. No pleural effusion."
-                add(text, ids([SOLID[("single", band, risk)]]), f"solid single {band} {risk}",
-                    indication=RISK_TEXT[risk][k % 2])
+                add(
+                    text,
+                    ids([SOLID[("single", band, risk)]]),
+                    f"solid single {band} {risk}",
+                    indication=RISK_TEXT[risk][k % 2],
+                )
             # unknown risk: both rows of the table
-            add(f"A {size} noncalcified nodule is seen in the {loc}.",
+            add(
+                f"A {size} noncalcified nodule is seen in the {loc}.",
                 ids([SOLID[("single", band, "low")], SOLID[("single", band, "high")]]),
-                f"solid single {band}, risk not stated: both rows", indication=RISK_TEXT[None][k % 2])
-    multiple = {"lt6": ["Several solid nodules, the largest 4 mm, in both lungs.",
-                        "Multiple bilateral pulmonary nodules measuring up to 5 mm."],
-                "6-8": ["Several solid nodules are present, the largest measuring 7 mm in the right upper lobe.",
-                        "Three pulmonary nodules in the left lung, the largest 0.7 cm."],
-                "gt8": ["Multiple solid pulmonary nodules, the largest 11 mm in the left lower lobe.",
-                        "Two nodules: 1.2 cm in the right upper lobe and 4 mm in the lingula."]}
+                f"solid single {band}, risk not stated: both rows",
+                indication=RISK_TEXT[None][k % 2],
+            )
+    multiple = {
+        "lt6": [
+            "Several solid nodules, the largest 4 mm, in both lungs.",
+            "Multiple bilateral pulmonary nodules measuring up to 5 mm.",
+        ],
+        "6-8": [
+            "Several solid nodules are present, the largest measuring 7 mm in the right upper lobe.",
+            "Three pulmonary nodules in the left lung, the largest 0.7 cm.",
+        ],
+        "gt8": [
+            "Multiple solid pulmonary nodules, the largest 11 mm in the left lower lobe.",
+            "Two nodules: 1.2 cm in the right upper lobe and 4 mm in the lingula.",
+        ],
+    }
     for band, texts in multiple.items():
         for k, text in enumerate(texts):
             for risk in ("low", "high"):
-                add(text, ids([SOLID[("multiple", band, risk)]]), f"solid multiple {band} {risk}",
-                    indication=RISK_TEXT[risk][k % 2])
-            add(text, ids([SOLID[("multiple", band, "low")], SOLID[("multiple", band, "high")]]),
-                f"solid multiple {band}, risk not stated: both rows", indication=RISK_TEXT[None][k % 2])
+                add(
+                    text,
+                    ids([SOLID[("multiple", band, risk)]]),
+                    f"solid multiple {band} {risk}",
+                    indication=RISK_TEXT[risk][k % 2],
+                )
+            add(
+                text,
+                ids([SOLID[("multiple", band, "low")], SOLID[("multiple", band, "high")]]),
+                f"solid multiple {band}, risk not stated: both rows",
+                indication=RISK_TEXT[None][k % 2],
+            )
     # rounding at the band edges (mean of long and short axes, rounded to the nearest mm)
-    for size, mm in (("5.5 mm", 5.5), ("8.4 mm", 8.4), ("8.5 mm", 8.5), ("6 x 5 mm", 5.5), ("9 x 8 mm", 8.5)):
-        add(f"Solid nodule in the right lower lobe measuring {size}.",
-            ids([SOLID[("single", solid_band(mm), "low")]]), f"rounding: {size} -> band {solid_band(mm)}",
-            indication=RISK_TEXT["low"][0])
+    for size, mm in (
+        ("5.5 mm", 5.5),
+        ("8.4 mm", 8.4),
+        ("8.5 mm", 8.5),
+        ("6 x 5 mm", 5.5),
+        ("9 x 8 mm", 8.5),
+    ):
+        add(
+            f"Solid nodule in the right lower lobe measuring {size}.",
+            ids([SOLID[("single", solid_band(mm), "low")]]),
+            f"rounding: {size} -> band {solid_band(mm)}",
+            indication=RISK_TEXT["low"][0],
+        )
 
     # --- B. subsolid ---
-    gg_words = ["ground-glass nodule", "ground glass opacity", "pure ground-glass nodule", "nonsolid nodule"]
-    ps_words = ["part-solid nodule", "part solid nodule", "semisolid nodule",
-                "nodule with ground-glass and a 3 mm solid component"]
+    gg_words = [
+        "ground-glass nodule",
+        "ground glass opacity",
+        "pure ground-glass nodule",
+        "nonsolid nodule",
+    ]
+    ps_words = [
+        "part-solid nodule",
+        "part solid nodule",
+        "semisolid nodule",
+        "nodule with ground-glass and a 3 mm solid component",
+    ]
     sub_sizes = {"lt6": ["4 mm", "0.5 cm"], "ge6": ["9 mm", "1.4 cm", "8 x 6 mm"]}
     for comp, words in (("ground_glass", gg_words), ("part_solid", ps_words)):
         for band, sizes in sub_sizes.items():
@@ -149,59 +192,124 @@ def cases() -> list[dict]:
                 else:
                     text = f"{size} {w} in the {LOCATIONS[k]}."
                 for risk in ("low", "high", None):  # subsolid rows do not depend on risk
-                    add(text[0].upper() + text[1:], ids([SUBSOLID[(comp, "single", band)]]),
-                        f"{comp} single {band} ({risk or 'unknown'} risk)", indication=RISK_TEXT[risk][k % 2])
+                    add(
+                        text[0].upper() + text[1:],
+                        ids([SUBSOLID[(comp, "single", band)]]),
+                        f"{comp} single {band} ({risk or 'unknown'} risk)",
+                        indication=RISK_TEXT[risk][k % 2],
+                    )
     for comp, text_lt6, text_ge6 in (
-        ("ground_glass", "Several ground-glass nodules, the largest 4 mm.",
-         "Multiple ground-glass opacities in both upper lobes, the largest 12 mm."),
-        ("part_solid", "Two part-solid nodules measuring up to 5 mm.",
-         "Several part-solid nodules, the largest 1.1 cm in the right upper lobe."),
+        (
+            "ground_glass",
+            "Several ground-glass nodules, the largest 4 mm.",
+            "Multiple ground-glass opacities in both upper lobes, the largest 12 mm.",
+        ),
+        (
+            "part_solid",
+            "Two part-solid nodules measuring up to 5 mm.",
+            "Several part-solid nodules, the largest 1.1 cm in the right upper lobe.",
+        ),
     ):
         add(text_lt6, ids([SUBSOLID[(comp, "multiple", "lt6")]]), f"{comp} multiple lt6")
         add(text_ge6, ids([SUBSOLID[(comp, "multiple", "ge6")]]), f"{comp} multiple ge6")
     # "subsolid" leaves ground-glass vs part-solid open: below 6 mm both say the same
-    add("4 mm subsolid nodule in the left upper lobe.",
-        ids([SUBSOLID[("ground_glass", "single", "lt6")]]), "subsolid <6 mm: both types agree")
-    add("9 mm subsolid nodule in the left upper lobe.", [f"{T}/indeterminate"],
-        "subsolid >=6 mm: type needed (ground-glass and part-solid rows differ)")
+    add(
+        "4 mm subsolid nodule in the left upper lobe.",
+        ids([SUBSOLID[("ground_glass", "single", "lt6")]]),
+        "subsolid <6 mm: both types agree",
+    )
+    add(
+        "9 mm subsolid nodule in the left upper lobe.",
+        [f"{T}/indeterminate"],
+        "subsolid >=6 mm: type needed (ground-glass and part-solid rows differ)",
+    )
     # "sub-centimeter" leaves the size band open
-    add("Sub-centimeter solid nodule in the right upper lobe.", [f"{T}/indeterminate"],
-        "sub-centimeter solid: size band needed", indication=RISK_TEXT["low"][0])
-    add("Several subcentimeter ground-glass nodules.", [f"{T}/indeterminate"],
-        "several sub-centimeter ground-glass: size band needed")
+    add(
+        "Sub-centimeter solid nodule in the right upper lobe.",
+        [f"{T}/indeterminate"],
+        "sub-centimeter solid: size band needed",
+        indication=RISK_TEXT["low"][0],
+    )
+    add(
+        "Several subcentimeter ground-glass nodules.",
+        [f"{T}/indeterminate"],
+        "several sub-centimeter ground-glass: size band needed",
+    )
 
     # --- exclusions and limits ---
     add("6 mm solid nodule in the right upper lobe.", [], "under 35", age=30, excluded="under-35")
-    add("6 mm solid nodule in the right upper lobe.", [], "under 35 from the indication",
-        indication="28-year-old with cough.", excluded="under-35")
-    add("6 mm solid nodule in the right upper lobe.", ids([SOLID[("single", "6-8", "low")], SOLID[("single", "6-8", "high")]]),
-        "35 is included", age=35)
-    add("7 mm solid nodule in the left lower lobe.", [], "known cancer",
-        indication="History of breast cancer, restaging.", excluded="known-cancer")
-    add("7 mm solid nodule in the left lower lobe.",
+    add(
+        "6 mm solid nodule in the right upper lobe.",
+        [],
+        "under 35 from the indication",
+        indication="28-year-old with cough.",
+        excluded="under-35",
+    )
+    add(
+        "6 mm solid nodule in the right upper lobe.",
         ids([SOLID[("single", "6-8", "low")], SOLID[("single", "6-8", "high")]]),
-        "cancer denied is not an exclusion", indication="Cough. No history of cancer.")
-    add("7 mm solid nodule in the left lower lobe.", [], "immunocompromised",
-        indication="Renal transplant recipient with fever.", excluded="immunocompromised")
-    add("7 mm solid nodule in the left lower lobe.", [], "lung cancer screening",
-        exam="Low-dose CT chest for lung cancer screening", excluded="lung-cancer-screening")
+        "35 is included",
+        age=35,
+    )
+    add(
+        "7 mm solid nodule in the left lower lobe.",
+        [],
+        "known cancer",
+        indication="History of breast cancer, restaging.",
+        excluded="known-cancer",
+    )
+    add(
+        "7 mm solid nodule in the left lower lobe.",
+        ids([SOLID[("single", "6-8", "low")], SOLID[("single", "6-8", "high")]]),
+        "cancer denied is not an exclusion",
+        indication="Cough. No history of cancer.",
+    )
+    add(
+        "7 mm solid nodule in the left lower lobe.",
+        [],
+        "immunocompromised",
+        indication="Renal transplant recipient with fever.",
+        excluded="immunocompromised",
+    )
+    add(
+        "7 mm solid nodule in the left lower lobe.",
+        [],
+        "lung cancer screening",
+        exam="Low-dose CT chest for lung cancer screening",
+        excluded="lung-cancer-screening",
+    )
     add("4.2 cm mass in the right upper lobe.", [], "a mass is not a nodule")
-    add("A 35 mm nodular lesion in the left upper lobe.", [f"{T}/outside"], "over 30 mm: outside the table")
+    add(
+        "A 35 mm nodular lesion in the left upper lobe.",
+        [f"{T}/outside"],
+        "over 30 mm: outside the table",
+    )
     add("No pulmonary nodules.", [], "negated")
     add("Calcified granuloma in the right upper lobe, measuring 5 mm.", [], "calcified: benign")
-    add("Stable 6 mm solid nodule in the right upper lobe, unchanged since the prior CT.", [],
-        "stable on a prior CT: not incidental")
-    add("Perifissural nodule measuring 7 mm along the right minor fissure.", [], "perifissural: benign")
+    add(
+        "Stable 6 mm solid nodule in the right upper lobe, unchanged since the prior CT.",
+        [],
+        "stable on a prior CT: not incidental",
+    )
+    add(
+        "Perifissural nodule measuring 7 mm along the right minor fissure.",
+        [],
+        "perifissural: benign",
+    )
 
     # --- radiograph: a new nodule gets a CT, whatever its size ---
     xr = "PA and lateral chest radiograph"
-    for text in ("There is a 9 mm nodule in the left lower lobe, not definitely calcified.",
-                 "Nodular opacity in the right upper lung zone.",
-                 "1.5 cm mass in the right hilum."):
+    for text in (
+        "There is a 9 mm nodule in the left lower lobe, not definitely calcified.",
+        "Nodular opacity in the right upper lung zone.",
+        "1.5 cm mass in the right hilum.",
+    ):
         add(text, ["radiograph-nodule/radiograph/ct"], "radiograph: CT to characterise", exam=xr)
-    for text, note in (("Calcified granuloma in the left lung base.", "calcified granuloma"),
-                       ("Stable 8 mm nodule in the right upper lobe, unchanged from prior.", "stable"),
-                       ("Nipple shadow projects over the left lung base.", "no nodule")):
+    for text, note in (
+        ("Calcified granuloma in the left lung base.", "calcified granuloma"),
+        ("Stable 8 mm nodule in the right upper lobe, unchanged from prior.", "stable"),
+        ("Nipple shadow projects over the left lung base.", "no nodule"),
+    ):
         add(text, [], f"radiograph: {note}", exam=xr)
     return out
 

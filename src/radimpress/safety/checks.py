@@ -351,7 +351,19 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
 
 
 _SIDE_WORD = r"((?:left|right) (?:greater|larger|more) than (?:the )?(?:left|right)|left|right|bilateral|both|bibasilar|biapical)"
-_SITES = {g: re.compile(rf"^(?:{p})$", re.I) for g, p in V.SIDED_SITES.items()}
+# one pattern with a named group per site: a word is looked up in one match, not fourteen
+_SITE_GROUPS = {f"g{k}": g for k, g in enumerate(V.SIDED_SITES)}
+_SITE_WORD = re.compile(
+    "^(?:" + "|".join(f"(?P<g{k}>{p})" for k, p in enumerate(V.SIDED_SITES.values())) + ")$",
+    re.I,
+)
+
+
+def _site_group(word: str) -> str | None:
+    m = _SITE_WORD.match(word)
+    return _SITE_GROUPS[m.lastgroup] if m and m.lastgroup else None
+
+
 _SIDE_THEN_SITE = re.compile(rf"\b{_SIDE_WORD}(?:[- ]sided)?((?:[\s-]+[a-z0-9/]+){{1,4}})", re.I)
 _SITE_THEN_SIDE = re.compile(
     r"\b([a-z]+)(?:\s+[a-z]+){0,2}?\s+(?:on|at) the (left|right)\b|\b([a-z]+)(?:\s+[a-z]+){0,2}?,?\s+(left|right) (?:greater|larger|more) than (?:the )?(?:left|right)\b",
@@ -406,10 +418,9 @@ def _site_sides(text: str) -> list[_SiteSide]:
         words = list(re.finditer(r"[a-z0-9/]+", m.group(2)))
         for k, w in enumerate(words):
             end = m.start(2) + w.end()
-            group = next((g for g, rx in _SITES.items() if rx.match(w.group(0))), None)
+            group = _site_group(w.group(0))
             if group is None and k + 1 < len(words):
-                pair = m.group(2)[w.start() : words[k + 1].end()]
-                group = next((g for g, rx in _SITES.items() if rx.match(pair)), None)
+                group = _site_group(m.group(2)[w.start() : words[k + 1].end()])
                 end = m.start(2) + words[k + 1].end()
             if group:
                 out.append(
@@ -432,7 +443,7 @@ def _site_sides(text: str) -> list[_SiteSide]:
             )
     for m in _SITE_THEN_SIDE.finditer(low):
         word, side = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), "bilateral")
-        group = next((g for g, rx in _SITES.items() if rx.match(word)), None)
+        group = _site_group(word)
         if group:
             out.append(
                 _SiteSide(

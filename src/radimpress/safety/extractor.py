@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -139,6 +140,48 @@ class _FastNerNoise:
 SENTENCE_SPLITTERS = ("punctuation", "pyrush")
 
 
+def _one_text_regex_matcher(base):
+    """medspaCy's RegexMatcher, reading the doc text once per doc instead of once per pattern.
+
+    Upstream calls ``doc.text_with_ws`` (a join over every token) inside its loop over
+    patterns; with ~90 radimpress patterns that join was two thirds of the checker's
+    time. Same matches, same order, same token snapping.
+    """
+    from medspacy.common.util import get_token_for_char
+
+    class OneTextRegexMatcher(base):
+        _radimpress_one_text = True
+
+        def __call__(self, doc):
+            text = doc.text_with_ws
+            matches = []
+            for match_id, patterns in self._patterns.items():
+                on_match = self._callbacks[match_id]
+                for pattern in patterns:
+                    for re_match in pattern.finditer(text):
+                        span = doc.char_span(re_match.start(), re_match.end())
+                        if span is None:
+                            start = get_token_for_char(
+                                doc, re_match.start(), resolve=self.resolve_start
+                            )
+                            end = get_token_for_char(doc, re_match.end(), resolve=self.resolve_end)
+                            span = doc[start.i : len(doc) if end is None else end.i]
+                        if len(span):
+                            matches.append((match_id, span.start, span.end))
+                        if on_match is not None:
+                            on_match(self, doc, len(matches) - 1, matches)
+            return matches
+
+    return OneTextRegexMatcher
+
+
+def _use_one_text_regex_matcher() -> None:
+    import medspacy.common.medspacy_matcher as mm
+
+    if not getattr(mm.RegexMatcher, "_radimpress_one_text", False):
+        mm.RegexMatcher = _one_text_regex_matcher(mm.RegexMatcher)
+
+
 @lru_cache(maxsize=1)
 def build_pipeline():
     """The medspaCy pipeline with radimpress's own target and ConText rules.
@@ -154,6 +197,7 @@ def build_pipeline():
     from medspacy.context import ConTextRule
     from medspacy.target_matcher import TargetRule
 
+    _use_one_text_regex_matcher()
     splitter = os.environ.get("RADIMPRESS_SENTENCE_SPLITTER", "punctuation")
     if splitter not in SENTENCE_SPLITTERS:
         raise InputError(
@@ -169,7 +213,10 @@ def build_pipeline():
     matcher = nlp.add_pipe("medspacy_target_matcher")
     matcher.add(
         [
-            TargetRule(literal=f"{obs}:{i}", category=obs, pattern=pattern, metadata=meta)
+            # \b first: the regex engine then tries only word starts (a third of the time)
+            TargetRule(
+                literal=f"{obs}:{i}", category=obs, pattern=rf"\b(?:{pattern})", metadata=meta
+            )
             for i, (obs, pattern, meta) in enumerate(V.TARGET_PATTERNS)
         ]
     )
@@ -283,10 +330,14 @@ def _mentions_from_doc(
     out: list[Mention] = []
     ents = sorted(doc.ents, key=lambda e: e.start_char)
     prev_side: str | None = None
+    # sentences once per doc (Span.sent walks the tokens on every call)
+    sents = list(doc.sents)
+    sent_starts = [s.start for s in sents]
+    sent_of = [bisect_right(sent_starts, e.start) - 1 for e in ents]
     sentence_side: dict[int, str | None] = {}
     prev_sentence: dict[int, int] = {}
     last = -1
-    for sent in doc.sents:
+    for sent in sents:
         sentence_side[sent.start_char] = _only_side(sent.text)
         prev_sentence[sent.start_char] = last
         last = sent.start_char
@@ -295,13 +346,10 @@ def _mentions_from_doc(
             continue
         rule = ent._.target_rule
         meta = dict(rule.metadata or {}) if rule is not None else {}
-        sent = ent.sent
-        prev = ents[idx - 1] if idx > 0 and ents[idx - 1].sent.start == sent.start else None
-        nxt = (
-            ents[idx + 1]
-            if idx + 1 < len(ents) and ents[idx + 1].sent.start == sent.start
-            else None
-        )
+        k = sent_of[idx]
+        sent = sents[k]
+        prev = ents[idx - 1] if idx > 0 and sent_of[idx - 1] == k else None
+        nxt = ents[idx + 1] if idx + 1 < len(ents) and sent_of[idx + 1] == k else None
         pre_from = prev.end_char if prev is not None else sent.start_char
         post_to = nxt.start_char if nxt is not None else sent.end_char
         before_raw, before, after, after_long = _windows(

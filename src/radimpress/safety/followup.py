@@ -664,9 +664,7 @@ def assess(
             continue
         distinct = {(f.size, tuple(map(tuple, f.attributes.values()))) for f in live}
         # "nodules", "opacities", "several nodules": the words say there is more than one
-        multiple_word = any(
-            f.plural or f.attributes.get("count") == ["multiple"] for f in live
-        )
+        multiple_word = any(f.plural or f.attributes.get("count") == ["multiple"] for f in live)
         count = "multiple" if (len(distinct) > 1 or multiple_word) else "single"
         lead = max(live, key=lambda f: (f.size[1] if f.size else -1, f.start))
         risk = _risk(table, indication)

@@ -105,7 +105,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     # --- lungs ---
     (
         "Lung Opacity",
-        rf"(?:(?:air[- ]?space|alveolar|parenchymal|interstitial|reticular|patchy|hazy|linear|streaky|focal|ground[- ]glass) )?{_OPAC}|opacification|infiltrates?|infiltration|air[- ]?space disease|(?:air[- ]?space|alveolar|parenchymal|patchy|hazy|ill-defined|focal|streaky|linear|retrocardiac|basilar|base|bases|lung) {_DENS}|(?:is|are) (?:totally |completely |partially )?opaque|interstitium (?:is )?(?:\w+ )?(?:prominent|accentuated)|prominent interstitium|(?:increased|prominent|coarse|coarsened|reticular|accentuated)(?: \w+){0, 3} interstitial markings|haziness|(?:increased|prominent|coarse|coarsened|reticular|accentuated) (?:interstitial |lung |pulmonary |bronchovascular |reticular )?markings|interstitial (?:prominence|accentuation)|\bstreakiness\b|\bstrand(?:s|ing|y)\b",
+        rf"(?:(?:air[- ]?space|alveolar|parenchymal|interstitial|reticular|patchy|hazy|linear|streaky|focal|ground[- ]glass) )?{_OPAC}|opacification|infiltrates?|infiltration|air[- ]?space disease|(?:air[- ]?space|alveolar|parenchymal|patchy|hazy|ill-defined|focal|streaky|linear|retrocardiac|basilar|base|bases|lung|midlung|mid-lung) {_DENS}|(?:is|are) (?:totally |completely |partially )?opaque|interstitium (?:is )?(?:\w+ )?(?:prominent|accentuated)|prominent interstitium|(?:increased|prominent|coarse|coarsened|reticular|accentuated)(?: \w+){0, 3} interstitial markings|haziness|(?:increased|prominent|coarse|coarsened|reticular|accentuated) (?:interstitial |lung |pulmonary |bronchovascular |reticular )?markings|interstitial (?:prominence|accentuation)|\bstreakiness\b|\bstrand(?:s|ing|y)\b",
         {},
     ),
     (
