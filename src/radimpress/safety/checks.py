@@ -617,12 +617,16 @@ def _must_be_named(f: Mention, acute_only: bool) -> bool:
     substantial = _NORMAL_SUBSTANTIAL.get(f.observation)
     if substantial is not None and not substantial.search(f"{f.text} {_words_before(f)}"):
         return False
-    # "no acute abnormality" may leave out what is stable or chronic
-    chronic = (
-        f.change in ("stable", "resolved")
-        or f.acuity == "chronic"
-        or bool(_CHRONIC_WORDS.search(f.sentence))
-    )
+    # "no acute abnormality" may leave out what is stable or chronic; a pneumothorax or
+    # a consolidation that is "stable" since yesterday is still an active finding
+    if f.observation in V.ACUTE_BY_NATURE:
+        chronic = f.change == "resolved" or bool(_CHRONIC_ONLY.search(f.sentence))
+    else:
+        chronic = (
+            f.change in ("stable", "resolved")
+            or f.acuity == "chronic"
+            or bool(_CHRONIC_WORDS.search(f.sentence))
+        )
     return not (acute_only and chronic)
 
 
@@ -635,6 +639,7 @@ def _words_before(m: Mention, n: int = 4) -> str:
     return " ".join(m.sentence[: max(at, 0)].split()[-n:]) if at > 0 else ""
 
 
+_CHRONIC_ONLY = re.compile(r"\b(?:chronic|old|healed|long-?standing|scar\w*)\b", re.I)
 _CHRONIC_WORDS = re.compile(r"\b(?:chronic|old|healed|long-?standing|unchanged|stable)\b", re.I)
 
 

@@ -364,6 +364,9 @@ def _mentions_from_doc(
             historical = True  # named in the history, indication or comparison section
         sent_rest = " ".join(text[ent.end_char : sent.end_char].split()[: 2 * _WORDS])
         benign = bool(_BENIGN.search(f"{before_raw} {ent.text} {sent_rest}"))
+        if not benign and k + 1 < len(sents) and _ANAPHORA.match(sents[k + 1].text):
+            # "nodular opacities ... These may represent calcified granulomas."
+            benign = bool(_BENIGN.search(sents[k + 1].text))
 
         if meta.get("side") == "match":
             # the side is part of the phrase ("elevated right hemidiaphragm", "left atrial enlargement")

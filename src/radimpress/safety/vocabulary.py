@@ -371,6 +371,17 @@ NORMAL_MUST_NAME = frozenset(
         "Dislocation",
     }
 )
+# Findings that are active whatever their course: "stable" does not make them chronic.
+ACUTE_BY_NATURE = frozenset(
+    {
+        "Pneumothorax",
+        "Pneumoperitoneum",
+        "Consolidation",
+        "Pneumonia",
+        "Edema",
+        "Subcutaneous Emphysema",
+    }
+)
 # ... and, when it does not limit itself to "acute" ("Normal chest."), these too.
 NORMAL_MUST_NAME_ANY = frozenset(
     {"Cardiomegaly", "Atelectasis", "Enlarged Cardiomediastinum", "Adenopathy", "Bone Lesion"}
