@@ -282,6 +282,17 @@ def names_sized_nodule(text: str) -> bool:
     return any(_NODULE.search(s) and _SIZE.search(s) for s in re.split(r"(?<=[.;])\s+", text or ""))
 
 
+def answer_kind(answer: str) -> str:
+    """The rules' answer in the words of the hand review: ct, follow-up radiograph, none, fleischner."""
+    if answer.startswith("fleischner-2017"):
+        return "fleischner"
+    if answer.endswith("/ct"):
+        return "ct"
+    if answer.endswith("/follow-up-radiograph"):
+        return "follow-up radiograph"
+    return "none"
+
+
 def run_followup_openi(all_rows: list[dict], out: Path) -> dict:
     """What the rules recommend where an Open-i report names a nodule or mass with a size."""
     sized = [
@@ -337,17 +348,25 @@ def run_followup_openi(all_rows: list[dict], out: Path) -> dict:
     if REVIEW.exists():
         with REVIEW.open(newline="", encoding="utf-8") as fh:
             verdicts = {v["uid"]: v for v in csv.DictReader(fh)}
-        read = [u for u in sample if u in verdicts]
-        agree = [u for u in read if verdicts[u]["agree"].strip().lower() == "yes"]
+        read = sorted((u for u in sample if u in verdicts), key=lambda u: (len(u), u))
+        agree = [u for u in read if answer_kind(answers[u]) == verdicts[u]["reader_answer"]]
+        first = [u for u in read if verdicts[u]["first_reading"] == verdicts[u]["reader_answer"]]
         agreement = {
             "sample": len(sample),
             "read": len(read),
             "agree": len(agree),
             "rate": len(agree) / len(read) if read else None,
-            "disagree": sorted(
-                ({"uid": u, "note": verdicts[u]["note"]} for u in read if u not in agree),
-                key=lambda d: int(d["uid"]) if d["uid"].isdigit() else d["uid"],
-            ),
+            "first_reading_agree": len(first),
+            "disagree": [
+                {
+                    "uid": u,
+                    "rules": answer_kind(answers[u]),
+                    "reader": verdicts[u]["reader_answer"],
+                    "note": verdicts[u]["note"],
+                }
+                for u in read
+                if u not in agree
+            ],
         }
     return {
         "reports_naming_sized_nodule": len(sized),
@@ -462,12 +481,17 @@ def section_body(summary: dict, notes: str) -> str:
         if hr:
             lines += [
                 "",
-                f"Hand reading of {hr['read']} of those reports (the {hr['sample']} first by uid hash; "
-                f"`bench/followup_review.csv`): the rules' answer agrees with the reader on "
-                f"**{hr['agree']}/{hr['read']} ({pct(hr['rate'])})**."
+                f"Hand reading of {hr['read']} reports naming a nodule or mass with a size, in findings or "
+                f"impression (the first {hr['sample']} by uid hash; reader's answer per report in "
+                f"`bench/followup_review.csv`): the rules agree with the reader on **{hr['agree']}/{hr['read']} "
+                f"({pct(hr['rate'])})**. This is in-sample: at the first reading, before the general fixes the "
+                f"reading showed (listed in the review notes), they agreed on {hr['first_reading_agree']}/{hr['read']}."
                 + (
-                    " Disagreements: "
-                    + "; ".join(f"{d['uid']} ({d['note']})" for d in hr["disagree"])
+                    " Disagreements now: "
+                    + "; ".join(
+                        f"{d['uid']} (rules {d['rules']}, reader {d['reader']}: {d['note']})"
+                        for d in hr["disagree"]
+                    )
                     if hr["disagree"]
                     else ""
                 ),

@@ -81,7 +81,14 @@ _ANAPHORA = re.compile(
     r"^\s*(?:this|these|it|they|which|the (?:nodule|nodules|finding|opacity|opacities))\b", re.I
 )
 # "not definitively calcified", "noncalcified": the skip word is denied
-_NOT_BEFORE = re.compile(r"(?:\b(?:not|without|no)\b(?:\s+\w+)?\s*|\bnon-?)$", re.I)
+_NOT_BEFORE = re.compile(
+    r"(?:\b(?:not|without|no)\b(?:\s+\w+)?\s*|\bnon[- ]?|\bpartially\s+|\beccentrically\s+)$", re.I
+)
+# "may represent a granuloma or lymphadenopathy": a benign word offered as one of
+# several possibilities does not make the finding benign
+_ALTERNATIVE = re.compile(r"\b(?:or|versus|vs)\b", re.I)
+# "may be explained by overlapping structures": a reason offered with a hedge is not a verdict
+_HEDGED_BEFORE = re.compile(r"\b(?:may|might|could|possibl\w*|questionabl\w*|cannot)\b", re.I)
 _NEGATED_PATIENT = re.compile(
     r"\b(?:no|denies|without|negative for|never)\b(?:\W+\w+){0,3}\W*$", re.I
 )
@@ -297,9 +304,13 @@ def default_rules() -> tuple[RuleTable, ...]:
 def modality_of(exam: str | None, findings: str = "", default: str = "radiograph") -> str:
     """'ct' or 'radiograph' (or ``default``) from the exam name, else from CT-only words."""
     if exam:
-        if _CT_EXAM.search(exam):
+        # the exam's own type comes first; "PA and lateral chest, comparison CT from 2010"
+        # is a radiograph
+        exam = re.split(r"\bcompar\w*|\bprior\b|\bprevious\b", exam, maxsplit=1, flags=re.I)[0]
+        ct, xr = _CT_EXAM.search(exam), _XR_EXAM.search(exam)
+        if ct and (not xr or ct.start() < xr.start()):
             return "ct"
-        if _XR_EXAM.search(exam):
+        if xr:
             return "radiograph"
     if _CT_TEXT.search(findings or ""):
         return "ct"
@@ -373,6 +384,13 @@ def _sentences(text: str) -> list[tuple[int, str]]:
     return [(m.start(), m.group(0)) for m in _SENT.finditer(text or "") if m.group(0).strip()]
 
 
+def _clause_of(text: str, hit: re.Match) -> str:
+    """The comma-free stretch around a match: where an 'or' would offer an alternative to it."""
+    lo = max(text.rfind(",", 0, hit.start()), text.rfind(";", 0, hit.start())) + 1
+    hi_c = [i for i in (text.find(",", hit.end()), text.find(";", hit.end())) if i >= 0]
+    return text[lo : min(hi_c) if hi_c else len(text)]
+
+
 def _findings_in(table: RuleTable, text: str, source: str) -> list[_Finding]:
     out: list[_Finding] = []
     sentences = _sentences(text)
@@ -424,6 +442,8 @@ def _findings_in(table: RuleTable, text: str, source: str) -> list[_Finding]:
                     for name, rx in table.skip
                     for hit in rx.finditer(explained)
                     if not _NOT_BEFORE.search(explained[: hit.start()])
+                    and not (name != "stable" and _ALTERNATIVE.search(_clause_of(explained, hit)))
+                    and not _HEDGED_BEFORE.search(_clause_of(explained, hit)[:200])
                 ),
                 None,
             )
@@ -638,9 +658,15 @@ def assess(
     for table in rules:
         if table.modalities and modality not in table.modalities:
             continue
-        found = _findings_in(table, findings or "", "findings") or _findings_in(
-            table, impression or "", "impression"
-        )
+        found = _findings_in(table, findings or "", "findings")
+        in_impression = _findings_in(table, impression or "", "impression")
+        if not found:
+            found = in_impression
+        elif in_impression and all(f.skip == "stable" for f in in_impression):
+            # a comparison the impression makes ("unchanged right hilar mass") holds for the
+            # findings' description of the same finding too
+            for f in found:
+                f.skip = f.skip or "stable"
         if not found:
             continue
         excluded = _exclusion(table, age_years, exam, indication)
