@@ -305,6 +305,18 @@ def cases() -> list[dict]:
         "1.5 cm mass in the right hilum.",
     ):
         add(text, ["radiograph-nodule/radiograph/ct"], "radiograph: CT to characterise", exam=xr)
+    add(
+        "1.6 cm nodular opacity in the right upper lobe which could represent focal infiltrate.",
+        ["radiograph-nodule/radiograph/follow-up-radiograph"],
+        "radiograph: offered as infection, followed to resolution",
+        exam=xr,
+    )
+    add(
+        "1.2 cm nodule in the left upper lobe, larger than on the prior radiograph.",
+        ["radiograph-nodule/radiograph/ct"],
+        "radiograph: growing since the prior study",
+        exam=xr,
+    )
     for text, note in (
         ("Calcified granuloma in the left lung base.", "calcified granuloma"),
         ("Stable 8 mm nodule in the right upper lobe, unchanged from prior.", "stable"),
