@@ -594,7 +594,7 @@ def _covering(observation: str) -> set[str]:
 _NORMAL_ACUTE_ONLY = re.compile(V.NORMAL_ACUTE_ONLY, re.I)
 
 
-def _must_be_named(f: Mention, acute_only: bool) -> bool:
+def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
     """Whether an impression that calls the study normal leaves this finding out wrongly.
 
     "Normal chest" leaves nothing of substance out; "no acute abnormality" may leave out
@@ -616,7 +616,12 @@ def _must_be_named(f: Mention, acute_only: bool) -> bool:
         return False
     substantial = _NORMAL_SUBSTANTIAL.get(f.observation)
     if substantial is not None and not substantial.search(f"{f.text} {_words_before(f)}"):
-        return False
+        # a plain "opacity" counts unless the words make it minor ("streaky", "minimal",
+        # "lungs otherwise clear"); a plain "nodule" is left to the follow-up check
+        if f.observation != "Lung Opacity" or _MINOR.search(f"{_words_before(f)} {f.sentence}"):
+            return False
+        if _OTHERWISE_CLEAR.search(findings):
+            return False
     # "no acute abnormality" may leave out what is stable or chronic; a pneumothorax or
     # a consolidation that is "stable" since yesterday is still an active finding
     if f.observation in V.ACUTE_BY_NATURE:
@@ -631,6 +636,14 @@ def _must_be_named(f: Mention, acute_only: bool) -> bool:
 
 
 _NORMAL_SUBSTANTIAL = {k: re.compile(v, re.I) for k, v in V.NORMAL_SUBSTANTIAL.items()}
+_MINOR = re.compile(
+    r"\b(?:minimal|mild|subtle|faint|streaky|linear|small|tiny|vague|minor|curvilinear|band|plate|xxxx|"
+    r"markings?|crowding|prominen\w*|interstitial|reticular|overlying|overlap\w*|artifact\w*)\b",
+    re.I,
+)
+_OTHERWISE_CLEAR = re.compile(
+    r"\botherwise\b[^.]{0,30}\bclear\b|\bclear\b[^.]{0,20}\botherwise\b", re.I
+)
 
 
 def _words_before(m: Mention, n: int = 4) -> str:
@@ -691,7 +704,7 @@ def check_omitted_critical(x: CheckInput) -> list[SafetyWarning]:
     if normal:
         acute_only = all(_NORMAL_ACUTE_ONLY.search(m.text) for m in normal)
         for f in x.f_mentions:
-            if (f.observation, f.device) in done or not _must_be_named(f, acute_only):
+            if (f.observation, f.device) in done or not _must_be_named(f, acute_only, x.findings):
                 continue
             covering = _covering(f.observation)
             if any(m.observation in covering and m.polarity != "absent" for m in x.i_mentions):

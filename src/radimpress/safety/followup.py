@@ -165,6 +165,7 @@ class RuleTable:
     modalities: tuple[str, ...]
     finding_name: str
     finding: re.Pattern
+    finding_not_after: re.Pattern | None
     max_size_mm: float | None
     attributes: dict[str, tuple[list[tuple[str, re.Pattern]], str, dict[str, list[str]]]]
     size_words: list[tuple[re.Pattern, tuple[int, int]]]
@@ -253,6 +254,11 @@ def parse_table(data: Any, path: str = "<rules>") -> RuleTable:
         modalities=tuple(str(m).lower() for m in data["applies_to"].get("modality", [])),
         finding_name=str(finding.get("name", "finding")),
         finding=_compile(finding["pattern"], f"{path}: finding.pattern"),
+        finding_not_after=(
+            _compile(rf"(?:{finding['not_after']})\W*$", f"{path}: finding.not_after")
+            if finding.get("not_after")
+            else None
+        ),
         max_size_mm=finding.get("max_size_mm"),
         attributes=attributes,
         size_words=size_words,
@@ -395,7 +401,12 @@ def _findings_in(table: RuleTable, text: str, source: str) -> list[_Finding]:
     out: list[_Finding] = []
     sentences = _sentences(text)
     for idx, (s_start, sent) in enumerate(sentences):
-        matches = list(table.finding.finditer(sent))
+        matches = [
+            m
+            for m in table.finding.finditer(sent)
+            if table.finding_not_after is None
+            or not table.finding_not_after.search(sent[max(0, m.start() - 40) : m.start()])
+        ]
         for k, m in enumerate(matches):
             lo = matches[k - 1].end() if k else 0
             hi = matches[k + 1].start() if k + 1 < len(matches) else len(sent)
