@@ -638,7 +638,9 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
 _NORMAL_SUBSTANTIAL = {k: re.compile(v, re.I) for k, v in V.NORMAL_SUBSTANTIAL.items()}
 _MINOR = re.compile(
     r"\b(?:minimal|mild|subtle|faint|streaky|linear|small|tiny|vague|minor|curvilinear|band|plate|xxxx|"
-    r"markings?|crowding|prominen\w*|interstitial|reticular|overlying|overlap\w*|artifact\w*)\b",
+    r"markings?|crowding|prominen\w*|interstitial|reticular|overlying|overlap\w*|artifact\w*|"
+    # offered with a hedge, it is the radiologist's call to leave it out
+    r"may|might|could|cannot|can not|possibl\w*|question\w*|equivocal)\b",
     re.I,
 )
 _OTHERWISE_CLEAR = re.compile(
