@@ -68,7 +68,7 @@ _PSEUDO_NEGATION = re.compile(
     re.I,
 )
 _NEGATED_AFTER = re.compile(
-    r"^[^.;]{0,60}?\b(?:(?:is|are) (?:not|no longer) (?:\w+ )?(?:seen|identified|visualized|visible|present|evident)|"
+    r"^[^.;]{0,60}?\b(?:(?:not|no longer) (?:[\w-]+[ -])?(?:seen|identified|visualized|visible|present|evident)|"
     r"(?:has|have) resolved|resolved|no longer (?:seen|visible|present))\b",
     re.I,
 )
@@ -397,6 +397,11 @@ def _clause_of(text: str, hit: re.Match) -> str:
     return text[lo : min(hi_c) if hi_c else len(text)]
 
 
+def _clause_before(text: str, hit: re.Match) -> str:
+    lo = max(text.rfind(",", 0, hit.start()), text.rfind(";", 0, hit.start())) + 1
+    return text[lo : hit.start()]
+
+
 def _findings_in(table: RuleTable, text: str, source: str) -> list[_Finding]:
     out: list[_Finding] = []
     sentences = _sentences(text)
@@ -454,7 +459,7 @@ def _findings_in(table: RuleTable, text: str, source: str) -> list[_Finding]:
                     for hit in rx.finditer(explained)
                     if not _NOT_BEFORE.search(explained[: hit.start()])
                     and not (name != "stable" and _ALTERNATIVE.search(_clause_of(explained, hit)))
-                    and not _HEDGED_BEFORE.search(_clause_of(explained, hit)[:200])
+                    and not _HEDGED_BEFORE.search(_clause_before(explained, hit))
                 ),
                 None,
             )

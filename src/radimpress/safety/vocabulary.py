@@ -94,7 +94,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ),
     (
         "Enlarged Cardiomediastinum",
-        r"(?:widen(?:ed|ing)|wide|enlarged|prominent) (?:of the )?(?:superior )?mediastin(?:um|al (?:silhouette|contours?|XXXX))?|mediastinal (?:widening|enlargement)|mediastin(?:um|al (?:silhouette|contours?))(?: is| are| appears?)?(?: (?:somewhat|mildly|slightly|moderately|markedly|again|stable))* (?:widened|enlarged|prominent)",
+        r"(?:(?:widening|prominence|enlargement|fullness) of the (?:superior )?mediastinum)|(?:widen(?:ed|ing)|wide|enlarged|prominent) (?:of the )?(?:superior )?mediastin(?:um|al (?:silhouette|contours?|XXXX))?|mediastinal (?:widening|enlargement)|mediastin(?:um|al (?:silhouette|contours?))(?: is| are| appears?)?(?: (?:somewhat|mildly|slightly|moderately|markedly|again|stable))* (?:widened|enlarged|prominent)",
         {},
     ),
     (
@@ -205,6 +205,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     (
         "Adenopathy",
         r"\b(?:(?:hilar |mediastinal |paratracheal )?(?:lymph)?adenopathy|(?:enlarged|prominent|bulky) (?:hilar |mediastinal |paratracheal )?lymph (?:nodes?|XXXX)|"
+        r"lymph (?:nodes?|XXXX) (?:(?:is|are|remains?|appears?) )?(?:\w+ )?(?:prominent|enlarged)|"
         r"(?:hilar|hilum|hila|paratracheal|mediastinal|aortopulmonary|subcarinal) (?:prominence|fullness|enlargement|mass(?:es)?|"
         r"soft tissues?(?: (?:fullness|prominence|density|opacity))?|opacit(?:y|ies)|densit(?:y|ies)|widening|"
         r"stripe (?:is |appears )?(?:widened|thickened|denser|prominent|thick))|"
@@ -252,7 +253,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
         "Bone Lesion",
         r"\b(?:(?:lytic|sclerotic|blastic|lucent|expansile|destructive|osteolytic|osteoblastic) (?:bone |osseous )?(?:lesions?|foc(?:us|i)|areas?|metasta\w+)|"
         r"(?:bone|bony|osseous|rib|clavicular|humeral|vertebral|skeletal) (?:lesions?|metasta\w+|destruction)|bone islands?|geodes?|enchondromas?|"
-        r"lucenc(?:y|ies)(?= (?:in|of|through|involving|crossing|crosses|traversing|within|at) (?:the )?(?:\w+ ){0,4}(?:ribs?|clavicles?|humer\w+|scapulae?|vertebra\w*|bones?|sternum|glenoid))|"
+        r"lucenc(?:y|ies)(?= (?:in|of|through|involving|crossing|crosses|traversing|within|at) (?:the )?(?:\w+ ){0,6}(?:ribs?|clavicles?|humer\w+|scapulae?|vertebra\w*|bones?|sternum|glenoid))|"
         r"(?:rib|clavicle|clavicular|humeral|scapular|sternal) (?:irregularit(?:y|ies)|deformit(?:y|ies)|lucenc(?:y|ies))|irregularity of the (?:\w+ ){0,3}(?:rib|clavicle|humer\w+))\b",
         {},
     ),
