@@ -600,8 +600,10 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
     "Normal chest" leaves nothing of substance out; "no acute abnormality" may leave out
     what is stable, chronic or explained as benign, but not a new or active finding.
     """
-    if f.polarity != "present" or f.generic:
+    if f.generic or f.polarity == "absent":
         return False
+    if f.polarity == "uncertain" and not _STRONG_HEDGE.search(_words_before(f, 6)):
+        return False  # "may represent", "cannot exclude": the radiologist's call to leave out
     if f.observation not in V.NORMAL_MUST_NAME and (
         acute_only or f.observation not in V.NORMAL_MUST_NAME_ANY
     ):
@@ -636,6 +638,13 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
 
 
 _NORMAL_SUBSTANTIAL = {k: re.compile(v, re.I) for k, v in V.NORMAL_SUBSTANTIAL.items()}
+# "probable pneumonia", "likely effusion": said as the radiologist's reading, so a normal
+# impression leaves it out wrongly
+_STRONG_HEDGE = re.compile(
+    r"\b(?:probabl[ey]|likely|suspected|suspicious for|consistent with|compatible with|worrisome for|"
+    r"concerning for|suggestive of|most likely|presumed)\b",
+    re.I,
+)
 _MINOR = re.compile(
     r"\b(?:minimal|mild|subtle|faint|streaky|linear|small|tiny|vague|minor|curvilinear|band|plate|xxxx|"
     r"markings?|crowding|prominen\w*|interstitial|reticular|overlying|overlap\w*|artifact\w*|"

@@ -357,6 +357,8 @@ def _mentions_from_doc(
         )
         near = f"{before} {ent.text} {after}"
         polarity, historical = _polarity(ent, meta.get("polarity"))
+        if meta.get("negatable") and re.search(r"\bnot\b", ent.text, re.I):
+            polarity = "absent"  # "the aorta is not tortuous": the phrase carries its negation
         if polarity == "present" and _BORDERLINE.search(f"{before} {ent.text}"):
             polarity = "uncertain"
         start = ent.start_char + offset

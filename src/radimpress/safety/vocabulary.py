@@ -30,6 +30,8 @@ EXTRA_OBSERVATIONS = (
     "Emphysema",
     "Subcutaneous Emphysema",
     "Pericardial Effusion",
+    "Pulmonary Artery Enlargement",
+    "Chest Wall Deformity",
     "Bronchiectasis",
     "Granuloma",
     "Adenopathy",
@@ -69,7 +71,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ),
     (
         "Cardiomegaly",
-        r"(?:heart|cardiac silhouette|cardiac size|heart size)(?: is| are| remains| appears)? not enlarged",
+        r"(?:heart|cardiac silhouette|cardiac size|heart size|cardiomediastinal silhouette)(?: is| are| remains| appears)? not (?:(?:\w+ly|moderate|mild|severe|significantly) )?(?:to (?:\w+ly |severe |moderate )?)?(?:enlarged|increased in size)",
         {"polarity": "absent"},
     ),
     (
@@ -105,7 +107,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     # --- lungs ---
     (
         "Lung Opacity",
-        rf"(?:(?:air[- ]?space|alveolar|parenchymal|interstitial|reticular|patchy|hazy|linear|streaky|focal|ground[- ]glass) )?{_OPAC}|opacification|infiltrates?|infiltration|air[- ]?space disease|(?:air[- ]?space|alveolar|parenchymal|patchy|hazy|ill-defined|focal|streaky|linear|retrocardiac|basilar|base|bases|lung|midlung|mid-lung) {_DENS}|(?:is|are) (?:totally |completely |partially )?opaque|interstitium (?:is )?(?:\w+ )?(?:prominent|accentuated)|prominent interstitium|(?:increased|prominent|coarse|coarsened|reticular|accentuated)(?: \w+){0, 3} interstitial markings|haziness|(?:increased|prominent|coarse|coarsened|reticular|accentuated) (?:interstitial |lung |pulmonary |bronchovascular |reticular )?markings|interstitial (?:prominence|accentuation)|\bstreakiness\b|\bstrand(?:s|ing|y)\b",
+        rf"(?:(?:air[- ]?space|alveolar|parenchymal|interstitial|reticular|patchy|hazy|linear|streaky|focal|ground[- ]glass) )?{_OPAC}|opacification|infiltrates?|infiltration|air[- ]?space disease|(?:air[- ]?space|alveolar|parenchymal|patchy|hazy|ill-defined|focal|streaky|linear|retrocardiac|basilar|base|bases|lung|midlung|mid-lung) {_DENS}|(?:is|are) (?:totally |completely |partially )?opaque|interstitium (?:is )?(?:\w+ )?(?:prominent|accentuated)|prominent interstitium|(?:increased|prominent|coarse|coarsened|reticular|accentuated)(?: \w+){0, 3} interstitial markings|haziness|(?:increased|prominent|coarse|coarsened|reticular|accentuated) (?:interstitial |lung |pulmonary |bronchovascular |reticular )?markings|interstitial (?:prominence|accentuation)|\bstreakiness\b|\bstrand(?:s|ing|y)\b|(?:interstitial|septal|peribronchial|bronchial wall) thickening|peribronchial cuffing",
         {},
     ),
     (
@@ -188,6 +190,17 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
         {},
     ),
     ("Pericardial Effusion", r"\bpericardial (?:effusions?|fluid)\b", {}),
+    (
+        "Pulmonary Artery Enlargement",
+        r"\b(?:(?:enlarged|prominent|dilated|enlargement of the|prominence of the) (?:central |main |bilateral )?pulmonary arter(?:y|ies)|"
+        r"pulmonary arter(?:y|ies)(?: (?:is|are|appear))?(?: (?:mildly|moderately|markedly|again))? (?:enlarged|prominent|dilated)|pulmonary (?:arterial )?hypertension)\b",
+        {},
+    ),
+    (
+        "Chest Wall Deformity",
+        r"\b(?:pectus (?:excavatum|carinatum)(?: deformity)?|pectus deformity|chest wall deformity|funnel chest)\b",
+        {},
+    ),
     ("Subcutaneous Emphysema", r"\b(?:subcutaneous|soft tissue) (?:emphysema|air|gas)\b", {}),
     ("Bronchiectasis", r"\b(?:traction |cystic )?bronchiectas(?:is|es|tic(?: changes?)?)\b", {}),
     (
@@ -216,9 +229,9 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     (
         "Hemidiaphragm Elevation",
         r"\b(?:(?:elevat(?:ed|ion)|eventration|raised|high[- ]riding|paraly(?:sis|zed))(?: of)?(?: the)?(?: (?:left|right|bilateral))?(?: \w+)? (?:hemi-?)?diaphragms?|"
-        r"(?:(?:left|right) )?(?:hemi-?)?diaphragms?(?: is| are| remains?| appears?)?(?: (?:again|still|now|persistently|stably|mildly|moderately|markedly|slightly|chronically|relatively|minimally))* (?:elevated|raised|eventrated|high)|"
+        r"(?:(?:left|right) )?(?:hemi-?)?diaphragms?(?: is| are| remains?| appears?)?(?: not)?(?: (?:again|still|now|persistently|stably|mildly|moderately|markedly|slightly|chronically|relatively|minimally))* (?:elevated|raised|eventrated|high)|"
         r"diaphragmatic eventration)\b",
-        {"side": "match"},
+        {"side": "match", "negatable": True},
     ),
     (
         "Chamber Enlargement",
@@ -234,12 +247,12 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     (
         "Aortic Abnormality",
         r"\b(?:(?:tortuous|tortuosity|ectatic|ectasia|unfolded|unfolding|dilated|dilatation|dilation|aneurysmal|aneurysm|calcified|calcification|atherosclerotic|atherosclerosis|elongated)"
-        r"(?: and (?:tortuous|ectatic|unfolded|dilated|calcified|atherosclerotic))?(?: of)?(?: the)?(?: (?:thoracic|descending|ascending|transverse|abdominal))? aort(?:a|ic(?: arch| knob| knuckle)?)|"
-        r"aort(?:a|ic arch|ic knob)(?: (?:is|are|appears|remains))?(?: (?:mildly|moderately|markedly|slightly|again|somewhat|diffusely))* (?:tortuous|ectatic|unfolded|dilated|calcified|aneurysmal|elongated)|"
+        r"(?: and (?:tortuous|ectatic|unfolded|dilated|calcified|atherosclerotic))?(?: (?:of|to|in|involving))?(?: the)?(?: (?:thoracic|descending|ascending|transverse|abdominal)){0,2} aort(?:a|ic(?: arch| knob| knuckle)?)|"
+        r"aort(?:a|ic arch|ic knob)(?: (?:is|are|appears|remains))?(?: not)?(?: (?:mildly|moderately|markedly|slightly|again|somewhat|diffusely))* (?:tortuous|ectatic|unfolded|dilated|calcified|aneurysmal|elongated)|"
         r"(?:aortic|vascular|arterial) (?:atherosclerosis|calcifications?|atherosclerotic (?:calcifications?|changes|disease|plaque))|"
         r"atherosclero(?:sis|tic (?:changes|calcifications?|disease|vascular (?:disease|calcifications?)))|aortic (?:aneurysm|ectasia|tortuosity)|"
         r"(?:right|left)[- ]sided aortic arch)\b",
-        {"side": "match"},
+        {"side": "match", "negatable": True},
     ),
     (
         "Degenerative Change",
@@ -291,7 +304,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ),
     (
         "Support Devices",
-        r"(?:nasogastric|orogastric|feeding|enteric|dobhoff|\bng\b|\bog\b) tubes?|dobhoff",
+        r"(?:nasogastric|orogastric|feeding|enteric|dobhoff|gastrostomy|jejunostomy|\bng\b|\bog\b|\bg\b|\bpeg\b) tubes?|dobhoff|\bpeg\b",
         {"device": "enteric tube"},
     ),
     (
@@ -450,7 +463,7 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "is not seen",
         "NEGATED_EXISTENCE",
         "BACKWARD",
-        rf"\b(?:(?:is|are|was|were) )?(?:no longer|not) (?:well |definitely |clearly |convincingly )?{_NOT_SEEN}\b",
+        rf"\b(?:(?:is|are|was|were) )?(?:no longer|not) (?:well |definitely |clearly |convincingly |again |currently |now )?{_NOT_SEEN}\b",
         5,  # medspaCy does not stop backward scopes at "which"; keep them near the finding
     ),
     ("absent", "NEGATED_EXISTENCE", "BACKWARD", r"\b(?:is|are|now) absent\b", None),
