@@ -125,6 +125,7 @@ def checkout(ref: str, dest: Path) -> Path:
 
 
 def run_speed(rows: list[dict], baseline_ref: str | None, out: Path) -> dict:
+    load_before = os.getloadavg()[0]  # the machine may be shared: say how busy it was
     pairs = [(r["findings"], r["impression"]) for r in rows]
     base = " ".join(r["findings"] for r in rows)
     texts = [base[:n] for n in SCALING_CHARS if n <= len(base)]
@@ -151,6 +152,7 @@ def run_speed(rows: list[dict], baseline_ref: str | None, out: Path) -> dict:
         }
 
     result = {"pairs": len(pairs), "new": best(runs["new"]), "baseline": best(runs["baseline"])}
+    result["load_average_1min"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
     result["baseline_ref"] = baseline_ref
     if result["baseline"]:
         result["speedup"] = round(
@@ -498,9 +500,16 @@ def section_body(summary: dict, notes: str) -> str:
             ]
         sp = o.get("speed")
         if sp:
+            load = sp.get("load_average_1min")
+            busy = (
+                f" (1-minute load average {load[0]} before, {load[1]} after, on {os.cpu_count()} cores: "
+                "other jobs shared the machine, so compare the ratio, not the absolute rates)"
+                if load
+                else ""
+            )
             lines += [
                 "",
-                f"Speed, one process, {sp['pairs']} Open-i pairs, best of 2 alternating runs:",
+                f"Speed, one process, {sp['pairs']} Open-i pairs, best of 2 alternating runs{busy}:",
                 "",
             ]
             if sp.get("baseline"):
