@@ -523,8 +523,9 @@ _WORDS = {
 
 
 def _describe(table: RuleTable, f: _Finding, count: str, risk: str | None) -> str:
+    """'single solid pulmonary nodule of 8 x 6 mm (mean 7 mm), high-risk patient'."""
     parts = []
-    if "count" in table.attributes or table.uses_risk or table.cells[0].when:
+    if any("count" in c.when for c in table.cells):
         parts.append(_WORDS.get(count, count))
     comp = f.attributes.get("composition")
     if comp:
