@@ -27,7 +27,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "recipes": ("radimpress.models.cli", "list the named training recipes and their options"),
     "generate": ("radimpress.drafting.cli", "draft impressions for findings with a saved model"),
     "evaluate": ("radimpress.evaluate.cli", "score predictions against references"),
-    "check": ("radimpress.safety.cli", "flag draft impressions that contradict their findings"),
+    "check": (
+        "radimpress.safety.cli",
+        "flag draft impressions that contradict, flip sides, omit or invent findings",
+    ),
+    "recommend": (
+        "radimpress.safety.cli",
+        "guideline follow-up for the findings (Fleischner 2017 pulmonary nodules, ...)",
+    ),
     "scrub": ("radimpress.privacy.cli", "remove PHI from reports"),
     "serve": ("radimpress.serve.cli", "serve drafts over HTTP with review pages and a dashboard"),
     "mllp": ("radimpress.serve.cli", "HL7 v2 MLLP listener: ORU^R01 findings in, draft out"),

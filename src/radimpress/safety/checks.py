@@ -8,15 +8,22 @@ read the same pre-extracted mentions, so the text is parsed once per pair.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from radimpress.records import InputError
+from radimpress.safety import followup
 from radimpress.safety import vocabulary as V
 from radimpress.safety.extractor import Mention, extract_many
 
-WARNING_TYPES = ("contradiction", "laterality_mismatch", "omitted_critical", "unsupported_finding")
+WARNING_TYPES = (
+    "contradiction",
+    "laterality_mismatch",
+    "omitted_critical",
+    "unsupported_finding",
+    "missing_follow_up",
+)
 
 
 @dataclass
@@ -108,6 +115,7 @@ COVERED_BY: dict[str, set[str]] = {
     "Consolidation": {"Consolidation", "Pneumonia", "Lung Opacity"},
     "Edema": {"Edema"},
     "Pleural Effusion": {"Pleural Effusion"},
+    "Lung Lesion": {"Lung Lesion", "Adenopathy"},
 }
 
 
@@ -127,6 +135,11 @@ class CheckInput:
     critical: Sequence[CriticalRule] = DEFAULT_CRITICAL
     f_all: list[Mention] = field(default_factory=list)
     i_all: list[Mention] = field(default_factory=list)
+    # the study, when the caller knows it: the follow-up rules depend on the modality,
+    # the patient's age and what the indication says (risk, exclusions)
+    exam: str | None = None
+    indication: str | None = None
+    age: int | None = None
 
 
 CheckFn = Callable[[CheckInput], list[SafetyWarning]]
@@ -146,8 +159,16 @@ def register_check(name: str) -> Callable[[CheckFn], CheckFn]:
 def _same_thing(a: Mention, b: Mention) -> bool:
     """Devices must be the same kind (or one generic); everything else matches on observation."""
     if a.observation == "Support Devices" and b.observation == "Support Devices":
-        return a.device == b.device or "any" in (a.device, b.device)
+        if a.device == b.device or "any" in (a.device, b.device):
+            return True
+        # "catheter" may name a central line, a PICC or a pigtail chest tube
+        return "catheter" in (a.device, b.device) and {a.device, b.device} <= V.CATHETER_LIKE
     return True
+
+
+def _head(text: str) -> str:
+    words = re.findall(r"[a-z]+", text.lower())
+    return words[-1].rstrip("s") if words else ""
 
 
 def _sides_overlap(a: Mention, b: Mention) -> bool:
@@ -178,7 +199,11 @@ def _qualified_denial(neg: Mention, pos: Mention) -> bool:
         return True
     if "otherwise" in text:
         return True
-    if pos.benign and (neg.generic or _QUALIFIER.search(text) or pos.observation in _BENIGN_ENOUGH):
+    if (
+        pos.benign
+        and (neg.generic or _QUALIFIER.search(text) or pos.observation in _BENIGN_ENOUGH)
+        and _head(neg.text) != _head(pos.text)  # "no atelectasis" does deny "likely atelectasis"
+    ):
         return True
     return bool(_VASCULAR.search(pos.text)) and not _VASCULAR.search(neg.text)
 
@@ -285,12 +310,17 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
                     break
         elif m.polarity == "absent":
             if any(
-                o.observation in V.supported_by(m.observation)
-                and o.polarity != "absent"
+                o.polarity == "present"
                 and _same_thing(o, m)
+                and (
+                    o.observation == m.observation
+                    or (o.observation in V.supported_by(m.observation) and o.sentence == m.sentence)
+                )
                 for o in x.i_mentions
             ):
-                continue  # "left base atelectasis, no infiltrate": the draft reports it itself
+                # the draft reports it itself: "left base atelectasis, no infiltrate";
+                # "subcapital fracture left hip ... no fracture of the rest of the femur"
+                continue
             positives = [
                 f
                 for f in x.f_mentions
@@ -320,21 +350,156 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
     return out
 
 
+_SIDE_WORD = r"((?:left|right) (?:greater|larger|more) than (?:the )?(?:left|right)|left|right|bilateral|both|bibasilar|biapical)"
+# one pattern with a named group per site: a word is looked up in one match, not fourteen
+_SITE_GROUPS = {f"g{k}": g for k, g in enumerate(V.SIDED_SITES)}
+_SITE_WORD = re.compile(
+    "^(?:" + "|".join(f"(?P<g{k}>{p})" for k, p in enumerate(V.SIDED_SITES.values())) + ")$",
+    re.I,
+)
+
+
+def _site_group(word: str) -> str | None:
+    m = _SITE_WORD.match(word)
+    return _SITE_GROUPS[m.lastgroup] if m and m.lastgroup else None
+
+
+_SIDE_THEN_SITE = re.compile(rf"\b{_SIDE_WORD}(?:[- ]sided)?((?:[\s-]+[a-z0-9/]+){{1,4}})", re.I)
+_SITE_THEN_SIDE = re.compile(
+    r"\b([a-z]+)(?:\s+[a-z]+){0,2}?\s+(?:on|at) the (left|right)\b|\b([a-z]+)(?:\s+[a-z]+){0,2}?,?\s+(left|right) (?:greater|larger|more) than (?:the )?(?:left|right)\b",
+    re.I,
+)
+_SITE_NEGATED_BEFORE = re.compile(
+    r"\b(?:no(?! (?:suggestion|evidence|sign) of (?:interval )?(?:enlargement|growth|progression|increase|change))|not|without|negative for|free of|clear of)\b[^.;:]*$",
+    re.I,
+)
+_SITE_NORMAL_AFTER = re.compile(
+    r"^[^.;:,]*?\b(?:is|are|appears?|remains?)\s+(?:\w+\s+)?(?:clear|normal|unremarkable|intact|negative|well[- ]expanded|expanded)\b|^\s+(?:\w+\s+)?(?:clear|negative|normal|unremarkable)\b",
+    re.I,
+)
+_CLAUSE_START = re.compile(r"[.;:]|\b(?:but|however|with|and)\b", re.I)
+_IMPOSSIBLE = re.compile(V.IMPOSSIBLE_SIDE, re.I)
+_IMPLIED_SITES = [
+    (re.compile(rf"(?<!left )(?<!right ){p}", re.I), side) for p, side in V.IMPLIED_SIDE
+]
+
+
+@dataclass(frozen=True)
+class _SiteSide:
+    side: str
+    group: str
+    start: int
+    end: int
+    text: str
+    positive: bool
+
+
+def _site_sides(text: str) -> list[_SiteSide]:
+    """Sides the text names for anatomical sites, whatever finding they go with.
+
+    "left hemidiaphragm is elevated" -> (left, hemidiaphragm, positive); "the left
+    lung is clear" -> (left, lung, not positive).
+    """
+    out: list[_SiteSide] = []
+    low = text.lower()
+
+    def positive(start: int, end: int) -> bool:
+        # the clause the site sits in: look back a bounded stretch only, so long texts
+        # stay linear
+        lo = max(0, start - 200)
+        clause_from = max((c.end() for c in _CLAUSE_START.finditer(low, lo, start)), default=lo)
+        if _SITE_NEGATED_BEFORE.search(low[clause_from:start]):
+            return False
+        return not _SITE_NORMAL_AFTER.match(low[end : end + 60])
+
+    for m in _SIDE_THEN_SITE.finditer(low):
+        side = m.group(1)
+        side = side if side in ("left", "right") else "bilateral"
+        words = list(re.finditer(r"[a-z0-9/]+", m.group(2)))
+        for k, w in enumerate(words):
+            end = m.start(2) + w.end()
+            group = _site_group(w.group(0))
+            if group is None and k + 1 < len(words):
+                group = _site_group(m.group(2)[w.start() : words[k + 1].end()])
+                end = m.start(2) + words[k + 1].end()
+            if group:
+                out.append(
+                    _SiteSide(
+                        side, group, m.start(), end, text[m.start() : end], positive(m.start(), end)
+                    )
+                )
+                break
+    for rx, side in _IMPLIED_SITES:  # "lingular opacity" names the left lung
+        for m in rx.finditer(low):
+            out.append(
+                _SiteSide(
+                    side,
+                    "lung",
+                    m.start(),
+                    m.end(),
+                    text[m.start() : m.end()],
+                    positive(m.start(), m.end()),
+                )
+            )
+    for m in _SITE_THEN_SIDE.finditer(low):
+        word, side = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), "bilateral")
+        group = _site_group(word)
+        if group:
+            out.append(
+                _SiteSide(
+                    side,
+                    group,
+                    m.start(),
+                    m.end(),
+                    text[m.start() : m.end()],
+                    positive(m.start(), m.end()),
+                )
+            )
+    return out
+
+
+_STOP = r"(?!(?:and|or|with|of|the|a|an|in|on|at|to|is|are|was|xxxx|greater|worse|larger|more|less|smaller|than|side)\b)"
+_SIDE_PHRASE = re.compile(
+    rf"\b(left|right)(?:[- ]sided)?\s+{_STOP}([a-z]{{3,}})\s+{_STOP}([a-z]{{3,}})\b", re.I
+)
+
+
+def _side_phrases(text: str) -> list[tuple[str, str, int, int]]:
+    """(side, next two words, start, end) for each side word followed by two content words."""
+    out = []
+    for m in _SIDE_PHRASE.finditer(text):
+        if _NEG_NEAR.search(text[max(0, m.start() - 30) : m.start()]):
+            continue
+        phrase = f"{m.group(2).lower().rstrip('s')} {m.group(3).lower().rstrip('s')}"
+        out.append((m.group(1).lower(), phrase, m.start(), m.end()))
+    return out
+
+
+_NEG_NEAR = re.compile(r"\b(?:no|not|without|negative for|free of)\b[^.;:,]*$", re.I)
+
+
+def _sides(side: str) -> set[str]:
+    return {"left", "right"} if side == "bilateral" else {side}
+
+
 @register_check("laterality_mismatch")
 def check_laterality(x: CheckInput) -> list[SafetyWarning]:
     out: list[SafetyWarning] = []
+    flagged: list[tuple[int, int]] = []
     for m in x.i_all or x.i_mentions:
-        if m.polarity == "absent" or not m.sides:
+        if m.polarity == "absent" or not m.sides or m.observation in V.NO_LATERALITY:
             continue
         related = [
             f
             for f in x.f_all or x.f_mentions
             if f.observation in V.supported_by(m.observation)
+            and (f.observation == m.observation or f.observation not in V.NOT_SIDE_EVIDENCE)
             and f.polarity != "absent"
             and _same_thing(f, m)
         ]
-        if any(not f.sides for f in related if f.observation == m.observation):
-            continue  # the findings name it without a side: nothing to compare against
+        same = [f for f in related if f.observation == m.observation]
+        if same and not any(f.sides for f in same):
+            continue  # the findings name it only without a side: nothing to compare against
         # related observations count for the sides they name ("left basal opacity" covers
         # "left base atelectasis"); the unsided ones say nothing about sides
         related = [f for f in related if f.sides]
@@ -343,6 +508,7 @@ def check_laterality(x: CheckInput) -> list[SafetyWarning]:
         covered = frozenset().union(*(f.sides for f in related))
         if not m.sides <= covered:
             findings_side = "bilateral" if covered == {"left", "right"} else next(iter(covered))
+            flagged.append((m.start, m.end))
             out.append(
                 SafetyWarning(
                     "laterality_mismatch",
@@ -354,7 +520,151 @@ def check_laterality(x: CheckInput) -> list[SafetyWarning]:
                     [m.span()],
                 )
             )
+    # sides of anatomical sites, whatever the finding: "left hemidiaphragm" in the
+    # impression where the findings only ever name the right one
+    f_sites = _site_sides(x.findings)
+    for s in _site_sides(x.impression):
+        if s.side == "bilateral" or not s.positive:
+            continue  # "bilateral" may sum findings the findings list one by one
+        if any(a < s.end and s.start < b for a, b in flagged):
+            continue
+        named = [f for f in f_sites if f.group == s.group and f.positive]
+        if not named:
+            continue
+        covered_sides = set().union(*(_sides(f.side) for f in named))
+        if _sides(s.side) <= covered_sides:
+            continue
+        flagged.append((s.start, s.end))
+        out.append(
+            SafetyWarning(
+                "laterality_mismatch",
+                "high",
+                s.group,
+                f"impression names the {s.side} {s.group} ('{s.text}') but the findings name only "
+                f"the {' and '.join(sorted(covered_sides))} side for it",
+                [{"start": f.start, "end": f.end, "text": f.text} for f in named],
+                [{"start": s.start, "end": s.end, "text": s.text}],
+            )
+        )
+    # the same words with the other side: "right-sided medication injection XXXX" where the
+    # findings only say "left-sided medication injection XXXX"
+    f_phrases = _side_phrases(x.findings)
+    for side, phrase, start, end in _side_phrases(x.impression):
+        if any(a < end and start < b for a, b in flagged):
+            continue
+        sides = {sd for sd, ph, _, _ in f_phrases if ph == phrase}
+        if sides and side not in sides:
+            flagged.append((start, end))
+            out.append(
+                SafetyWarning(
+                    "laterality_mismatch",
+                    "high",
+                    phrase,
+                    f"impression says '{x.impression[start:end]}' but the findings say "
+                    f"{' and '.join(sorted(sides))} {phrase}",
+                    [
+                        {"start": a, "end": b, "text": x.findings[a:b]}
+                        for sd, ph, a, b in f_phrases
+                        if ph == phrase
+                    ],
+                    [{"start": start, "end": end, "text": x.impression[start:end]}],
+                )
+            )
+    for bad in _IMPOSSIBLE.finditer(x.impression):
+        if bad.group(0).lower() in x.findings.lower():
+            continue  # copied from the findings: the findings' own slip
+        out.append(
+            SafetyWarning(
+                "laterality_mismatch",
+                "high",
+                "anatomy",
+                f"impression names '{bad.group(0)}', which does not exist on that side",
+                [],
+                [{"start": bad.start(), "end": bad.end(), "text": bad.group(0)}],
+            )
+        )
     return out
+
+
+def _covering(observation: str) -> set[str]:
+    """Impression observations that count as reporting a findings observation."""
+    return COVERED_BY.get(observation, set()) | V.supported_by(observation) | {observation}
+
+
+_NORMAL_ACUTE_ONLY = re.compile(V.NORMAL_ACUTE_ONLY, re.I)
+
+
+def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
+    """Whether an impression that calls the study normal leaves this finding out wrongly.
+
+    "Normal chest" leaves nothing of substance out; "no acute abnormality" may leave out
+    what is stable, chronic or explained as benign, but not a new or active finding.
+    """
+    if f.generic or f.polarity == "absent":
+        return False
+    if f.polarity == "uncertain" and not _STRONG_HEDGE.search(_words_before(f, 6)):
+        return False  # "may represent", "cannot exclude": the radiologist's call to leave out
+    if f.observation not in V.NORMAL_MUST_NAME and (
+        acute_only or f.observation not in V.NORMAL_MUST_NAME_ANY
+    ):
+        return False
+    if f.observation == "Edema" and _VASCULAR.search(f.text):
+        return False
+    if f.observation == "Fracture" and (
+        f.acuity == "chronic" or re.search(r"wedg|deformit", f.text, re.I)
+    ):
+        return False
+    if f.benign and f.observation in V.NORMAL_BENIGN_EXEMPT:
+        return False
+    substantial = _NORMAL_SUBSTANTIAL.get(f.observation)
+    if substantial is not None and not substantial.search(f"{f.text} {_words_before(f)}"):
+        # a plain "opacity" counts unless the words make it minor ("streaky", "minimal",
+        # "lungs otherwise clear"); a plain "nodule" is left to the follow-up check
+        if f.observation != "Lung Opacity" or _MINOR.search(f"{_words_before(f)} {f.sentence}"):
+            return False
+        if _OTHERWISE_CLEAR.search(findings):
+            return False
+    # "no acute abnormality" may leave out what is stable or chronic; a pneumothorax or
+    # a consolidation that is "stable" since yesterday is still an active finding
+    if f.observation in V.ACUTE_BY_NATURE:
+        chronic = f.change == "resolved" or bool(_CHRONIC_ONLY.search(f.sentence))
+    else:
+        chronic = (
+            f.change in ("stable", "resolved")
+            or f.acuity == "chronic"
+            or bool(_CHRONIC_WORDS.search(f.sentence))
+        )
+    return not (acute_only and chronic)
+
+
+_NORMAL_SUBSTANTIAL = {k: re.compile(v, re.I) for k, v in V.NORMAL_SUBSTANTIAL.items()}
+# "probable pneumonia", "likely effusion": said as the radiologist's reading, so a normal
+# impression leaves it out wrongly
+_STRONG_HEDGE = re.compile(
+    r"\b(?:probabl[ey]|likely|suspected|suspicious for|consistent with|compatible with|worrisome for|"
+    r"concerning for|suggestive of|most likely|presumed)\b",
+    re.I,
+)
+_MINOR = re.compile(
+    r"\b(?:minimal|mild|subtle|faint|streaky|linear|small|tiny|vague|minor|curvilinear|band|plate|xxxx|"
+    r"markings?|crowding|prominen\w*|interstitial|reticular|overlying|overlap\w*|artifact\w*|"
+    # offered with a hedge, it is the radiologist's call to leave it out
+    r"may|might|could|cannot|can not|possibl\w*|question\w*|equivocal)\b",
+    re.I,
+)
+_OTHERWISE_CLEAR = re.compile(
+    r"\botherwise\b[^.]{0,30}\bclear\b|\bclear\b[^.]{0,20}\botherwise\b", re.I
+)
+
+
+def _words_before(m: Mention, n: int = 4) -> str:
+    """The few words before a mention in its sentence (the sentence text is kept on the mention)."""
+    at = m.sentence.find(m.text)
+    return " ".join(m.sentence[: max(at, 0)].split()[-n:]) if at > 0 else ""
+
+
+_CHRONIC_ONLY = re.compile(r"\b(?:chronic|old|healed|long-?standing|scar\w*)\b", re.I)
+_CHRONIC_WORDS = re.compile(r"\b(?:chronic|old|healed|long-?standing|unchanged|stable)\b", re.I)
 
 
 @register_check("omitted_critical")
@@ -400,6 +710,28 @@ def check_omitted_critical(x: CheckInput) -> list[SafetyWarning]:
                     [],
                 )
             )
+    # an impression that calls the study normal must not leave out a finding of substance
+    normal = [m for m in x.i_mentions if m.observation == "No Finding"]
+    if normal:
+        acute_only = all(_NORMAL_ACUTE_ONLY.search(m.text) for m in normal)
+        for f in x.f_mentions:
+            if (f.observation, f.device) in done or not _must_be_named(f, acute_only, x.findings):
+                continue
+            covering = _covering(f.observation)
+            if any(m.observation in covering and m.polarity != "absent" for m in x.i_mentions):
+                continue
+            done.add((f.observation, f.device))
+            out.append(
+                SafetyWarning(
+                    "omitted_critical",
+                    "high",
+                    f.observation,
+                    f"impression calls the study normal ('{normal[0].text}') but the findings report "
+                    f"{f.observation.lower()} ('{f.text}')",
+                    [f.span()],
+                    [normal[0].span()],
+                )
+            )
     return out
 
 
@@ -409,7 +741,7 @@ def check_unsupported(x: CheckInput) -> list[SafetyWarning]:
     critical_obs = {r.observation for r in x.critical}
     done: set[tuple[str, str | None]] = set()
     for m in x.i_mentions:
-        if m.polarity != "present" or m.observation == "No Finding":
+        if m.polarity != "present" or m.observation not in V.UNSUPPORTED_CHECKED:
             continue
         key = (m.observation, m.device)
         if key in done:
@@ -444,6 +776,32 @@ def check_unsupported(x: CheckInput) -> list[SafetyWarning]:
     return out
 
 
+@register_check("missing_follow_up")
+def check_missing_follow_up(x: CheckInput) -> list[SafetyWarning]:
+    """A follow-up the guideline tables require for the findings, which the draft does not give.
+
+    Medium severity: it asks for a look (or for `radimpress recommend` to add the
+    sentence) but does not make a draft unsafe.
+    """
+    out: list[SafetyWarning] = []
+    for rec in followup.recommend(x.findings, None, x.exam, x.indication, x.age):
+        if rec.follow_up != "required" or followup.gives_follow_up(x.impression, rec):
+            continue
+        ev = rec.evidence
+        out.append(
+            SafetyWarning(
+                "missing_follow_up",
+                "medium",
+                rec.finding.get("name", "finding"),
+                f"the findings describe a {rec.finding.get('name', 'finding')} ('{ev['text']}') for which "
+                f"{rec.guideline} gives a follow-up the impression does not: {rec.sentence}",
+                [{"start": ev["start"], "end": ev["end"], "text": ev["text"]}],
+                [],
+            )
+        )
+    return out
+
+
 class SafetyChecker:
     """A pipeline of named checks; parse once, run each check on the shared mentions."""
 
@@ -458,22 +816,38 @@ class SafetyChecker:
         self.critical = tuple(critical) if critical is not None else DEFAULT_CRITICAL
 
     def check_many(
-        self, pairs: Sequence[tuple[str | None, str | None]]
+        self,
+        pairs: Sequence[tuple[str | None, str | None]],
+        context: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> list[list[SafetyWarning]]:
+        """Warnings per (findings, impression) pair.
+
+        ``context`` optionally gives each pair its study: a mapping with ``exam``,
+        ``indication`` and ``age`` (any may be missing), used by the follow-up check.
+        Each distinct text is parsed once, so candidates sharing one findings text
+        cost one findings parse.
+        """
+        if context is not None and len(context) != len(pairs):
+            raise InputError(f"context has {len(context)} entries for {len(pairs)} pairs")
         findings = [f or "" for f, _ in pairs]
         impressions = [i or "" for _, i in pairs]
-        mentions = extract_many(findings + impressions)
-        n = len(pairs)
+        unique = list(dict.fromkeys(findings + impressions))
+        parsed = dict(zip(unique, extract_many(unique), strict=True))
         out = []
-        for k in range(n):
+        for k in range(len(pairs)):
+            f_all, i_all = parsed[findings[k]], parsed[impressions[k]]
+            ctx = (context[k] if context is not None else None) or {}
             x = CheckInput(
                 findings[k],
                 impressions[k],
-                [m for m in mentions[k] if not m.historical],
-                [m for m in mentions[n + k] if not m.historical],
+                [m for m in f_all if not m.historical],
+                [m for m in i_all if not m.historical],
                 self.critical,
-                mentions[k],
-                mentions[n + k],
+                f_all,
+                i_all,
+                exam=ctx.get("exam"),
+                indication=ctx.get("indication"),
+                age=ctx.get("age"),
             )
             warnings: list[SafetyWarning] = []
             for name in self.check_names:
@@ -481,8 +855,16 @@ class SafetyChecker:
             out.append(warnings)
         return out
 
-    def check(self, findings: str | None, impression: str | None) -> list[SafetyWarning]:
-        return self.check_many([(findings, impression)])[0]
+    def check(
+        self,
+        findings: str | None,
+        impression: str | None,
+        exam: str | None = None,
+        indication: str | None = None,
+        age: int | None = None,
+    ) -> list[SafetyWarning]:
+        ctx = {"exam": exam, "indication": indication, "age": age}
+        return self.check_many([(findings, impression)], [ctx])[0]
 
 
 def check(

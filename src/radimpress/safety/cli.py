@@ -34,11 +34,92 @@ def _critical_rules(spec: str | None):
     return rules
 
 
+# record fields the study context is read from (first present wins); "image" is the
+# Open-i export's name for the examination
+EXAM_FIELDS = ("exam", "modality", "image")
+INDICATION_FIELDS = ("indication", "history", "clinical_history")
+
+
+def study_context(obj: dict, where: str = "") -> dict:
+    """exam, indication and age of a record, for the follow-up rules (all optional)."""
+    exam = next(
+        (obj[k] for k in EXAM_FIELDS if isinstance(obj.get(k), str) and obj[k].strip()), None
+    )
+    indication = next(
+        (obj[k] for k in INDICATION_FIELDS if isinstance(obj.get(k), str) and obj[k].strip()), None
+    )
+    age = obj.get("age")
+    if age is not None and not isinstance(age, int | float):
+        from radimpress.records import InputError
+
+        raise InputError(f"{where}: field 'age' must be a number of years, got {age!r}")
+    return {"exam": exam, "indication": indication, "age": None if age is None else int(age)}
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from radimpress.records import InputError, Reject, read_jsonl, write_jsonl
+    from radimpress.safety.followup import append_recommendations, assess, load_rules
+
+    rules = load_rules(args.rules or (), packaged=not args.only_rules)
+    out, rejects = [], []
+    counts: Counter[str] = Counter()
+    for no, obj in read_jsonl(args.input):
+        where = f"{args.input}:{no}"
+        if not isinstance(obj, dict):
+            rejects.append(Reject(str(args.input), str(no), "not a JSON object", str(obj)[:80]))
+            continue
+        findings = obj.get("findings")
+        if not isinstance(findings, str) or not findings.strip():
+            rejects.append(
+                Reject(str(args.input), str(no), "missing or empty 'findings'", str(obj)[:80])
+            )
+            continue
+        if "id" not in obj:
+            raise InputError(f"{where}: missing field 'id'")
+        field = args.field or (
+            "prediction" if "prediction" in obj and "impression" not in obj else "impression"
+        )
+        draft = obj.get(field)
+        ctx = study_context(obj, where)
+        result = assess(
+            findings,
+            draft if isinstance(draft, str) else None,
+            ctx["exam"],
+            ctx["indication"],
+            ctx["age"],
+            rules,
+            default_modality=args.default_modality,
+        )
+        rec = dict(obj)
+        rec["recommendations"] = [r.to_dict() for r in result.recommendations]
+        rec["followup"] = {
+            "modality": result.modality,
+            "excluded": result.excluded,
+            "skipped": result.skipped,
+        }
+        if args.append and isinstance(draft, str):
+            shown = [r for r in result.recommendations if r.follow_up != "none" or args.append_none]
+            rec[f"{field}_with_followup"] = append_recommendations(draft, shown)
+        counts.update(r.rule_id for r in result.recommendations)
+        counts.update(f"excluded: {e['id']}" for e in result.excluded)
+        out.append(rec)
+    write_jsonl(args.output, out)
+    if rejects:
+        rej_path = Path(str(args.output) + ".rejects.jsonl")
+        write_jsonl(rej_path, rejects)
+        print(f"{len(rejects)} record(s) rejected -> {rej_path}", file=sys.stderr)
+    with_rec = sum(bool(r["recommendations"]) for r in out)
+    print(f"read {len(out)} records, {with_rec} with a recommendation -> {args.output}")
+    for key, n in counts.most_common():
+        print(f"  {key}: {n}")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from radimpress.records import InputError, Reject, read_jsonl, write_jsonl
-    from radimpress.safety.checks import WARNING_TYPES, SafetyChecker, blocking, select_safe
+    from radimpress.safety.checks import WARNING_TYPES, SafetyChecker, blocking, safest
 
     checker = SafetyChecker(
         checks=[c.strip() for c in args.checks.split(",")] if args.checks else None,
@@ -80,6 +161,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if "id" not in obj:
             raise InputError(f"{where}: missing field 'id'")
         rows.append((obj, findings, draft))
+    context = [study_context(obj, where=f"{args.input}") for obj, _, _ in rows]
     counts: Counter[str] = Counter()
     flagged = 0
     out = []
@@ -88,7 +170,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         range(0, len(rows), batch), desc="check", unit="batch", disable=not sys.stderr.isatty()
     ):
         part = rows[start : start + batch]
-        results = checker.check_many([(f, d) for _, f, d in part])
+        results = checker.check_many([(f, d) for _, f, d in part], context[start : start + batch])
         for (obj, findings, _), ws in zip(part, results, strict=True):
             rec = dict(obj)
             rec["warnings"] = [w.to_dict() for w in ws]
@@ -99,7 +181,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                 and cands
                 and all(isinstance(c, str) for c in cands)
             ):
-                idx, per = select_safe(findings, cands, checker)
+                per = checker.check_many(
+                    [(findings, c) for c in cands], [study_context(obj)] * len(cands)
+                )
+                idx = safest(per)
                 rec["safe_index"] = idx
                 rec["safe_prediction"] = cands[idx]
                 rec["candidate_high_warnings"] = [len(blocking(p)) for p in per]
@@ -120,11 +205,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "check",
-        help="flag draft impressions that contradict, flip sides, omit or invent findings",
         description="Reads INPUT JSONL records with id, findings and impression (or prediction); "
         "writes OUTPUT JSONL with the same records plus 'warnings' (type, severity, message, "
         "evidence spans in both texts), and OUTPUT.rejects.jsonl for unusable records. Prints "
-        "counts per warning type. Rule-based (medspaCy), runs offline.",
+        "counts per warning type. Rule-based (medspaCy), runs offline. exam, indication and age "
+        "fields, when present, feed the missing_follow_up check.",
     )
     p.add_argument(
         "--input", required=True, help="JSONL with id, findings, impression or prediction"
@@ -146,7 +231,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--checks",
         default=None,
         help="comma-separated checks to run (default all: contradiction, laterality_mismatch, "
-        "omitted_critical, unsupported_finding)",
+        "omitted_critical, unsupported_finding, missing_follow_up)",
     )
     p.add_argument(
         "--critical",
@@ -164,3 +249,51 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--fail-on-warning", action="store_true", help="exit 1 when any record has a warning"
     )
     p.set_defaults(func=cmd_check)
+
+    r = sub.add_parser(
+        "recommend",
+        description="Reads INPUT JSONL records with id and findings (optional: impression or "
+        "prediction, exam, indication, age); writes OUTPUT JSONL with the same records plus "
+        "'recommendations' (sentence, guideline, rule_id, follow_up, evidence) and 'followup' "
+        "(modality, guideline exclusions, findings skipped and why), and OUTPUT.rejects.jsonl for "
+        "unusable records. The exam field (or 'image') decides CT vs radiograph; the indication "
+        "gives risk (smoking) and exclusions (known cancer, immunosuppression, screening).",
+    )
+    r.add_argument("--input", required=True, help="JSONL with id and findings")
+    r.add_argument(
+        "--output", required=True, help="JSONL to write (input records + recommendations)"
+    )
+    r.add_argument(
+        "--rules",
+        action="append",
+        default=None,
+        metavar="YAML",
+        help="a site's own rule table (repeatable); one with a packaged id replaces that table",
+    )
+    r.add_argument(
+        "--only-rules",
+        action="store_true",
+        help="use only the --rules files, not the packaged tables",
+    )
+    r.add_argument(
+        "--field",
+        default=None,
+        help="which field holds the draft (default: impression, or prediction if there is no impression)",
+    )
+    r.add_argument(
+        "--append",
+        action="store_true",
+        help="also write FIELD_with_followup: the draft with the recommendation sentences appended",
+    )
+    r.add_argument(
+        "--append-none",
+        action="store_true",
+        help="with --append, also append 'no routine follow-up' sentences",
+    )
+    r.add_argument(
+        "--default-modality",
+        default="radiograph",
+        choices=["radiograph", "ct"],
+        help="modality when the record names no exam and the text does not show it (default: radiograph)",
+    )
+    r.set_defaults(func=cmd_recommend)

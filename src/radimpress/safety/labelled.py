@@ -8,6 +8,10 @@ counted by two overlapping warnings is not double-counted.
 ``labelled_dev.jsonl`` was used while writing the rules; ``labelled_heldout.jsonl``
 was written before any tuning and is only scored, so its numbers say how the
 rules generalise to phrasings they were not fitted to.
+
+The follow-up set (``followup/labelled/fleischner-2017.jsonl``, written by
+``bench/make_fleischner_set.py`` from its own transcription of the guideline
+table) is scored by exact rule-cell match.
 """
 
 from __future__ import annotations
@@ -19,8 +23,12 @@ from typing import Any
 
 from radimpress.records import InputError, read_jsonl
 from radimpress.safety.checks import WARNING_TYPES, SafetyChecker
+from radimpress.safety.followup import RuleTable, assess
 
 SPLITS = ("dev", "heldout")
+# The types these sets label. They were written before missing_follow_up existed and
+# say nothing about follow-up, so that type is scored on the Fleischner set instead.
+LABELLED_TYPES = ("contradiction", "laterality_mismatch", "omitted_critical", "unsupported_finding")
 
 
 def labelled_path(split: str) -> Path:
@@ -45,10 +53,15 @@ def load_labelled(path_or_split: str | Path) -> list[dict[str, Any]]:
     return cases
 
 
-def score_cases(cases: Sequence[dict[str, Any]], fired: Sequence[Sequence[str]]) -> dict[str, Any]:
+def score_cases(
+    cases: Sequence[dict[str, Any]],
+    fired: Sequence[Sequence[str]],
+    types: Sequence[str] = LABELLED_TYPES,
+) -> dict[str, Any]:
     """Per-type precision/recall over cases, and the false-alarm rate on cases expecting nothing."""
+    fired = [[t for t in f if t in types] for f in fired]
     per_type: dict[str, dict[str, Any]] = {}
-    for t in WARNING_TYPES:
+    for t in types:
         tp = fp = fn = 0
         for case, types in zip(cases, fired, strict=True):
             exp, got = t in case["expected"], t in types
@@ -83,3 +96,67 @@ def evaluate_labelled(cases: Sequence[dict[str, Any]], checker: SafetyChecker | 
     warnings = checker.check_many([(c["findings"], c["impression"]) for c in cases])
     fired = [sorted({w.type for w in ws}) for ws in warnings]
     return score_cases(cases, fired), warnings
+
+
+# --- follow-up recommendations ------------------------------------------------------------
+
+
+def followup_labelled_path(name: str = "fleischner-2017") -> Path:
+    return Path(
+        str(resources.files("radimpress") / "data" / "followup" / "labelled" / f"{name}.jsonl")
+    )
+
+
+def load_followup_labelled(path: str | Path | None = None) -> list[dict[str, Any]]:
+    """Cases with findings, exam, indication, age, expected rule ids and expected exclusion."""
+    path = Path(path) if path is not None else followup_labelled_path()
+    cases = []
+    for no, obj in read_jsonl(path):
+        for key in ("id", "findings", "expected"):
+            if key not in obj:
+                raise InputError(f"{path}:{no}: missing field {key!r}")
+        if not isinstance(obj["expected"], list):
+            raise InputError(f"{path}:{no}: 'expected' must be a list of rule ids")
+        cases.append(obj)
+    return cases
+
+
+def evaluate_followup(
+    cases: Sequence[dict[str, Any]], rules: Sequence[RuleTable] | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Exact-match score: a case is right when the rule ids and the exclusion both match.
+
+    Returns (score, one row per case with what was expected and what came out).
+    """
+    rows = []
+    for c in cases:
+        result = assess(
+            c["findings"], None, c.get("exam"), c.get("indication"), c.get("age"), rules
+        )
+        got = sorted({i for r in result.recommendations for i in r.rule_id.split(" | ")})
+        excluded = result.excluded[0]["id"] if result.excluded else None
+        ok = got == sorted(c["expected"]) and excluded == c.get("excluded")
+        rows.append(
+            {
+                "id": c["id"],
+                "note": c.get("note", ""),
+                "expected": sorted(c["expected"]),
+                "got": got,
+                "expected_excluded": c.get("excluded"),
+                "excluded": excluded,
+                "correct": ok,
+                "sentences": [r.sentence for r in result.recommendations],
+            }
+        )
+    cells = sorted({i for c in cases for i in c["expected"]})
+    correct = sum(r["correct"] for r in rows)
+    return (
+        {
+            "cases": len(rows),
+            "correct": correct,
+            "accuracy": correct / len(rows) if rows else None,
+            "cells_covered": len(cells),
+            "cells": cells,
+        },
+        rows,
+    )

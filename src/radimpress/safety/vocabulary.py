@@ -24,7 +24,26 @@ CHEXPERT_OBSERVATIONS = (
     "Fracture",
     "Support Devices",
 )
-EXTRA_OBSERVATIONS = ("Pneumoperitoneum",)
+EXTRA_OBSERVATIONS = (
+    "Pneumoperitoneum",
+    "Scarring",
+    "Emphysema",
+    "Subcutaneous Emphysema",
+    "Pericardial Effusion",
+    "Pulmonary Artery Enlargement",
+    "Chest Wall Deformity",
+    "Bronchiectasis",
+    "Granuloma",
+    "Adenopathy",
+    "Hemidiaphragm Elevation",
+    "Chamber Enlargement",
+    "Hiatal Hernia",
+    "Aortic Abnormality",
+    "Degenerative Change",
+    "Bone Lesion",
+    "Dislocation",
+    "Postsurgical Change",
+)
 
 _OPAC = r"opacit(?:y|ies)"
 _DENS = r"densit(?:y|ies)"
@@ -52,7 +71,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ),
     (
         "Cardiomegaly",
-        r"(?:heart|cardiac silhouette|cardiac size|heart size)(?: is| are| remains| appears)? not enlarged",
+        r"(?:heart|cardiac silhouette|cardiac size|heart size|cardiomediastinal silhouette)(?: is| are| remains| appears)? not (?:(?:\w+ly|moderate|mild|severe|significantly) )?(?:to (?:\w+ly |severe |moderate )?)?(?:enlarged|increased in size)",
         {"polarity": "absent"},
     ),
     (
@@ -77,7 +96,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ),
     (
         "Enlarged Cardiomediastinum",
-        r"(?:widen(?:ed|ing)|enlarged|prominent) (?:of the )?(?:superior )?mediastin(?:um|al (?:silhouette|contours?))|mediastinal (?:widening|enlargement)|mediastin(?:um|al (?:silhouette|contours?))(?: is| are| appears?)?(?: (?:somewhat|mildly|slightly|moderately|markedly|again|stable))* (?:widened|enlarged|prominent)",
+        r"(?:(?:widening|prominence|enlargement|fullness) of the (?:superior )?mediastinum)|(?:widen(?:ed|ing)|wide|enlarged|prominent) (?:of the )?(?:superior )?mediastin(?:um|al (?:silhouette|contours?|XXXX))?|mediastinal (?:widening|enlargement)|mediastin(?:um|al (?:silhouette|contours?))(?: is| are| appears?)?(?: (?:somewhat|mildly|slightly|moderately|markedly|again|stable))* (?:widened|enlarged|prominent)",
         {},
     ),
     (
@@ -88,7 +107,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     # --- lungs ---
     (
         "Lung Opacity",
-        rf"(?:(?:air[- ]?space|alveolar|parenchymal|interstitial|reticular|patchy|hazy|linear|streaky|focal|ground[- ]glass) )?{_OPAC}|opacification|infiltrates?|infiltration|air[- ]?space disease|(?:air[- ]?space|alveolar|parenchymal|patchy|hazy|ill-defined|focal|streaky|linear|retrocardiac|basilar|base|bases|lung) {_DENS}|(?:is|are) (?:totally |completely |partially )?opaque|interstitium (?:is )?(?:\w+ )?(?:prominent|accentuated)|prominent interstitium|(?:increased|prominent|coarse|coarsened|reticular|accentuated)(?: \w+){0, 3} interstitial markings|haziness|(?:increased|prominent|coarse|coarsened|reticular|accentuated) (?:interstitial |lung |pulmonary |bronchovascular |reticular )?markings|interstitial (?:prominence|accentuation)",
+        rf"(?:(?:air[- ]?space|alveolar|parenchymal|interstitial|reticular|patchy|hazy|linear|streaky|focal|ground[- ]glass) )?{_OPAC}|opacification|infiltrates?|infiltration|air[- ]?space disease|(?:air[- ]?space|alveolar|parenchymal|patchy|hazy|ill-defined|focal|streaky|linear|retrocardiac|basilar|base|bases|lung|midlung|mid-lung) {_DENS}|(?:is|are) (?:totally |completely |partially )?opaque|interstitium (?:is )?(?:\w+ )?(?:prominent|accentuated)|prominent interstitium|(?:increased|prominent|coarse|coarsened|reticular|accentuated)(?: \w+){0, 3} interstitial markings|haziness|(?:increased|prominent|coarse|coarsened|reticular|accentuated) (?:interstitial |lung |pulmonary |bronchovascular |reticular )?markings|interstitial (?:prominence|accentuation)|\bstreakiness\b|\bstrand(?:s|ing|y)\b|(?:interstitial|septal|peribronchial|bronchial wall) thickening|peribronchial cuffing",
         {},
     ),
     (
@@ -98,7 +117,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ),
     (
         "Lung Lesion",
-        r"(?:pulmonary |lung |cavitary |spiculated )?(?:nodules?|masses|mass(?! effect)|neoplasms?|tumou?rs?|malignancy|carcinoma|metasta(?:sis|ses|tic disease))|(?:lung|pulmonary|cavitary|parenchymal) lesions?",
+        r"(?:pulmonary |lung |cavitary |spiculated )?(?:nodules?|masses|mass(?! effect)|neoplasms?|tumou?rs?|malignancy|carcinoma|metasta(?:sis|ses|tic disease))|(?:lung|pulmonary|cavitary|parenchymal) lesions?|\baspergillomas?\b|\bmycetomas?\b|\bcavit(?:y|ies|ation)\b|\bcavitary (?:lesions?|opacit(?:y|ies))",
         {},
     ),
     ("Lung Lesion", rf"nodular {_OPAC}|nodular {_DENS}", {"also": ["Lung Opacity"]}),
@@ -155,10 +174,120 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
         r"(?<!catheter )(?<!line )(?<!lead )(?<!wire )(?<!wires )(?<!port )fractures?|fractured|\bfx\b|rib deformit(?:y|ies)|(?:wedge|compression) (?:\w+ )?deformit(?:y|ies)|(?:anterior )?wedging",
         {},
     ),
+    # --- beyond CheXpert: what chest radiograph reports commonly lateralise ---
+    # (not scored as clinical labels; they give the checks something to compare)
+    (
+        "Scarring",
+        r"\b(?:scar(?:s|ring|red)?|fibros(?:is|es)|fibrotic(?: (?:changes?|scarring|strands?|opacit(?:y|ies)))?|cicatri\w*|parenchymal bands?|"
+        r"chronic (?:(?:lung|pulmonary|parenchymal|interstitial|fibrotic) )?changes?)\b",
+        {},
+    ),
+    (
+        "Emphysema",
+        r"\b(?:(?:centrilobular |paraseptal |panlobular |bullous )?emphysema(?:tous(?: (?:changes?|disease|bullae?|blebs?))?)?|bullae?|bullous (?:changes?|disease)|blebs?|copd|"
+        r"chronic obstructive (?:pulmonary|lung|airway) disease|hyperinflat(?:ion|ed)|hyperexpan(?:sion|ded)|hyperaerat(?:ion|ed)|hyperlucen(?:t|cy)(?: lungs?)?|"
+        r"(?:large|increased) lung volumes|flatten(?:ed|ing)(?: of)?(?: the)? (?:hemi-?)?diaphragms?|increased retrosternal (?:clear |air )?space)\b",
+        {},
+    ),
+    ("Pericardial Effusion", r"\bpericardial (?:effusions?|fluid)\b", {}),
+    (
+        "Pulmonary Artery Enlargement",
+        r"\b(?:(?:enlarged|prominent|dilated|enlargement of the|prominence of the) (?:central |main |bilateral )?pulmonary arter(?:y|ies)|"
+        r"pulmonary arter(?:y|ies)(?: (?:is|are|appear))?(?: (?:mildly|moderately|markedly|again))? (?:enlarged|prominent|dilated)|pulmonary (?:arterial )?hypertension)\b",
+        {},
+    ),
+    (
+        "Chest Wall Deformity",
+        r"\b(?:pectus (?:excavatum|carinatum)(?: deformity)?|pectus deformity|chest wall deformity|funnel chest)\b",
+        {},
+    ),
+    ("Subcutaneous Emphysema", r"\b(?:subcutaneous|soft tissue) (?:emphysema|air|gas)\b", {}),
+    ("Bronchiectasis", r"\b(?:traction |cystic )?bronchiectas(?:is|es|tic(?: changes?)?)\b", {}),
+    (
+        "Granuloma",
+        r"\b(?:(?:calcified|noncalcified|non-calcified) )?granulomas?|granulomata|"
+        r"(?:calcified|calcific) (?:[\w-]+ (?:(?:versus|or|and) )?){0,3}?lymph (?:nodes?|XXXX)|"
+        r"(?:sequelae? of )?(?:prior |old |remote |healed )?granulomatous (?:disease|infection|process|changes?)\b",
+        {},
+    ),
+    (
+        "Granuloma",
+        r"\bcalcified (?:pulmonary |lung |parenchymal )?(?:nodules?|nodular densit(?:y|ies)|nodular opacit(?:y|ies))\b",
+        {"also": ["Lung Lesion"]},
+    ),
+    (
+        "Adenopathy",
+        r"\b(?:(?:hilar |mediastinal |paratracheal )?(?:lymph)?adenopathy|(?:enlarged|prominent|bulky) (?:hilar |mediastinal |paratracheal )?lymph (?:nodes?|XXXX)|"
+        r"lymph (?:nodes?|XXXX) (?:(?:is|are|remains?|appears?) )?(?:\w+ )?(?:prominent|enlarged)|"
+        r"(?:hilar|hilum|hila|paratracheal|mediastinal|aortopulmonary|subcarinal) (?:prominence|fullness|enlargement|mass(?:es)?|"
+        r"soft tissues?(?: (?:fullness|prominence|density|opacity))?|opacit(?:y|ies)|densit(?:y|ies)|widening|"
+        r"stripe (?:is |appears )?(?:widened|thickened|denser|prominent|thick))|"
+        r"(?:prominen(?:t|ce of)(?: the)?|fullness (?:of|in)(?: the)?|enlargement of(?: the)?|enlarged|bulky|full) (?:(?:left|right|both|bilateral) )?"
+        r"(?:hil(?:um|a|ar(?: regions?| contours?| shadows?| structures)?)|paratracheal (?:soft tissues?|stripe|region)))\b",
+        {"side": "match"},
+    ),
+    (
+        "Hemidiaphragm Elevation",
+        r"\b(?:(?:elevat(?:ed|ion)|eventration|raised|high[- ]riding|paraly(?:sis|zed))(?: of)?(?: the)?(?: (?:left|right|bilateral))?(?: \w+)? (?:hemi-?)?diaphragms?|"
+        r"(?:(?:left|right) )?(?:hemi-?)?diaphragms?(?: is| are| remains?| appears?)?(?: not)?(?: (?:again|still|now|persistently|stably|mildly|moderately|markedly|slightly|chronically|relatively|minimally))* (?:elevated|raised|eventrated|high)|"
+        r"diaphragmatic eventration)\b",
+        {"side": "match", "negatable": True},
+    ),
+    (
+        "Chamber Enlargement",
+        r"\b(?:(?:left|right) (?:atri(?:al|um)|ventric(?:ular|le)) (?:enlargement|dilat(?:ion|ation)|prominence|hypertrophy|configuration)|"
+        r"(?:enlarge(?:d|ment of the)|dilat(?:ed|ation of the)|prominen(?:t|ce of the)|elongat(?:ed|ion of the)) (?:left|right) (?:atri(?:um|al)|ventric(?:le|ular)))\b",
+        {"side": "match"},
+    ),
+    (
+        "Hiatal Hernia",
+        r"\b(?:(?:small |moderate |large )?(?:hiatal|hiatus|paraesophageal|diaphragmatic|morgagni|bochdalek) hernias?|hernias?)\b",
+        {},
+    ),
+    (
+        "Aortic Abnormality",
+        r"\b(?:(?:tortuous|tortuosity|ectatic|ectasia|unfolded|unfolding|dilated|dilatation|dilation|aneurysmal|aneurysm|calcified|calcification|atherosclerotic|atherosclerosis|elongated)"
+        r"(?: and (?:tortuous|ectatic|unfolded|dilated|calcified|atherosclerotic))?(?: (?:of|to|in|involving))?(?: the)?(?: (?:thoracic|descending|ascending|transverse|abdominal)){0,2} aort(?:a|ic(?: arch| knob| knuckle)?)|"
+        r"aort(?:a|ic arch|ic knob)(?: (?:is|are|appears|remains))?(?: not)?(?: (?:mildly|moderately|markedly|slightly|again|somewhat|diffusely))* (?:tortuous|ectatic|unfolded|dilated|calcified|aneurysmal|elongated)|"
+        r"(?:aortic|vascular|arterial) (?:atherosclerosis|calcifications?|atherosclerotic (?:calcifications?|changes|disease|plaque))|"
+        r"atherosclero(?:sis|tic (?:changes|calcifications?|disease|vascular (?:disease|calcifications?)))|aortic (?:aneurysm|ectasia|tortuosity)|"
+        r"(?:right|left)[- ]sided aortic arch)\b",
+        {"side": "match", "negatable": True},
+    ),
+    (
+        "Degenerative Change",
+        r"\b(?:(?:levo|dextro|thoracolumbar |thoracic |lumbar )?scoliosis|(?:increased |exaggerated |accentuated )?(?:thoracic )?kyphosis|kyphotic (?:deformity|curvature|changes?)|"
+        r"degenerative (?:changes?|disease|joint disease|disc disease|arthritis)|osteophytes?|osteophytosis|spondylo(?:sis|tic changes?)|spondylitic|"
+        r"diffuse idiopathic skeletal hyperostosis|osteopeni[ac]|osteoporo(?:sis|tic)|demineraliz(?:ation|ed)|arthriti(?:s|c changes?)|arthropathy|"
+        r"(?:endplate|facet) (?:changes?|arthropathy|sclerosis))\b",
+        {},
+    ),
+    (
+        "Bone Lesion",
+        r"\b(?:(?:lytic|sclerotic|blastic|lucent|expansile|destructive|osteolytic|osteoblastic) (?:bone |osseous )?(?:lesions?|foc(?:us|i)|areas?|metasta\w+)|"
+        r"(?:bone|bony|osseous|rib|clavicular|humeral|vertebral|skeletal) (?:lesions?|metasta\w+|destruction)|bone islands?|geodes?|enchondromas?|"
+        r"lucenc(?:y|ies)(?= (?:in|of|through|involving|crossing|crosses|traversing|within|at) (?:the )?(?:\w+ ){0,6}(?:ribs?|clavicles?|humer\w+|scapulae?|vertebra\w*|bones?|sternum|glenoid))|"
+        r"(?:rib|clavicle|clavicular|humeral|scapular|sternal) (?:irregularit(?:y|ies)|deformit(?:y|ies)|lucenc(?:y|ies))|irregularity of the (?:\w+ ){0,3}(?:rib|clavicle|humer\w+))\b",
+        {},
+    ),
+    (
+        "Dislocation",
+        r"\b(?:dislocat(?:ed|ion|ions)|sublux(?:ed|ation|ations)|(?:acromioclavicular|ac|sternoclavicular) (?:joint )?(?:separation|widening|diastasis)|abnormal separation|malalignment)\b",
+        {},
+    ),
+    (
+        "Postsurgical Change",
+        r"\b(?:(?:median |midline )?sternotomy(?: (?:wires?|sutures?|changes?))?|cabg|coronary (?:artery )?bypass(?: graft(?:ing)?)?|"
+        r"(?:lob|pneumon|segment|mastect|thyroidect|esophagect|cholecystect)ectom(?:y|ies)|thoracotom(?:y|ies)|thoracoplasty|(?:wedge |surgical |partial )?resections?|"
+        r"surgical (?:clips?|sutures?|staples?|changes?)|(?:suture|staple) (?:material|lines?)|post-?(?:operative|surgical) changes?|"
+        r"(?:mitral |aortic |prosthetic |tricuspid )?valve (?:replacement|prosthes[ie]s|repair)|prosthetic (?:heart )?valves?|vertebroplast(?:y|ies)|kyphoplast(?:y|ies))\b",
+        {},
+    ),
     # matched only so that the longer phrase hides the observation word inside it
     (
         "IGNORE",
-        r"(?:soft tissue|laryngeal|subcutaneous|prevertebral|scrotal|extremity) edema|mass effect|calcifi(?:c|ed) (?:densit(?:y|ies)|opacit(?:y|ies))|granulomatous (?:infection|disease|process)|(?:catheter|lead|wire|line|sternotomy wire) fracture|(?:pericardial|joint|knee|elbow|ankle) effusions?|bone density",
+        r"\bfractur\w* (?:of|in|involving) (?:the |a |one of the )?(?:[\w-]+ ){0,2}(?:sternotomy|wires?|screws?|hardware|leads?|catheters?|plates?|rods?)\b(?: (?:wires?|XXXX))?|"
+        r"(?:soft tissue|laryngeal|prevertebral|scrotal|extremity) edema|mass effect|calcifi(?:c|ed) (?:densit(?:y|ies)|opacit(?:y|ies))|(?:catheter|lead|wire|line|sternotomy wire|screw|plate|hardware) fracture|(?:joint|knee|elbow|ankle) effusions?|bone density|nipple (?:shadows?|markers?|rings?)",
         {},
     ),
     # --- abdomen ---
@@ -175,7 +304,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ),
     (
         "Support Devices",
-        r"(?:nasogastric|orogastric|feeding|enteric|dobhoff|\bng\b|\bog\b) tubes?|dobhoff",
+        r"(?:nasogastric|orogastric|feeding|enteric|dobhoff|gastrostomy|jejunostomy|\bng\b|\bog\b|\bg\b|\bpeg\b) tubes?|dobhoff|\bpeg\b",
         {"device": "enteric tube"},
     ),
     (
@@ -203,7 +332,31 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
         r"support devices|(?:lines|tubes) and (?:tubes|lines)|medical devices",
         {"device": "any"},
     ),
+    (
+        "Support Devices",
+        r"\b(?:medi-?port|port-?a-?cath|infusa-?port|(?:chest wall|chest|power|venous access|subcutaneous|implanted) port|port(?= (?:catheter|device|reservoir|tip|with)))\b",
+        {"device": "central line"},
+    ),
+    (
+        "Support Devices",
+        r"\b(?:(?:venous|dialysis|hemodialysis|drainage|indwelling|tunneled|tunnelled|double[- ]lumen|dual[- ]lumen|triple[- ]lumen|medication injection|vascular|intravenous) )?catheters?\b",
+        {"device": "catheter"},
+    ),
+    (
+        "Support Devices",
+        r"\b(?:(?:orthopedic|orthopaedic|surgical|fixation|spinal|fusion) hardware|hardware|(?:humeral|shoulder|hip|joint) (?:prosthes[ie]s|arthroplast(?:y|ies)|hemiarthroplast(?:y|ies))|(?:hemi)?arthroplast(?:y|ies)|"
+        r"(?:plate and screws?|screws?|plate|rods?|intramedullary (?:rod|nail)) fixation|fixation (?:hardware|plates?|screws?|rods?)|orif|spinal (?:fusion )?rods?|fusion rods?|prosthes[ie]s)\b",
+        {"device": "hardware"},
+    ),
+    (
+        "Support Devices",
+        r"\b(?:(?:vascular|airway|biliary|esophageal|coronary|svc) )?stents?\b",
+        {"device": "stent"},
+    ),
 ]
+# Devices that may be named by the generic word "catheter": a catheter in one text is
+# the same thing as any of these in the other.
+CATHETER_LIKE = frozenset({"catheter", "central line", "picc", "chest tube"})
 
 # Phrases that say the whole study is normal; used for No Finding only.
 NORMAL_STUDY = (
@@ -212,7 +365,54 @@ NORMAL_STUDY = (
     r"|\bnormal (?:chest|study|exam(?:ination)?|radiograph|chest x-?ray|chest radiographs?)\b"
     r"|\b(?:chest|study|exam) is normal\b|\bno (?:significant |active )?cardiopulmonary (?:abnormality|disease|process)"
     r"|\bunremarkable (?:chest|study|exam(?:ination)?|radiograph)\b|\bnegative (?:chest|study|exam)\b"
+    r"|\bnegative for (?:any )?(?:acute|active) (?:cardiopulmonary |intrathoracic |pulmonary |chest )?(?:abnormalit(?:y|ies)|disease|process|findings?)"
+    r"|\bno (?:evidence of |radiographic evidence of )?(?:acute |active )+(?:or (?:active|acute|chronic) )?(?:cardiopulmonary |cardiothoracic |intrathoracic |pulmonary |chest |thoracic )?(?:disease|process|abnormalit(?:y|ies)|findings?)"
+    r"|^\W*(?:\d[.)]\s*)?(?:chest[.:]?\s*)?negative\W*$"
 )
+# What an impression that calls the study normal must still name, if the findings say it.
+NORMAL_MUST_NAME = frozenset(
+    {
+        "Pneumothorax",
+        "Pneumoperitoneum",
+        "Pleural Effusion",
+        "Consolidation",
+        "Pneumonia",
+        "Edema",
+        "Lung Opacity",
+        "Lung Lesion",
+        "Fracture",
+        "Subcutaneous Emphysema",
+        "Dislocation",
+    }
+)
+# Findings that are active whatever their course: "stable" does not make them chronic.
+ACUTE_BY_NATURE = frozenset(
+    {
+        "Pneumothorax",
+        "Pneumoperitoneum",
+        "Consolidation",
+        "Pneumonia",
+        "Edema",
+        "Subcutaneous Emphysema",
+    }
+)
+# ... and, when it does not limit itself to "acute" ("Normal chest."), these too.
+NORMAL_MUST_NAME_ANY = frozenset(
+    {"Cardiomegaly", "Atelectasis", "Enlarged Cardiomediastinum", "Adenopathy", "Bone Lesion"}
+)
+# Opacities and lesions count only when the words make them substantial: an airspace
+# process or a mass, not "interstitial markings" or "a small density".
+NORMAL_SUBSTANTIAL = {
+    "Lung Opacity": r"air ?space|alveolar|consolidat|infiltrat|patchy|confluent|focal|dense|ground[- ]glass",
+    "Lung Lesion": r"mass|neoplas|tumou?r|carcinoma|malignan|metasta|cavit",
+}
+# Explained as benign or chronic ("opacity, likely scarring"): not a finding of substance.
+NORMAL_BENIGN_EXEMPT = frozenset(
+    {"Lung Opacity", "Lung Lesion", "Atelectasis", "Adenopathy", "Bone Lesion"}
+)
+# The same, when it says only that nothing *acute* is seen: stable or chronic findings
+# may be left out of such an impression, new ones may not.
+NORMAL_ACUTE_ONLY = r"\b(?:acute|active)\b"
 
 # ConText modifiers (literal, category, direction, regex or None, max_scope in tokens or None).
 _NOT_SEEN = r"(?:seen|identified|visualized|visible|evident|present|demonstrated|appreciated|detected|apparent|noted)"
@@ -240,7 +440,7 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "resolution of",
         "NEGATED_EXISTENCE",
         "FORWARD",
-        r"\b(?:complete |interval )?(?:resolution|removal) of\b",
+        r"\b(?:complete |interval )?(?:resolution|removal|clearing) of\b",
         6,
     ),
     ("not", "NEGATED_EXISTENCE", "FORWARD", r"\b(?:not|nor|neither)\b", None),
@@ -263,7 +463,7 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "is not seen",
         "NEGATED_EXISTENCE",
         "BACKWARD",
-        rf"\b(?:(?:is|are|was|were) )?(?:no longer|not) (?:well |definitely |clearly |convincingly )?{_NOT_SEEN}\b",
+        rf"\b(?:(?:is|are|was|were) )?(?:no longer|not) (?:well |definitely |clearly |convincingly |again |currently |now )?{_NOT_SEEN}\b",
         5,  # medspaCy does not stop backward scopes at "which"; keep them near the finding
     ),
     ("absent", "NEGATED_EXISTENCE", "BACKWARD", r"\b(?:is|are|now) absent\b", None),
@@ -350,6 +550,22 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         None,
     ),
     ("not only", "NEGATED_EXISTENCE", "PSEUDO", r"\bnot only\b|\bno doubt\b|\bnot clearly\b", None),
+    # the age of a fracture is in doubt, not the fracture
+    (
+        "age-indeterminate",
+        "POSSIBLE_EXISTENCE",
+        "PSEUDO",
+        r"\bage[- ]?indeterminate\b|\bindeterminate age\b",
+        None,
+    ),
+    # "no suggestion of enlargement of the known nodule": the nodule is there
+    (
+        "no growth of",
+        "NEGATED_EXISTENCE",
+        "PSEUDO",
+        r"\bno (?:suggestion|evidence|sign) of (?:interval )?(?:enlargement|growth|progression|increase|change)(?: in size)? (?:of|in)\b",
+        None,
+    ),
     # scope ends
     (
         "but",
@@ -435,6 +651,9 @@ CHANGE_PATTERNS: list[tuple[str, str]] = [
         r"\b(?:persistent|persists|persisting|again (?:seen|noted|demonstrated|identified)|re-?demonstrat(?:ed|ion)|remains?|remaining|continued|chronic|old|healed|long-?standing)\b",
     ),
 ]
+# "no interval increase": a statement of no change that contains a change word; it is
+# read as stable and removed before the other change words are looked for.
+NO_CHANGE = r"\b(?:no|without) (?:significant |appreciable |definite |substantial )?(?:interval )?(?:change|increase|decrease|worsening|progression|enlargement|growth|improvement)\b(?:\s+in (?:the )?(?:size|number|extent|appearance)(?: (?:and|or) (?:size|number|extent))?)?|\bnot (?:significantly |substantially )?(?:changed|increased|enlarged)\b"
 CHANGE_DIRECTION = {
     "new": "worse",
     "worse": "worse",
@@ -495,19 +714,47 @@ SUPPORTED_BY: dict[str, set[str]] = {
         "Atelectasis",
         "Edema",
         "Lung Lesion",
+        "Scarring",
     },
-    "Atelectasis": {"Atelectasis", "Lung Opacity", "Consolidation"},
+    "Atelectasis": {"Atelectasis", "Lung Opacity", "Consolidation", "Scarring"},
     "Edema": {"Edema", "Lung Opacity"},
-    "Lung Lesion": {"Lung Lesion", "Lung Opacity"},
-    "Cardiomegaly": {"Cardiomegaly", "Enlarged Cardiomediastinum"},
-    "Enlarged Cardiomediastinum": {"Enlarged Cardiomediastinum", "Cardiomegaly"},
+    "Lung Lesion": {"Lung Lesion", "Lung Opacity", "Adenopathy", "Granuloma"},
+    "Cardiomegaly": {"Cardiomegaly", "Enlarged Cardiomediastinum", "Chamber Enlargement"},
+    "Enlarged Cardiomediastinum": {"Enlarged Cardiomediastinum", "Cardiomegaly", "Adenopathy"},
     "Pleural Effusion": {"Pleural Effusion", "Pleural Other"},
-    "Pleural Other": {"Pleural Other", "Pleural Effusion"},
+    "Pleural Other": {"Pleural Other", "Pleural Effusion", "Scarring"},
+    "Scarring": {"Scarring", "Lung Opacity", "Atelectasis", "Pleural Other"},
+    "Granuloma": {"Granuloma", "Lung Lesion", "Lung Opacity"},
+    "Adenopathy": {"Adenopathy", "Lung Lesion", "Enlarged Cardiomediastinum", "Granuloma"},
+    "Emphysema": {"Emphysema", "Bronchiectasis"},
+    "Fracture": {"Fracture", "Bone Lesion", "Dislocation"},
+    "Bone Lesion": {"Bone Lesion", "Fracture"},
+    "Dislocation": {"Dislocation", "Fracture"},
+    "Hemidiaphragm Elevation": {"Hemidiaphragm Elevation", "Atelectasis"},
+    "Chamber Enlargement": {"Chamber Enlargement", "Cardiomegaly"},
+    "Postsurgical Change": {"Postsurgical Change", "Support Devices"},
 }
 # Absent observations in the findings that deny an impression mention.
 DENIED_BY: dict[str, set[str]] = {
     "Pneumonia": {"Pneumonia", "Consolidation", "Lung Opacity"},
     "Consolidation": {"Consolidation", "Lung Opacity"},
+}
+# Findings too often bilateral or loosely placed for a side comparison of their own
+# (the anatomical-site check still compares "left knee" with "right knee").
+NO_LATERALITY = frozenset({"Degenerative Change"})
+# Related findings whose side says nothing about another finding's side: a calcified
+# node in the right hilum does not place a nodule on the right.
+NOT_SIDE_EVIDENCE = frozenset({"Granuloma", "Adenopathy", "Postsurgical Change", "Support Devices"})
+# An impression finding the findings never mention is reported for these; the
+# descriptive extras (aorta, spine, hernia, scarring...) are left out, since an
+# impression may add what the radiologist sees on the image without dictating it.
+UNSUPPORTED_CHECKED = (frozenset(CHEXPERT_OBSERVATIONS) - {"No Finding"}) | {
+    "Pneumoperitoneum",
+    "Adenopathy",
+    "Subcutaneous Emphysema",
+    "Dislocation",
+    "Bone Lesion",
+    "Pericardial Effusion",
 }
 
 
@@ -517,3 +764,56 @@ def supported_by(observation: str) -> set[str]:
 
 def denied_by(observation: str) -> set[str]:
     return DENIED_BY.get(observation, {observation})
+
+
+# --- where the side is not written next to the finding ---------------------------------
+# Anatomy that has only one side: a finding placed there takes that side.
+IMPLIED_SIDE: list[tuple[str, str]] = [  # (also used as sites: "lingula" names the left lung)
+    (r"\blingula(?:r)?\b", "left"),
+    (r"\bretrocardiac\b", "left"),  # behind the heart is the left lower lobe
+    (r"\b(?:posterior to|behind) the (?:left )?heart\b", "left"),
+    (r"\bmiddle lobe\b", "right"),
+    (r"\bazygo-?esophageal recess\b", "right"),
+]
+# A sentence that speaks of the finding before it: "This likely represents pneumonia."
+ANAPHORA = r"^\W*(?:\d[.)]\s*)?(?:this|these|it|they|which|findings?|the (?:finding|findings|appearance|opacity|opacities|abnormality)|appearance)\b"
+# Anatomy that does not exist: a side named with it is a side error in the text itself.
+IMPOSSIBLE_SIDE = (
+    r"\bleft (?:middle lobe|minor fissure|azygos)\b|\bright (?:lingula(?:r)?|lingular segment)\b"
+)
+# A side placed after a comma: "opacities, most notably in the right middle lobe".
+LOCATIVE_AFTER = (
+    r"^[^.;]{0,40}?,\s*(?:(?:most (?:notably|prominently|pronounced)|predominantly|mainly|particularly|especially|primarily|chiefly|greatest|"
+    r"(?:slightly |much |somewhat |significantly )?(?:greater|larger|worse|more (?:pronounced|prominent|marked|extensive)))\s+)?"
+    r"(?:in|at|within|involving|along|over|projecting over|overlying|on)\s+(?:the\s+)?(?:\w+\s+){0,2}?(left|right|bilateral|both)\b"
+)
+
+# --- sections inside a text -----------------------------------------------------------
+# "HISTORY: pneumonia. FINDINGS: ..." in one field: what the history or comparison
+# sections name is not a finding of today's study.
+SECTION_HEADER = (
+    r"(?:^|(?<=[.\n]))\s*(clinical history|history|indications?|reason for (?:exam|examination|study)|comparison|technique|"
+    r"findings|impression|conclusions?|procedure)\s*:"
+)
+PAST_SECTIONS = r"^(?:clinical history|history|indications?|reason|comparison|technique|procedure)"
+
+# --- anatomy for the side check that needs no finding ------------------------------------
+# A side named with one of these sites in the impression is compared with the sides the
+# findings name for the same site, whatever the finding is. Site group -> words.
+SIDED_SITES: dict[str, str] = {
+    "lung": r"lungs?|lobes?|lobar|bases?|basilar|basal|apex|apices|apical|midlung|mid-lung|mid lung|hemithorax|"
+    r"hil(?:um|a|ar)|perihilar|suprahilar|infrahilar|juxtahilar|retrohilar|costophrenic|lung zones?|upper zone|lower zone|"
+    r"chest(?! (?:x-?ray|radiograph|ct|film))|pleural|pleura|lingula|lingular",
+    "hemidiaphragm": r"(?:hemi-?)?diaphragms?",
+    "atrium": r"atri(?:um|al)",
+    "ventricle": r"ventric(?:le|ular)",
+    "clavicle": r"clavicles?|clavicular|acromioclavicular",
+    "rib": r"ribs?",
+    "shoulder": r"shoulders?|humer(?:us|al)|glenoid|glenohumeral|scapulae?|scapular",
+    "breast": r"breasts?|mastectomy|axilla(?:ry)?",
+    "neck vessel": r"internal jugular|\bij\b|jugular|subclavian|brachiocephalic",
+    "mediastinum": r"paratracheal|mediastin(?:um|al)|paraesophageal|paraspinal|paravertebral",
+    "arm": r"arms?|upper extremity|elbow|forearm|wrist|hand",
+    "leg": r"legs?|lower extremity|foot|feet|ankle|knee|hip|femur|femoral",
+    "kidney": r"kidneys?|renal",
+}

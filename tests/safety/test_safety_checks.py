@@ -285,3 +285,156 @@ def test_both_sentence_splitters_give_the_same_mentions(monkeypatch):
     finally:
         monkeypatch.delenv("RADIMPRESS_SENTENCE_SPLITTER")
         extractor.build_pipeline.cache_clear()
+
+
+# --- wider extraction (issue 12): sides the words around a finding do not give ----------
+
+
+@pytest.mark.parametrize(
+    ("text", "observation", "side"),
+    [
+        ("Elevated right hemidiaphragm.", "Hemidiaphragm Elevation", "right"),
+        ("Left ventricular enlargement.", "Chamber Enlargement", "left"),
+        ("Lingular opacity.", "Lung Opacity", "left"),
+        ("Focal atelectasis posterior to the left heart.", "Atelectasis", "left"),
+        # sides after a comma and from the one side the sentence names
+        ("Scattered opacities, most notably in the right middle lobe.", "Lung Opacity", "right"),
+        (
+            "Prominent opacity in a large left upper lobe cavity, reflecting an aspergilloma.",
+            "Lung Lesion",
+            "left",
+        ),
+        # "This represents ..." carries the side of the sentence before
+        (
+            "Patchy right lower lobe opacity. This likely represents pneumonia.",
+            "Pneumonia",
+            "right",
+        ),
+        ("Apical capping, slightly greater at the left.", "Pleural Other", "left"),
+    ],
+)
+def test_sides_from_anatomy_and_neighbouring_words(text, observation, side):
+    assert one(text, observation).laterality == side
+
+
+def test_severity_belongs_to_its_own_noun():
+    ms = {m.observation: m for m in extract("No pneumothorax or large pleural effusion.")}
+    assert ms["Pneumothorax"].severity is None
+    assert ms["Pleural Effusion"].severity == "large"
+
+
+def test_history_section_inside_a_text_is_not_todays_finding():
+    (pna,) = [
+        m
+        for m in extract("HISTORY: pneumonia. FINDINGS: Lungs are clear.")
+        if m.text == "pneumonia"
+    ]
+    assert pna.historical
+
+
+def test_no_interval_increase_reads_as_stable():
+    m = one(
+        "No interval increase in size and number of bilateral pulmonary nodules.", "Lung Lesion"
+    )
+    assert m.polarity == "present" and m.change == "stable"
+
+
+def test_impression_calling_the_study_normal_must_name_effusions_and_consolidation():
+    f = "Small bilateral pleural effusions. Right lower lobe consolidation. Heart size normal."
+    assert types(f, "No acute cardiopulmonary abnormality.") == ["omitted_critical"]
+    assert types(f, "Normal chest.") == ["omitted_critical"]
+    assert types(f, "Small bilateral effusions and right lower lobe consolidation.") == []
+    # "no acute" may leave out a stable effusion, "normal chest" may not
+    stable = "Stable small left pleural effusion. Lungs otherwise clear."
+    assert types(stable, "No acute cardiopulmonary abnormality.") == []
+    assert types(stable, "Normal chest.") == ["omitted_critical"]
+    # a stable consolidation is still an active finding
+    assert types("Stable left lower lobe consolidation.", "No acute disease.") == [
+        "omitted_critical"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("findings", "impression"),
+    [
+        ("Elevated right hemidiaphragm. Lungs clear.", "Elevated left hemidiaphragm."),
+        ("Right foot: no fracture. Chest: lungs clear.", "Left foot: negative. Clear lungs."),
+        (
+            "Left-sided medication injection XXXX with tip at the cavoatrial junction.",
+            "Right-sided medication injection XXXX in good position.",
+        ),
+        ("Right middle lobe opacity.", "Left middle lobe pneumonia."),
+    ],
+)
+def test_side_swaps_beyond_the_chexpert_findings_are_caught(findings, impression):
+    assert "laterality_mismatch" in types(findings, impression)
+
+
+def test_same_side_of_a_site_is_not_flagged():
+    assert (
+        types("Elevated right hemidiaphragm. Left lung clear.", "Elevated right hemidiaphragm.")
+        == []
+    )
+    # a bilateral summary of sided findings is not a swap
+    assert types("Right base atelectasis. Left base atelectasis.", "Bibasilar atelectasis.") == []
+
+
+@pytest.mark.parametrize(
+    ("findings", "impression"),
+    [
+        ("Moderate hiatal hernia. Lungs clear.", "No hiatal hernia."),
+        (
+            "Numerous bilateral pulmonary nodules have increased in size.",
+            "No interval increase in the pulmonary nodules.",
+        ),
+        ("There are several age-indeterminate left rib fractures.", "No left rib fractures."),
+    ],
+)
+def test_negated_findings_are_contradictions(findings, impression):
+    assert "contradiction" in types(findings, impression)
+
+
+def test_a_size_limit_on_one_denial_does_not_weaken_the_next():
+    f = "No pneumothorax or large pleural effusion."
+    assert types(f, "Small right pneumothorax.") == ["contradiction"]
+    # "no large effusion" does not deny a small one
+    assert types(f, "Small left pleural effusion.") == []
+
+
+# --- follow-up as a check ---------------------------------------------------------------------
+
+
+def test_missing_follow_up_needs_the_exam_and_is_medium():
+    f = "There is a 7 mm solid nodule in the right upper lobe."
+    (w,) = SafetyChecker().check(f, "7 mm right upper lobe nodule.", exam="CT chest")
+    assert w.type == "missing_follow_up" and w.severity == "medium"
+    assert "Fleischner Society 2017" in w.message
+    assert f[w.findings_spans[0]["start"] : w.findings_spans[0]["end"]] == "nodule"
+    # an impression that gives a follow-up, or a nodule that needs none, is fine
+    assert SafetyChecker().check(f, "7 mm nodule; CT in 6-12 months.", exam="CT chest") == []
+    assert (
+        SafetyChecker().check(
+            "4 mm nodule.", "4 mm nodule.", exam="CT chest", indication="Never smoker."
+        )
+        == []
+    )
+    # a radiograph nodule needs a CT
+    ws = SafetyChecker().check("9 mm nodule in the left lower lobe.", "Left lower lobe nodule.")
+    assert [w.type for w in ws] == ["missing_follow_up"] and "chest CT" in ws[0].message
+
+
+def test_check_many_context_must_match_the_pairs():
+    with pytest.raises(InputError, match="context has 1 entries for 2 pairs"):
+        SafetyChecker().check_many([("a", "b"), ("c", "d")], [{}])
+
+
+def test_long_texts_are_parsed_in_pieces_with_right_offsets():
+    from radimpress.safety.extractor import CHUNK_CHARS
+
+    unit = "Small right pleural effusion. No pneumothorax. Heart size is normal. "
+    text = unit * (3 * CHUNK_CHARS // len(unit) + 1)
+    ms = extract(text)
+    effusions = [m for m in ms if m.observation == "Pleural Effusion"]
+    assert len(effusions) == text.count("pleural effusion")
+    assert all(text[m.start : m.end] == m.text for m in ms)
+    assert all(m.laterality == "right" and m.polarity == "present" for m in effusions)

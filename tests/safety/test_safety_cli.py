@@ -11,7 +11,7 @@ import medspacy  # noqa: E402,F401  (a test dependency: fail, never skip, withou
 
 from radimpress.cli import main  # noqa: E402
 
-FIXTURE = Path(__file__).parent / "fixtures" / "safety" / "drafts.jsonl"
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "safety" / "drafts.jsonl"
 
 
 def test_check_writes_warnings_rejects_and_counts(tmp_path, capsys):
