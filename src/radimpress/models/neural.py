@@ -369,6 +369,7 @@ class NeuralImpressionModel(ImpressionModel):
             f"- base model: `{base}`",
             f"- saved as: {manifest.get('saved', {}).get('saved_as')}",
             f"- libraries: {', '.join(f'{k} {v}' for k, v in (manifest.get('library_versions') or {}).items())}",
+            *export_card_lines(manifest),
             "",
             "## Prompt",
             "",
@@ -376,7 +377,6 @@ class NeuralImpressionModel(ImpressionModel):
             example,
             "```",
         ]
-        lines += export_card_lines(manifest)
         if r.base and "gemma" in r.base.lower():
             lines += [
                 "",
