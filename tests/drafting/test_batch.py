@@ -1,141 +1,38 @@
-"""`radimpress batch` on a two-node Ray cluster on 127.0.0.1: the drafts of `generate`, resumable.
+"""`radimpress batch` on a two-node Ray cluster on the loopback: the drafts of `generate`, resumable.
 
 The cluster is two ``ray start --block`` processes (a head and a second node
 joining it), each in its own process group, stopped by the fixture; every
 port is chosen free here so nothing collides with another Ray on the machine.
 
-Every connection stays on the loopback. Ray replaces "127.0.0.1" and
-"localhost" in an address by the machine's network address, so the nodes
-listen at 127.0.0.2 (another loopback address, which Ray leaves alone) and
-the drivers connect there. Token authentication is off (RAY_AUTH_MODE) for
-this cluster that nothing outside the loopback can reach.
+Every connection stays on the loopback (see `support.ray_cluster`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
-HOST = "127.0.0.2"
-os.environ["RAY_AUTH_MODE"] = "disabled"  # the drivers this test process starts
 ray = pytest.importorskip("ray")
 
-import radimpress  # noqa: E402
 from radimpress.cli import main  # noqa: E402
 from radimpress.drafting import batch  # noqa: E402
 from radimpress.records import read_jsonl, write_jsonl  # noqa: E402
-from support import free_port, saved_model, synthetic_reports  # noqa: E402
-
-RAY = str(Path(sys.executable).parent / "ray")
-SRC = str(Path(radimpress.__file__).resolve().parents[1])
-
-
-def _env(**extra: str) -> dict[str, str]:
-    path = os.environ.get("PYTHONPATH", "")
-    return {
-        **os.environ,
-        **extra,
-        "PYTHONPATH": f"{SRC}:{path}" if path else SRC,
-        "RAY_USAGE_STATS_ENABLED": "0",
-        "RAY_AUTH_MODE": "disabled",
-        "RADIMPRESS_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-    }
-
-
-def _node(*args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    ports = {
-        "--node-manager-port": free_port(),
-        "--object-manager-port": free_port(),
-        "--dashboard-agent-listen-port": free_port(),
-        "--dashboard-agent-grpc-port": free_port(),
-        "--runtime-env-agent-port": free_port(),
-        "--metrics-export-port": free_port(),
-    }
-    cmd = [
-        RAY,
-        "start",
-        "--block",
-        f"--node-ip-address={HOST}",
-        "--num-cpus=2",
-        "--object-store-memory=80000000",
-        "--disable-usage-stats",
-        *[f"{k}={v}" for k, v in ports.items()],
-        *args,
-    ]
-    return subprocess.Popen(
-        cmd,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        env=env or _env(),
-        start_new_session=True,
-    )
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM makes `ray start --block` stop what it started; the process group catches the rest."""
-    for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _alive_nodes(address: str) -> int:
-    ray.init(address=address, log_to_driver=False)
-    try:
-        return sum(1 for n in ray.nodes() if n["Alive"])
-    finally:
-        ray.shutdown()
+from support import ray_cluster, ray_env, saved_model, synthetic_reports  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def cluster():
     """A head and a second node on the loopback (2 CPUs each as Ray counts them)."""
-    temp = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # short: Ray's socket paths
-    port = free_port()
-    address = f"{HOST}:{port}"
-    head = _node(
-        "--head",
-        f"--port={port}",
-        "--include-dashboard=false",
-        f"--temp-dir={temp}",
-        log=temp / "head.log",
-    )
-    nodes = [head]
-    try:
-        deadline = time.monotonic() + 60
-        while not (temp / "session_latest").exists() and time.monotonic() < deadline:
-            if head.poll() is not None:
-                raise RuntimeError((temp / "head.log").read_text()[-3000:])
-            time.sleep(0.5)
-        nodes.append(_node(f"--address={address}", log=temp / "worker.log"))
-        while time.monotonic() < deadline:
-            if _alive_nodes(address) == 2:
-                break
-            time.sleep(1)
-        else:
-            raise RuntimeError("the second Ray node did not join in 60 s")
+    with ray_cluster() as address:
         yield address
-    finally:
-        for proc in reversed(nodes):
-            _stop(proc)
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +84,7 @@ def test_killed_run_resumes_without_losing_or_repeating_a_draft(cluster, archive
            "--no-safety-checks"]  # fmt: skip
     log = tmp_path / "killed.log"
     proc = subprocess.Popen(
-        cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=_env(), start_new_session=True
+        cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=ray_env(), start_new_session=True
     )
     deadline = time.monotonic() + 120
     while len(list(out.glob("part-*.jsonl"))) < 2 and time.monotonic() < deadline:
@@ -206,7 +103,7 @@ def test_killed_run_resumes_without_losing_or_repeating_a_draft(cluster, archive
     assert 0 < len(first) < len(single), "the run should have been killed half way"
     assert len(set(first)) == len(first)
 
-    done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=240)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=ray_env(), timeout=240)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["already_drafted"] == len(first)
@@ -216,7 +113,7 @@ def test_killed_run_resumes_without_losing_or_repeating_a_draft(cluster, archive
     assert batch.collect(out) == single
     assert not list(out.glob("*.tmp"))
     # A third run finds everything drafted and drafts nothing.
-    third = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=240)
+    third = subprocess.run(cmd, capture_output=True, text=True, env=ray_env(), timeout=240)
     assert third.returncode == 0 and "drafted 0 reports" in third.stdout, third.stdout[-2000:]
 
 
