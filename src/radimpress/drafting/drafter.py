@@ -78,7 +78,7 @@ class Drafter:
     def runs_on(self) -> str:
         """Backend and device, for logs and summaries: "ctranslate2 on cpu", "hf on cuda:0"."""
         device = getattr(self.model, "device_name", "cpu")
-        return f"{self.model.backend} on {device}"
+        return f"{getattr(self.model, 'backend', 'python')} on {device}"
 
     # -- the steps --------------------------------------------------------
 
