@@ -124,7 +124,9 @@ def run(name: str, data: Path, tests: Path, work: Path, args) -> dict:
 
 def table(results: list[dict], beams: list[int]) -> str:
     head = "| experiment | what it tests | steps | train s | steps/s | best validation ROUGE-L (greedy) |"
-    head += "".join(f" test ROUGE-L beam {b} (normal / abnormal) | reports/s beam {b} |" for b in beams)
+    head += "".join(
+        f" test ROUGE-L beam {b} (normal / abnormal) | reports/s beam {b} |" for b in beams
+    )
     lines = [head, "|" + "---|" * (6 + 2 * len(beams))]
     for r in results:
         vals = [v["rougeL"] for v in r.get("validation") or []]
@@ -141,7 +143,9 @@ def table(results: list[dict], beams: list[int]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--only", help="comma-separated experiment names (default: all)")
     ap.add_argument("--train-pairs", type=int, default=800)
     ap.add_argument("--val", type=int, default=48, help="validation reports scored during training")
@@ -161,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown experiments {unknown}; known: {', '.join(EXPERIMENTS)}")
     work = Path(args.work)
-    data, tests = subset(prepare_data(ROOT / "runs" / "bench-quality"), work, args.train_pairs, args.val, args.test)
+    data, tests = subset(
+        prepare_data(ROOT / "runs" / "bench-quality"), work, args.train_pairs, args.val, args.test
+    )
     results = []
     for name in names:
         print(f"[{name}] {EXPERIMENTS[name][2]} ...", flush=True)

@@ -7,18 +7,23 @@ fast enough for CPU tests. Fixtures built on these live in conftest.py.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import random
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
+import radimpress
 from radimpress.models.base import build_model
 from radimpress.models.baselines import RetrievalModel
 from radimpress.models.recipes import Recipe, parse_recipe
@@ -311,3 +316,108 @@ def write_eval_dir(path, system="retrieval", scores=(10.0, 80.0, 45.0)):
     }
     (path / "metrics.json").write_text(json.dumps(metrics))
     return path
+
+
+# -- a Ray cluster on the loopback ------------------------------------------------
+
+RAY_HOST = "127.0.0.2"  # Ray rewrites 127.0.0.1 / localhost to the machine's network address
+
+
+def ray_env(**extra: str) -> dict[str, str]:
+    """Environment of Ray nodes and drivers: this checkout's radimpress, one thread, no token."""
+    src = str(Path(radimpress.__file__).resolve().parents[1])
+    path = os.environ.get("PYTHONPATH", "")
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{src}:{path}" if path else src,
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_AUTH_MODE": "disabled",  # nothing outside the loopback can reach this cluster
+        "RADIMPRESS_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        **extra,
+    }
+
+
+def _ray_node(*args: str, log: Path, cpus: int) -> subprocess.Popen:
+    ports = (
+        "--node-manager-port",
+        "--object-manager-port",
+        "--dashboard-agent-listen-port",
+        "--dashboard-agent-grpc-port",
+        "--runtime-env-agent-port",
+        "--metrics-export-port",
+    )
+    cmd = [
+        str(Path(sys.executable).parent / "ray"),
+        "start",
+        "--block",
+        f"--node-ip-address={RAY_HOST}",
+        f"--num-cpus={cpus}",
+        "--object-store-memory=80000000",
+        "--disable-usage-stats",
+        *[f"{p}={free_port()}" for p in ports],
+        *args,
+    ]
+    return subprocess.Popen(
+        cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=ray_env(), start_new_session=True
+    )
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM to the node's process group, SIGKILL if it is still there after 5 s."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(5)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextlib.contextmanager
+def ray_cluster(cpus_per_node: int = 2, timeout: float = 90):
+    """A head and a second node (`ray start --address`) on the loopback; yields the address.
+
+    Each node is a ``ray start --block`` in its own process group with free
+    ports, stopped on exit, so nothing touches another Ray on the machine.
+    """
+    import ray
+
+    temp = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # short: Ray's socket paths
+    port = free_port()
+    address = f"{RAY_HOST}:{port}"
+    nodes = [
+        _ray_node(
+            "--head",
+            f"--port={port}",
+            "--include-dashboard=false",
+            f"--temp-dir={temp}",
+            log=temp / "head.log",
+            cpus=cpus_per_node,
+        )
+    ]
+    os.environ["RAY_AUTH_MODE"] = "disabled"  # for drivers started in this process
+    try:
+        deadline = time.monotonic() + timeout
+        while not (temp / "session_latest").exists():
+            if nodes[0].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((temp / "head.log").read_text()[-3000:])
+            time.sleep(0.5)
+        nodes.append(_ray_node(f"--address={address}", log=temp / "node2.log", cpus=cpus_per_node))
+        while True:
+            ray.init(address=address, _node_ip_address=RAY_HOST, log_to_driver=False)
+            alive = sum(1 for n in ray.nodes() if n["Alive"])
+            ray.shutdown()
+            if alive == 2:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the second Ray node did not join in {timeout:.0f} s")
+            time.sleep(1)
+        yield address
+    finally:
+        for proc in reversed(nodes):
+            _stop_group(proc)
+        shutil.rmtree(temp, ignore_errors=True)

@@ -25,7 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dataset": ("radimpress.dataset.cli", "build training datasets from ingested reports"),
     "train": ("radimpress.models.cli", "fit a model (a named recipe, a base model, or a baseline)"),
     "recipes": ("radimpress.models.cli", "list the named training recipes and their options"),
+    "export": ("radimpress.models.export_cli", "convert a neural model for fast CPU drafting"),
     "generate": ("radimpress.drafting.cli", "draft impressions for findings with a saved model"),
+    "batch": ("radimpress.drafting.batch_cli", "draft a whole archive on a Ray cluster, resumably"),
     "evaluate": ("radimpress.evaluate.cli", "score predictions against references"),
     "check": (
         "radimpress.safety.cli",

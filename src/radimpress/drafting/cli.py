@@ -9,7 +9,9 @@ from tqdm.auto import tqdm
 
 from radimpress.drafting.drafter import Drafter, DraftOptions
 from radimpress.drafting.errors import InvalidRequest
+from radimpress.drafting.result import DraftResult
 from radimpress.ingest import load_inputs
+from radimpress.models.backends import BACKENDS
 from radimpress.records import InputError, write_jsonl
 
 CHUNK = 256  # reports per drafting call: progress, and bounded memory for the safety checks
@@ -49,12 +51,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip the safety checks (and safe selection)",
     )
+    add_backend_flag(g)
     g.set_defaults(func=cmd_generate)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     drafter = Drafter.from_model_dir(
-        args.model, safety_checks=not args.no_safety_checks, safe_select=not args.no_safe_select
+        args.model,
+        backend=args.backend,
+        safety_checks=not args.no_safety_checks,
+        safe_select=not args.no_safe_select,
     )
     options = DraftOptions(
         num_candidates=args.num_candidates,
@@ -74,14 +80,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     with tqdm(total=len(reports), desc="draft", unit="report") as bar:
         for s in range(0, len(reports), CHUNK):
             for result in drafter.draft(reports[s : s + CHUNK], options):
-                row = {
-                    "id": result.report_id,
-                    "prediction": result.impression,
-                    "warnings": [w.model_dump() for w in result.warnings_for(0)],
-                }
-                if args.num_candidates > 1:
-                    row["candidates"] = result.candidates
-                rows.append(row)
+                rows.append(result_row(result, args.num_candidates))
             bar.update(min(CHUNK, len(reports) - s))
     seconds = time.perf_counter() - start
     write_jsonl(args.output, rows)
@@ -89,8 +88,30 @@ def cmd_generate(args: argparse.Namespace) -> int:
     info = drafter.info
     flagged = sum(1 for r in rows if r["warnings"])
     print(
-        f"generated {len(rows)} impressions with {info.name} ({info.kind}) in {seconds:.2f}s "
-        f"({rate:.1f} reports/s, {args.threads} thread(s)); {flagged} with safety warnings "
-        f"-> {args.output}"
+        f"generated {len(rows)} impressions with {info.name} ({info.kind}, {drafter.runs_on}) "
+        f"in {seconds:.2f}s ({rate:.1f} reports/s, {args.threads} thread(s)); "
+        f"{flagged} with safety warnings -> {args.output}"
     )
     return 0
+
+
+def result_row(result: DraftResult, num_candidates: int) -> dict:
+    """One line of a predictions file (`generate` and `batch` write the same)."""
+    row = {
+        "id": result.report_id,
+        "prediction": result.impression,
+        "warnings": [w.model_dump() for w in result.warnings_for(0)],
+    }
+    if num_candidates > 1:
+        row["candidates"] = result.candidates
+    return row
+
+
+def add_backend_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="neural models: ctranslate2 (the copy `radimpress export` made), hf (transformers), "
+        "or auto: the CTranslate2 copy when the folder has one",
+    )

@@ -63,15 +63,22 @@ class Drafter:
         self.safe_select = safe_select and safety_checks
 
     @classmethod
-    def from_model_dir(cls, model_dir: str | Path, **kwargs: Any) -> Drafter:
-        """Load a model folder; its manifest says how its training findings were cleaned."""
+    def from_model_dir(cls, model_dir: str | Path, backend: str = "auto", **kwargs: Any) -> Drafter:
+        """Load a model folder (on a backend: auto, hf, ctranslate2); its manifest says how its
+        training findings were cleaned."""
         cleaning = CleanOptions.from_dict(read_manifest(model_dir).get("cleaning"))
-        return cls(load_model(model_dir), cleaning=cleaning, **kwargs)
+        return cls(load_model(model_dir, backend), cleaning=cleaning, **kwargs)
 
     @property
     def info(self) -> ModelInfo:
         i = self.model.info()
         return ModelInfo(name=i["name"], version=i["version"], kind=i["kind"])
+
+    @property
+    def runs_on(self) -> str:
+        """Backend and device, for logs and summaries: "ctranslate2 on cpu", "hf on cuda:0"."""
+        device = getattr(self.model, "device_name", "cpu")
+        return f"{getattr(self.model, 'backend', 'python')} on {device}"
 
     # -- the steps --------------------------------------------------------
 

@@ -48,6 +48,11 @@ class ImpressionModel(ABC):
     ) -> list[list[str]]:
         """Return, per report, up to ``num_candidates`` impressions, best first."""
 
+    @property
+    def backend(self) -> str:
+        """The engine that generates: "hf" or "ctranslate2" for neural models."""
+        return "python"
+
     def candidate_pool(self, **decoding: Any) -> int:
         """How many candidates the model ranks anyway, at no extra cost (safe selection uses them)."""
         return 1
@@ -60,6 +65,18 @@ class ImpressionModel(ABC):
     @abstractmethod
     def load_weights(cls, model_dir: Path, recipe: Any, saved: dict[str, Any]) -> ImpressionModel:
         """Rebuild the model from `save_weights`' files."""
+
+    @classmethod
+    def load_saved(
+        cls, model_dir: Path, recipe: Any, manifest: dict[str, Any], backend: str = "auto"
+    ) -> ImpressionModel:
+        """Load for drafting on a backend; only neural models have more than one."""
+        if backend != "auto":
+            raise InputError(
+                f"{model_dir}: {cls.kind} models run in Python only; "
+                f"--backend {backend} applies to neural (seq2seq, causal) models"
+            )
+        return cls.load_weights(model_dir, recipe, manifest.get("saved", {}))
 
     # -- shared behaviour -------------------------------------------------
 
@@ -169,13 +186,11 @@ def read_manifest(model_dir: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def load_model(model_dir: str | Path) -> ImpressionModel:
-    """Load any saved model by the kind its manifest names."""
+def load_model(model_dir: str | Path, backend: str = "auto") -> ImpressionModel:
+    """Load any saved model by the kind its manifest names, on a backend (see models.backends)."""
     manifest = read_manifest(model_dir)
     recipe = parse_recipe(manifest["recipe"], str(Path(model_dir) / MANIFEST))
-    model = model_class(manifest["kind"]).load_weights(
-        Path(model_dir), recipe, manifest.get("saved", {})
-    )
+    model = model_class(manifest["kind"]).load_saved(Path(model_dir), recipe, manifest, backend)
     model.name = manifest.get("name", model.kind)
     model.version = manifest.get("version", "")
     return model

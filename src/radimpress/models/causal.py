@@ -124,10 +124,9 @@ class CausalModel(NeuralImpressionModel):
             input_ids=input_ids.to(device),
             attention_mask=mask.to(device),
             **g.generate_kwargs(n),
-            eos_token_id=self._stop_ids(),
+            eos_token_id=self.stop_token_ids(),
             pad_token_id=pad,
-            stop_strings=[STOP],
-            tokenizer=self.tokenizer,
+            use_cache=True,
             logits_processor=LogitsProcessorList(
                 [ShortlistMask(self.shortlist)] if self.shortlist else []
             ),
@@ -135,6 +134,17 @@ class CausalModel(NeuralImpressionModel):
         texts = self.tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
         texts = [t.split(STOP)[0].strip() for t in texts]
         return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+    def stop_token_ids(self) -> list[int]:
+        """Ids generation stops on: EOS, end-of-turn markers, and every token containing a newline.
+
+        Token ids rather than ``stop_strings``, which decodes every sequence at
+        every step; the text is cut at the newline afterwards, so the draft is
+        the same. Both backends stop on these ids.
+        """
+        if getattr(self, "_stop_token_ids", None) is None:
+            self._stop_token_ids = sorted(set(self._stop_ids()) | set(newline_ids(self.tokenizer)))
+        return self._stop_token_ids
 
     def _stop_ids(self) -> list[int]:
         ids = {self.tokenizer.eos_token_id}
@@ -224,3 +234,10 @@ class CompletionLoss(nn.Module):
         if cap:
             logits = torch.tanh(logits / cap) * cap
         return F.cross_entropy(logits.float(), gold)
+
+
+def newline_ids(tokenizer: Any) -> list[int]:
+    """Ids of the tokens whose text contains a newline (decoded one by one, once per model)."""
+    ids = sorted(tokenizer.get_vocab().values())
+    texts = tokenizer.batch_decode([[i] for i in ids])
+    return [i for i, t in zip(ids, texts, strict=True) if STOP in t]

@@ -301,7 +301,8 @@ class HybridModel(ImpressionModel):
     ) -> HybridModel:
         if saved.get("features", list(FEATURES)) != list(FEATURES):
             raise InputError(f"{model_dir}: saved with a different feature set; retrain the model")
-        rerank, generator = load_model(model_dir / "rerank"), load_model(model_dir / "generator")
+        rerank = load_model(model_dir / "rerank")
+        generator = load_model(model_dir / "generator", backend="hf")  # scoring needs transformers
         m = cls(recipe, rerank, generator)  # type: ignore[arg-type]
         with (model_dir / "scorer.pkl").open("rb") as fh:
             m.scorer = pickle.load(fh)

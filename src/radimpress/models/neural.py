@@ -9,6 +9,7 @@ Training is not here: `radimpress.models.training` drives a model through
 
 from __future__ import annotations
 
+import os
 import time
 from abc import abstractmethod
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from rouge_score import rouge_scorer
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer, BitsAndBytesConfig
 
+from radimpress.models.backends import choose_backend, export_card_lines, exported_copy
 from radimpress.models.base import ImpressionModel, trainable
 from radimpress.models.baselines import consensus_order
 from radimpress.models.gguf import resolve_base
@@ -30,6 +32,7 @@ from radimpress.models.recipes import NeuralRecipe
 from radimpress.records import InputError, Report
 
 WEIGHTS_DIR = "model"  # transformers folder: loadable by plain `from_pretrained` too
+DEVICE_ENV = "RADIMPRESS_DEVICE"  # cpu, cuda, cuda:1...; default: a GPU when there is one
 ADAPTER_DIR = "adapter"
 
 
@@ -49,7 +52,10 @@ class NeuralImpressionModel(ImpressionModel):
         self.builder = PromptBuilder(recipe.prompt)
         self.tokenizer: Any = None
         self.model: Any = None
-        self.last_generation: dict[str, float] = {}
+        self.last_generation: dict[str, Any] = {}
+        # Set by `load_saved` when the model folder's CTranslate2 copy drafts instead
+        # of transformers (see radimpress.models.ctranslate2_backend).
+        self.fast: Any = None
 
     @property
     def train_options(self):
@@ -167,7 +173,7 @@ class NeuralImpressionModel(ImpressionModel):
     def generate(
         self, reports: Sequence[Report], num_candidates: int = 1, **decoding: Any
     ) -> list[list[str]]:
-        if self.model is None:
+        if self.model is None and self.fast is None:
             raise RuntimeError("model is not built: train or load it first")
         if not reports:
             return []
@@ -178,7 +184,9 @@ class NeuralImpressionModel(ImpressionModel):
         # Batches of similar length waste less compute on padding.
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         out: list[list[str]] = [[] for _ in prompts]
-        self.model.eval()
+        if self.model is not None:
+            self.model.eval()
+        step, size = self._batch_plan(prompts, n, g)
         start = time.perf_counter()
         bar = tqdm(
             total=len(prompts),
@@ -188,14 +196,20 @@ class NeuralImpressionModel(ImpressionModel):
             leave=False,
         )
         with torch.inference_mode():
-            for s in range(0, len(order), g.batch_size):
-                chunk = order[s : s + g.batch_size]
-                texts = self._generate_batch([prompts[i] for i in chunk], n, g)
+            for s in range(0, len(order), size):
+                chunk = order[s : s + size]
+                texts = step([prompts[i] for i in chunk], n, g)
                 for i, cands in zip(chunk, texts, strict=True):
                     out[i] = _distinct([one_line(c) for c in cands])
                 bar.update(len(chunk))
         bar.close()
-        self.last_generation = {"reports": len(prompts), "seconds": time.perf_counter() - start}
+        self.last_generation = {
+            "reports": len(prompts),
+            "seconds": time.perf_counter() - start,
+            "backend": self.backend,
+            "device": self.device_name,
+            "batch_size": size,
+        }
         if g.mbr:
             pools = self.builder.neighbour_impressions(reports, g.mbr_neighbours)
             out = [
@@ -203,6 +217,66 @@ class NeuralImpressionModel(ImpressionModel):
                 for c, pool in zip(out, pools, strict=True)
             ]
         return [c[: max(1, num_candidates)] for c in out]
+
+    # -- where generation runs ----------------------------------------------------
+
+    @property
+    def backend(self) -> str:
+        return "ctranslate2" if self.fast is not None else "hf"
+
+    @property
+    def device(self) -> torch.device:
+        """Where the transformers model's weights are: inputs must be moved there."""
+        return next(self.model.parameters()).device
+
+    @property
+    def device_name(self) -> str:
+        if self.fast is not None:
+            return self.fast.device
+        return str(self.device) if self.model is not None else "none"
+
+    def place(self, device: str = "auto") -> str:
+        """Put the model where it will generate: a CUDA GPU in bf16 when there is one, else the CPU.
+
+        `generate` then moves every batch to the weights' device and sizes its
+        batches for that device's free memory (`device_batch_size`).
+        """
+        target = resolve_device(device)
+        if target.type == "cuda" and not getattr(self.model, "is_quantized", False):
+            self.model.to(device=target, dtype=torch.bfloat16)
+        elif target.type != self.device.type:
+            self.model.to(device=target)
+        return str(self.device)
+
+    def _batch_plan(self, prompts: Sequence[str], n: int, g: GenerationOptions):
+        """The batch step (CTranslate2 or transformers) and how many reports go in one batch."""
+        if self.fast is not None:
+            return self.fast.generate_batch, g.batch_size
+        if self.device.type != "cuda":
+            return self._generate_batch, g.batch_size
+        free, _ = torch.cuda.mem_get_info(self.device)
+        beams = n if g.do_sample else max(g.num_beams, n)
+        tokens = self.train_options.max_source_tokens + g.max_new_tokens
+        per_report = kv_cache_bytes(self.model.config, self.kind) * tokens * beams
+        return self._generate_batch, device_batch_size(free, per_report, g.batch_size)
+
+    @classmethod
+    def load_saved(
+        cls, model_dir: Path, recipe: NeuralRecipe, manifest: dict[str, Any], backend: str = "auto"
+    ) -> NeuralImpressionModel:
+        """Load on the chosen backend: the CTranslate2 copy `radimpress export` made, or transformers."""
+        saved = manifest.get("saved", {})
+        export = exported_copy(model_dir, manifest)
+        if choose_backend(backend, export, model_dir) == "ctranslate2":
+            from radimpress.models import ctranslate2_backend  # optional extra: radimpress[fast]
+
+            m = cls(recipe)
+            m.builder = PromptBuilder.load(model_dir, recipe.prompt, saved.get("prompt_index", {}))
+            ctranslate2_backend.attach(m, model_dir, export or {})
+            return m
+        m = cls.load_weights(model_dir, recipe, saved)
+        m.place()
+        return m
 
     # -- scoring given candidates -------------------------------------------------
 
@@ -216,7 +290,10 @@ class NeuralImpressionModel(ImpressionModel):
         value to tell a candidate the model would write from one it would not.
         """
         if self.model is None:
-            raise RuntimeError("model is not built: train or load it first")
+            raise RuntimeError(
+                "model is not built: train or load it first (scoring needs the transformers "
+                "backend: load with backend='hf')"
+            )
         prompts = self.builder.prompts(reports)
         out: list[list[tuple[float, int]]] = [[] for _ in reports]
         self.model.eval()
@@ -300,6 +377,7 @@ class NeuralImpressionModel(ImpressionModel):
             f"- base model: `{base}`",
             f"- saved as: {manifest.get('saved', {}).get('saved_as')}",
             f"- libraries: {', '.join(f'{k} {v}' for k, v in (manifest.get('library_versions') or {}).items())}",
+            *export_card_lines(manifest),
             "",
             "## Prompt",
             "",
@@ -321,6 +399,43 @@ def _layer_count(model: Any) -> int:
         if getattr(config, name, None):
             return int(getattr(config, name))
     raise InputError(f"lora.top_layers: cannot tell how many layers a {config.model_type} has")
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto``: RADIMPRESS_DEVICE when set, else the first CUDA GPU when there is one, else the CPU."""
+    if device == "auto":
+        device = os.environ.get(DEVICE_ENV, "").strip() or "auto"
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    target = torch.device(device)
+    if target.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r}: no CUDA GPU is visible to torch")
+    return target
+
+
+def kv_cache_bytes(config: Any, kind: str) -> int:
+    """Bytes of KV cache one sequence needs per token (bf16), from a transformers config.
+
+    An encoder-decoder also caches the cross-attention keys and values, so
+    it counts twice.
+    """
+    config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    layers = getattr(config, "num_hidden_layers", None) or getattr(config, "num_layers", 1)
+    heads = getattr(config, "num_attention_heads", None) or getattr(config, "num_heads", 1)
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    hidden = getattr(config, "hidden_size", None) or getattr(config, "d_model", 64)
+    head_dim = getattr(config, "head_dim", None) or getattr(config, "d_kv", None) or hidden // heads
+    per_token = 2 * layers * kv_heads * head_dim * 2  # keys and values, 2 bytes each
+    return per_token * (2 if kind == "seq2seq" else 1)
+
+
+def device_batch_size(free_bytes: int, per_report_bytes: int, floor: int, cap: int = 512) -> int:
+    """Reports per generate call on a GPU: what half its free memory holds, never below ``floor``.
+
+    The other half is left for activations and the logits of each step.
+    """
+    fits = int(free_bytes * 0.5 // max(1, per_report_bytes))
+    return max(floor, min(cap, fits))
 
 
 def _distinct(texts: Sequence[str]) -> list[str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
+from radimpress.models.backends import BACKENDS
 from radimpress.records import InputError
 from radimpress.serve import mllp
 from radimpress.serve.auth import load_tokens
@@ -104,6 +105,7 @@ LIMIT_FLAGS: dict[str, tuple[str, str]] = {
 # Flags whose value is copied into ServeSettings as is (same name).
 _TUNABLE = (
     *LIMIT_FLAGS,
+    "backend",
     "mllp_port",
     "mllp_host",
     "mllp_max_frame",
@@ -132,7 +134,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "OFF (--insecure-local)" if settings.insecure_local else f"{len(settings.tokens)} token(s)"
     )
     print(
-        f"radimpress serve: model {settings.model_dir}, db {settings.db}, auth {auth}, "
+        f"radimpress serve: model {settings.model_dir} (backend {settings.backend}), "
+        f"db {settings.db}, auth {auth}, "
         f"batching {'on' if settings.batching else 'off'} "
         f"(max {settings.max_batch_size} reports / {settings.max_wait_ms:g} ms); "
         f"review pages at http://{args.host}:{args.port}/review",
@@ -231,6 +234,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", required=True, help="model folder (with radimpress.json)")
     p.add_argument("--db", default=DEFAULTS.db_path, help="SQLite database (created if absent)")
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULTS.backend,
+        help="neural models: ctranslate2 (the copy `radimpress export` made), hf (transformers), "
+        "or auto: the CTranslate2 copy when the folder has one",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1, help="worker processes (each loads the model)")

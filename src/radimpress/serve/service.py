@@ -102,6 +102,7 @@ class DraftService:
                 drafter = await asyncio.to_thread(
                     Drafter.from_model_dir,
                     s.model_dir,
+                    backend=s.backend,
                     safety_checks=s.safety_checks,
                     safe_select=s.safe_select,
                 )
@@ -128,7 +129,7 @@ class DraftService:
         self.drafter, self.batcher = drafter, batcher
         self.metrics.model_ready.set(1)
         info = drafter.info
-        log.info("model ready: %s %s (%s)", info.name, info.version, info.kind)
+        log.info("model ready: %s %s (%s, %s)", info.name, info.version, info.kind, drafter.runs_on)
 
     async def close(self) -> None:
         if self.batcher is not None:

@@ -19,6 +19,8 @@ SETTINGS_ENV = "RADIMPRESS_SERVE_SETTINGS"
 @dataclass
 class ServeSettings:
     model_dir: str | None = None
+    # Neural models: "ctranslate2" (the copy `radimpress export` made), "hf" or "auto".
+    backend: str = "auto"
     db_path: str = "radimpress.db"
     # Authentication: reviewer name -> token. Empty with insecure_local=False
     # means nobody can call the API, which is the safe failure.

@@ -40,6 +40,7 @@ async def readyz(request: Request):
     body: dict = {"ready": ready}
     if service is not None and service.drafter is not None:
         body["model"] = service.drafter.info.model_dump()
+        body["runs_on"] = service.drafter.runs_on
     if service is not None and service.load_error:
         body["error"] = service.load_error
     return JSONResponse(body, status_code=200 if ready else 503)

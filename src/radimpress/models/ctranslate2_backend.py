@@ -1,0 +1,397 @@
+"""The fast CPU backend: a CTranslate2 copy of a trained neural model, and the export that makes it.
+
+`export` converts a model folder's transformers weights (full, merged LoRA,
+adapter or the base of an in-context recipe) into ``DIR/ctranslate2/`` with
+int8 (or float32) weights, and records it in ``radimpress.json``;
+`attach` makes a loaded model draft through it. Decoding options mean the
+same as on transformers: beam width and candidates, ``max_new_tokens`` as
+the number of generated tokens, the length penalty, stopping at EOS (and,
+for causal models, at the first token that contains a newline: the same ids
+the transformers path stops on), so a greedy draft is the same text on both
+backends up to float rounding.
+
+The vocabulary shortlist (``--vocabulary-shortlist``) is the lever for large
+vocabularies: per generated token, Gemma 3's 262k-row output projection
+costs about as much as all its layers, while the impressions of a chest
+X-ray archive use a few thousand tokens.
+
+- seq2seq: CTranslate2's vocabulary map (``vmap.txt``, ``use_vmap``): the
+  decoder scores only the tokens of the training impressions plus the tokens
+  of the findings being drafted (so a rare word can still be copied).
+- causal: CTranslate2's generator has no vocabulary map, so the export keeps
+  only the rows of the embedding and output matrices of the tokens of the
+  training prompts and impressions, single characters and byte tokens; a
+  prompt token outside them is spelled with kept pieces. The kept ids are
+  saved (``kept_ids.json``) and the results are mapped back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import ctranslate2
+import numpy as np
+import torch
+from ctranslate2.converters import TransformersConverter
+from transformers import AutoTokenizer
+
+from radimpress.models.backends import EXPORT_DIR
+from radimpress.models.base import MANIFEST, build_model, load_model, read_manifest
+from radimpress.models.causal import newline_ids
+from radimpress.models.neural import NeuralImpressionModel, one_line
+from radimpress.models.options import GenerationOptions
+from radimpress.models.recipes import parse_recipe
+from radimpress.records import InputError, Report, read_reports
+
+log = logging.getLogger(__name__)
+
+QUANTIZATIONS = ("int8", "int8_float32", "float32")
+TOKENIZER_DIR = "tokenizer"
+KEPT_IDS = "kept_ids.json"
+VMAP = "vmap.txt"
+
+
+# -- export ------------------------------------------------------------------
+
+
+def export(
+    model_dir: str | Path,
+    quantization: str = "int8",
+    shortlist: bool = False,
+    data: str | Path | None = None,
+) -> dict[str, Any]:
+    """Convert a neural model folder into ``model_dir/ctranslate2``; returns what was recorded."""
+    model_dir = Path(model_dir)
+    manifest = read_manifest(model_dir)
+    if manifest["kind"] not in ("seq2seq", "causal"):
+        raise InputError(
+            f"{model_dir}: a {manifest['kind']} model has nothing to convert; "
+            "`export --format ctranslate2` takes seq2seq and causal models"
+        )
+    if quantization not in QUANTIZATIONS:
+        raise InputError(
+            f"quantization '{quantization}': expected one of {', '.join(QUANTIZATIONS)}"
+        )
+    start = time.perf_counter()
+    model = load_model(model_dir, backend="hf")
+    assert isinstance(model, NeuralImpressionModel)
+    network = model.model
+    if hasattr(network, "merge_and_unload"):  # a LoRA adapter: fold it into the weights
+        network = network.merge_and_unload()
+    network = network.to(device="cpu", dtype=torch.float32)
+    texts = shortlist_texts(model_dir, model, data) if shortlist else None
+    target = model_dir / EXPORT_DIR
+    tmp = model_dir / (EXPORT_DIR + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="radimpress-export-") as hf_dir:
+        network.save_pretrained(hf_dir)
+        model.tokenizer.save_pretrained(hf_dir)
+        kept: list[int] | None = None
+        vmap: str | None = None
+        if texts is not None and model.kind == "causal":
+            kept = kept_ids(model.tokenizer, texts)
+        elif texts is not None:
+            vmap = str(Path(hf_dir) / VMAP)
+            tokens = shortlist_tokens(model.tokenizer, texts["impressions"])
+            write_vmap(vmap, model.tokenizer, tokens)
+        _PrunedConverter(hf_dir, kept).convert(
+            str(tmp), vmap=vmap, quantization=quantization, force=True
+        )
+    model.tokenizer.save_pretrained(tmp / TOKENIZER_DIR)
+    if kept is not None:
+        (tmp / KEPT_IDS).write_text(json.dumps(kept))
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    record: dict[str, Any] = {
+        "path": EXPORT_DIR,
+        "quantization": quantization,
+        "ctranslate2_version": ctranslate2.__version__,
+        "seconds": round(time.perf_counter() - start, 1),
+        "size_mb": round(sum(p.stat().st_size for p in target.rglob("*")) / 1e6, 1),
+    }
+    if texts is not None:
+        record["shortlist"] = {
+            "method": "pruned-vocabulary" if kept is not None else "vmap",
+            "tokens": len(kept) if kept is not None else len(tokens),
+            "vocabulary": len(model.tokenizer),
+            "source": texts["source"],
+        }
+    manifest.setdefault("exports", {})["ctranslate2"] = record
+    (model_dir / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    card_model = build_model(parse_recipe(manifest["recipe"], str(model_dir / MANIFEST)))
+    (model_dir / "README.md").write_text(card_model.card(manifest))
+    return record
+
+
+def shortlist_texts(
+    model_dir: Path, model: NeuralImpressionModel, data: str | Path | None
+) -> dict[str, Any]:
+    """The training impressions (and prompts) the shortlist is made of.
+
+    A model whose prompt retrieves keeps its training pairs (``prompt_pairs.json``);
+    otherwise the dataset the model was trained on is read (``--data``, else
+    the folder the manifest names).
+    """
+    if data is None and model.builder.impressions:
+        pairs = model.builder
+        reports = None
+        source = "prompt_pairs.json"
+        impressions = list(pairs.impressions)
+        findings = list(pairs.findings)
+    else:
+        folder = Path(data) if data else Path(read_manifest(model_dir).get("data") or "")
+        train = folder / "train.jsonl"
+        if not train.exists():
+            raise InputError(
+                f"{model_dir}: the vocabulary shortlist needs the training impressions: the "
+                f"model keeps none, and {train} does not exist (give --data DATASET_FOLDER)"
+            )
+        reports = [r for r in read_reports(train) if r.trainable]
+        source = str(train)
+        impressions = [one_line(r.impression or "") for r in reports]
+        findings = [r.findings for r in reports]
+    if not impressions:
+        raise InputError(f"{source}: no training impressions to make a shortlist from")
+    prompts: list[str] = []
+    if model.kind == "causal":
+        # The generator's input vocabulary is pruned too: keep what its prompts use.
+        sample = reports if reports is not None else _pairs_as_reports(model)
+        prompts = model.builder.prompts(sample)
+        prompts += findings
+    return {"impressions": impressions, "prompts": prompts, "source": source}
+
+
+def _pairs_as_reports(model: NeuralImpressionModel) -> list[Report]:
+    b = model.builder
+    return [
+        Report(id=i, findings=f, impression=m)
+        for i, f, m in zip(b.ids, b.findings, b.impressions, strict=True)
+    ]
+
+
+def shortlist_tokens(tokenizer: Any, texts: Iterable[str]) -> list[str]:
+    """Every token of the texts as the decoder would write them, plus the special tokens."""
+    ids: set[int] = set(tokenizer.all_special_ids)
+    for encoded in _encode(tokenizer, [" " + t for t in texts]):
+        ids.update(encoded)
+    return tokenizer.convert_ids_to_tokens(sorted(ids))
+
+
+def write_vmap(path: str, tokenizer: Any, shortlist: Sequence[str]) -> None:
+    """CTranslate2 vocabulary map: every source gets the shortlist, and each source token itself.
+
+    The source of every prompt ends with EOS, so the shortlist hangs from
+    that token; each token maps to itself so findings words can be copied.
+    """
+    eos = tokenizer.eos_token
+    lines = [f"{eos}\t{' '.join(shortlist)}"]
+    vocab = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    lines += [f"{t}\t{t}" for t in vocab if t and " " not in t and "\t" not in t and t != eos]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def kept_ids(tokenizer: Any, texts: dict[str, Any]) -> list[int]:
+    """Ids a pruned causal model keeps: every token of the training prompts and impressions,
+    the special and stop tokens, and every one-character or byte token (so any text can be spelled).
+    """
+    keep: set[int] = set(tokenizer.all_special_ids)
+    for encoded in _encode(
+        tokenizer, list(texts["prompts"]) + [" " + t for t in texts["impressions"]]
+    ):
+        keep.update(encoded)
+    for token, i in tokenizer.get_vocab().items():
+        bare = token.replace("▁", "").replace("Ġ", "")
+        if len(bare) <= 1 and (not bare or ord(bare) < 128) or token.startswith("<0x"):
+            keep.add(i)
+    keep.update(newline_ids(tokenizer))
+    return sorted(keep)
+
+
+def _encode(tokenizer: Any, texts: list[str]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for s in range(0, len(texts), 512):
+        out += tokenizer(texts[s : s + 512], add_special_tokens=False)["input_ids"]
+    return out
+
+
+class _PrunedConverter(TransformersConverter):
+    """The transformers converter, keeping only some vocabulary rows of a decoder-only model."""
+
+    def __init__(self, model_dir: str, kept: list[int] | None) -> None:
+        super().__init__(model_dir)
+        self.kept = kept
+
+    def _load(self):
+        spec = super()._load()
+        if self.kept is None:
+            return spec
+        decoder = spec.decoder
+        embeddings = (
+            decoder.embeddings[0] if isinstance(decoder.embeddings, list) else decoder.embeddings
+        )
+        index = np.asarray(self.kept)
+        full = embeddings.weight
+        pruned = _rows(full, index)
+        embeddings.weight = pruned
+        projection = decoder.projection
+        projection.weight = pruned if projection.weight is full else _rows(projection.weight, index)
+        if isinstance(getattr(projection, "bias", None), np.ndarray | torch.Tensor):
+            projection.bias = _rows(projection.bias, index)
+        spec._vocabulary = [spec._vocabulary[i] for i in self.kept]
+        return spec
+
+
+def _rows(weight: Any, index: np.ndarray) -> Any:
+    if isinstance(weight, torch.Tensor):
+        return weight[torch.as_tensor(index)].contiguous()
+    return np.ascontiguousarray(np.asarray(weight)[index])
+
+
+# -- generation --------------------------------------------------------------
+
+
+def attach(model: NeuralImpressionModel, model_dir: Path, export_record: dict[str, Any]) -> None:
+    """Make ``model`` draft with the CTranslate2 copy in its folder (no transformers weights load)."""
+    folder = Path(model_dir) / export_record.get("path", EXPORT_DIR)
+    model.tokenizer = AutoTokenizer.from_pretrained(str(folder / TOKENIZER_DIR))
+    model._prepare_tokenizer()
+    runner_class = Seq2SeqRunner if model.kind == "seq2seq" else CausalRunner
+    model.fast = runner_class(model, folder, export_record)
+
+
+class _Runner:
+    """What both CTranslate2 runners share: the engine's options for a GenerationOptions."""
+
+    def __init__(self, model: NeuralImpressionModel, folder: Path, record: dict[str, Any]) -> None:
+        self.model = model
+        self.folder = folder
+        self.record = record
+        self.shortlist = bool(record.get("shortlist"))
+        self.device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        self.threads = max(1, torch.get_num_threads())
+
+    def decoding(self, n: int, g: GenerationOptions) -> dict[str, Any]:
+        kwargs = g.generate_kwargs(n)
+        out: dict[str, Any] = {
+            "beam_size": kwargs["num_beams"],
+            "num_hypotheses": n,
+            "length_penalty": g.length_penalty,
+            "no_repeat_ngram_size": g.no_repeat_ngram_size,
+        }
+        if g.do_sample:
+            ctranslate2.set_random_seed(g.seed)
+            out.update(sampling_topk=0, sampling_topp=g.top_p, sampling_temperature=g.temperature)
+        return out
+
+
+class Seq2SeqRunner(_Runner):
+    def __init__(self, model: NeuralImpressionModel, folder: Path, record: dict[str, Any]) -> None:
+        super().__init__(model, folder, record)
+        self.engine = ctranslate2.Translator(
+            str(folder), device=self.device, intra_threads=self.threads, inter_threads=1
+        )
+        self.use_vmap = self.shortlist and (folder / VMAP).exists()
+
+    def generate_batch(
+        self, prompts: Sequence[str], n: int, g: GenerationOptions
+    ) -> list[list[str]]:
+        tok = self.model.tokenizer
+        ids = tok(
+            list(prompts), max_length=self.model.train_options.max_source_tokens, truncation=True
+        )["input_ids"]
+        results = self.engine.translate_batch(
+            [tok.convert_ids_to_tokens(s) for s in ids],
+            max_decoding_length=g.max_new_tokens,
+            min_decoding_length=0,
+            max_input_length=0,
+            use_vmap=self.use_vmap,
+            **self.decoding(n, g),
+        )
+        return [
+            tok.batch_decode(
+                [tok.convert_tokens_to_ids(h) for h in r.hypotheses], skip_special_tokens=True
+            )
+            for r in results
+        ]
+
+
+class CausalRunner(_Runner):
+    def __init__(self, model: NeuralImpressionModel, folder: Path, record: dict[str, Any]) -> None:
+        super().__init__(model, folder, record)
+        self.engine = ctranslate2.Generator(
+            str(folder), device=self.device, intra_threads=self.threads, inter_threads=1
+        )
+        tok = model.tokenizer
+        kept_file = folder / KEPT_IDS
+        self.kept: list[int] | None = (
+            json.loads(kept_file.read_text()) if kept_file.exists() else None
+        )
+        if self.kept is not None:
+            self.new_id = {old: new for new, old in enumerate(self.kept)}
+            self.kept_tokens = dict(
+                zip(tok.convert_ids_to_tokens(self.kept), self.kept, strict=True)
+            )
+        self.respelled = 0
+        stops = model.stop_token_ids()
+        self.stops = [self.new_id[i] for i in stops if i in self.new_id] if self.kept else stops
+
+    def generate_batch(
+        self, prompts: Sequence[str], n: int, g: GenerationOptions
+    ) -> list[list[str]]:
+        tok = self.model.tokenizer
+        ids = self.model.prompt_ids(prompts)
+        if self.kept is not None:
+            ids = [self._respell(s) for s in ids]
+        results = self.engine.generate_batch(
+            [tok.convert_ids_to_tokens(s) for s in ids],
+            max_length=g.max_new_tokens,
+            include_prompt_in_result=False,
+            end_token=self.stops,
+            **self.decoding(n, g),
+        )
+        out = []
+        for r in results:
+            seqs = r.sequences_ids
+            if self.kept is not None:
+                seqs = [[self.kept[i] for i in s] for s in seqs]
+            texts = tok.batch_decode(seqs, skip_special_tokens=True)
+            out.append([t.split("\n")[0].strip() for t in texts])
+        return out
+
+    def _respell(self, ids: list[int]) -> list[int]:
+        """Prompt ids with every token outside the kept vocabulary spelled with kept pieces."""
+        out: list[int] = []
+        tok = self.model.tokenizer
+        for i in ids:
+            if i in self.new_id:
+                out.append(i)
+                continue
+            self.respelled += 1
+            out += self._pieces(tok.convert_ids_to_tokens(i))
+        return out
+
+    def _pieces(self, token: str) -> list[int]:
+        """Longest kept prefixes, left to right; a character no kept token starts with is unknown."""
+        pieces, rest = [], token
+        unk = self.model.tokenizer.unk_token_id
+        while rest:
+            for end in range(len(rest), 0, -1):
+                if rest[:end] in self.kept_tokens:
+                    pieces.append(self.kept_tokens[rest[:end]])
+                    rest = rest[end:]
+                    break
+            else:
+                pieces.extend(self._bytes(rest[0]) or [unk])
+                rest = rest[1:]
+        return pieces
+
+    def _bytes(self, char: str) -> list[int]:
+        ids = [self.kept_tokens.get(f"<0x{b:02X}>") for b in char.encode("utf-8")]
+        return [i for i in ids if i is not None] if all(i is not None for i in ids) else []

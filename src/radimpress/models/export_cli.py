@@ -1,0 +1,69 @@
+"""`radimpress export`: a fast-inference copy of a trained neural model, inside its folder."""
+
+from __future__ import annotations
+
+import argparse
+
+from radimpress.records import InputError
+
+FORMATS = ("ctranslate2",)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    try:
+        from radimpress.models import ctranslate2_backend  # optional extra: radimpress[fast]
+    except ImportError:
+        raise InputError(
+            "export --format ctranslate2 needs the ctranslate2 package: "
+            "pip install 'radimpress[fast]'"
+        ) from None
+    record = ctranslate2_backend.export(
+        args.model,
+        quantization=args.quantization,
+        shortlist=args.vocabulary_shortlist,
+        data=args.data,
+    )
+    shortlist = record.get("shortlist")
+    note = (
+        f", vocabulary shortlist {shortlist['tokens']} of {shortlist['vocabulary']} tokens "
+        f"({shortlist['method']})"
+        if shortlist
+        else ""
+    )
+    print(
+        f"exported {args.model} to {args.model}/{record['path']} ({args.format}, "
+        f"{record['quantization']}{note}, {record['size_mb']} MB) in {record['seconds']} s; "
+        "`generate`, `batch` and `serve` use it (--backend hf for transformers)"
+    )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="convert a trained neural model for fast CPU drafting (CTranslate2)",
+        description="Reads a seq2seq or causal model folder (full, merged or adapter weights, or the "
+        "base of an in-context recipe) and writes MODEL/ctranslate2/ (weights, tokenizer, and the "
+        "vocabulary shortlist when asked); records it in MODEL/radimpress.json and the model card. "
+        "`generate`, `batch` and `serve` then draft with it unless given --backend hf.",
+    )
+    p.add_argument("--model", required=True, help="model folder from `radimpress train`")
+    p.add_argument("--format", choices=FORMATS, default="ctranslate2")
+    p.add_argument(
+        "--quantization",
+        choices=("int8", "int8_float32", "float32"),
+        default="int8",
+        help="weights of the copy: int8 (smallest, fastest on CPU) or float32 (closest to transformers)",
+    )
+    p.add_argument(
+        "--vocabulary-shortlist",
+        action="store_true",
+        help="decode over the tokens of the training impressions (plus the findings' tokens): "
+        "a vocabulary map for seq2seq models, a pruned vocabulary for causal ones",
+    )
+    p.add_argument(
+        "--data",
+        help="dataset folder whose train.jsonl gives the shortlist (default: the model's own "
+        "retrieved training pairs, else the dataset its manifest names)",
+    )
+    p.set_defaults(func=cmd_export)

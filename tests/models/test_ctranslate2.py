@@ -1,0 +1,148 @@
+"""The CTranslate2 backend drafts what transformers drafts, from a copy inside the model folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+pytest.importorskip("ctranslate2")
+
+from radimpress.cli import main  # noqa: E402
+from radimpress.models.backends import exported_copy  # noqa: E402
+from radimpress.models.base import load_model, read_manifest  # noqa: E402
+from radimpress.models.ctranslate2_backend import KEPT_IDS, VMAP, export  # noqa: E402
+from radimpress.records import InputError, read_jsonl, write_jsonl  # noqa: E402
+from support import saved_model, synthetic_reports, tiny_recipe, train_tiny  # noqa: E402
+
+TRAIN = synthetic_reports(32, 1, "tr")
+VAL = synthetic_reports(10, 2, "va")
+
+
+@pytest.fixture(scope="module", params=["seq2seq", "causal"])
+def trained(request, tmp_path_factory):
+    """A tiny model of each kind, trained enough to write words, saved once per module."""
+    kind = request.param
+    model, _ = train_tiny(tiny_recipe(kind, train={"max_steps": 60}), TRAIN)
+    folder = tmp_path_factory.mktemp(kind) / "model"
+    model.save(folder)
+    return kind, folder
+
+
+def _copy(folder, tmp_path):
+    out = tmp_path / "model"
+    shutil.copytree(folder, out)
+    return out
+
+
+@pytest.mark.parametrize("decoding", [{"num_beams": 1}, {"num_beams": 3}, {"max_new_tokens": 3}])
+def test_float32_copy_drafts_what_transformers_drafts(trained, tmp_path, decoding):
+    kind, folder = trained
+    folder = _copy(folder, tmp_path)
+    export(folder, quantization="float32")
+    hf = load_model(folder, backend="hf")
+    fast = load_model(folder)  # auto: the exported copy
+    assert (hf.backend, fast.backend) == ("hf", "ctranslate2")
+    expected = hf.generate(VAL, num_candidates=1, **decoding)
+    assert any(c[0] for c in expected), "the tiny model should write something"
+    assert fast.generate(VAL, num_candidates=1, **decoding) == expected
+    assert fast.last_generation["backend"] == "ctranslate2"
+
+
+def test_beam_candidates_agree(trained, tmp_path):
+    kind, folder = trained
+    folder = _copy(folder, tmp_path)
+    export(folder, quantization="float32")
+    hf = load_model(folder, backend="hf").generate(VAL, num_candidates=2, num_beams=3)
+    fast = load_model(folder, backend="ctranslate2").generate(VAL, num_candidates=2, num_beams=3)
+    assert [len(c) for c in fast] == [len(c) for c in hf]
+    assert fast == hf
+
+
+def test_int8_copy_is_recorded_and_drafts(trained, tmp_path):
+    kind, folder = trained
+    folder = _copy(folder, tmp_path)
+    record = export(folder)  # int8 by default
+    manifest = read_manifest(folder)
+    assert manifest["exports"]["ctranslate2"] == record
+    assert record["quantization"] == "int8" and (folder / "ctranslate2" / "model.bin").exists()
+    assert "CTranslate2 copy in `ctranslate2/` (int8" in (folder / "README.md").read_text()
+    drafts = load_model(folder).generate(VAL)
+    assert len(drafts) == len(VAL) and all(len(c) == 1 for c in drafts)
+
+
+def test_shortlist_limits_what_is_written(trained, tmp_path):
+    kind, folder = trained
+    folder = _copy(folder, tmp_path)
+    record = export(folder, quantization="float32", shortlist=True)
+    short = record["shortlist"]
+    assert short["source"] == "prompt_pairs.json" and short["tokens"] < short["vocabulary"]
+    model = load_model(folder)
+    tok = model.tokenizer
+    drafts = model.generate(VAL, num_beams=1)
+    written = {t for c in drafts for t in tok.tokenize(c[0])}
+    if kind == "seq2seq":
+        assert short["method"] == "vmap" and (folder / "ctranslate2" / VMAP).exists()
+        lines = (folder / "ctranslate2" / VMAP).read_text().splitlines()
+        allowed = set(lines[0].split("\t")[1].split())
+        allowed |= {t for r in model.builder.prompts(VAL) for t in tok.tokenize(r)}
+    else:
+        assert short["method"] == "pruned-vocabulary"
+        kept = json.loads((folder / "ctranslate2" / KEPT_IDS).read_text())
+        assert len(kept) == short["tokens"]
+        allowed = set(tok.convert_ids_to_tokens(kept))
+    assert written <= allowed
+
+
+def test_pruned_vocabulary_spells_an_unknown_prompt_token_with_kept_pieces(tmp_path):
+    model, _ = train_tiny(tiny_recipe("causal", train={"max_steps": 2}), TRAIN)
+    model.save(tmp_path / "m")
+    export(tmp_path / "m", quantization="float32", shortlist=True)
+    runner = load_model(tmp_path / "m").fast
+    tok = runner.model.tokenizer
+    dropped = [i for i in range(len(tok)) if i not in runner.new_id]
+    assert dropped, "the training texts do not use every token of the tokenizer"
+    word = tok.convert_ids_to_tokens(dropped[0])
+    spelled = runner._respell([dropped[0]])
+    assert all(i in runner.new_id for i in spelled)
+    assert "".join(tok.convert_ids_to_tokens(spelled)) == word
+
+
+def test_shortlist_from_a_dataset_when_the_prompt_retrieves_nothing(tmp_path, dataset_dir):
+    model, _ = train_tiny(tiny_recipe("seq2seq", prompt={"rag_k": 0}), TRAIN)
+    model.save(tmp_path / "m")
+    with pytest.raises(InputError, match="give --data"):
+        export(tmp_path / "m", shortlist=True)
+    record = export(tmp_path / "m", shortlist=True, data=dataset_dir)
+    assert record["shortlist"]["source"] == str(dataset_dir / "train.jsonl")
+
+
+def test_backend_choice_errors_are_clear(tmp_path):
+    model, _ = train_tiny(tiny_recipe("seq2seq", train={"max_steps": 1}), TRAIN)
+    model.save(tmp_path / "m")
+    assert exported_copy(tmp_path / "m", read_manifest(tmp_path / "m")) is None
+    assert load_model(tmp_path / "m").backend == "hf"  # auto without a copy
+    with pytest.raises(InputError, match="radimpress export"):
+        load_model(tmp_path / "m", backend="ctranslate2")
+    with pytest.raises(InputError, match="Python only"):
+        load_model(saved_model(tmp_path / "retrieval"), backend="ctranslate2")
+    with pytest.raises(InputError, match="nothing to convert"):
+        export(tmp_path / "retrieval")
+
+
+def test_export_and_generate_commands(trained, tmp_path, capsys):
+    kind, folder = trained
+    folder = _copy(folder, tmp_path)
+    write_jsonl(tmp_path / "in.jsonl", VAL)
+    assert main(["export", "--model", str(folder), "--quantization", "float32"]) == 0
+    assert "exported" in capsys.readouterr().out
+    outputs = {}
+    for backend in ("hf", "auto"):
+        out = tmp_path / f"{backend}.jsonl"
+        args = ["generate", "--model", str(folder), "--input", str(tmp_path / "in.jsonl")]
+        assert main([*args, "--output", str(out), "--num-beams", "1", "--backend", backend]) == 0
+        summary = capsys.readouterr().out
+        assert ("ctranslate2 on cpu" if backend == "auto" else "hf on cpu") in summary
+        outputs[backend] = [row for _, row in read_jsonl(out)]
+    assert outputs["auto"] == outputs["hf"]
