@@ -34,7 +34,8 @@ def test_shipped_hybrid_recipe_is_valid():
 def test_candidates_come_from_both_parts_and_are_scored_with_safety_features(tmp_path):
     train, val = synthetic_reports(40, 1, "tr"), synthetic_reports(24, 2, "va")
     model, metrics = train_tiny(_hybrid(), train, val)
-    assert metrics["choice_reports"] == 24 and metrics["choice_candidates_per_report"] > 1
+    assert metrics["choice_reports"] == 64 and metrics["choice_validation_reports"] == 24
+    assert metrics["choice_candidates_per_report"] > 1
     assert 0 < metrics["choice_generated_share"] <= 1
     query = [Report("q", "Large left pleural effusion with adjacent atelectasis.")]
     (pool,) = model.pools(query)
@@ -51,9 +52,21 @@ def test_candidates_come_from_both_parts_and_are_scored_with_safety_features(tmp
     assert load_model(tmp_path / "m").generate(val[:4], num_candidates=2) == drafts
 
 
-def test_the_choice_needs_a_validation_split():
+def test_the_choice_needs_a_validation_split_to_weigh_a_generator():
     with pytest.raises(InputError, match="validation split"):
         train_tiny(_hybrid(), synthetic_reports(40, 1, "tr"), synthetic_reports(3, 2, "va"))
+
+
+def test_without_a_generator_the_choice_learns_from_out_of_fold_training_pairs():
+    recipe = {**_hybrid(), "generator": None}
+    train, val = synthetic_reports(40, 1, "tr"), synthetic_reports(3, 2, "va")
+    model, metrics = train_tiny(recipe, train, val)
+    assert metrics["choice_reports"] == 43 and metrics["choice_validation_reports"] == 3
+    assert metrics["choice_generated_share"] == 0 and model.generator is None
+    findings = "Small left pleural effusion is seen. Lungs otherwise clear."
+    (pool,) = model.pools([Report("q", findings)])
+    assert "Small left pleural effusion." in [c.text for c in pool if c.extract is not None]
+    assert len(model.generate(val, num_candidates=2)[0]) >= 1
 
 
 def test_cli_trains_a_hybrid_recipe_file(tmp_path):

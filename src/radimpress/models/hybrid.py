@@ -110,17 +110,25 @@ class HybridModel(ImpressionModel):
 
     # -- the candidate pool and its features ----------------------------------
 
-    def pools(self, reports: Sequence[Report]) -> list[list[Candidate]]:
-        """Retrieved impressions (and the edit) first, then the generator's beams; distinct texts."""
-        if self.rerank is None or self.generator is None:
+    def pools(
+        self,
+        reports: Sequence[Report],
+        retrieved: Sequence[Sequence[tuple[str, float | None]]] | None = None,
+    ) -> list[list[Candidate]]:
+        """Retrieved impressions (and the edit), the findings' own sentences, then the generator's
+        beams; distinct texts. ``retrieved`` replaces the reranker's list (training rows)."""
+        if self.rerank is None:
             raise RuntimeError("model is not trained")
         c = self.recipe.choice
-        retrieved = self.rerank.scored_texts(reports, c.top_k)
+        # Training rows bring their own (out-of-fold) list, and no beams: the generator
+        # has learnt those very impressions.
         beams = (
             self.generator.generate(reports, c.beams, num_beams=max(c.beams, 1), progress=False)
-            if c.beams
+            if self.generator is not None and c.beams and retrieved is None
             else [[] for _ in reports]
         )
+        if retrieved is None:
+            retrieved = self.rerank.scored_texts(reports, c.top_k)
         out = []
         for report, texts, generated in zip(reports, retrieved, beams, strict=True):
             pool: dict[tuple[str, ...], Candidate] = {}
@@ -141,14 +149,29 @@ class HybridModel(ImpressionModel):
             out.append(list(pool.values()))
         return out
 
-    def features(self, reports: Sequence[Report], pools: list[list[Candidate]]) -> np.ndarray:
-        """One row per candidate, report by report (see FEATURES)."""
-        assert self.generator is not None
+    def features(
+        self,
+        reports: Sequence[Report],
+        pools: list[list[Candidate]],
+        word_probs: Sequence[np.ndarray | None] | None = None,
+        likelihoods: bool = True,
+    ) -> np.ndarray:
+        """One row per candidate, report by report (see FEATURES).
+
+        ``word_probs`` replaces the reranker's word model for these reports (its
+        leave-one-out values for training pairs); without ``likelihoods`` (or a
+        generator) the generator's features are missing values.
+        """
         assert self.rerank is not None
-        lls = self.generator.log_likelihoods(reports, [[c.text for c in p] for p in pools])
+        texts = [[c.text for c in p] for p in pools]
+        if self.generator is not None and likelihoods:
+            lls = self.generator.log_likelihoods(reports, texts)
+        else:
+            lls = [[(np.nan, len(c.tokens)) for c in p] for p in pools]
         warnings = self._warnings(reports, pools)
         # The reranker's word model: how likely each word is to be in this report's impression.
-        word_probs = self.rerank.token_probs(reports)
+        if word_probs is None:
+            word_probs = self.rerank.token_probs(reports)
         words = self.rerank.token_model
         rows = []
         for report, pool, ll, warns, probs in zip(
@@ -157,7 +180,9 @@ class HybridModel(ImpressionModel):
             f_tokens = rouge_tokens(report.findings)
             f_set = set(f_tokens)
             means = [s / max(n, 1) for s, n in ll]
-            ll_order = {i: r for r, i in enumerate(np.argsort(-np.asarray(means)))}
+            ll_order = {i: r for r, i in enumerate(np.argsort(-np.nan_to_num(means, nan=0.0)))}
+            if np.isnan(means).all():
+                ll_order = dict.fromkeys(range(len(pool)), np.nan)
             scores = [c.rerank for c in pool if c.rerank is not None]
             top_score = max(scores) if scores else 0.0
             top_beam = next((c for c in sorted(pool, key=_beam_key) if c.beam is not None), None)
@@ -180,7 +205,7 @@ class HybridModel(ImpressionModel):
                     "ll_mean": means[i],
                     "ll_sum": ll[i][0],
                     "ll_rank": ll_order[i],
-                    "ll_gap": max(means) - means[i],
+                    "ll_gap": np.nanmax(means) - means[i] if not np.isnan(means).all() else np.nan,
                     "tokens": len(c.tokens),
                     "tokens_vs_findings": len(c.tokens) / max(len(f_tokens), 1),
                     "agree_top_beam": rouge_l_f(c.tokens, top_beam.tokens) if top_beam else np.nan,
@@ -216,29 +241,51 @@ class HybridModel(ImpressionModel):
 
     # -- training the choice ---------------------------------------------------
 
-    def fit_scorer(self, validation: Sequence[Report], batch: int = 64) -> dict[str, Any]:
-        """Learn which candidate to put first, on reports neither model was trained on."""
-        pairs = trainable(validation)
-        if len(pairs) < 20:
+    def fit_scorer(
+        self, train: Sequence[Report], validation: Sequence[Report], batch: int = 64
+    ) -> dict[str, Any]:
+        """Learn which candidate to put first, from reports the parts did not learn from.
+
+        Training pairs contribute as unseen reports would look: the reranker's
+        leave-one-out neighbours and out-of-fold scores, its leave-one-out word
+        model, the findings' own sentences; the generator's features are left
+        missing there (it was trained on those very impressions). Validation
+        pairs, which neither part saw, contribute every feature, the
+        generator's beams and likelihoods included. ``train`` must be the pairs
+        the reranker was fitted on, in the same order.
+        """
+        assert self.rerank is not None
+        pairs, held_out = trainable(train), trainable(validation)
+        if self.generator is not None and len(held_out) < 20:
             raise InputError(
-                f"the hybrid recipe learns its choice on the validation split: it has "
-                f"{len(pairs)} pairs, at least 20 are needed (dataset build --val-frac)"
+                f"the hybrid recipe learns how far to trust its generator on the validation "
+                f"split: it has {len(held_out)} pairs, at least 20 are needed (dataset build "
+                "--val-frac), or drop the generator"
             )
-        xs, ys, groups = [], [], []
-        for s in tqdm(
-            range(0, len(pairs), batch),
+        retrieved = self.rerank.out_of_fold_ranking(self.recipe.choice.top_k)
+        word_probs = self.rerank.train_token_probs
+        parts = [(pairs, retrieved, word_probs, False), (held_out, None, None, True)]
+        xs, ys, groups, offset = [], [], [], 0
+        bar = tqdm(
+            total=len(pairs) + len(held_out),
             desc="hybrid: candidate features",
-            unit="batch",
+            unit="report",
             disable=not self.progress,
             leave=False,
-        ):
-            chunk = pairs[s : s + batch]
-            pools = self.pools(chunk)
-            xs.append(self.features(chunk, pools))
-            for q, (report, pool) in enumerate(zip(chunk, pools, strict=True)):
-                truth = rouge_tokens(report.impression or "")
-                ys += [rouge_l_f(c.tokens, truth) for c in pool]
-                groups += [s + q] * len(pool)
+        )
+        for reports, ranked, probs, likelihoods in parts:
+            for s in range(0, len(reports), batch):
+                chunk = reports[s : s + batch]
+                pools = self.pools(chunk, ranked[s : s + batch] if ranked is not None else None)
+                chunk_probs = list(probs[s : s + batch]) if probs is not None else None
+                xs.append(self.features(chunk, pools, chunk_probs, likelihoods))
+                for q, (report, pool) in enumerate(zip(chunk, pools, strict=True)):
+                    truth = rouge_tokens(report.impression or "")
+                    ys += [rouge_l_f(c.tokens, truth) for c in pool]
+                    groups += [offset + q] * len(pool)
+                offset += len(chunk)
+                bar.update(len(chunk))
+        bar.close()
         x, y, g = np.vstack(xs), np.asarray(ys), np.asarray(groups)
         x[:, np.isnan(x).all(axis=0)] = 0.0  # a feature switched off (no beams, no checks)
         c = self.recipe.choice
@@ -253,14 +300,16 @@ class HybridModel(ImpressionModel):
         first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
         oracle = float(np.mean([y[g == q].max() for q in np.unique(g)]))
         return {
-            "choice_reports": len(pairs),
+            "choice_reports": int(offset),
+            "choice_validation_reports": len(held_out),
             "choice_candidates": int(len(y)),
-            "choice_candidates_per_report": round(len(y) / len(pairs), 2),
+            "choice_candidates_per_report": round(len(y) / max(offset, 1), 2),
             "choice_generated_share": round(
                 float(x[:, FEATURES.index("from_generator")].mean()), 3
             ),
-            "validation_rougeL_first_retrieved": round(100 * float(y[first].mean()), 2),
-            "validation_rougeL_oracle": round(100 * oracle, 2),
+            "choice_findings_share": round(float(x[:, FEATURES.index("from_findings")].mean()), 3),
+            "choice_rougeL_first_retrieved": round(100 * float(y[first].mean()), 2),
+            "choice_rougeL_oracle": round(100 * oracle, 2),
         }
 
     # -- drafting ----------------------------------------------------------------
@@ -288,9 +337,10 @@ class HybridModel(ImpressionModel):
     # -- persistence ---------------------------------------------------------------
 
     def save_weights(self, out_dir: Path) -> dict[str, Any]:
-        assert self.rerank is not None and self.generator is not None
+        assert self.rerank is not None
         self.rerank.save(out_dir / "rerank")
-        self.generator.save(out_dir / "generator")
+        if self.generator is not None:
+            self.generator.save(out_dir / "generator")
         with (out_dir / "scorer.pkl").open("wb") as fh:
             pickle.dump(self.scorer, fh)
         return {"features": list(FEATURES)}
@@ -302,7 +352,9 @@ class HybridModel(ImpressionModel):
         if saved.get("features", list(FEATURES)) != list(FEATURES):
             raise InputError(f"{model_dir}: saved with a different feature set; retrain the model")
         rerank = load_model(model_dir / "rerank")
-        generator = load_model(model_dir / "generator", backend="hf")  # scoring needs transformers
+        generator = None
+        if recipe.generator is not None:  # scoring candidates needs transformers, not a fast copy
+            generator = load_model(model_dir / "generator", backend="hf")
         m = cls(recipe, rerank, generator)  # type: ignore[arg-type]
         with (model_dir / "scorer.pkl").open("rb") as fh:
             m.scorer = pickle.load(fh)
@@ -310,6 +362,14 @@ class HybridModel(ImpressionModel):
 
     def card_details(self, manifest: dict[str, Any]) -> list[str]:
         g = self.recipe.generator
+        if g is None:
+            return [
+                f"- candidates: the reranker's {self.recipe.choice.top_k} best retrieved "
+                "impressions and the findings' own abnormal sentences (no generator)",
+                "- choice: a gradient-boosted scorer (reranker score, word model, agreement, "
+                "safety warnings) trained on out-of-fold training pairs",
+                "- parts: `rerank/` is a model folder of its own",
+            ]
         return [
             f"- candidates: the reranker's {self.recipe.choice.top_k} best retrieved impressions, "
             "the findings' own abnormal sentences, "

@@ -71,7 +71,9 @@ class HybridRecipe(Recipe):
 
     kind: Literal["hybrid"]
     rerank: RerankOptions = Field(default_factory=RerankOptions)
-    generator: NeuralRecipe
+    generator: NeuralRecipe | None = Field(
+        None, description="a language model whose beams and likelihoods join the choice; none = off"
+    )
     choice: ChoiceOptions = Field(default_factory=ChoiceOptions)
 
 

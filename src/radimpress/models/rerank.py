@@ -419,6 +419,7 @@ class RerankModel(FittedModel):
         self.priors: ContextPriors | None = None
         self.frequent: list[int] = []
         self.regressor: Any = None
+        self._fit_table: tuple | None = None
 
     @property
     def features(self) -> list[str]:
@@ -537,6 +538,7 @@ class RerankModel(FittedModel):
             raise ValueError("need at least 3 trainable pairs (findings and impression) to fit")
         self.prepare(pairs)
         x, y, groups, cand_lists = self.training_table(pairs)
+        self._fit_table = (x, y, groups, cand_lists)  # kept for out_of_fold_ranking (not saved)
         # Centre the target per query: only the order within a query matters,
         # and easy queries (all candidates good) should not dominate the fit.
         self.regressor = self.new_regressor().fit(x, y - group_mean(y, groups))
@@ -548,6 +550,25 @@ class RerankModel(FittedModel):
         if self.options.edit:
             metrics.update(self.fit_editor(pairs, x, y, groups, cand_lists))
         return metrics
+
+    def out_of_fold_ranking(self, k: int) -> list[list[tuple[str, float]]]:
+        """For each training pair of the last fit: its k best candidates as an unseen report would
+        get them (leave-one-out neighbours, scores from scorers that never saw that report).
+
+        What a second-stage model (the hybrid recipe's choice) learns from on the training
+        split, without the in-sample optimism of scoring a report with a model fitted on it.
+        """
+        if self._fit_table is None or self.bank is None:
+            raise RuntimeError("out_of_fold_ranking needs the model fitted in this process")
+        x, y, groups, cand_lists = self._fit_table
+        pred = self.out_of_fold_scores(x, y, groups)
+        out, start = [], 0
+        for cands in cand_lists:
+            scores = pred[start : start + len(cands)]
+            start += len(cands)
+            order = sorted(range(len(cands)), key=lambda i: (-scores[i], i))[:k]
+            out.append([(self.bank.text[cands[i]], float(scores[i])) for i in order])
+        return out
 
     def out_of_fold_scores(
         self, x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int = 5

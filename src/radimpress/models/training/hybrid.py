@@ -27,27 +27,35 @@ class HybridTraining(TrainingRecipe):
         rerank = RerankRecipe(kind="rerank", name=f"{r.name}/rerank", settings=r.rerank)
         self.rerank_step = FitRecipe(rerank, self.data)
         generator_dir = self.work_dir / "generator" if self.work_dir else None
-        self.generator_step = training_recipe(r.generator, self.data, generator_dir, self.resume)
+        self.generator_step = (
+            training_recipe(r.generator, self.data, generator_dir, self.resume)
+            if r.generator is not None
+            else None
+        )
 
     @property
     def device(self) -> str:
-        return self.generator_step.device
+        return self.generator_step.device if self.generator_step else "cpu"
 
     def train(self) -> dict[str, Any]:
         start = time.perf_counter()
         self.rerank_step.run()
         rerank_s = time.perf_counter() - start
-        self.generator_step.run()
+        generator = self.generator_step.run() if self.generator_step else None
         generator_s = time.perf_counter() - start - rerank_s
-        self.model = HybridModel(self.recipe, self.rerank_step.model, self.generator_step.model)
+        self.model = HybridModel(self.recipe, self.rerank_step.model, generator)
         self.model.progress = True
-        choice = self.model.fit_scorer(self.data.validation)
+        # The reranker was fitted on exactly these pairs, in this order (FitRecipe.train).
+        fitted_on = [*self.data.index_extra, *self.data.train]
+        choice = self.model.fit_scorer(fitted_on, self.data.validation)
         self.seconds += time.perf_counter() - start
         self.metrics = {
             "train_pairs": self.rerank_step.metrics.get("train_pairs"),
             "rerank": self.rerank_step.metrics,
             "generator": {
-                k: v for k, v in self.generator_step.metrics.items() if k != "loss_history"
+                k: v
+                for k, v in (self.generator_step.metrics if self.generator_step else {}).items()
+                if k != "loss_history"
             },
             **choice,
             "rerank_seconds": round(rerank_s, 1),
