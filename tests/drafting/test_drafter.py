@@ -149,3 +149,26 @@ def test_generate_command_refuses_what_the_model_cannot_do_and_writes_warnings(
     assert (
         main([*base[:3], "--input", str(bare), "--output", str(out)]) == 0
     )  # bare text is findings
+
+
+def test_recommend_appends_the_guideline_follow_up_before_the_checks_read_the_draft():
+    findings = "There is a 7 mm solid nodule in the right upper lobe. No pleural effusion."
+    model = Recorder(["Right upper lobe nodule."])
+    report = Report("q", findings, exam="CT CHEST WITHOUT CONTRAST")
+    (plain,) = Drafter(model).draft([report])
+    assert "missing_follow_up" in [w.type for w in plain.warnings_for(0)]
+    (drafted,) = Drafter(model, recommend=True).draft([report])
+    assert drafted.impression.startswith("Right upper lobe nodule. Per the Fleischner Society 2017")
+    assert "CT at 6-12 months" in drafted.impression
+    assert "missing_follow_up" not in [w.type for w in drafted.warnings_for(0)]
+    # A radiograph nodule gets the usual next step; normal findings get nothing.
+    (xr,) = Drafter(model, recommend=True).draft(
+        [Report("x", "7 mm nodular density in the left lung base.", exam="XR CHEST 2 VIEWS")]
+    )
+    assert xr.impression.endswith(
+        "Recommend chest CT for further characterization of the pulmonary nodule."
+    )
+    (normal,) = Drafter(Recorder(["No acute disease."]), recommend=True).draft(
+        [Report("n", "Lungs clear. No nodules.")]
+    )
+    assert normal.impression == "No acute disease."

@@ -377,3 +377,19 @@ def test_runs_from_before_warning_details_still_show_the_warning_count(client, t
     counts = {r["report_id"]: r["scores"]["safety_warnings"]
               for r in client.app.state.store.run_reports(run_id)}  # fmt: skip
     assert counts == {"r0": 0.0, "r1": 1.0, "r2": 2.0}
+
+
+def test_the_review_page_offers_the_guideline_follow_up_to_append(client):
+    from radimpress.serve.store import Draft, new_id
+
+    c = client
+    draft = Draft(
+        id=new_id(), created_at=0.0, model_name="m", model_version="1",
+        findings="There is a 7 mm solid nodule in the right upper lobe.", exam="CT CHEST",
+        candidates=["Right upper lobe nodule."],
+    )  # fmt: skip
+    c.app.state.store.add_drafts([draft])
+    login(c)
+    page = c.get(f"/review/{draft.id}").text
+    assert "Guideline follow-up" in page and "Per the Fleischner Society 2017" in page
+    assert 'class="btn small append-follow-up"' in page

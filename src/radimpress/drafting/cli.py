@@ -47,6 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="keep the model's order even when its first candidate has a high-severity warning",
     )
     g.add_argument(
+        "--recommend",
+        action="store_true",
+        help="append the guideline follow-up the findings call for (Fleischner 2017 for "
+        "pulmonary nodules, CT for a nodule first seen on a radiograph, ...)",
+    )
+    g.add_argument(
         "--no-safety-checks",
         action="store_true",
         help="skip the safety checks (and safe selection)",
@@ -61,6 +67,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         backend=args.backend,
         safety_checks=not args.no_safety_checks,
         safe_select=not args.no_safe_select,
+        recommend=args.recommend,
     )
     options = DraftOptions(
         num_candidates=args.num_candidates,

@@ -22,7 +22,7 @@ from radimpress.drafting.errors import FieldProblem, InvalidRequest
 from radimpress.drafting.result import CHECK_FAILED, DraftResult, DraftWarning, ModelInfo
 from radimpress.models.base import ImpressionModel, load_model, read_manifest
 from radimpress.records import Report
-from radimpress.safety import safest
+from radimpress.safety import append_recommendations, recommend, safest
 
 # With safe selection on, at least this many candidates are drafted, so a safe
 # alternative exists when the first one carries a high-severity warning.
@@ -46,6 +46,12 @@ class DraftOptions:
         return {k: v for k, v in d.items() if v is not None}
 
 
+def with_follow_up(report: Report, draft: str) -> str:
+    """The draft with the guideline follow-up its findings call for (none already there)."""
+    recs = recommend(report.findings, draft, report.exam, report.indication)
+    return append_recommendations(draft, [r for r in recs if r.follow_up != "none"])
+
+
 class Drafter:
     """A model plus the cleaning, safety checks and choice that turn its output into drafts."""
 
@@ -56,11 +62,13 @@ class Drafter:
         cleaning: CleanOptions | None = None,
         safety_checks: bool = True,
         safe_select: bool = True,
+        recommend: bool = False,
     ) -> None:
         self.model = model
         self.cleaning = cleaning or CleanOptions()
         self.safety_checks = safety_checks
         self.safe_select = safe_select and safety_checks
+        self.recommend = recommend
 
     @classmethod
     def from_model_dir(cls, model_dir: str | Path, backend: str = "auto", **kwargs: Any) -> Drafter:
@@ -106,8 +114,19 @@ class Drafter:
         return max(options.num_candidates, SAFE_POOL if self.safe_select else 1)
 
     def generate(self, reports: Sequence[Report], options: DraftOptions) -> list[list[str]]:
-        """The model step: candidates per report, best first (runs in the server's model thread)."""
-        return self.model.generate(reports, self.pool_size(options), **options.decoding())
+        """The model step: candidates per report, best first (runs in the server's model thread).
+
+        With ``recommend``, the follow-up the guideline tables give for the findings
+        (radimpress.safety.followup) is appended to each candidate here, before the
+        checks, so a draft is checked as the reviewer will read it.
+        """
+        candidates = self.model.generate(reports, self.pool_size(options), **options.decoding())
+        if not self.recommend:
+            return candidates
+        return [
+            [with_follow_up(report, c) for c in cands]
+            for report, cands in zip(reports, candidates, strict=True)
+        ]
 
     def assemble(
         self,

@@ -63,6 +63,7 @@ def build_settings(args: argparse.Namespace) -> ServeSettings:
     settings.safety_process = args.command == "serve" and not getattr(
         args, "safety_in_thread", False
     )
+    settings.recommend = bool(getattr(args, "recommend", False))
     if getattr(args, "no_safe_select", False):
         settings.safe_select = False
     if getattr(args, "reviewer", None):
@@ -269,6 +270,12 @@ def register(sub: argparse._SubParsersAction) -> None:
             help=help_text,
         )
     _safety_flags(p)
+    p.add_argument(
+        "--recommend",
+        action="store_true",
+        help="append the guideline follow-up the findings call for to every draft (the review "
+        "page offers it either way)",
+    )
     p.add_argument(
         "--safety-in-thread",
         action="store_true",

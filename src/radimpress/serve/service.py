@@ -97,7 +97,12 @@ class DraftService:
         s = self.settings
         try:
             if s.model is not None:
-                drafter = Drafter(s.model, safety_checks=s.safety_checks, safe_select=s.safe_select)
+                drafter = Drafter(
+                    s.model,
+                    safety_checks=s.safety_checks,
+                    safe_select=s.safe_select,
+                    recommend=s.recommend,
+                )
             else:
                 drafter = await asyncio.to_thread(
                     Drafter.from_model_dir,
@@ -105,6 +110,7 @@ class DraftService:
                     backend=s.backend,
                     safety_checks=s.safety_checks,
                     safe_select=s.safe_select,
+                    recommend=s.recommend,
                 )
         except Exception as exc:  # noqa: BLE001 - report and stay up, /readyz says why
             self.load_error = f"{type(exc).__name__}: {exc}"

@@ -35,6 +35,8 @@ class ServeSettings:
     # Run radimpress.safety on every candidate (when installed); off only for
     # benchmarks of the bare model or tests that do not need it.
     safety_checks: bool = True
+    # Append the guideline follow-up the findings call for to every draft.
+    recommend: bool = False
     # Put the best-ranked candidate without a high-severity safety warning first.
     safe_select: bool = True
     # Run the safety checks in a separate process: the parser holds the GIL, so in a

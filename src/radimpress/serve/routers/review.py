@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from radimpress.drafting.checks import safety_available
+from radimpress.safety import recommend
 from radimpress.serve.auth import COOKIE, reviewer_for, token_from_request
 from radimpress.serve.store import STATUSES, AlreadyDecided
 
@@ -176,6 +177,7 @@ async def report_page(
         next_id=next_id,
         done=done_draft,
         error=error,
+        follow_up=follow_up_sentences(draft),
         safety=(
             "off"
             if not request.app.state.settings.safety_checks
@@ -184,6 +186,15 @@ async def report_page(
             else "missing"
         ),
     )
+
+
+def follow_up_sentences(draft) -> list[str]:
+    """Guideline follow-up the findings call for and the draft does not say yet (shown to append)."""
+    text = draft.text_for_review
+    recs = recommend(draft.findings, text, draft.exam, draft.indication)
+    return [
+        r.sentence for r in recs if r.follow_up != "none" and r.sentence and r.sentence not in text
+    ]
 
 
 @router.post("/review/{draft_id}/text", response_class=HTMLResponse)

@@ -28,6 +28,14 @@
       editor.focus();
       return;
     }
+    var follow = ev.target.closest(".append-follow-up");
+    if (follow) {
+      var box = document.getElementById("editor");
+      box.value = (box.value.replace(/\s+$/, "") + " " + follow.getAttribute("data-text")).trim();
+      box.dispatchEvent(new Event("input", { bubbles: true }));
+      follow.disabled = true;
+      return;
+    }
     var row = ev.target.closest("tr[data-href]");
     if (row && !ev.target.closest("a, button, input, select, textarea")) { go(row.getAttribute("data-href")); }
   });
