@@ -420,6 +420,7 @@ class RerankModel(FittedModel):
         self.frequent: list[int] = []
         self.regressor: Any = None
         self._fit_table: tuple | None = None
+        self._out_of_fold: np.ndarray | None = None  # the editor's, reused by out_of_fold_ranking
 
     @property
     def features(self) -> list[str]:
@@ -561,7 +562,11 @@ class RerankModel(FittedModel):
         if self._fit_table is None or self.bank is None:
             raise RuntimeError("out_of_fold_ranking needs the model fitted in this process")
         x, y, groups, cand_lists = self._fit_table
-        pred = self.out_of_fold_scores(x, y, groups)
+        pred = (
+            self._out_of_fold
+            if self._out_of_fold is not None
+            else self.out_of_fold_scores(x, y, groups)
+        )
         out, start = [], 0
         for cands in cand_lists:
             scores = pred[start : start + len(cands)]
@@ -587,7 +592,7 @@ class RerankModel(FittedModel):
         if len(pairs) < 10:
             self.editor = None
             return {"editor_rows": 0}
-        pred = self.out_of_fold_scores(x, y, groups)
+        pred = self._out_of_fold = self.out_of_fold_scores(x, y, groups)
         rows, gains = [], []
         probs = (
             list(self.train_token_probs)
