@@ -29,7 +29,8 @@ _TRAILS = re.compile(
 )
 
 _NUMBER = re.compile(r"^\s*\d{1,2}[.)]\s*")
-SINGLE, ALL, WITH_NORMAL, NUMBERED = 1, 2, 3, 4  # how a candidate was built (a scorer feature)
+# How a candidate was built (a scorer feature).
+SINGLE, ALL, WITH_NORMAL, NUMBERED, NORMAL_FIRST, FIRST_TWO = 1, 2, 3, 4, 5, 6
 
 
 def tidy(sentence: str) -> str:
@@ -39,8 +40,11 @@ def tidy(sentence: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-def extractive_candidates(findings: str, normal_phrases: list[str]) -> list[tuple[str, int, int]]:
-    """(text, how it was built, sentences used) for a report's findings; none when nothing is abnormal.
+def extractive_candidates(
+    findings: str, normal_phrases: list[str]
+) -> list[tuple[str, int, int, int]]:
+    """(text, how it was built, sentences used, index of its first sentence) for a report's
+    findings; none when nothing is abnormal.
 
     ``normal_phrases`` are retrieved candidates; the first that declares the
     study normal ("No acute cardiopulmonary disease.") is appended after the
@@ -49,16 +53,18 @@ def extractive_candidates(findings: str, normal_phrases: list[str]) -> list[tupl
     sentences = [tidy(s) for s in abnormal_sentences(findings)]
     if not sentences:
         return []
-    out = [(s, SINGLE, 1) for s in sentences]
-    if len(sentences) > 1:
-        out.append((" ".join(sentences), ALL, len(sentences)))
-        out.append(
-            (" ".join(f"{i}. {s}" for i, s in enumerate(sentences, 1)), NUMBERED, len(sentences))
-        )
+    n = len(sentences)
+    out = [(s, SINGLE, 1, i) for i, s in enumerate(sentences)]
+    if n > 1:
+        out.append((" ".join(sentences), ALL, n, 0))
+        out.append((" ".join(f"{i}. {s}" for i, s in enumerate(sentences, 1)), NUMBERED, n, 0))
+    if n > 2:
+        out.append((" ".join(sentences[:2]), FIRST_TWO, 2, 0))
     normal = next((p for p in normal_phrases if is_normal_phrase(p)), None)
     if normal:
         normal = _NUMBER.sub("", normal)
-        out.append((f"{sentences[0]} {normal}", WITH_NORMAL, 1))
-        if len(sentences) > 1:
-            out.append((f"{' '.join(sentences)} {normal}", WITH_NORMAL, len(sentences)))
+        out.append((f"{sentences[0]} {normal}", WITH_NORMAL, 1, 0))
+        out.append((f"{normal} {sentences[0]}", NORMAL_FIRST, 1, 0))
+        if n > 1:
+            out.append((f"{' '.join(sentences)} {normal}", WITH_NORMAL, n, 0))
     return out

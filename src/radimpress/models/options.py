@@ -198,9 +198,9 @@ class ChoiceOptions(Options):
     safety_features: bool = Field(
         True, description="safety warnings of each candidate are scorer features"
     )
-    max_iter: int = Field(200, ge=1, description="boosting iterations of the scorer")
+    max_iter: int = Field(400, ge=1, description="boosting iterations of the scorer")
     learning_rate: float = Field(0.05, gt=0)
-    max_leaf_nodes: int = Field(15, ge=2)
+    max_leaf_nodes: int = Field(31, ge=2)
     min_samples_leaf: int = Field(20, ge=1)
     seed: int = 13
 
