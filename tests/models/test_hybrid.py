@@ -25,10 +25,12 @@ def _hybrid(**choice) -> dict:
     }
 
 
-def test_shipped_hybrid_recipe_is_valid():
+def test_shipped_hybrid_recipes_are_valid():
     recipe = load_recipe("hybrid")
-    assert recipe.kind == "hybrid" and recipe.generator.kind == "seq2seq"
-    assert recipe.choice.safety_features
+    assert recipe.kind == "hybrid" and recipe.generator is None
+    assert recipe.choice.safety_features and recipe.choice.extractive
+    with_t5 = load_recipe("hybrid-t5")
+    assert with_t5.generator.kind == "seq2seq" and with_t5.choice.beams == 4
 
 
 def test_candidates_come_from_both_parts_and_are_scored_with_safety_features(tmp_path):

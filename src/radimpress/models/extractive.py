@@ -31,6 +31,7 @@ _TRAILS = re.compile(
 _NUMBER = re.compile(r"^\s*\d{1,2}[.)]\s*")
 # How a candidate was built (a scorer feature).
 SINGLE, ALL, WITH_NORMAL, NUMBERED, NORMAL_FIRST, FIRST_TWO = 1, 2, 3, 4, 5, 6
+VERBATIM = frozenset({SINGLE, ALL, NUMBERED, FIRST_TWO})  # the findings' own sentences only
 
 
 def tidy(sentence: str) -> str:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -531,16 +533,36 @@ def extract(text: str | None) -> list[Mention]:
     return extract_many([text])[0]
 
 
+# Mentions of recently parsed texts. Drafting checks the same texts again and again: the
+# candidates of one report share its findings, stock normal impressions recur across
+# reports, and a scorer that reads the warnings parses what the drafting path then checks.
+# Mentions are frozen, so sharing them is safe.
+_CACHE: OrderedDict[str, list[Mention]] = OrderedDict()
+CACHE_TEXTS = 20_000
+
+
 def extract_many(texts: Iterable[str | None], batch_size: int = 64) -> list[list[Mention]]:
     """Mentions for many texts at once (nlp.pipe is faster than one call per text)."""
+    texts = [t or "" for t in texts]
+    todo = [t for t in dict.fromkeys(texts) if t not in _CACHE]
+    for text, mentions in zip(todo, _parse(todo, batch_size), strict=True):
+        _CACHE[text] = mentions
+    while len(_CACHE) > CACHE_TEXTS:
+        _CACHE.popitem(last=False)
+    out = []
+    for t in texts:
+        _CACHE.move_to_end(t)
+        out.append(list(_CACHE[t]))
+    return out
+
+
+def _parse(texts: list[str], batch_size: int) -> list[list[Mention]]:
     nlp = build_pipeline()
     # "effusion.. Cardiomegaly" defeats the sentence splitter; same length keeps spans valid
-    items = [_DOUBLE_STOP.sub(lambda m: ". " + " " * (len(m.group(0)) - 2), t or "") for t in texts]
+    items = [_DOUBLE_STOP.sub(lambda m: ". " + " " * (len(m.group(0)) - 2), t) for t in texts]
     pieces = [(k, off, piece) for k, t in enumerate(items) for off, piece in _chunks(t)]
     past = [_past_sections(t) for t in items]
     out: list[list[Mention]] = [[] for _ in items]
-    import warnings
-
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"\[W036\]")
         docs = nlp.pipe((p for _, _, p in pieces), batch_size=batch_size)
