@@ -123,16 +123,18 @@ class NeuralImpressionModel(ImpressionModel):
 
     def _apply_lora(self, model: Any) -> Any:
         opts = self.recipe.lora
-        layers = None
+        layers, targets = None, opts.target_modules
         if opts.top_layers:
             total = _layer_count(model)
             layers = list(range(max(0, total - opts.top_layers), total))
+            if isinstance(targets, str):  # peft takes layers only with named modules
+                targets = _linear_names(model)
         config = LoraConfig(
             task_type=self.peft_task,
             r=opts.r,
             lora_alpha=opts.alpha,
             lora_dropout=opts.dropout,
-            target_modules=opts.target_modules,
+            target_modules=targets,
             layers_to_transform=layers,
         )
         return get_peft_model(model, config)
@@ -391,6 +393,16 @@ class NeuralImpressionModel(ImpressionModel):
                 "Gemma is provided under the Gemma Terms of Use: https://ai.google.dev/gemma/terms",
             ]
         return lines
+
+
+def _linear_names(model: Any) -> list[str]:
+    """Names of the linear layers inside the transformer blocks ("all-linear", spelled out)."""
+    names = {
+        name.rsplit(".", 1)[-1]
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and ".layers." in f".{name}"
+    }
+    return sorted(names)
 
 
 def _layer_count(model: Any) -> int:
