@@ -22,15 +22,15 @@ from radimpress.models.recipes import default_recipe_name, load_recipe
 from radimpress.models.training import TrainingData, training_recipe
 from radimpress.records import InputError, Report, read_jsonl, write_jsonl
 
+DEMO_HELP = """Reads the built-in sample reports (or --data files/folders); writes OUT/ingest, OUT/data,
+OUT/models, OUT/predictions and OUT/eval/report.html comparing the baselines, the default
+recipe, and Gemma 3 270M before (pre-trained, retrieved examples in its prompt) and after a
+short LoRA fine-tune on the same reports.
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "demo",
-        description="Reads the built-in sample reports (or --data files/folders); writes OUT/ingest, "
-        "OUT/data, OUT/models, OUT/predictions and OUT/eval/report.html comparing the baselines, "
-        "the default recipe, and Gemma 3 270M before (pre-trained, retrieved examples in its "
-        "prompt) and after a short LoRA fine-tune on the same reports.",
-    )
+    p = sub.add_parser("demo", description=DEMO_HELP)
     p.add_argument("--out", default="radimpress-demo", help="folder for everything the demo writes")
     p.add_argument(
         "--data", nargs="+", help="your reports instead of the built-in sample (any ingest format)"

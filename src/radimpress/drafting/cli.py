@@ -17,15 +17,16 @@ from radimpress.records import InputError, write_jsonl
 CHUNK = 256  # reports per drafting call: progress, and bounded memory for the safety checks
 
 
+GENERATE_HELP = """Reads INPUT (JSONL with id and findings, or any format `radimpress ingest` reads; bare text is
+taken as findings); cleans the findings as the model's dataset was cleaned, drafts, runs the
+safety checks and puts the first candidate without a high-severity warning first. Writes OUTPUT
+as JSONL with id, prediction and the draft's warnings (and candidates with --num-candidates >
+1).
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    g = sub.add_parser(
-        "generate",
-        description="Reads INPUT (JSONL with id and findings, or any format `radimpress ingest` "
-        "reads; bare text is taken as findings); cleans the findings as the model's dataset was "
-        "cleaned, drafts, runs the safety checks and puts the first candidate without a "
-        "high-severity warning first. Writes OUTPUT as JSONL with id, prediction and the "
-        "draft's warnings (and candidates with --num-candidates > 1).",
-    )
+    g = sub.add_parser("generate", description=GENERATE_HELP)
     g.add_argument("--model", required=True, help="model folder from `radimpress train`")
     g.add_argument("--input", required=True, help="reports to draft impressions for")
     g.add_argument("--output", required=True, help="predictions JSONL to write")

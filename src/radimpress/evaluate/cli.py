@@ -16,19 +16,18 @@ from radimpress.evaluate.report import format_p, write_report
 from radimpress.evaluate.scoring import evaluate_systems
 from radimpress.records import InputError
 
+EVALUATE_HELP = """Reads REFERENCES (Report JSONL with id and impression, e.g. DATA/test.jsonl, or a dataset
+folder, whose test.jsonl is used) and one or more predictions JSONL files (id, prediction);
+writes OUT/metrics.json, OUT/per_report.csv, OUT/report.md, OUT/report.html (self-contained) and
+OUT/plots/*.png. ROUGE-1/2/L/Lsum F1 are reported x100, next to a rule-based clinical label F1
+and safety-warning rates. The report opens with the pre-trained vs fine-tuned comparison
+(systems whose names contain those words, or --compare), then compares every system with the
+reference (the first, or --reference) by paired bootstrap.
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "evaluate",
-        description="Reads REFERENCES (Report JSONL with id and impression, e.g. DATA/test.jsonl, "
-        "or a dataset folder, whose test.jsonl is used) and one or more predictions JSONL files "
-        "(id, prediction); writes OUT/metrics.json, OUT/per_report.csv, OUT/report.md, "
-        "OUT/report.html (self-contained) and OUT/plots/*.png. ROUGE-1/2/L/Lsum F1 are reported x100, "
-        "next to a rule-based clinical label F1 and safety-warning rates. The report opens with "
-        "the pre-trained vs fine-tuned comparison (systems whose names contain those words, or "
-        "--compare), then compares every system with the reference (the first, or --reference) "
-        "by paired bootstrap.",
-    )
+    p = sub.add_parser("evaluate", description=EVALUATE_HELP)
     p.add_argument("--references", required=True, help="reference reports JSONL or dataset folder")
     p.add_argument(
         "--system",

@@ -46,13 +46,18 @@ SHORTCUTS: dict[str, str] = {
 }
 
 
+TRAIN_HELP = """Reads DATA/train.jsonl and DATA/validation.jsonl (from `radimpress dataset build`); writes a
+model folder OUT: weights, tokenizer, radimpress.json (resolved recipe, base model, data hash,
+cleaning, library versions, metrics), recipe.yaml and README.md. Checkpoints go to
+OUT/checkpoints (kept with --keep-checkpoints or when paused). Runs under `accelerate launch`
+too.
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        description="Reads DATA/train.jsonl and DATA/validation.jsonl (from `radimpress dataset build`); "
-        "writes a model folder OUT: weights, tokenizer, radimpress.json (resolved recipe, base model, "
-        "data hash, cleaning, library versions, metrics), recipe.yaml and README.md. Checkpoints go to "
-        "OUT/checkpoints (kept with --keep-checkpoints or when paused). Runs under `accelerate launch` too.",
+        description=TRAIN_HELP,
         epilog="Every option of a recipe: `radimpress recipes --options KIND`.",
     )
     p.add_argument(

@@ -202,15 +202,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if (args.fail_on_warning and flagged) else 0
 
 
+CHECK_HELP = """Reads INPUT JSONL records with id, findings and impression (or prediction); writes OUTPUT JSONL
+with the same records plus 'warnings' (type, severity, message, evidence spans in both texts),
+and OUTPUT.rejects.jsonl for unusable records. Prints counts per warning type. Rule-based
+(medspaCy), runs offline. exam, indication and age fields, when present, feed the
+missing_follow_up check.
+"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "check",
-        description="Reads INPUT JSONL records with id, findings and impression (or prediction); "
-        "writes OUTPUT JSONL with the same records plus 'warnings' (type, severity, message, "
-        "evidence spans in both texts), and OUTPUT.rejects.jsonl for unusable records. Prints "
-        "counts per warning type. Rule-based (medspaCy), runs offline. exam, indication and age "
-        "fields, when present, feed the missing_follow_up check.",
-    )
+    p = sub.add_parser("check", description=CHECK_HELP)
     p.add_argument(
         "--input", required=True, help="JSONL with id, findings, impression or prediction"
     )
