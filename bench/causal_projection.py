@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from radimpress.models.causal import CompletionLoss  # noqa: E402
 from radimpress.models.recipes import build_model  # noqa: E402
-from test_models_data import synthetic_reports  # noqa: E402
+from support import synthetic_reports  # noqa: E402
 
 GEMMA3_270M_SHAPE = {"hidden_size": 640, "intermediate_size": 2048, "num_hidden_layers": 18, "num_attention_heads": 4,
                      "num_key_value_heads": 1, "head_dim": 256, "sliding_window": 512}  # fmt: skip

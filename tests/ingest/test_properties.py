@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from ingest_cases import FORMATS, Case
 
+from ingest_cases import FORMATS, Case
 from radimpress.ingest import ingest_paths
 
 EXAMPLES = 40
