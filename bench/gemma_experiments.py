@@ -42,6 +42,11 @@ EXPERIMENTS: dict[str, tuple[str, list[str], str]] = {
     ),
     "lora-lr2e-4": ("gemma3-270m-lora", ["train.lr=2e-4", *FAST], "LoRA's usual learning rate"),
     "lora-lr1e-3": ("gemma3-270m-lora", ["train.lr=1e-3", *FAST], "a high LoRA learning rate"),
+    "lora-lr2e-4-short": (
+        "gemma3-270m-lora",
+        ["train.lr=2e-4", *FAST, *SHORT_PROMPT],
+        "LoRA's usual learning rate with a short prompt: findings only",
+    ),
     "lora-lr1e-3-short": (
         "gemma3-270m-lora",
         ["train.lr=1e-3", *FAST, *SHORT_PROMPT],
