@@ -20,7 +20,7 @@ import binascii
 import copy
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,6 +124,16 @@ def _validate(cls: Any, obj: dict[str, Any], root: str) -> Any:
         raise FhirError(400, [Issue("error", "structure", f"{root}: {e}", root)]) from None
 
 
+def _status_issues(
+    resource: dict[str, Any], allowed: frozenset[str], path: str, message: Callable[[str], str]
+) -> list[Issue]:
+    """The code-invalid issue for a resource whose string status is not in its value set."""
+    status = resource.get("status")
+    if isinstance(status, str) and status not in allowed:
+        return [Issue("error", "code-invalid", message(status), path)]
+    return []
+
+
 def parse_diagnostic_report(obj: Any, root: str = "DiagnosticReport") -> Any:
     """Validate a DiagnosticReport (library checks plus the status code set)."""
     from fhir.resources.R4B.diagnosticreport import DiagnosticReport
@@ -145,30 +155,23 @@ def parse_diagnostic_report(obj: Any, root: str = "DiagnosticReport") -> Any:
                 )
             ],
         )
-    issues = []
-    status = obj.get("status")
-    if isinstance(status, str) and status not in REPORT_STATUS:
-        issues.append(
-            Issue(
-                "error",
-                "code-invalid",
-                f"status {status!r} is not in the DiagnosticReport status value set "
-                f"({', '.join(sorted(REPORT_STATUS))})",
-                f"{root}.status",
-            )
-        )
+    issues = _status_issues(
+        obj,
+        REPORT_STATUS,
+        f"{root}.status",
+        lambda status: (
+            f"status {status!r} is not in the DiagnosticReport status value set "
+            f"({', '.join(sorted(REPORT_STATUS))})"
+        ),
+    )
     for i, c in enumerate(obj.get("contained") or []):
         if isinstance(c, dict) and c.get("resourceType") == "Observation":
-            st = c.get("status")
-            if isinstance(st, str) and st not in OBSERVATION_STATUS:
-                issues.append(
-                    Issue(
-                        "error",
-                        "code-invalid",
-                        f"contained Observation status {st!r} is not valid",
-                        f"{root}.contained[{i}].status",
-                    )
-                )
+            issues += _status_issues(
+                c,
+                OBSERVATION_STATUS,
+                f"{root}.contained[{i}].status",
+                lambda st: f"contained Observation status {st!r} is not valid",
+            )
     dr = _validate(DiagnosticReport, obj, root)
     if issues:
         raise FhirError(400, issues)

@@ -136,30 +136,35 @@ def register(sub: argparse._SubParsersAction) -> None:
         "caps (bounded memory and time on hostile or broken inputs; each broken cap is a "
         "reject naming it)"
     )
-    caps.add_argument(
-        "--max-file-mb",
-        type=_positive(float),
-        metavar="MB",
-        default=_DEFAULTS.max_file_bytes / MIB,
-        help="largest single file or archive member read, in MiB; readers hold one file in "
-        "memory, a few times its size at peak (default: %(default)g)",
-    )
-    caps.add_argument(
-        "--max-archive-mb",
-        type=_positive(float),
-        metavar="MB",
-        default=_DEFAULTS.max_archive_bytes / MIB,
-        help="most one archive may inflate to, in MiB; the rest of it is not read "
-        "(default: %(default)g)",
-    )
-    caps.add_argument(
-        "--max-ratio",
-        type=_positive(float),
-        metavar="R",
-        default=_DEFAULTS.max_compression_ratio,
-        help="largest inflated:compressed ratio accepted in an archive; report text "
-        "compresses 5-20:1, decompression bombs about 1000:1 (default: %(default)g)",
-    )
+    for flag, metavar, default, what in (
+        (
+            "--max-file-mb",
+            "MB",
+            _DEFAULTS.max_file_bytes / MIB,
+            "largest single file or archive member read, in MiB; readers hold one file in "
+            "memory, a few times its size at peak",
+        ),
+        (
+            "--max-archive-mb",
+            "MB",
+            _DEFAULTS.max_archive_bytes / MIB,
+            "most one archive may inflate to, in MiB; the rest of it is not read",
+        ),
+        (
+            "--max-ratio",
+            "R",
+            _DEFAULTS.max_compression_ratio,
+            "largest inflated:compressed ratio accepted in an archive; report text "
+            "compresses 5-20:1, decompression bombs about 1000:1",
+        ),
+    ):
+        caps.add_argument(
+            flag,
+            type=_positive(float),
+            metavar=metavar,
+            default=default,
+            help=what + " (default: %(default)g)",
+        )
     p.add_argument(
         "--scrub",
         action="store_true",

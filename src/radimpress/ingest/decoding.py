@@ -19,8 +19,12 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from radimpress.records import InputError
+from radimpress.records import InputError, Reject
+
+if TYPE_CHECKING:
+    from radimpress.ingest.sources import Source
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -138,6 +142,14 @@ def decode(data: bytes, encoding: str = "utf-8") -> Decoded:
             decoded.bad[no] = BadBytes(no, offset + prefix, ord(m.group()) - 0xDC00)
         offset += len(line.encode(codec, errors="surrogateescape"))
     return decoded
+
+
+def read_decoded(src: Source, encoding: str) -> Decoded | Reject:
+    """The source's text decoded, or the reject for a file that is empty or blank."""
+    data = src.read_bytes()
+    if not data.strip():
+        return Reject(src.label, "", "empty file")
+    return decode(data, encoding)
 
 
 def excerpt(text: str, n: int = 160) -> str:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 
 from radimpress.formats.sections import classify, is_report_start, parse_sections, tidy_text
-from radimpress.ingest.decoding import decode, excerpt
+from radimpress.ingest.decoding import excerpt, read_decoded
 from radimpress.ingest.options import IngestOptions
 from radimpress.ingest.sources import Source
 from radimpress.records import Reject, Report
@@ -86,11 +86,10 @@ def split_reports(lines: list[str]) -> list[tuple[int, list[str]]]:
 
 
 def read(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
-    data = src.read_bytes()
-    if not data.strip():
-        yield Reject(src.label, "", "empty file")
+    decoded = read_decoded(src, options.encoding)
+    if isinstance(decoded, Reject):
+        yield decoded
         return
-    decoded = decode(data, options.encoding)
     chunks = split_reports(decoded.lines)
     if not chunks:
         yield Reject(src.label, "", "no report text", excerpt("".join(decoded.lines)))

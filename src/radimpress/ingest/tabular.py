@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from radimpress.formats.json_safe import load_json, looks_like_json_lines
-from radimpress.ingest.decoding import decode, excerpt
+from radimpress.ingest.decoding import excerpt, read_decoded
 from radimpress.ingest.options import DEFAULT_COLUMNS, IngestOptions
 from radimpress.ingest.sources import Source
 from radimpress.records import Reject, Report
@@ -272,11 +272,10 @@ def _spanning(reason: str, first: int, last: int) -> str:
 
 
 def read_csv(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
-    data = src.read_bytes()
-    if not data.strip():
-        yield Reject(src.label, "", "empty file")
+    decoded = read_decoded(src, options.encoding)
+    if isinstance(decoded, Reject):
+        yield decoded
         return
-    decoded = decode(data, options.encoding)
     lines = decoded.lines
     header_idx = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if header_idx is None:  # a byte-order mark or blank lines only
@@ -377,6 +376,21 @@ def _object_to_report(
     return row_to_report(obj, mapping, label, where, default_id, source)
 
 
+def _guarded_object(
+    src: Source,
+    options: IngestOptions,
+    where: str,
+    obj: Any,
+    default_id: str,
+    source: str,
+    raw: str,
+) -> Report | Reject:
+    """One JSON value as a report, or as that record's reject (see _guarded)."""
+    return _guarded(
+        src.label, where, _object_to_report, obj, options, src.label, where, default_id, source, raw
+    )
+
+
 def _item_text(obj: Any) -> str:
     try:
         return json.dumps(obj, ensure_ascii=False)[:1000]
@@ -385,11 +399,10 @@ def _item_text(obj: Any) -> str:
 
 
 def read_jsonl(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
-    data = src.read_bytes()
-    if not data.strip():
-        yield Reject(src.label, "", "empty file")
+    decoded = read_decoded(src, options.encoding)
+    if isinstance(decoded, Reject):
+        yield decoded
         return
-    decoded = decode(data, options.encoding)
     nonblank = [no for no, ln in enumerate(decoded.lines, start=1) if ln.strip()]
     if not nonblank:
         yield Reject(src.label, "", "empty file")
@@ -413,17 +426,8 @@ def read_jsonl(src: Source, options: IngestOptions) -> Iterator[Report | Reject]
         if problem is not None:
             yield Reject(src.label, where, problem.replace(" (line 1, ", " ("), excerpt(line))
             continue
-        yield _guarded(
-            src.label,
-            where,
-            _object_to_report,
-            obj,
-            options,
-            src.label,
-            where,
-            f"{src.stem}#{n}",
-            f"{src.label}:{no}",
-            line,
+        yield _guarded_object(
+            src, options, where, obj, f"{src.stem}#{n}", f"{src.label}:{no}", line
         )
 
 
@@ -441,14 +445,11 @@ def _json_document(
     items = doc if isinstance(doc, list) else [doc]
     for i, obj in enumerate(items, start=1):
         where = f"item {i}" if isinstance(doc, list) else ""
-        yield _guarded(
-            src.label,
-            where,
-            _object_to_report,
-            obj,
+        yield _guarded_object(
+            src,
             options,
-            src.label,
             where,
+            obj,
             f"{src.stem}#{i}",
             f"{src.label}:{where or 'document'}",
             _item_text(obj),

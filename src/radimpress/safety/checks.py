@@ -228,6 +228,13 @@ def _direction(m: Mention) -> str | None:
     return V.CHANGE_DIRECTION.get(m.change) if m.change else None
 
 
+def _contradiction(m: Mention, message: str, findings_spans: list[dict[str, Any]]) -> SafetyWarning:
+    """A high-severity contradiction against impression mention ``m``."""
+    return SafetyWarning(
+        "contradiction", "high", m.observation, message, findings_spans, [m.span()]
+    )
+
+
 @register_check("contradiction")
 def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
     out: list[SafetyWarning] = []
@@ -259,13 +266,10 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
             if not support and denials and key not in seen:
                 seen.add(key)
                 out.append(
-                    SafetyWarning(
-                        "contradiction",
-                        "high",
-                        m.observation,
+                    _contradiction(
+                        m,
                         f"impression reports {m.observation.lower()} ('{m.text}') but the findings negate it ('{denials[0].text}')",
                         [d.span() for d in denials],
-                        [m.span()],
                     )
                 )
                 continue
@@ -277,37 +281,20 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
             for f in same:
                 df, dm = _direction(f), _direction(m)
                 if df and dm and len(f_dirs) == 1 and df != dm and key not in seen:
-                    seen.add(key)
-                    out.append(
-                        SafetyWarning(
-                            "contradiction",
-                            "high",
-                            m.observation,
-                            f"impression says {m.observation.lower()} is {m.change} but the findings say {f.change} ('{f.text}')",
-                            [f.span()],
-                            [m.span()],
-                        )
-                    )
-                    break
-                if (
+                    message = f"impression says {m.observation.lower()} is {m.change} but the findings say {f.change} ('{f.text}')"
+                elif (
                     m.observation == "Support Devices"
                     and f.position
                     and m.position
                     and f.position != m.position
                     and key not in seen
                 ):
-                    seen.add(key)
-                    out.append(
-                        SafetyWarning(
-                            "contradiction",
-                            "high",
-                            m.observation,
-                            f"impression says the {m.device or 'device'} is {m.position} but the findings say {f.position}",
-                            [f.span()],
-                            [m.span()],
-                        )
-                    )
-                    break
+                    message = f"impression says the {m.device or 'device'} is {m.position} but the findings say {f.position}"
+                else:
+                    continue
+                seen.add(key)
+                out.append(_contradiction(m, message, [f.span()]))
+                break
         elif m.polarity == "absent":
             if any(
                 o.polarity == "present"
@@ -338,13 +325,10 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
             if positives and key not in seen:
                 seen.add(key)
                 out.append(
-                    SafetyWarning(
-                        "contradiction",
-                        "high",
-                        m.observation,
+                    _contradiction(
+                        m,
                         f"impression negates {m.observation.lower()} ('{m.text}') but the findings report it ('{positives[0].text}')",
                         [p.span() for p in positives],
-                        [m.span()],
                     )
                 )
     return out

@@ -6,8 +6,12 @@ import argparse
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from radimpress.ingest import load_inputs
+
+if TYPE_CHECKING:
+    from radimpress.records import Reject
 
 
 def _critical_rules(spec: str | None):
@@ -56,8 +60,33 @@ def study_context(obj: dict, where: str = "") -> dict:
     return {"exam": exam, "indication": indication, "age": None if age is None else int(age)}
 
 
+def _draft_field(field: str | None, obj: dict) -> str:
+    """The field holding the draft: --field, else 'prediction' where a record has only that."""
+    return field or (
+        "prediction" if "prediction" in obj and "impression" not in obj else "impression"
+    )
+
+
+def _reject(path: Path, no: int, reason: str, obj: object) -> Reject:
+    """An unusable input record, for OUTPUT.rejects.jsonl."""
+    from radimpress.records import Reject
+
+    return Reject(str(path), str(no), reason, str(obj)[:80])
+
+
+def _write_records(output: Path, out: list[dict], rejects: list[Reject]) -> None:
+    """OUTPUT JSONL, and OUTPUT.rejects.jsonl (with a note on stderr) when any were rejected."""
+    from radimpress.records import write_jsonl
+
+    write_jsonl(output, out)
+    if rejects:
+        rej_path = Path(str(output) + ".rejects.jsonl")
+        write_jsonl(rej_path, rejects)
+        print(f"{len(rejects)} record(s) rejected -> {rej_path}", file=sys.stderr)
+
+
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from radimpress.records import InputError, Reject, read_jsonl, write_jsonl
+    from radimpress.records import InputError, read_jsonl
     from radimpress.safety.followup import append_recommendations, assess, load_rules
 
     rules = load_rules(args.rules or (), packaged=not args.only_rules)
@@ -66,19 +95,15 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     for no, obj in read_jsonl(args.input):
         where = f"{args.input}:{no}"
         if not isinstance(obj, dict):
-            rejects.append(Reject(str(args.input), str(no), "not a JSON object", str(obj)[:80]))
+            rejects.append(_reject(args.input, no, "not a JSON object", obj))
             continue
         findings = obj.get("findings")
         if not isinstance(findings, str) or not findings.strip():
-            rejects.append(
-                Reject(str(args.input), str(no), "missing or empty 'findings'", str(obj)[:80])
-            )
+            rejects.append(_reject(args.input, no, "missing or empty 'findings'", obj))
             continue
         if "id" not in obj:
             raise InputError(f"{where}: missing field 'id'")
-        field = args.field or (
-            "prediction" if "prediction" in obj and "impression" not in obj else "impression"
-        )
+        field = _draft_field(args.field, obj)
         draft = obj.get(field)
         ctx = study_context(obj, where)
         result = assess(
@@ -103,11 +128,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         counts.update(r.rule_id for r in result.recommendations)
         counts.update(f"excluded: {e['id']}" for e in result.excluded)
         out.append(rec)
-    write_jsonl(args.output, out)
-    if rejects:
-        rej_path = Path(str(args.output) + ".rejects.jsonl")
-        write_jsonl(rej_path, rejects)
-        print(f"{len(rejects)} record(s) rejected -> {rej_path}", file=sys.stderr)
+    _write_records(args.output, out, rejects)
     with_rec = sum(bool(r["recommendations"]) for r in out)
     print(f"read {len(out)} records, {with_rec} with a recommendation -> {args.output}")
     for key, n in counts.most_common():
@@ -118,7 +139,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from radimpress.records import InputError, Reject, read_jsonl, write_jsonl
+    from radimpress.records import InputError, read_jsonl
     from radimpress.safety.checks import WARNING_TYPES, SafetyChecker, blocking, safest
 
     checker = SafetyChecker(
@@ -135,27 +156,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     for no, obj in read_jsonl(args.input):
         where = f"{args.input}:{no}"
         if not isinstance(obj, dict):
-            rejects.append(Reject(str(args.input), str(no), "not a JSON object", str(obj)[:80]))
+            rejects.append(_reject(args.input, no, "not a JSON object", obj))
             continue
-        field = args.field or (
-            "prediction" if "prediction" in obj and "impression" not in obj else "impression"
-        )
+        field = _draft_field(args.field, obj)
         findings, draft = obj.get("findings"), obj.get(field)
         if findings is None and findings_by_id:
             findings = findings_by_id.get(str(obj.get("id")))
         if not isinstance(findings, str) or not findings.strip():
-            rejects.append(
-                Reject(str(args.input), str(no), "missing or empty 'findings'", str(obj)[:80])
-            )
+            rejects.append(_reject(args.input, no, "missing or empty 'findings'", obj))
             continue
         if not isinstance(draft, str):
             rejects.append(
-                Reject(
-                    str(args.input),
-                    str(no),
-                    f"missing field {field!r} (or not a string)",
-                    str(obj)[:80],
-                )
+                _reject(args.input, no, f"missing field {field!r} (or not a string)", obj)
             )
             continue
         if "id" not in obj:
@@ -191,11 +203,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             counts.update(w.type for w in ws)
             flagged += bool(ws)
             out.append(rec)
-    write_jsonl(args.output, out)
-    if rejects:
-        rej_path = Path(str(args.output) + ".rejects.jsonl")
-        write_jsonl(rej_path, rejects)
-        print(f"{len(rejects)} record(s) rejected -> {rej_path}", file=sys.stderr)
+    _write_records(args.output, out, rejects)
     print(f"checked {len(out)} records, {flagged} with warnings -> {args.output}")
     for t in WARNING_TYPES:
         print(f"  {t}: {counts.get(t, 0)}")

@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from radimpress.drafting import DraftOptions
 from radimpress.records import Report
@@ -37,6 +38,17 @@ Generate = Callable[[list[Report], DraftOptions], list[list[str]]]
 
 class ModelError(RuntimeError):
     """The model raised while generating; the message never carries report text."""
+
+
+async def stop_worker(task: asyncio.Task | None, line: deque[Any]) -> None:
+    """Cancel a queue's worker task, wait for it to end, and cancel the futures still queued."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    for waiting in line:
+        waiting.future.cancel()
+    line.clear()
 
 
 @dataclass(eq=False)
@@ -95,13 +107,7 @@ class MicroBatcher:
         self._task = asyncio.create_task(self._run(), name="radimpress-batcher")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for job in self._line:
-            job.future.cancel()
-        self._line.clear()
+        await stop_worker(self._task, self._line)
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     @property

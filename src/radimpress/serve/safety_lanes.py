@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from radimpress.drafting.checks import Checked, check_items, warm_up
+from radimpress.serve.batching import stop_worker
 
 log = logging.getLogger("radimpress.serve.safety")
 
@@ -176,12 +177,7 @@ class _Lane:
         return [p.pid for p in processes.values() if p.pid is not None]
 
     async def close(self) -> None:
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
-        for request in self.line:
-            request.future.cancel()
-        self.line.clear()
+        await stop_worker(self.task, self.line)
         self._discard_executor()
 
 
