@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 
-from radimpress.drafting.cli import add_backend_flag
+from radimpress.drafting.cli import add_draft_flags, draft_options
 from radimpress.records import InputError
 
 
@@ -13,18 +14,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         from radimpress.drafting import batch  # optional extra: radimpress[ray]
     except ImportError:
         raise InputError("radimpress batch needs Ray Data: pip install 'radimpress[ray]'") from None
-    options = {
-        "num_candidates": args.num_candidates,
-        **{
-            k: v
-            for k, v in {
-                "num_beams": args.num_beams,
-                "max_new_tokens": args.max_new_tokens,
-                "length_penalty": args.length_penalty,
-            }.items()
-            if v is not None
-        },
-    }
+    options = {k: v for k, v in asdict(draft_options(args)).items() if v is not None}
     job = batch.BatchJob(
         model=args.model,
         input=args.input,
@@ -84,15 +74,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=64, help="reports per actor call")
     p.add_argument("--shard-rows", type=int, default=256, help="reports per output shard, at least")
     p.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl", help="shard format")
-    p.add_argument("--num-candidates", type=int, default=1, help="candidates per report")
-    p.add_argument("--num-beams", type=int, help="beam width, 1 = greedy (neural models only)")
-    p.add_argument("--max-new-tokens", type=int, help="longest draft in tokens (neural models)")
-    p.add_argument("--length-penalty", type=float, help="beam length penalty (neural models)")
-    p.add_argument(
-        "--no-safe-select",
-        action="store_true",
-        help="keep the model's order even when its first candidate has a high-severity warning",
-    )
-    p.add_argument("--no-safety-checks", action="store_true", help="skip the safety checks")
-    add_backend_flag(p)
+    add_draft_flags(p)
     p.set_defaults(func=cmd_batch)

@@ -30,12 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--model", required=True, help="model folder from `radimpress train`")
     g.add_argument("--input", required=True, help="reports to draft impressions for")
     g.add_argument("--output", required=True, help="predictions JSONL to write")
-    g.add_argument("--num-candidates", type=int, default=1, help="candidates per report")
-    g.add_argument("--num-beams", type=int, help="beam width, 1 = greedy (neural models only)")
-    g.add_argument(
-        "--max-new-tokens", type=int, help="longest draft in tokens (neural models only)"
-    )
-    g.add_argument("--length-penalty", type=float, help="beam length penalty (neural models only)")
+    add_draft_flags(g)
     g.add_argument(
         "--mbr",
         action="store_true",
@@ -43,22 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(neural models only)",
     )
     g.add_argument(
-        "--no-safe-select",
-        action="store_true",
-        help="keep the model's order even when its first candidate has a high-severity warning",
-    )
-    g.add_argument(
         "--recommend",
         action="store_true",
         help="append the guideline follow-up the findings call for (Fleischner 2017 for "
         "pulmonary nodules, CT for a nodule first seen on a radiograph, ...)",
     )
-    g.add_argument(
-        "--no-safety-checks",
-        action="store_true",
-        help="skip the safety checks (and safe selection)",
-    )
-    add_backend_flag(g)
     g.set_defaults(func=cmd_generate)
 
 
@@ -70,13 +54,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         safe_select=not args.no_safe_select,
         recommend=args.recommend,
     )
-    options = DraftOptions(
-        num_candidates=args.num_candidates,
-        num_beams=args.num_beams,
-        max_new_tokens=args.max_new_tokens,
-        length_penalty=args.length_penalty,
-        mbr=True if args.mbr else None,
-    )
+    options = draft_options(args)
     try:
         drafter.validate(options)
     except InvalidRequest as e:
@@ -113,6 +91,40 @@ def result_row(result: DraftResult, num_candidates: int) -> dict:
     if num_candidates > 1:
         row["candidates"] = result.candidates
     return row
+
+
+def add_draft_flags(parser: argparse.ArgumentParser) -> None:
+    """The drafting flags `generate` and `batch` share: one meaning, one help text."""
+    parser.add_argument("--num-candidates", type=int, default=1, help="candidates per report")
+    parser.add_argument("--num-beams", type=int, help="beam width, 1 = greedy (neural models only)")
+    parser.add_argument(
+        "--max-new-tokens", type=int, help="longest draft in tokens (neural models only)"
+    )
+    parser.add_argument(
+        "--length-penalty", type=float, help="beam length penalty (neural models only)"
+    )
+    parser.add_argument(
+        "--no-safe-select",
+        action="store_true",
+        help="keep the model's order even when its first candidate has a high-severity warning",
+    )
+    parser.add_argument(
+        "--no-safety-checks",
+        action="store_true",
+        help="skip the safety checks (and safe selection)",
+    )
+    add_backend_flag(parser)
+
+
+def draft_options(args: argparse.Namespace) -> DraftOptions:
+    """The DraftOptions of the flags `add_draft_flags` (and generate's --mbr) added."""
+    return DraftOptions(
+        num_candidates=args.num_candidates,
+        num_beams=args.num_beams,
+        max_new_tokens=args.max_new_tokens,
+        length_penalty=args.length_penalty,
+        mbr=True if getattr(args, "mbr", False) else None,
+    )
 
 
 def add_backend_flag(parser: argparse.ArgumentParser) -> None:
