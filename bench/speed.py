@@ -250,6 +250,11 @@ def main() -> None:
     p.add_argument("--work", type=Path, default=Path("/tmp/radimpress-speed"))
     p.add_argument("--reports", type=int, default=200)
     p.add_argument("--gemma-reports", type=int, default=200)
+    p.add_argument(
+        "--gemma-finetuned",
+        metavar="DIR",
+        help="a Gemma 3 270M LoRA model folder (bench/gemma_experiments.py), for two more rows",
+    )
     p.add_argument("--t5-steps", type=int, default=60, help="a short budget: speed, not quality")
     p.add_argument("--t5-batch", type=int, default=32)
     p.add_argument("--skip", nargs="*", default=[], choices=["t5", "gemma", "ray"])
@@ -322,6 +327,23 @@ def main() -> None:
                 out,
             )
         )
+        if args.gemma_finetuned:
+            # A fine-tuned model from bench/gemma_experiments.py (its folder's parent names the
+            # experiment); with a findings-only prompt it has the lever in-context use cannot.
+            tuned = Path(args.gemma_finetuned)
+            rows.append(
+                measure(f"Gemma LoRA fine-tuned ({tuned.parent.name}), transformers fp32",
+                        tuned, "hf", gemma_reports, out)
+            )  # fmt: skip
+            rows.append(
+                measure(
+                    f"Gemma LoRA fine-tuned ({tuned.parent.name}), CTranslate2 int8 + shortlist",
+                    exported(tuned, "int8-shortlist", "--vocabulary-shortlist"),
+                    "ctranslate2",
+                    gemma_reports,
+                    out,
+                )
+            )
         results["gemma"] = compare(rows)
     if "ray" not in args.skip:
         t5_int8 = exported(args.work / "t5rag", "int8")
@@ -358,7 +380,10 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
             "",
             "The shortlist of a causal model is a pruned vocabulary (the tokens of the training "
             "prompts and impressions); the short prompt is `prompt.icl_k=1` (one retrieved "
-            "example instead of four).",
+            "example instead of four). The fine-tuned rows (if any) are a LoRA fine-tune of "
+            "bench/gemma_experiments.py, named by its experiment (`-short`: the prompt is the "
+            "findings alone, no instruction, no examples). × baseline is against the first row, "
+            "today's in-context transformers path.",
             "",
         ]
     else:

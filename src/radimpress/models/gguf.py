@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
+from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from radimpress.records import InputError
@@ -107,10 +108,17 @@ def convert_gguf(gguf_path: Path, target: Path) -> dict[str, float]:
     tmp = target.with_name(target.name + ".tmp")
     tmp.mkdir(parents=True, exist_ok=True)
     folder, name = str(gguf_path.parent), gguf_path.name
+    # Minutes on a small CPU, once: a bar by stage, so the user sees it is not stuck.
+    bar = tqdm(total=3, desc=f"convert {name} (once)", unit="stage")
+    bar.set_postfix_str("tokenizer")
     t0 = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    bar.update()
+    bar.set_postfix_str("de-quantise weights")
     t1 = time.perf_counter()
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    bar.update()
+    bar.set_postfix_str("save")
     t2 = time.perf_counter()
     tokenizer.save_pretrained(tmp)
     # The config remembers it came from a GGUF file; the converted folder is plain safetensors.
@@ -135,6 +143,8 @@ def convert_gguf(gguf_path: Path, target: Path) -> dict[str, float]:
         "dequantise_s": round(t2 - t1, 1),
         "save_s": round(time.perf_counter() - t2, 1),
     }
+    bar.update()
+    bar.close()
     (tmp / CONVERTED_MARKER).write_text(json.dumps({"source": str(gguf_path), **times}, indent=2))
     if target.exists():
         shutil.rmtree(target)
