@@ -72,10 +72,6 @@ def _systems(args: argparse.Namespace) -> list[tuple[str, str, list[str]]]:
             "train.eval_samples=0",
             f"train.max_minutes={args.minutes}",
             "generation.num_beams=1",
-            # The CPU speed levers (bench/gemma_experiments.py): the softmax over the
-            # training impressions' tokens only, and LoRA on the top 6 of 18 layers.
-            "train.vocab_shortlist=true",
-            "lora.top_layers=6",
         ]
         label = f"fine-tuned (gemma3-270m LoRA, {args.steps} steps)"
         systems.append((label, "gemma3-270m-lora", overrides))
