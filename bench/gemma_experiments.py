@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--beams", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default=str(ROOT / "runs" / "bench-gemma"))
+    ap.add_argument("--note", action="append", default=[], help="a paragraph added under the table")
     ap.add_argument("--no-benchmarks-md", action="store_true")
     args = ap.parse_args(argv)
     if not OPENI.exists():
@@ -191,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         f"`radimpress evaluate`). {args.threads} CPU threads; times are upper bounds on a shared "
         f"machine.\n\n{STEP_COST_NOTE}\n\n" + table(results, args.beams)
     )
+    body = "\n\n".join([body, *args.note])
     print(body)
     if not args.no_benchmarks_md:
         replace_section("Gemma 3 270M fine-tuning experiments", body)
