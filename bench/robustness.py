@@ -50,6 +50,7 @@ from radimpress.ingest import load_inputs, sample_paths  # noqa: E402
 from radimpress.models.baselines import RetrievalModel  # noqa: E402
 from radimpress.records import Report  # noqa: E402
 from radimpress.serve.settings import ServeSettings  # noqa: E402
+from serve import pct, start_server  # noqa: E402  (bench/serve.py)
 
 LIMITS = ServeSettings()  # the server runs with its defaults; the heavy batch uses them
 
@@ -76,47 +77,6 @@ def heavy_batch(texts: list[str]) -> dict:
         reports.append({"findings": text[: per - 1].rstrip() + ".", "report_id": f"heavy-{i}"})
     assert sum(len(r["findings"]) for r in reports) <= LIMITS.max_batch_chars
     return {"reports": reports}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(model_dir: Path, db: Path, token: str, log: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "radimpress", "serve", "--model", str(model_dir)]
-    cmd += ["--db", str(db), "--host", "127.0.0.1", "--port", str(port)]
-    env = {
-        **os.environ,
-        "RADIMPRESS_TOKENS": f"bench:{token}",
-        "HF_HUB_OFFLINE": "1",
-        "PYTHONPATH": str(ROOT / "src"),
-    }
-    out = log.open("wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc, port
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("server not ready after 180 s")
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
 async def load(
@@ -287,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         fitted = model.fit([r for r in reports if r.impression])
         model.name, model.version = "retrieval", "bench"
         model.save(tmp / "model")
-        proc, port = start_server(tmp / "model", tmp / "serve.db", token, tmp / "server.log")
+        proc, port = start_server(tmp / "model", tmp / "serve.db", token, log=tmp / "server.log")
         try:
             print(
                 f"server ready on 127.0.0.1:{port}; retrieval model fitted on "

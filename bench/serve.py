@@ -85,43 +85,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(
-    model_dir: Path, db: Path, token: str, batching: bool, safety: bool, args
+def start_server(
+    model_dir: Path, db: Path, token: str, extra: list[str] | None = None, log: Path | None = None
 ) -> tuple[subprocess.Popen, int]:
+    """`radimpress serve` on a free port of 127.0.0.1 (also bench/robustness.py's); once /readyz is green."""
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "radimpress",
-        "serve",
-        "--model",
-        str(model_dir),
-        "--db",
-        str(db),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--max-batch-size",
-        str(args.max_batch_size),
-        "--max-wait-ms",
-        str(args.max_wait_ms),
-    ]
-    if not batching:
-        cmd.append("--no-batching")
-    if not safety:
-        cmd.append("--no-safety-checks")
+    cmd = [sys.executable, "-m", "radimpress", "serve", "--model", str(model_dir),
+           "--db", str(db), "--host", "127.0.0.1", "--port", str(port), *(extra or [])]  # fmt: skip
     env = {
         **os.environ,
         "RADIMPRESS_TOKENS": f"bench:{token}",
         "HF_HUB_OFFLINE": "1",
         "PYTHONPATH": str(ROOT / "src"),
     }
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = log.open("wb") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
+            tail = f": {log.read_text(errors='replace')[-2000:]}" if log else ""
+            raise RuntimeError(f"server exited with {proc.returncode}{tail}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
                 return proc, port
@@ -130,6 +113,17 @@ def start(
         time.sleep(0.3)
     proc.kill()
     raise RuntimeError("server not ready after 180 s")
+
+
+def start(
+    model_dir: Path, db: Path, token: str, batching: bool, safety: bool, args
+) -> tuple[subprocess.Popen, int]:
+    extra = ["--max-batch-size", str(args.max_batch_size), "--max-wait-ms", str(args.max_wait_ms)]
+    if not batching:
+        extra.append("--no-batching")
+    if not safety:
+        extra.append("--no-safety-checks")
+    return start_server(model_dir, db, token, extra)
 
 
 async def load(port: int, token: str, texts: list[str], clients: int, seconds: float) -> dict:
