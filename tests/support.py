@@ -421,3 +421,26 @@ def ray_cluster(cpus_per_node: int = 2, timeout: float = 90):
         for proc in reversed(nodes):
             _stop_group(proc)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def served_for_browser(tmp_path: Path):
+    """The review app as the browser tests drive it: a saved model, alice's token, no checks.
+
+    Yields (base URL, port, database path); the server is stopped afterwards.
+    """
+    db = tmp_path / "serve.db"
+    port = free_port()
+    proc = start_server(
+        saved_model(tmp_path / "model"),
+        db,
+        port,
+        "--no-safety-checks",
+        log=tmp_path / "server.log",
+        env={"RADIMPRESS_TOKENS": f"alice:{ALICE}"},
+    )
+    try:
+        yield f"http://127.0.0.1:{port}", port, db
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

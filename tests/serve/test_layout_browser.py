@@ -19,7 +19,7 @@ from radimpress.evaluate.clinical import ClinicalScorer
 from radimpress.serve.runs import import_run
 from radimpress.serve.store import Draft, Store, new_id
 from report_fixtures import sample_references, sample_systems
-from support import ALICE, free_port, saved_model, start_server
+from support import ALICE, served_for_browser
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -94,18 +94,7 @@ def test_report_dashboard_and_review_page_at_1280(tmp_path: Path) -> None:
     eval_dir = _evaluation(tmp_path / "eval")
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    db = tmp_path / "serve.db"
-    port = free_port()
-    proc = start_server(
-        saved_model(tmp_path / "model"),
-        db,
-        port,
-        "--no-safety-checks",
-        log=tmp_path / "server.log",
-        env={"RADIMPRESS_TOKENS": f"alice:{ALICE}"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with served_for_browser(tmp_path) as (base, port, db):
         warned_id = _seed(port, db, eval_dir)
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -178,8 +167,5 @@ def test_report_dashboard_and_review_page_at_1280(tmp_path: Path) -> None:
             assert bar and warn
             assert bar["y"] >= warn["y"] + warn["height"] or bar["y"] + bar["height"] <= warn["y"]
             browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     for png in sorted(shots.glob("*.png")):
         print(f"screenshot: {png}")

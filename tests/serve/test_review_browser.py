@@ -17,7 +17,7 @@ from radimpress.models.training import load_split
 from radimpress.serve.feedback import export_feedback
 from radimpress.serve.runs import import_run
 from radimpress.serve.store import Draft, Store, new_id
-from support import ALICE, free_port, saved_model, start_server, write_eval_dir
+from support import ALICE, served_for_browser, write_eval_dir
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -85,21 +85,10 @@ def test_reviewer_edits_and_accepts_a_draft_in_chromium(tmp_path):
     import playwright.sync_api as playwright
 
     assert Path(CHROMIUM).exists(), "chromium missing: apt-get install chromium (see .ci/run)"
-    db = tmp_path / "serve.db"
-    port = free_port()
-    proc = start_server(
-        saved_model(tmp_path / "model"),
-        db,
-        port,
-        "--no-safety-checks",
-        log=tmp_path / "server.log",
-        env={"RADIMPRESS_TOKENS": f"alice:{ALICE}"},
-    )
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    base = f"http://127.0.0.1:{port}"
     edited = "Moderate right pleural effusion with adjacent atelectasis."
-    try:
+    with served_for_browser(tmp_path) as (base, port, db):
         seed(port, db, tmp_path)
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -148,9 +137,6 @@ def test_reviewer_edits_and_accepts_a_draft_in_chromium(tmp_path):
             page.goto(f"{base}/docs")
             page.wait_for_selector(".swagger-ui .opblock", timeout=15_000)  # offline assets work
             browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
     out = tmp_path / "feedback"
     export_feedback(db, out)
