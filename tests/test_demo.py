@@ -42,3 +42,11 @@ def test_demo_with_too_few_pairs_to_split_says_so(tmp_path, capsys):
     )
     assert main(["demo", "--out", str(tmp_path / "d"), "--no-llm", "--data", str(one)]) == 2
     assert "too few trainable reports to split" in capsys.readouterr().err
+
+
+def test_demo_converts_in_the_background_only_a_gguf_base():
+    from radimpress.demo import _base_model, _start_base_conversion
+
+    assert _base_model("hybrid") is None  # no base model: never waits for the conversion
+    assert _base_model("gemma3-270m-lora") == "gemma3-270m"
+    assert _start_base_conversion(["constant", "retrieval-consensus", "hybrid"]) is None

@@ -85,12 +85,21 @@ def _systems(args: argparse.Namespace) -> list[tuple[str, str, list[str]]]:
     return systems
 
 
-def _start_base_conversion() -> multiprocessing.process.BaseProcess | None:
-    """Convert the Gemma base in the background (a no-op when the cache has it)."""
-    base = load_recipe("gemma3-270m-icl").base
-    if base is None or not is_gguf(base):
+def _base_model(recipe_name: str) -> str | None:
+    """The base model a recipe loads (neural kinds), else None."""
+    return getattr(load_recipe(recipe_name), "base", None)
+
+
+def _start_base_conversion(recipes: list[str]) -> multiprocessing.process.BaseProcess | None:
+    """Convert the first GGUF base of these recipes in the background (no-op when cached).
+
+    Every system with a base model waits for it (`prefetch.join()`), so two processes
+    never convert the same file at once.
+    """
+    bases = [b for r in recipes if (b := _base_model(r)) and is_gguf(b)]
+    if not bases:
         return None
-    proc = multiprocessing.get_context("spawn").Process(target=resolve_base, args=(base,))
+    proc = multiprocessing.get_context("spawn").Process(target=resolve_base, args=(bases[0],))
     proc.start()
     return proc
 
@@ -145,12 +154,13 @@ def run_demo(args: argparse.Namespace) -> Path:
 
     # The one slow step of a first run, converting the built-in Gemma GGUF (1-2 minutes),
     # runs in its own process while the baselines and the default recipe fit.
-    prefetch = None if args.no_llm else _start_base_conversion()
+    systems = _systems(args)
+    prefetch = _start_base_conversion([recipe for _, recipe, _ in systems])
 
     print("3/4 models")
     predictions: dict[str, dict[str, str]] = {}
     timings: dict[str, dict] = {}
-    for label, recipe_name, overrides in _systems(args):
+    for label, recipe_name, overrides in systems:
         slug = recipe_name.replace("/", "-")
         pred_file = out / "predictions" / f"{slug}.jsonl"
         timing_file = out / "predictions" / f"{slug}.timing.json"
@@ -159,7 +169,7 @@ def run_demo(args: argparse.Namespace) -> Path:
             rows = [obj for _, obj in read_jsonl(pred_file)]
             timings[label] = json.loads(timing_file.read_text())
         else:
-            if prefetch is not None and recipe_name.startswith("gemma"):
+            if prefetch is not None and _base_model(recipe_name):
                 prefetch.join()
                 prefetch = None
             print(f"   {label}: fitting and generating ...", flush=True)
