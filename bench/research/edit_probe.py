@@ -28,7 +28,7 @@ for a, b in GroupKFold(5).split(x, y, g):
         x[a], y[a] - group_mean(y[a], np.unique(g[a], return_inverse=True)[1])
     )
     pred[b] = reg.predict(x[b])
-nbs = m.neighbours(train, True)
+nbs = m.neighbours()
 probs = m.train_token_probs
 vocab = m.token_model.vocab
 STEMS = list(ABNORMAL_STEMS)

@@ -196,36 +196,62 @@ class Neighbours:
         self.sims = np.maximum(np.asarray(sims, dtype=float), 0.0)
 
 
-def _retriever_block(bank: ImpressionBank, cands: Sequence[int], nb: Neighbours) -> np.ndarray:
+def agreement(bank: ImpressionBank, cands: Sequence[int], n_proposed: int) -> np.ndarray:
+    """ROUGE-L of every candidate with each of the first ``n_proposed`` (the retrievers' own).
+
+    Every retriever's neighbours are among those candidates, so one matrix serves
+    all retrievers' "how much do my neighbours agree with me" features; computed
+    per retriever instead, most pairs were looked up three times.
+    """
+    agree = np.zeros((len(cands), n_proposed))
+    for a, ca in enumerate(cands):
+        if a < n_proposed:
+            agree[a, a] = 1.0 if bank.tokens[ca] else 0.0
+        for b in range(min(a, n_proposed)):
+            agree[a, b] = bank.rl(ca, cands[b])
+            if a < n_proposed:
+                agree[b, a] = agree[a, b]
+    return agree
+
+
+def _retriever_block(
+    cands: Sequence[int], nb: Neighbours, agree_all: np.ndarray, column: dict[int, int]
+) -> np.ndarray:
+    """RETRIEVER_FEATURES of every candidate against one retriever's neighbours."""
     k = len(nb.keys)
     sims = nb.sims
-    w = sims + 1e-6
-    sharp = w**8
+    col = {name: i for i, name in enumerate(RETRIEVER_FEATURES)}
     block = np.zeros((len(cands), len(RETRIEVER_FEATURES)))
-    sim1 = float(sims[0]) if k else 0.0
-    mean5 = float(sims[:5].mean()) if k else 0.0
-    gap12 = float(sims[0] - sims[1]) if k > 1 else 0.0
+    block[:, col["best_rank"]] = k + 1
+    if k == 0:
+        return block
+    block[:, col["sim1"]] = sims[0]
+    block[:, col["sim_mean5"]] = sims[:5].mean()
+    block[:, col["gap12"]] = sims[0] - sims[1] if k > 1 else 0.0
+    ranks: dict[int, list[int]] = {}
+    for r, key in enumerate(nb.keys):
+        ranks.setdefault(key, []).append(r)
     for ci, c in enumerate(cands):
-        agree = np.array([bank.rl(c, j) for j in nb.keys], dtype=float)
-        proposing = [r for r, j in enumerate(nb.keys) if j == c]
-        block[ci] = (
-            sim1,
-            mean5,
-            gap12,
-            len(proposing),
-            float(sims[proposing].sum()) if proposing else 0.0,
-            (proposing[0] + 1) if proposing else k + 1,
-            float(sims[proposing].max()) if proposing else 0.0,
-            float(bool(proposing) and proposing[0] == 0),
-            _wmean(agree[:3], w[:3]),
-            _wmean(agree[:5], w[:5]),
-            _wmean(agree[:10], w[:10]),
-            _wmean(agree, w),
-            _wmean(agree, sharp),
-            0.0,
-        )
-    mbr = block[:, RETRIEVER_FEATURES.index("mbrk")]
-    block[:, RETRIEVER_FEATURES.index("mbr_gap")] = mbr - mbr.max()
+        if proposing := ranks.get(c):
+            block[ci, col["votes"]] = len(proposing)
+            block[ci, col["vote_sim"]] = sims[proposing].sum()
+            block[ci, col["best_rank"]] = proposing[0] + 1
+            block[ci, col["best_sim"]] = sims[proposing].max()
+            block[ci, col["is_nn"]] = float(proposing[0] == 0)
+    # Similarity-weighted agreement (minimum Bayes risk) with the top 3, 5, 10
+    # and all neighbours, and with all of them under sharpened (sim^8) weights.
+    agree = agree_all[:, [column[key] for key in nb.keys]]
+    w = sims + 1e-6
+    for name, weights in (
+        ("mbr3", w[:3]),
+        ("mbr5", w[:5]),
+        ("mbr10", w[:10]),
+        ("mbrk", w),
+        ("mbr_sharp", w**8),
+    ):
+        block[:, col[name]] = (agree[:, : len(weights)] * weights).sum(axis=1) / weights.sum()
+    mbr = block[:, col["mbrk"]]
+    block[:, col["mbr_gap"]] = mbr - mbr.max()
     return block
 
 
@@ -251,6 +277,7 @@ def candidate_features(
             if key not in seen:
                 seen.add(key)
                 cands.append(key)
+    n_proposed = len(cands)
     for key in frequent:
         if key not in seen:
             seen.add(key)
@@ -302,7 +329,9 @@ def candidate_features(
                 else (0.0, 0.0, 0.0, 0.0)
             ),
         )
-    blocks = [_retriever_block(bank, cands, nb) for nb in neighbours]
+    agree = agreement(bank, cands, n_proposed)
+    column = {c: ci for ci, c in enumerate(cands)}
+    blocks = [_retriever_block(cands, nb, agree, column) for nb in neighbours]
     return cands, np.hstack(blocks + [shared])
 
 
@@ -338,9 +367,9 @@ class TokenPredictor:
         gram = (x @ x.T).toarray()
         inv = np.linalg.inv(gram + self.ridge * np.eye(len(gram)))
         alpha = inv @ y
-        hat = gram @ inv
-        fitted = gram @ alpha
-        loo = y - (y - fitted) / (1.0 - np.diag(hat))[:, None]
+        # With hat = G (G + rI)^-1 = I - r inv: y - fitted = r alpha and
+        # 1 - H_ii = r inv_ii, so the leave-one-out residual needs no n^3 product.
+        loo = y - alpha / np.diag(inv)[:, None]
         self.alpha = alpha.astype(np.float32)
         return np.clip(loo, 0.0, 1.0).astype(np.float32)
 
@@ -397,12 +426,6 @@ class ContextPriors:
         return counts, sum(counts.values())
 
 
-def _wmean(values: np.ndarray, weights: np.ndarray) -> float:
-    if len(values) == 0:
-        return 0.0
-    return float((values * weights).sum() / weights.sum())
-
-
 class RerankModel(FittedModel):
     """Returns the retrieved impression a learned scorer expects to match best."""
 
@@ -431,20 +454,23 @@ class RerankModel(FittedModel):
         index.vectorizer = TfidfVectorizer(sublinear_tf=True, **RETRIEVERS[name]["vectorizer"])
         return index
 
-    def neighbours(self, reports: Sequence[Report], leave_one_out: bool) -> list[list[Neighbours]]:
+    def neighbours(self, reports: Sequence[Report] | None = None) -> list[list[Neighbours]]:
+        """Each report's top-k per retriever; ``None``: the training pairs, each leaving itself out."""
         assert self.bank is not None
         per_retriever = []
         for name in self.options.retrievers:
-            texts = [retriever_text(r, RETRIEVERS[name]["field"]) for r in reports]
-            exclude = list(range(len(reports))) if leave_one_out else None
-            idx, sims = self.indexes[name].search(texts, self.options.k, exclude=exclude)
+            if reports is None:
+                idx, sims = self.indexes[name].leave_one_out(self.options.k)
+            else:
+                texts = [retriever_text(r, RETRIEVERS[name]["field"]) for r in reports]
+                idx, sims = self.indexes[name].search(texts, self.options.k)
             per_retriever.append((idx, sims))
         return [
             [
                 Neighbours([self.bank.row_key[j] for j in idx[qi]], sims[qi])
                 for idx, sims in per_retriever
             ]
-            for qi in range(len(reports))
+            for qi in range(len(per_retriever[0][0]))
         ]
 
     # -- training -----------------------------------------------------------
@@ -505,7 +531,7 @@ class RerankModel(FittedModel):
             if self.train_token_probs is not None
             else [None] * len(pairs)
         )
-        self.train_neighbours = self.neighbours(pairs, True)
+        self.train_neighbours = self.neighbours()
         rows = tqdm(
             zip(pairs, self.train_neighbours, strict=True),
             total=len(pairs),
@@ -575,13 +601,11 @@ class RerankModel(FittedModel):
             out.append([(self.bank.text[cands[i]], float(scores[i])) for i in order])
         return out
 
-    def out_of_fold_scores(
-        self, x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int = 5
-    ) -> np.ndarray:
+    def out_of_fold_scores(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
         """Reranker scores for training candidates from models that never saw their query."""
         pred = np.zeros(len(y))
         n_groups = len(np.unique(groups))
-        for a, b in GroupKFold(min(folds, n_groups)).split(x, y, groups):
+        for a, b in GroupKFold(min(self.options.oof_folds, n_groups)).split(x, y, groups):
             ga = np.unique(groups[a], return_inverse=True)[1]
             pred[b] = self.new_regressor().fit(x[a], y[a] - group_mean(y[a], ga)).predict(x[b])
         return pred
@@ -687,7 +711,7 @@ class RerankModel(FittedModel):
         # Features for every report first, then one predict call for all of
         # them: the boosted model's per-call overhead dominates small batches.
         probs = self.token_probs(reports)
-        neighbours = self.neighbours(reports, False)
+        neighbours = self.neighbours(reports)
         cand_lists, blocks = [], []
         for qi, (report, nbs) in enumerate(zip(reports, neighbours, strict=True)):
             cands, x = self.candidates(report, nbs, probs[qi])
