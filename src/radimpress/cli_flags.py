@@ -1,9 +1,9 @@
 """Command-line pieces several stages' sub-commands share, written once.
 
 Each stage's ``cli.py`` builds its own sub-command (see `radimpress.cli`), so a
-step several of them take, such as the one from parsed flags to a stage's
-options dataclass, lives here rather than once per command. Nothing here imports
-radimpress, so every stage may import it.
+flag several of them take (one meaning, one help text), or the step from parsed
+flags to a stage's options dataclass, lives here rather than once per command.
+Nothing here imports radimpress, so every stage may import it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,13 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 from typing import Any
+
+
+def add_model_flag(parser: argparse.ArgumentParser, **kwargs: Any) -> None:
+    """``--model``: the folder `radimpress train` wrote, for the commands that draft with it."""
+    parser.add_argument(
+        "--model", required=True, help="model folder from `radimpress train`", **kwargs
+    )
 
 
 def flag_values(options: type, args: argparse.Namespace) -> dict[str, Any]:
