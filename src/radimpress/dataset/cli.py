@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from radimpress.cli_flags import flag_values
 from radimpress.dataset.build import DatasetOptions, build_dataset_files, summary_lines
 from radimpress.dataset.clean import DEFAULT_PLACEHOLDER
 from radimpress.dataset.split import GROUP_BY_CHOICES
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    options = DatasetOptions(
-        seed=args.seed,
-        val_frac=args.val_frac,
-        test_frac=args.test_frac,
-        dedupe=args.dedupe,
-        placeholder=args.placeholder,
-        strip_numbering=args.strip_numbering,
-        group_by=args.group_by,
-    )
+    options = DatasetOptions(**flag_values(DatasetOptions, args))
     inputs = [p for group in args.input for p in group]
     result = build_dataset_files(inputs, args.out, options)
     for line in summary_lines(result.manifest):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
+from radimpress.cli_flags import add_model_flag
 from radimpress.drafting.cli import add_draft_flags, draft_options
 from radimpress.records import InputError
 
@@ -54,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "on the others, every machine with radimpress installed and the model folder, input and "
         "output on a shared filesystem; then `radimpress batch --ray HEAD:6379 ...`.",
     )
-    p.add_argument("--model", required=True, help="model folder from `radimpress train`")
+    add_model_flag(p)
     p.add_argument("--input", required=True, help="reports: .jsonl, .parquet, or a folder of them")
     p.add_argument("--output", required=True, help="folder of prediction shards (created)")
     p.add_argument(

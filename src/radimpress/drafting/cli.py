@@ -7,6 +7,7 @@ import time
 
 from tqdm.auto import tqdm
 
+from radimpress.cli_flags import add_model_flag
 from radimpress.drafting.drafter import Drafter, DraftOptions
 from radimpress.drafting.errors import InvalidRequest
 from radimpress.drafting.result import DraftResult
@@ -27,7 +28,7 @@ as JSONL with id, prediction and the draft's warnings (and candidates with --num
 
 def register(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser("generate", description=GENERATE_HELP)
-    g.add_argument("--model", required=True, help="model folder from `radimpress train`")
+    add_model_flag(g)
     g.add_argument("--input", required=True, help="reports to draft impressions for")
     g.add_argument("--output", required=True, help="predictions JSONL to write")
     add_draft_flags(g)

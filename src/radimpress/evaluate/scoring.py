@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -69,13 +69,8 @@ class MetricInfo:
             raise ValueError(f"metric {self.name!r}: kind must be one of {METRIC_KINDS}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "scale": self.scale,
-            "higher_is_better": self.higher_is_better,
-            "description": self.description,
-            "kind": self.kind,
-        }
+        """Every field but the name, which keys the dict this goes in."""
+        return {k: v for k, v in asdict(self).items() if k != "name"}
 
 
 @dataclass

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from radimpress.cli_flags import flag_values
 from radimpress.ingest.options import MIB, IngestOptions
 
 _DEFAULTS = IngestOptions()
@@ -50,17 +51,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from radimpress.records import write_jsonl
 
     options = {
-        "format": args.format,
-        "encoding": args.encoding,
-        "findings_col": args.findings_col,
-        "impression_col": args.impression_col,
-        "id_col": args.id_col,
-        "indication_col": args.indication_col,
-        "comparison_col": args.comparison_col,
-        "exam_col": args.exam_col,
-        "patient_col": args.patient_col,
-        "study_col": args.study_col,
-        "headerless_as_findings": args.headerless_as_findings,
+        **flag_values(IngestOptions, args),  # format, encoding, the *_col names, ...
         "progress": True,
         "max_file_bytes": int(args.max_file_mb * MIB),
         "max_archive_bytes": int(args.max_archive_mb * MIB),

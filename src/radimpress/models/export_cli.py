@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from radimpress.cli_flags import add_model_flag
 from radimpress.records import InputError
 
 FORMATS = ("ctranslate2",)
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "vocabulary shortlist when asked); records it in MODEL/radimpress.json and the model card. "
         "`generate`, `batch` and `serve` then draft with it unless given --backend hf.",
     )
-    p.add_argument("--model", required=True, help="model folder from `radimpress train`")
+    add_model_flag(p)
     p.add_argument("--format", choices=FORMATS, default="ctranslate2")
     p.add_argument(
         "--quantization",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from radimpress.records import InputError
@@ -38,14 +38,12 @@ class SafetyWarning:
     impression_spans: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "severity": self.severity,
-            "observation": self.observation,
-            "message": self.message,
-            "findings_spans": self.findings_spans,
-            "impression_spans": self.impression_spans,
-        }
+        """Every field, by its name: the dataclass is the one list of them.
+
+        Shallow, not ``asdict``: this runs for every warning of every draft served,
+        and asdict's deep copy of the spans costs some twenty times as much.
+        """
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 Warning = SafetyWarning  # the name the issue uses; SafetyWarning avoids shadowing the builtin

@@ -11,6 +11,7 @@ from pathlib import Path
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
+from radimpress.cli_flags import add_model_flag
 from radimpress.models.backends import BACKENDS
 from radimpress.records import InputError
 from radimpress.serve import mllp
@@ -342,9 +343,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=MLLP_HELP,
         formatter_class=_Help,
     )
-    m.add_argument(
-        "--model", required=True, metavar="DIR", help="model folder from `radimpress train`"
-    )
+    add_model_flag(m, metavar="DIR")
     m.add_argument(
         "--port", type=int, required=True, help="TCP port (0 picks a free one and prints it)"
     )

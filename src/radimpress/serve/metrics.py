@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30, 60)
@@ -11,57 +13,52 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
 class ServeMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter(
+        # Bound once: a metric that missed it would land on prometheus_client's global
+        # registry, and the second app built in one process would fail on the duplicate.
+        counter = partial(Counter, registry=self.registry)
+        histogram = partial(Histogram, registry=self.registry)
+        self.requests = counter(
             "radimpress_requests",
             "HTTP requests by route and status",
             ["method", "route", "status"],
-            registry=self.registry,
         )
-        self.latency = Histogram(
+        self.latency = histogram(
             "radimpress_request_latency_seconds",
             "HTTP request latency by route",
             ["route"],
             buckets=LATENCY_BUCKETS,
-            registry=self.registry,
         )
-        self.batch_size = Histogram(
+        self.batch_size = histogram(
             "radimpress_batch_size",
             "Reports per generate call (micro-batching)",
             buckets=BATCH_BUCKETS,
-            registry=self.registry,
         )
-        self.generate_seconds = Histogram(
+        self.generate_seconds = histogram(
             "radimpress_generate_seconds",
             "Seconds per generate call",
             buckets=LATENCY_BUCKETS,
-            registry=self.registry,
         )
-        self.reports = Counter(
+        self.reports = counter(
             "radimpress_reports",
             "Reports drafted",
-            registry=self.registry,
         )
-        self.drafts_by_channel = Counter(
+        self.drafts_by_channel = counter(
             "radimpress_drafts",
             "Drafts stored, by front door (rest, fhir, hl7)",
             ["channel"],
-            registry=self.registry,
         )
-        self.model_errors = Counter(
+        self.model_errors = counter(
             "radimpress_model_errors",
             "Requests failed by the model",
-            registry=self.registry,
         )
-        self.deadline_exceeded = Counter(
+        self.deadline_exceeded = counter(
             "radimpress_deadline_exceeded",
             "Drafts abandoned at the request deadline (their queued work dropped), by front door",
             ["channel"],
-            registry=self.registry,
         )
-        self.client_gone = Counter(
+        self.client_gone = counter(
             "radimpress_client_disconnects",
             "Requests whose client went away before the answer (their work cancelled)",
-            registry=self.registry,
         )
         self.model_ready = Gauge(
             "radimpress_model_ready",
