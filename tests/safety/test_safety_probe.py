@@ -13,6 +13,7 @@ from radimpress.safety.probe import (
     flip_sides,
     negate_sentence,
     score,
+    sentences,
     split_of,
 )
 
@@ -88,3 +89,13 @@ def test_score_counts_only_cases_that_were_run():
     split = cases[0].split
     assert s[split]["side_swap"]["recall"] == 1.0
     assert s[split]["negation_flip"] == {"cases": 1, "caught": 0, "recall": 0.0}
+
+
+def test_sentences_keep_numbers_with_a_decimal_point_whole():
+    text = "Nodule 3.5 cm in the left lung. No effusion.  Heart 1.2 x 0.8 cm"
+    assert [s for _, s in sentences(text)] == [
+        "Nodule 3.5 cm in the left lung.",
+        " No effusion.",
+        "  Heart 1.2 x 0.8 cm",
+    ]
+    assert [start for start, _ in sentences(text)] == [0, 31, 44]

@@ -94,7 +94,7 @@ _NEG_BEFORE = re.compile(
     r"\b(?:no|not|without|negative|free of|clear of|resolved|resolution|removal|removed|rule out|exclude)\b",
     re.I,
 )
-_SENT = re.compile(r"[^.]+(?:\.(?!\d)|$)")
+_SENT = re.compile(r"(?:[^.]|\.(?=\d))+(?:\.|$)")
 
 
 def sentences(text: str) -> list[tuple[int, str]]:
