@@ -80,9 +80,15 @@ _TIMER = r"""
 import json, sys, time
 from radimpress.safety.checks import SafetyChecker
 pairs, texts, short, rounds = json.load(open(sys.argv[1]))
+from radimpress.safety import extractor
+def cold():
+    # Since a7fe828 the extractor keeps the mentions of recent texts: a second round over
+    # the same pairs would time the cache. Each round starts as a fresh process would.
+    getattr(extractor, "_CACHE", {}).clear()
 c = SafetyChecker(); c.check("Small left effusion.", "Left effusion.")
 out = {"pairs_per_second": 0.0, "scaling": {}}
 for _ in range(rounds):
+    cold()
     s = time.perf_counter()
     for i in range(0, len(pairs), 64):
         c.check_many(pairs[i:i + 64])
@@ -90,7 +96,7 @@ for _ in range(rounds):
 for t in texts:
     best = None
     for _ in range(rounds):
-        s = time.perf_counter(); c.check(t, short); d = time.perf_counter() - s
+        cold(); s = time.perf_counter(); c.check(t, short); d = time.perf_counter() - s
         best = d if best is None else min(best, d)
     out["scaling"][str(len(t))] = best
 print(json.dumps(out))
