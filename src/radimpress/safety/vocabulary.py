@@ -524,7 +524,16 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "history of",
         "HISTORICAL",
         "FORWARD",
-        r"\b(?:history of|h/o|hx of|known history of|known|status post|s/p|sequelae? of|residuals? (?:of|from)|(?<!since )(?<!to )(?<!from )(?<!with )(?<!on )(?<!than )(?:previous|prior|remote)(?! (?:exam|examination|study|studies|films?|radiographs?|chest|ct|comparison|images?|x-?rays?|day|days|one))|seen on (?:the )?(?:prior |previous )?ct)\b",
+        r"\b(?:history of|h/o|hx of|known history of|known|status post|s/p|sequelae? of|residuals? (?:of|from)|(?<!since )(?<!to )(?<!from )(?<!with )(?<!on )(?<!than )(?:previous|prior|remote)(?! (?:exam|examination|study|studies|films?|radiographs?|chest|ct|comparison|images?|x-?rays?|day|days|one)))\b",
+        5,
+    ),
+    # findings of another exam: "seen on prior CT, a nodule", "the other nodules seen on
+    # the chest CT" (the finding may come after or before)
+    (
+        "seen on CT",
+        "HISTORICAL",
+        "BIDIRECTIONAL",
+        r"\b(?:seen|noted|identified|demonstrated|present|described) on (?:the )?(?:prior |previous |recent |earlier )?(?:chest )?ct\b",
         5,
     ),
     # not negations
