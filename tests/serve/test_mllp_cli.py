@@ -10,12 +10,23 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from radimpress.models.baselines import RetrievalModel
 from radimpress.records import Report
 from radimpress.serve.store import Store
 
 
-def test_mllp_command_answers_over_tcp_and_stops_on_sigint(tmp_path):
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a parent that ignores Ctrl-C passes on
+
+
+@pytest.mark.parametrize(
+    ("stop_signal", "preexec"),
+    [(signal.SIGINT, None), (signal.SIGTERM, None), (signal.SIGINT, _ignore_sigint)],
+    ids=["sigint", "sigterm", "sigint-inherited-ignored"],
+)
+def test_mllp_command_answers_over_tcp_and_stops_on_a_signal(tmp_path, stop_signal, preexec):
     m = RetrievalModel()
     m.fit(
         [
@@ -71,7 +82,7 @@ def test_mllp_command_answers_over_tcp_and_stops_on_sigint(tmp_path):
         assert "MSA|AR|" in frames[0]
         assert "MSA|AA|CLI1" in frames[1]
         assert "OBX|1|TX|&IMP^Impression^DCM|1|No acute disease.||||||P" in frames[2]
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop_signal)
         out, _ = proc.communicate(timeout=15)
         assert proc.returncode == 0 and "stopped" in out
         store = Store(tmp_path / "drafts.db")  # every HL7 draft is stored for review

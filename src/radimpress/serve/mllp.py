@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -385,9 +386,21 @@ def run(settings: ServeSettings, host: str, port: int, max_frame: int, scrub: bo
             f"drafts stored in {settings.db} (Ctrl-C to stop)",
             flush=True,
         )
+        # Ctrl-C and a service manager's SIGTERM both stop it cleanly, whatever the
+        # disposition the process inherited (a parent that ignores SIGINT passes that on).
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        serving = asyncio.create_task(listener.serve_forever())
+        stopping = asyncio.create_task(stop.wait())
         try:
-            await listener.serve_forever()
+            await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if serving.done():
+                serving.result()  # the listener failed: raise its error
         finally:
+            for task in (serving, stopping):
+                task.cancel()
             print(f"radimpress mllp: stopped; {listener.stats}", flush=True)
             await listener.close()
             await service.close()
