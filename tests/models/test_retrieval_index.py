@@ -23,8 +23,9 @@ def test_top_k_matches_a_full_stable_sort_ties_included(seed):
     rng = np.random.default_rng(seed)
     # Few distinct values, so many ties cross the k-th position.
     sims = rng.integers(0, 4, size=(30, 40)).astype(float) / 4
-    for k in (1, 5, 17, 40):
+    for k in (0, 1, 5, 17, 40):
         idx, vals = _stable_top_k(sims, k)
+        assert idx.shape == vals.shape == (30, k)
         want = np.argsort(-sims, axis=1, kind="stable")[:, :k]
         np.testing.assert_array_equal(idx, want)
         np.testing.assert_array_equal(vals, np.take_along_axis(sims, want, axis=1))
@@ -50,3 +51,11 @@ def test_leave_one_out_is_search_of_the_training_texts_without_themselves():
     assert all(i not in row for i, row in enumerate(idx))
     # The duplicate report finds its twin first, and the twin finds it.
     assert idx[0, 0] == 4 and idx[4, 0] == 0
+
+
+def test_a_saved_index_searches_like_the_fitted_one(tmp_path):
+    index = NeighbourIndex().fit(TEXTS)
+    index.save(tmp_path / "index.pkl")
+    loaded = NeighbourIndex.load(tmp_path / "index.pkl")
+    for a, b in zip(index.search(TEXTS, 3), loaded.search(TEXTS, 3), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -70,6 +70,7 @@ RETRIEVER_FEATURES: tuple[str, ...] = (
     "mbr_sharp",
     "mbr_gap",
 )
+_RETRIEVER_COLUMN = {name: i for i, name in enumerate(RETRIEVER_FEATURES)}
 SHARED_FEATURES: tuple[str, ...] = (
     "q_len",
     "q_n_pos_abn",
@@ -220,7 +221,7 @@ def _retriever_block(
     """RETRIEVER_FEATURES of every candidate against one retriever's neighbours."""
     k = len(nb.keys)
     sims = nb.sims
-    col = {name: i for i, name in enumerate(RETRIEVER_FEATURES)}
+    col = _RETRIEVER_COLUMN
     block = np.zeros((len(cands), len(RETRIEVER_FEATURES)))
     block[:, col["best_rank"]] = k + 1
     if k == 0:

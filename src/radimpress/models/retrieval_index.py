@@ -21,12 +21,20 @@ class NeighbourIndex:
             ngram_range=(1, ngram_max), min_df=min_df, sublinear_tf=True, lowercase=True
         )
         self.matrix = None
+        self._column_nnz: np.ndarray | None = None
 
     def fit(self, texts: Sequence[str]) -> NeighbourIndex:
         if not texts:
             raise ValueError("cannot build a neighbour index from no texts")
-        self.matrix = self.vectorizer.fit_transform(list(texts))
+        self._set_matrix(self.vectorizer.fit_transform(list(texts)))
         return self
+
+    def _set_matrix(self, matrix: sparse.csr_matrix) -> None:
+        """The training matrix, its indices sorted (see ``similarities``), and how many
+        training rows use each term: set once here, not on every search."""
+        matrix.sort_indices()
+        self.matrix = matrix
+        self._column_nnz = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(float)
 
     def __len__(self) -> int:
         return 0 if self.matrix is None else self.matrix.shape[0]
@@ -81,15 +89,14 @@ class NeighbourIndex:
         (measured on the three rerank indexes), hence the 0.3; ``dense`` forces
         one way (for tests).
         """
-        assert self.matrix is not None
+        assert self.matrix is not None and self._column_nnz is not None
         m = self.matrix
-        # Both products add a row's terms in the order of its stored indices.
-        m.sort_indices()
+        # Both products add a row's terms in the order of its stored indices
+        # (the training matrix's were sorted when it was set).
         q.sort_indices()
         n_q, n_vocab = q.shape
-        per_term = np.bincount(q.indices, minlength=n_vocab).astype(float)
-        sparse_ops = float(per_term @ np.bincount(m.indices, minlength=n_vocab))
         if dense is None:
+            sparse_ops = float(np.bincount(q.indices, minlength=n_vocab) @ self._column_nnz)
             dense = sparse_ops >= 0.3 * (m.nnz + n_vocab) * n_q
         if not dense:
             return (q @ m.T).toarray()
@@ -107,7 +114,8 @@ class NeighbourIndex:
         with path.open("rb") as fh:
             state = pickle.load(fh)
         index = cls()
-        index.vectorizer, index.matrix = state["vectorizer"], state["matrix"]
+        index.vectorizer = state["vectorizer"]
+        index._set_matrix(state["matrix"])
         return index
 
 
@@ -118,7 +126,7 @@ def _stable_top_k(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     rows: a partition finds each row's k-th value, and only the entries at or
     above it (ties at the boundary included) are sorted.
     """
-    n_rows, n_cols = sims.shape
+    n_rows = sims.shape[0]
     if k <= 0:
         return np.zeros((n_rows, 0), dtype=int), np.zeros((n_rows, 0))
     kth = -np.partition(-sims, k - 1, axis=1)[:, k - 1]
