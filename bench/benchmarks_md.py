@@ -6,6 +6,7 @@ section only, so results from other benchmarks stay as they were measured.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import platform
@@ -57,3 +58,19 @@ def replace_section(title: str, body: str, path: Path = BENCHMARKS_MD) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def add_no_write_flag(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument(
+        "--no-benchmarks-md",
+        action="store_true",
+        help="print the section, do not write BENCHMARKS.md",
+    )
+
+
+def publish(title: str, body: str, write: bool = True) -> None:
+    """Print a benchmark's section and, unless told not to, replace it in BENCHMARKS.md."""
+    print(body)
+    if write:
+        replace_section(title, body)
+        print(f"updated BENCHMARKS.md ## {title}")

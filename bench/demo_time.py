@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import replace_section  # noqa: E402
+from benchmarks_md import add_no_write_flag, publish  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--keep-cache", action="store_true", help="use the converted model if cached")
-    ap.add_argument("--no-benchmarks-md", action="store_true")
+    add_no_write_flag(ap)
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="radimpress-demo-") as tmp_name:
         tmp = Path(tmp_name)
@@ -82,9 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         + "\n".join(s.strip() for s in summary)
         + "\n```\n"
     )
-    print(body)
-    if not args.no_benchmarks_md:
-        replace_section("Demo", body)
+    publish("Demo", body, write=not args.no_benchmarks_md)
     return 0
 
 

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import ROOT, replace_section  # noqa: E402
+from benchmarks_md import ROOT, add_no_write_flag, publish  # noqa: E402
 from quality import OPENI, prepare_data, run_measured  # noqa: E402
 from radimpress.records import read_reports, write_jsonl  # noqa: E402
 
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default=str(ROOT / "runs" / "bench-gemma"))
     ap.add_argument("--note", action="append", default=[], help="a paragraph added under the table")
-    ap.add_argument("--no-benchmarks-md", action="store_true")
+    add_no_write_flag(ap)
     args = ap.parse_args(argv)
     if not OPENI.exists():
         print(f"skipped: {OPENI} not found (the Open-i working copy lives in ../shared)")
@@ -193,9 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         f"machine.\n\n{STEP_COST_NOTE}\n\n" + table(results, args.beams)
     )
     body = "\n\n".join([body, *args.note])
-    print(body)
-    if not args.no_benchmarks_md:
-        replace_section("Gemma 3 270M fine-tuning experiments", body)
+    publish("Gemma 3 270M fine-tuning experiments", body, write=not args.no_benchmarks_md)
     return 0
 
 

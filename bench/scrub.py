@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import ROOT, replace_section  # noqa: E402
+from benchmarks_md import ROOT, add_no_write_flag, publish  # noqa: E402
 from radimpress.privacy.phi_eval import load_phi_set, phi_set_path, score_phi_set  # noqa: E402
 from radimpress.privacy.scrub import PHI_TYPES, find_phi  # noqa: E402
 
@@ -83,9 +83,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument(
-        "--no-benchmarks-md", action="store_true", help="print, do not write BENCHMARKS.md"
-    )
+    add_no_write_flag(ap)
     args = ap.parse_args()
 
     halves = {}
@@ -168,11 +166,7 @@ def main() -> int:
             "Open-i over-scrubbing check skipped: ../shared/datasets/openi/reports.csv not found.",
         ]
     body = "\n".join(lines)
-    if args.no_benchmarks_md:
-        print(body)
-    else:
-        replace_section("PHI scrubbing", body)
-        print("updated BENCHMARKS.md ## PHI scrubbing")
+    publish("PHI scrubbing", body, write=not args.no_benchmarks_md)
     return 0
 
 

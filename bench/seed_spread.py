@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import ROOT, replace_section  # noqa: E402
+from benchmarks_md import ROOT, add_no_write_flag, publish  # noqa: E402
 from quality import OPENI, prepare_data, run_measured  # noqa: E402
 
 # Where each recipe keeps its seed(s), as `--set` paths.
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="13,1,2")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default=str(ROOT / "runs" / "bench-seed-spread"))
-    ap.add_argument("--no-benchmarks-md", action="store_true")
+    add_no_write_flag(ap)
     args = ap.parse_args(argv)
     if not OPENI.exists():
         print(f"skipped: {OPENI} not found (the Open-i working copy lives in ../shared)")
@@ -121,9 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{statistics.fmean(da):+.2f} | {min(d):+.2f}–{max(d):+.2f} |"
         )
     body = "\n".join(lines)
-    print(body)
-    if not args.no_benchmarks_md:
-        replace_section("Seed spread (Open-i)", body)
+    publish("Seed spread (Open-i)", body, write=not args.no_benchmarks_md)
     return 0
 
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import ROOT, replace_section  # noqa: E402
+from benchmarks_md import ROOT, add_no_write_flag, publish  # noqa: E402
 from quality import OPENI, prepare_data  # noqa: E402
 
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recipes", default="constant,retrieval-consensus,rerank,hybrid")
     ap.add_argument("--no-suite", action="store_true", help="skip the test suite (about 5-10 min)")
     ap.add_argument("--work", default=str(ROOT / "runs" / "bench-under-load"))
-    ap.add_argument("--no-benchmarks-md", action="store_true")
+    add_no_write_flag(ap)
     args = ap.parse_args(argv)
     if not OPENI.exists():
         print(f"skipped: {OPENI} not found (the Open-i working copy lives in ../shared)")
@@ -113,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         "| what | idle s | under load s | ratio | result |\n|---|---:|---:|---:|---|\n"
         + "\n".join(rows)
     )
-    print(body)
-    if not args.no_benchmarks_md:
-        replace_section("Under load", body)
+    publish("Under load", body, write=not args.no_benchmarks_md)
     return 0
 
 
