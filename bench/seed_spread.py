@@ -15,7 +15,6 @@ recipe, seed by seed. Writes the `## Seed spread (Open-i)` section of BENCHMARKS
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -32,16 +31,14 @@ SEED_PATHS = {
 
 
 def score(predictions: Path, test: list, groups: list[str]) -> tuple[float, float]:
-    from rouge_score import rouge_scorer
+    """Mean ROUGE-L ×100 overall and on the abnormal references, as `radimpress evaluate` scores."""
+    from radimpress.evaluate.rouge import rouge_scores
+    from radimpress.records import read_jsonl
 
-    scorer = rouge_scorer.RougeScorer(["rougeL"])
-    pred = {}
-    for line in predictions.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        pred[row["id"]] = row["prediction"]
-    f = [scorer.score(r.impression, pred[r.id])["rougeL"].fmeasure * 100 for r in test]
+    pred = {row["id"]: row["prediction"] for _, row in read_jsonl(predictions)}
+    f = 100 * rouge_scores([pred[r.id] for r in test], [r.impression for r in test])["rougeL"]
     abnormal = [x for x, g in zip(f, groups, strict=True) if g == "abnormal"]
-    return statistics.fmean(f), statistics.fmean(abnormal)
+    return float(f.mean()), statistics.fmean(abnormal)
 
 
 def main(argv: list[str] | None = None) -> int:
