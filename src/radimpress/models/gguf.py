@@ -32,7 +32,7 @@ from typing import Any
 import gguf
 import numpy as np
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save_model
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -188,17 +188,9 @@ def convert_gguf(gguf_path: Path, target: Path) -> dict[str, float]:
         model.config.save_pretrained(tmp)
         if model.generation_config is not None:
             model.generation_config.save_pretrained(tmp)
-        state = {}
-        seen: dict[int, str] = {}
-        for key, tensor in model.state_dict().items():
-            # Tied weights (embeddings / lm_head) share storage; safetensors refuses
-            # duplicates, and from_pretrained re-ties them from the config.
-            ptr = tensor.data_ptr()
-            if ptr in seen:
-                continue
-            seen[ptr] = key
-            state[key] = tensor.detach().contiguous()
-        save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        # Tied weights (embeddings / lm_head) share storage: save_model keeps one
+        # name of each, and from_pretrained re-ties them from the config.
+        save_model(model, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         bar.update()
         bar.set_postfix_str("tokenizer")
         t2 = time.perf_counter()
