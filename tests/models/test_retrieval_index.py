@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,16 @@ def test_a_saved_index_searches_like_the_fitted_one(tmp_path):
     loaded = NeighbourIndex.load(tmp_path / "index.pkl")
     for a, b in zip(index.search(TEXTS, 3), loaded.search(TEXTS, 3), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_an_index_pickled_before_the_term_counts_were_kept_still_searches():
+    # Rerank and hybrid model folders pickle their indexes whole; a folder saved by the
+    # version before `_column_nnz` (unsorted matrix, no counts) failed at its first search.
+    index = NeighbourIndex().fit(TEXTS)
+    old = NeighbourIndex.__new__(NeighbourIndex)
+    old.__dict__.update(vectorizer=index.vectorizer, matrix=index.matrix.copy())
+    old.matrix.has_sorted_indices = False
+    loaded = pickle.loads(pickle.dumps(old))
+    for a, b in zip(index.search(TEXTS, 3), loaded.search(TEXTS, 3), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.matrix.has_sorted_indices

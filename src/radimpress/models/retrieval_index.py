@@ -36,6 +36,13 @@ class NeighbourIndex:
         self.matrix = matrix
         self._column_nnz = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(float)
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle, also an index pickled before the term counts were kept (rerank and
+        hybrid model folders pickle their indexes whole): they are set again here."""
+        self.__dict__.update(state)
+        if self.matrix is not None and state.get("_column_nnz") is None:
+            self._set_matrix(self.matrix)
+
     def __len__(self) -> int:
         return 0 if self.matrix is None else self.matrix.shape[0]
 
