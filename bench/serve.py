@@ -106,8 +106,12 @@ def start_server(
             tail = f": {log.read_text(errors='replace')[-2000:]}" if log else ""
             raise RuntimeError(f"server exited with {proc.returncode}{tail}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+            ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+            if ready.status_code == 200:
                 return proc, port
+            if "error" in ready.json():  # the model failed to load or to draft: no use waiting
+                proc.kill()
+                raise RuntimeError(f"{model_dir}: server not ready: {ready.json()['error']}")
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
@@ -239,6 +243,12 @@ def describe(model_dir: Path) -> str:
     if m.get("recipe") or m.get("train_metrics"):
         steps = (m.get("train_metrics") or {}).get("steps")
         extra = f", {steps} training steps" if steps else ""
+    export = (m.get("exports") or {}).get("ctranslate2")
+    if export:  # `serve` drafts with the converted copy when it is there (--backend auto)
+        shortlist = ", vocabulary shortlist" if export.get("shortlist") else ""
+        extra += f"; backend CTranslate2 {export.get('quantization')}{shortlist}"
+    elif m.get("kind") in ("seq2seq", "causal"):
+        extra += "; backend transformers"
     return f"{m.get('kind')} model `{model_dir}` ({m.get('name')} {m.get('version')}{extra})"
 
 
@@ -262,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     p.add_argument("--no-write", action="store_true", help="print only")
+    p.add_argument("--note", action="append", default=[], help="a paragraph added at the end")
     args = p.parse_args(argv)
 
     safety_modes = {"both": [True, False], "on": [True], "off": [False]}[args.safety]
@@ -332,6 +343,7 @@ this box it made no measurable difference: 26.4 req/s with the checks in a serve
 what the latency measures as much as the server: between runs of this command, the safety-off
 p95 moved between about 290 and 320 ms and the batching ratio between 1.9x and 2.4x.
 """
+    section = "\n".join([section, *args.note])
     print(f"## Serve\n\n{provenance()}\n{section}")
     if not args.no_write:
         replace_section("Serve", section, path=Path(args.out))

@@ -274,6 +274,29 @@ def test_unloadable_model_is_not_ready_and_requests_get_503(tmp_path):
         assert r.status_code == 503 and r.json()["error_id"]
 
 
+class _CannotDraft(CountingModel):
+    """Loads, then fails on every draft: a model folder saved by an incompatible version."""
+
+    def generate(self, reports, num_candidates=1, num_beams=None):
+        raise AttributeError("'NeighbourIndex' object has no attribute '_column_nnz'")
+
+
+def test_a_model_that_loads_but_cannot_draft_says_so_in_readyz_and_the_log(tmp_path, caplog):
+    caplog.set_level(logging.ERROR)
+    with make_client(tmp_path, model=_CannotDraft(retrieval_model())) as c:
+        for _ in range(50):
+            if c.app.state.service.load_error:
+                break
+            asyncio.run(asyncio.sleep(0.05))
+        ready = c.get("/readyz")
+        assert ready.status_code == 503
+        assert "start-up draft failed" in ready.json()["error"]
+        assert "_column_nnz" in ready.json()["error"]
+        r = c.post("/v1/impressions", headers=AUTH, json={"findings": "Lungs clear."})
+        assert r.status_code == 503
+    assert "cannot draft" in caplog.text
+
+
 def test_openapi_page_works_offline(client):
     page = client.get("/docs").text
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page and "cdn" not in page.lower()

@@ -131,7 +131,15 @@ class DraftService:
         drafter.model.progress = False  # no progress bars per request in the server log
         # One draft through the whole path before /readyz says yes, so the first real request
         # does not pay for lazy loading (tokenizers, index pages, the checker's pipeline).
-        await drafter.draft_async([WARM_UP], DraftOptions(), _in_thread(drafter), self._check)
+        # A model that loads but cannot draft is a load failure: said in the log and /readyz,
+        # not an exception lost in a background task with /readyz "not ready" forever.
+        try:
+            await drafter.draft_async([WARM_UP], DraftOptions(), _in_thread(drafter), self._check)
+        except Exception as exc:  # noqa: BLE001 - report and stay up, /readyz says why
+            self.load_error = f"the start-up draft failed: {type(exc).__name__}: {exc}"
+            log.error("model from %s cannot draft: %s", s.model_dir, self.load_error)
+            await batcher.stop()
+            return
         self.drafter, self.batcher = drafter, batcher
         self.metrics.model_ready.set(1)
         info = drafter.info
