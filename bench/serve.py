@@ -175,13 +175,19 @@ def first_and_steady(port: int, token: str, texts: list[str], n: int = 20) -> tu
     return times[0], statistics.median(times[1:])
 
 
-def batch_mean(port: int) -> float | None:
+def batch_totals(port: int) -> tuple[float, float]:
+    """(reports, generate calls) so far, from /metrics."""
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     total = re.search(r"^radimpress_batch_size_sum ([0-9.e+]+)", text, re.M)
     count = re.search(r"^radimpress_batch_size_count ([0-9.e+]+)", text, re.M)
-    if not (total and count) or float(count.group(1)) == 0:
-        return None
-    return float(total.group(1)) / float(count.group(1))
+    return (float(total.group(1)) if total else 0.0, float(count.group(1)) if count else 0.0)
+
+
+def batch_mean(before: tuple[float, float], after: tuple[float, float]) -> float | None:
+    """Mean reports per generate call between two readings: the timed load only, not the
+    one-at-a-time first-request check before it."""
+    calls = after[1] - before[1]
+    return (after[0] - before[0]) / calls if calls else None
 
 
 def pct(values: list[float], q: float) -> float:
@@ -202,9 +208,9 @@ def run_mode(
     try:
         first, one_client = first_and_steady(port, token, texts)
         asyncio.run(load(port, token, texts[:20], 2, 2.0))  # warm-up, not counted
-        warm_batches = batch_mean(port)
+        before = batch_totals(port)
         res = asyncio.run(load(port, token, texts, args.clients, args.seconds))
-        mean_batch = batch_mean(port)
+        mean_batch = batch_mean(before, batch_totals(port))
     finally:
         proc.terminate()
         try:
@@ -223,7 +229,6 @@ def run_mode(
         "p99": pct(lat, 99),
         "mean": statistics.fmean(lat) if lat else float("nan"),
         "batch": mean_batch,
-        "warm_batch": warm_batches,
         "first_ms": first,
         "one_client_p50_ms": one_client,
     }
