@@ -388,10 +388,46 @@ def test_same_side_of_a_site_is_not_flagged():
             "No interval increase in the pulmonary nodules.",
         ),
         ("There are several age-indeterminate left rib fractures.", "No left rib fractures."),
+        # the draft's own left effusion does not excuse denying the right one
+        (
+            "Small right pleural effusion. Small left pleural effusion.",
+            "Small left pleural effusion. No right pleural effusion.",
+        ),
+        ("Mild right hemidiaphragm elevation.", "No right hemidiaphragm elevation."),
+        (
+            "The heart size is persistently enlarged.",
+            "The heart size is not persistently enlarged.",
+        ),
+        (
+            "There is 1.9 cm interruption of the tunneled left central venous catheter.",
+            "No left central venous catheter fracture.",
+        ),
     ],
 )
 def test_negated_findings_are_contradictions(findings, impression):
     assert "contradiction" in types(findings, impression)
+
+
+def test_the_draft_reporting_a_finding_itself_still_excuses_an_unsided_denial():
+    f = "Small left pleural effusion."
+    assert "contradiction" not in types(f, "Small left pleural effusion. No other effusion.")
+    assert "contradiction" not in types(f, "Left pleural effusion; no pleural effusion elsewhere.")
+
+
+def test_a_fractured_or_disconnected_device_must_be_reported():
+    f = "There is 1.9 cm interruption of the tunneled left central venous catheter. Lungs clear."
+    assert "omitted_critical" in types(f, "No acute cardiopulmonary abnormality.")
+    assert "omitted_critical" not in types(f, "Left central venous catheter fracture.")
+    # an intact device in standard position is not a finding to report
+    g = "Left central venous catheter tip in the SVC. Lungs clear."
+    assert types(g, "No acute cardiopulmonary abnormality.") == []
+
+
+def test_a_new_finding_is_not_excused_by_another_word_of_its_sentence():
+    f = "The heart size is stable, and there is a new focal opacity in the left lower lobe."
+    assert "omitted_critical" in types(f, "No acute cardiopulmonary abnormality.")
+    g = "Stable focal opacity in the left lower lobe."
+    assert "omitted_critical" not in types(g, "No acute cardiopulmonary abnormality.")
 
 
 def test_a_size_limit_on_one_denial_does_not_weaken_the_next():

@@ -297,6 +297,7 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
             if any(
                 o.polarity == "present"
                 and _same_thing(o, m)
+                and _sides_overlap(o, m)
                 and (
                     o.observation == m.observation
                     or (o.observation in V.supported_by(m.observation) and o.sentence == m.sentence)
@@ -304,7 +305,8 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
                 for o in x.i_mentions
             ):
                 # the draft reports it itself: "left base atelectasis, no infiltrate";
-                # "subcapital fracture left hip ... no fracture of the rest of the femur"
+                # "subcapital fracture left hip ... no fracture of the rest of the femur";
+                # but "left effusion ... no right effusion" denies the right one
                 continue
             positives = [
                 f
@@ -610,6 +612,9 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
     # a consolidation that is "stable" since yesterday is still an active finding
     if f.observation in V.ACUTE_BY_NATURE:
         chronic = f.change == "resolved" or bool(_CHRONIC_ONLY.search(f.sentence))
+    elif f.change in ("new", "worse") or f.acuity == "acute":
+        # "heart size is stable; new small left effusion": the sentence's "stable" is not its own
+        chronic = False
     else:
         chronic = (
             f.change in ("stable", "resolved")

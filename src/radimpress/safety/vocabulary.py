@@ -61,7 +61,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ),
     (
         "Cardiomegaly",
-        r"(?:heart|cardiac (?:silhouette|shadow|size|contours?)|heart size)(?: is| are| remains| remain| appears| size)?(?: (?:again|now|still|stable|borderline|mild|mildly|moderately|markedly|severely|slightly|minimally|significantly|top|somewhat|to|moderate|severe|overall|at least))* (?:enlarged|large|increased in size)",
+        r"(?:heart|cardiac (?:silhouette|shadow|size|contours?)|heart size)(?: is| are| remains| remain| appears| size)?(?: (?:again|now|still|stable|borderline|mild|\w+ly|top|somewhat|to|moderate|severe|overall|at least))* (?:enlarged|large|increased in size)",
         {},
     ),
     (
@@ -230,7 +230,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
         "Hemidiaphragm Elevation",
         r"\b(?:(?:elevat(?:ed|ion)|eventration|raised|high[- ]riding|paraly(?:sis|zed))(?: of)?(?: the)?(?: (?:left|right|bilateral))?(?: \w+)? (?:hemi-?)?diaphragms?|"
         r"(?:(?:left|right) )?(?:hemi-?)?diaphragms?(?: is| are| remains?| appears?)?(?: not)?(?: (?:again|still|now|persistently|stably|mildly|moderately|markedly|slightly|chronically|relatively|minimally))* (?:elevated|raised|eventrated|high)|"
-        r"diaphragmatic eventration)\b",
+        r"diaphragmatic eventration|(?:(?:left|right|bilateral) )?(?:hemi-?)?diaphragm(?:atic)? (?:elevation|eventration))\b",
         {"side": "match", "negatable": True},
     ),
     (
@@ -679,7 +679,12 @@ MALPOSITION = (
     r"(?:should|could|can|may) be (?:withdrawn|retracted|advanced|repositioned|pulled back)|"
     r"recommend(?:ed)? (?:withdraw(?:al|ing)|retract(?:ion|ing)|advanc(?:e|ing|ement)|reposition(?:ing)?|pulling back)|"
     r"(?:withdrawal|retraction|advancement|repositioning) (?:is |of \d+ cm (?:is )?)?(?:recommended|suggested|advised)|"
-    r"in the (?:neck|azygos|pleural space))\b"
+    r"in the (?:neck|azygos|pleural space)|"
+    # a broken or disconnected device needs the same urgent attention as a misplaced one
+    r"(?:fracture[ds]?|interruption|discontinuity|disconnect(?:ed|ion)|severed|broken|break) "
+    r"(?:of|in) the (?:[\w-]+ ){0,5}(?:catheter|line|lead|wire|tube|port)|"
+    r"(?:catheter|line|lead|tube|port) (?:fracture|interruption|discontinuity|disconnection|break)|"
+    r"(?:fractured|disconnected|severed|broken) (?:[\w-]+ ){0,4}(?:catheter|line|lead|tube|port))\b"
 )
 # where a device must not be, by kind of device
 MALPOSITION_BY_DEVICE = {
