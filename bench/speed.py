@@ -285,6 +285,10 @@ def main() -> None:
     if "t5" not in args.skip:
         t5 = trained(args.work, data, "t5rag", "t5-scratch-rag", f"train.max_steps={args.t5_steps}",
                      f"train.batch_size={args.t5_batch}", "train.eval_samples=0")  # fmt: skip
+        results["t5_load"] = load_average()
+        # the folder may be from an earlier run (trained() reuses it): its own steps, not --t5-steps
+        metrics = json.loads((t5 / "radimpress.json").read_text()).get("train_metrics") or {}
+        results["t5_steps"] = metrics.get("steps")
         rows = [measure("T5 transformers fp32", t5, "hf", reports, out)]
         rows.append(
             measure("T5 CTranslate2 int8", exported(t5, "int8"), "ctranslate2", reports, out)
@@ -303,6 +307,7 @@ def main() -> None:
         gemma = trained(args.work, data, "gemma-icl", "gemma3-270m-icl", "train.eval_samples=0")
         short = trained(args.work, data, "gemma-icl-short", "gemma3-270m-icl",
                         "train.eval_samples=0", "prompt.icl_k=1")  # fmt: skip
+        results["gemma_load"] = load_average()
         rows = [measure("Gemma transformers fp32 (4 examples)", gemma, "hf", gemma_reports, out)]
         rows.append(
             measure(
@@ -347,26 +352,42 @@ def main() -> None:
         results["gemma"] = compare(rows)
     if "ray" not in args.skip:
         t5_int8 = exported(args.work / "t5rag", "int8")
+        results["ray_load"] = load_average()
         results["ray"] = ray_part(t5_int8, reports, out)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2))
     write_section(results, args)
 
 
+def load_average() -> float:
+    """The 1-minute load average before a part: above the core count, other jobs shared the box."""
+    return round(os.getloadavg()[0], 1)
+
+
+def loaded(results: dict, part: str) -> str:
+    load = results.get(f"{part}_load")
+    if load is None:
+        return "1-minute load average not recorded (the machine was shared with other jobs)."
+    return f"1-minute load average {load} on {os.cpu_count()} cores when this part started."
+
+
 def write_section(results: dict, args: argparse.Namespace) -> None:
     parts = [
-        "The machine was shared with other engineers' jobs while this ran (load average above "
-        "the 2 cores), so absolute rates are low and noisy; the ratios compare configurations "
-        "measured minutes apart in the same run. Generation step only (model loaded), beam 4, "
+        "Each part below says how busy the machine was when it started; on a shared machine the "
+        "absolute rates are low and noisy, and the ratios compare configurations measured "
+        "minutes apart in the same part. Generation step only (model loaded), beam 4, "
         f"16 reports per batch, {results['threads']} thread(s), each configuration in its own "
         "process (peak RSS is that process's).",
         "",
     ]
     if "t5" in results:
+        steps = results.get("t5_steps") or "a few"
         parts += [
-            f"### T5 from scratch (`t5-scratch-rag`, {args.t5_steps} steps of {args.t5_batch}: "
+            f"### T5 from scratch (`t5-scratch-rag`, {steps} training steps: "
             "a short budget, so its drafts are poor; the ratios are what is measured), "
             f"{results['t5'][0]['reports']} Open-i test reports",
+            "",
+            loaded(results, "t5"),
             "",
             table(results["t5"]),
             "",
@@ -378,6 +399,7 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
             "",
             table(results["gemma"]),
             "",
+            loaded(results, "gemma"),
             "The shortlist of a causal model is a pruned vocabulary (the tokens of the training "
             "prompts and impressions); the short prompt is `prompt.icl_k=1` (one retrieved "
             "example instead of four). The fine-tuned rows (if any) are a LoRA fine-tune of "
@@ -399,6 +421,8 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
         r = results["ray"]
         parts += [
             "### Ray: 2-node local cluster against one process",
+            "",
+            loaded(results, "ray"),
             "",
             f"T5 int8 copy, {r['reports']} reports, beam 4, safety checks on. One process "
             f"(`radimpress generate --threads 2`): {r['single_process_s']} s. `radimpress batch` on "
