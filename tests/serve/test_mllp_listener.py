@@ -14,9 +14,10 @@ from radimpress.drafting import DraftResult, ModelInfo, ModelNotReady
 from radimpress.formats.hl7v2 import unescape
 from radimpress.models.base import load_model
 from radimpress.models.baselines import RetrievalModel
-from radimpress.records import Report
+from radimpress.records import InputError, Report
 from radimpress.serve.metrics import ServeMetrics
 from radimpress.serve.mllp import DraftResponder, FrameDecoder, MllpListener, frame
+from radimpress.serve.mllp import run as mllp_run
 from radimpress.serve.service import DraftService
 from radimpress.serve.settings import ServeSettings
 from radimpress.serve.store import Store
@@ -276,3 +277,30 @@ def test_serve_with_an_mllp_port_stores_batches_and_counts_hl7_drafts(model_dir,
         metrics = client.get("/metrics").text
         assert 'radimpress_drafts_total{channel="hl7"} 1.0' in metrics
         assert "radimpress_batch_size_count 1.0" in metrics
+
+
+# -- `radimpress mllp`'s entry point: its error paths ----------------------------------
+
+
+def test_mllp_run_raises_a_listener_failure_after_closing_everything(
+    model_dir, tmp_path, monkeypatch, capsys
+):
+    async def dies(self):
+        raise OSError("listener socket died")
+
+    closed = []
+    real_close = Store.close
+    monkeypatch.setattr(MllpListener, "serve_forever", dies)
+    monkeypatch.setattr(Store, "close", lambda self: (closed.append(True), real_close(self)))
+    settings = ServeSettings(
+        model_dir=str(model_dir), db_path=str(tmp_path / "d.db"), safety_checks=False
+    )
+    with pytest.raises(OSError, match="listener socket died"):
+        mllp_run(settings, "127.0.0.1", 0, 1 << 20, scrub=False)
+    assert "radimpress mllp: stopped" in capsys.readouterr().out and closed
+
+
+def test_mllp_run_with_an_unloadable_model_says_why(tmp_path):
+    settings = ServeSettings(model_dir=str(tmp_path / "missing"), db_path=str(tmp_path / "d.db"))
+    with pytest.raises(InputError, match="model failed to load"):
+        mllp_run(settings, "127.0.0.1", 0, 1 << 20, scrub=False)
