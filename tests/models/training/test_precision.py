@@ -10,26 +10,27 @@ from support import synthetic_reports, tiny_recipe, train_tiny
 
 
 @pytest.fixture
-def cpu_bf16(monkeypatch):
-    def set_supported(supported: bool) -> None:
-        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-        monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: supported)
+def hardware(monkeypatch):
+    def set_hardware(cuda: bool, cpu_bf16: bool) -> None:
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: cpu_bf16)
 
-    return set_supported
+    return set_hardware
 
 
-def test_fp32_is_asked_for_and_given():
+def test_fp32_is_asked_for_and_given(hardware):
+    hardware(cuda=True, cpu_bf16=True)
     assert mixed_precision("fp32") == ("no", None)
 
 
-def test_bf16_on_a_gpu_or_a_cpu_with_bf16_units(cpu_bf16):
-    assert mixed_precision("bf16", cuda=True) == ("bf16", None)
-    cpu_bf16(True)
+@pytest.mark.parametrize(("cuda", "cpu_bf16"), [(True, False), (False, True)])
+def test_bf16_on_a_gpu_or_a_cpu_with_bf16_units(hardware, cuda, cpu_bf16):
+    hardware(cuda=cuda, cpu_bf16=cpu_bf16)
     assert mixed_precision("bf16") == ("bf16", None)
 
 
-def test_a_cpu_without_bf16_units_trains_in_fp32_and_records_why(cpu_bf16, tmp_path, capsys):
-    cpu_bf16(False)
+def test_a_cpu_without_bf16_units_trains_in_fp32_and_records_why(hardware, capsys):
+    hardware(cuda=False, cpu_bf16=False)
     precision, note = mixed_precision("bf16")
     assert precision == "no" and "no bf16 units" in note
 

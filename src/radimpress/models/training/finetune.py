@@ -26,7 +26,7 @@ from radimpress.models.training.recipe import TrainingRecipe
 from radimpress.records import InputError
 
 
-def mixed_precision(requested: str, cuda: bool | None = None) -> tuple[str, str | None]:
+def mixed_precision(requested: str) -> tuple[str, str | None]:
     """Accelerate's ``mixed_precision`` for a requested precision, and why it differs.
 
     bf16 autocast pays on a GPU or a CPU with bf16 units (AMX, avx512_bf16). On
@@ -34,13 +34,17 @@ def mixed_precision(requested: str, cuda: bool | None = None) -> tuple[str, str 
     emulates bf16: one full fine-tuning step of Gemma 3 270M on 16 pairs ran
     past 8 minutes there. Such a machine trains in fp32 instead, and says so.
     """
-    if requested != "bf16":
-        return "no", None
-    if torch.cuda.is_available() if cuda is None else cuda:
-        return "bf16", None
-    if torch.ops.mkldnn._is_mkldnn_bf16_supported():
-        return "bf16", None
+    if requested != "bf16" or torch.cuda.is_available() or _cpu_has_bf16():
+        return ("bf16" if requested == "bf16" else "no"), None
     return "no", "precision bf16 requested; this CPU has no bf16 units, so training runs in fp32"
+
+
+def _cpu_has_bf16() -> bool:
+    # torch's own oneDNN check (private; a torch without it is treated as "no bf16 units")
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 class FineTuneRecipe(TrainingRecipe):
