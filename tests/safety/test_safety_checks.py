@@ -421,6 +421,13 @@ def test_a_fractured_or_disconnected_device_must_be_reported():
     # an intact device in standard position is not a finding to report
     g = "Left central venous catheter tip in the SVC. Lungs clear."
     assert types(g, "No acute cardiopulmonary abnormality.") == []
+    # a bone fractured beside a device is not a device fault
+    for h in (
+        "There is a fracture of the left clavicle and a right PICC line in standard position.",
+        "Fracture of the right 5th rib adjacent to the right chest tube.",
+    ):
+        faulty = [m for m in extract(h) if m.observation == "Support Devices"]
+        assert faulty and all(m.position != "malpositioned" for m in faulty), h
 
 
 def test_a_new_finding_is_not_excused_by_another_word_of_its_sentence():
