@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -93,6 +94,15 @@ def timed(cmd: list[str], log: Path) -> tuple[float, int]:
     return time.perf_counter() - start, code
 
 
+def idle_then_loaded(cmd: Callable[[str], list[str]], log: Callable[[str], Path]) -> dict:
+    """Run ``cmd(name)`` on the idle machine ("idle"), then beside the Load ("load")."""
+    out = {}
+    for name, load in (("idle", False), ("load", True)):
+        with Load() if load else contextlib.nullcontext():
+            out[name] = timed(cmd(name), log(name))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -123,33 +133,28 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     data = prepare_data(ROOT / "runs" / "bench-quality")
     cli = [sys.executable, "-m", "radimpress"]
+    default = ",".join(NEURAL) if args.neural else "constant,retrieval-consensus,rerank,hybrid"
+    recipes = [r for r in (args.recipes or default).split(",") if r]
     if args.neural:
-        only = [r for r in args.recipes.split(",") if r] if args.recipes is not None else None
-        unknown = [r for r in only or [] if r not in NEURAL]
+        unknown = [r for r in recipes if r not in NEURAL]
         if unknown:
             ap.error(f"--neural times {', '.join(NEURAL)}; not {', '.join(unknown)}")
-        return neural(
-            cli, data, work, [] if args.rewrite else only, write=not args.no_benchmarks_md
-        )
+        return neural(cli, data, work, [] if args.rewrite else recipes, not args.no_benchmarks_md)
     rows = []
-    recipes = args.recipes or "constant,retrieval-consensus,rerank,hybrid"
-    for recipe in [r for r in recipes.split(",") if r]:
+    for recipe in recipes:
         train = [*cli, "train", "--recipe", recipe, "--data", str(data)]
-        idle, code_a = timed(
-            [*train, "--out", str(work / f"{recipe}-idle")], work / f"{recipe}-idle.log"
+        runs = idle_then_loaded(
+            lambda name, r=recipe, t=train: [*t, "--out", str(work / f"{r}-{name}")],
+            lambda name, r=recipe: work / f"{r}-{name}.log",
         )
-        with Load():
-            busy, code_b = timed(
-                [*train, "--out", str(work / f"{recipe}-load")], work / f"{recipe}-load.log"
-            )
+        (idle, code_a), (busy, code_b) = runs["idle"], runs["load"]
         ok = "ok" if code_a == code_b == 0 else f"exit {code_a}/{code_b}"
         rows.append(f"| train `{recipe}` | {idle:.1f} | {busy:.1f} | {busy / idle:.2f}x | {ok} |")
         print(rows[-1], flush=True)
     if not args.no_suite:
         suite = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        idle, code_a = timed(suite, work / "suite-idle.log")
-        with Load():
-            busy, code_b = timed(suite, work / "suite-load.log")
+        runs = idle_then_loaded(lambda _: suite, lambda name: work / f"suite-{name}.log")
+        (idle, code_a), (busy, code_b) = runs["idle"], runs["load"]
         last = (work / "suite-load.log").read_text().strip().splitlines()[-1]
         ok = "passed" if code_a == code_b == 0 else f"exit {code_a}/{code_b}"
         rows.append(
@@ -187,20 +192,23 @@ def loop_rate(model_dir: Path) -> tuple[float | None, dict]:
     return loop.get("steps_per_second"), loop
 
 
-def neural(cli: list[str], data: Path, work: Path, only: list[str] | None, write: bool) -> int:
-    """Time the recipes of NEURAL (or ``only``); rows of recipes not run keep their last numbers."""
+def neural(cli: list[str], data: Path, work: Path, recipes: list[str], write: bool) -> int:
+    """Time ``recipes`` (of NEURAL); the rows of recipes not run keep their last numbers."""
     done = json.loads(NEURAL_RESULTS.read_text()) if NEURAL_RESULTS.exists() else {}
-    for recipe in only if only is not None else list(NEURAL):
+    for recipe in recipes:
         overrides = NEURAL[recipe]
         sets = [a for o in overrides for a in ("--set", o)]
         train = [*cli, "train", "--recipe", recipe, "--data", str(data), *sets]
-        cells = {}
-        for name, load in (("idle", False), ("load", True)):
-            out = work / f"{recipe}-{name}"
+
+        def fresh(name: str, r: str = recipe, t: list[str] = train) -> list[str]:
+            out = work / f"{r}-{name}"
             shutil.rmtree(out, ignore_errors=True)  # a re-run times a fresh training, not a resume
-            with Load() if load else contextlib.nullcontext():
-                seconds, code = timed([*train, "--out", str(out)], work / f"{recipe}-{name}.log")
-            rate, loop = loop_rate(out) if code == 0 else (None, {})
+            return [*t, "--out", str(out)]
+
+        runs = idle_then_loaded(fresh, lambda name, r=recipe: work / f"{r}-{name}.log")
+        cells = {}
+        for name, (seconds, code) in runs.items():
+            rate, loop = loop_rate(work / f"{recipe}-{name}") if code == 0 else (None, {})
             cells[name] = {"seconds": round(seconds, 1), "exit": code, "steps_per_second": rate,
                            "steps": loop.get("steps")}  # fmt: skip
         done[recipe] = {"overrides": overrides, **cells}
