@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from radimpress.models.base import ImpressionModel, load_model, trainable
 from radimpress.models.extractive import VERBATIM, extractive_candidates
 from radimpress.models.features import abnormal_mentions, is_normal_phrase, rouge_l_f, rouge_tokens
 from radimpress.models.neural import NeuralImpressionModel
+from radimpress.models.options import ChoiceOptions
 from radimpress.models.recipes import HybridRecipe
 from radimpress.models.rerank import RerankModel
 from radimpress.records import InputError, Report
@@ -262,10 +264,10 @@ class HybridModel(ImpressionModel):
 
     # -- training the choice ---------------------------------------------------
 
-    def fit_scorer(
+    def choice_rows(
         self, train: Sequence[Report], validation: Sequence[Report], batch: int = 64
-    ) -> dict[str, Any]:
-        """Learn which candidate to put first, from reports the parts did not learn from.
+    ) -> ChoiceRows:
+        """The scorer's training rows: every candidate of every report the parts did not learn from.
 
         Training pairs contribute as unseen reports would look: the reranker's
         leave-one-out neighbours and out-of-fold scores, its leave-one-out word
@@ -309,22 +311,24 @@ class HybridModel(ImpressionModel):
         bar.close()
         x, y, g = np.vstack(xs), np.asarray(ys), np.asarray(groups)
         x[:, np.isnan(x).all(axis=0)] = 0.0  # a feature switched off (no beams, no checks)
-        c = self.recipe.choice
-        self.scorer = HistGradientBoostingRegressor(
-            max_iter=c.max_iter,
-            learning_rate=c.learning_rate,
-            max_leaf_nodes=c.max_leaf_nodes,
-            min_samples_leaf=c.min_samples_leaf,
-            l2_regularization=1.0,
-            random_state=c.seed,
-        ).fit(x, y - group_max(y, g))  # each candidate's regret: how far below the pool's best
+        return ChoiceRows(x, y, g, validation_from=len(pairs))
+
+    def fit_scorer(
+        self, train: Sequence[Report], validation: Sequence[Report], batch: int = 64
+    ) -> dict[str, Any]:
+        """Learn which candidate to put first, from reports the parts did not learn from
+        (see `choice_rows`)."""
+        rows = self.choice_rows(train, validation, batch)
+        x, y, g = rows.x, rows.y, rows.groups
+        self.scorer = new_scorer(self.recipe.choice).fit(x, rows.regret())
         first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
         oracle = float(np.mean([y[g == q].max() for q in np.unique(g)]))
+        reports = int(g.max()) + 1
         return {
-            "choice_reports": int(offset),
-            "choice_validation_reports": len(held_out),
+            "choice_reports": reports,
+            "choice_validation_reports": reports - rows.validation_from,
             "choice_candidates": int(len(y)),
-            "choice_candidates_per_report": round(len(y) / max(offset, 1), 2),
+            "choice_candidates_per_report": round(len(y) / max(reports, 1), 2),
             "choice_generated_share": round(
                 float(x[:, FEATURES.index("from_generator")].mean()), 3
             ),
@@ -402,6 +406,36 @@ class HybridModel(ImpressionModel):
             "(reranker score, generator log-likelihood, agreement, safety warnings)",
             "- parts: `rerank/` and `generator/` are model folders of their own",
         ]
+
+
+@dataclass
+class ChoiceRows:
+    """The choice's training data: one row per candidate, grouped by report.
+
+    ``y`` is each candidate's ROUGE-L against the report's impression; reports
+    from ``validation_from`` on are the validation split (the rest are
+    out-of-fold training pairs).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+    validation_from: int
+
+    def regret(self) -> np.ndarray:
+        return self.y - group_max(self.y, self.groups)
+
+
+def new_scorer(c: ChoiceOptions) -> HistGradientBoostingRegressor:
+    """The choice's model, unfitted: gradient boosting of each candidate's regret."""
+    return HistGradientBoostingRegressor(
+        max_iter=c.max_iter,
+        learning_rate=c.learning_rate,
+        max_leaf_nodes=c.max_leaf_nodes,
+        min_samples_leaf=c.min_samples_leaf,
+        l2_regularization=1.0,
+        random_state=c.seed,
+    )
 
 
 def group_max(y: np.ndarray, groups: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from radimpress.models.recipes import HybridRecipe, RerankRecipe
 from radimpress.models.training import training_recipe
 from radimpress.models.training.fit import FitRecipe
 from radimpress.models.training.recipe import TrainingRecipe
+from radimpress.records import Report
 
 
 class HybridTraining(TrainingRecipe):
@@ -37,16 +38,23 @@ class HybridTraining(TrainingRecipe):
     def device(self) -> str:
         return self.generator_step.device if self.generator_step else "cpu"
 
-    def train(self) -> dict[str, Any]:
+    def fit_parts(self) -> list[Report]:
+        """The reranker, then the generator (if any); returns the pairs the reranker was fitted
+        on, in its order, which the choice's out-of-fold rows are built from."""
         start = time.perf_counter()
         self.rerank_step.run()
-        rerank_s = time.perf_counter() - start
+        self.rerank_s = time.perf_counter() - start
         generator = self.generator_step.run() if self.generator_step else None
-        generator_s = time.perf_counter() - start - rerank_s
+        self.generator_s = time.perf_counter() - start - self.rerank_s
         self.model = HybridModel(self.recipe, self.rerank_step.model, generator)
         self.model.progress = True
         # The reranker was fitted on exactly these pairs, in this order (FitRecipe.train).
-        fitted_on = [*self.data.index_extra, *self.data.train]
+        return [*self.data.index_extra, *self.data.train]
+
+    def train(self) -> dict[str, Any]:
+        start = time.perf_counter()
+        fitted_on = self.fit_parts()
+        rerank_s, generator_s = self.rerank_s, self.generator_s
         choice = self.model.fit_scorer(fitted_on, self.data.validation)
         self.seconds += time.perf_counter() - start
         self.metrics = {
