@@ -33,6 +33,7 @@ class HybridTraining(TrainingRecipe):
             if r.generator is not None
             else None
         )
+        self.rerank_s = self.generator_s = 0.0  # wall clock of each part (fit_parts)
 
     @property
     def device(self) -> str:
@@ -53,9 +54,9 @@ class HybridTraining(TrainingRecipe):
 
     def train(self) -> dict[str, Any]:
         start = time.perf_counter()
-        fitted_on = self.fit_parts()
-        rerank_s, generator_s = self.rerank_s, self.generator_s
+        fitted_on = self.fit_parts()  # sets self.model
         choice = self.model.fit_scorer(fitted_on, self.data.validation)
+        rerank_s, generator_s = self.rerank_s, self.generator_s
         self.seconds += time.perf_counter() - start
         self.metrics = {
             "train_pairs": self.rerank_step.metrics.get("train_pairs"),
