@@ -3,6 +3,7 @@
 One command::
 
     RADIMPRESS_THREADS=2 python bench/speed.py [--data DATA] [--reports 200] [--gemma-reports 200]
+        [--ray-reports 200,1000]
 
 1. A T5 from scratch (``t5-scratch-rag``, a short budget: ``train.max_steps``
    = ``--t5-steps``) and Gemma 3 270M used in context (``gemma3-270m-icl``)
@@ -13,15 +14,18 @@ One command::
    first ``--gemma-reports`` of them), beam 4, 16 reports per batch, on
    ``RADIMPRESS_THREADS`` threads, each configuration in its own process so
    its peak RSS is its own: transformers ``generate`` (the baseline), then
-   CTranslate2 copies (int8; int8 with the vocabulary shortlist; for Gemma
-   also a short prompt: one in-context example instead of four). Reported:
+   CTranslate2 copies (int8; for T5 also float32, which says whether int8
+   kernels are the lever on this CPU; int8 with the vocabulary shortlist;
+   for Gemma also a short prompt: one in-context example instead of four). Reported:
    reports/s of the generation step, the ratio to the baseline, ROUGE-L of
    the drafts against the reference impressions, peak RSS, load time.
 3. Ray: the T5 int8 copy drafts the same reports through ``radimpress
    batch`` on a two-node Ray cluster on the loopback (2 actors of 1 thread)
    and through ``radimpress generate`` (one process, 2 threads): identical
    predictions?, throughput ratio; then a batch run is killed after its
-   first shards and resumed: nothing lost, nothing drafted twice.
+   first shards and resumed: nothing lost, nothing drafted twice. Each further
+   size of ``--ray-reports`` repeats the comparison on a larger archive (the
+   test reports repeated under new ids), where start-up weighs less.
 
 Writes bench/results/speed.json and the ``## Speed`` section of BENCHMARKS.md.
 """
@@ -29,6 +33,8 @@ Writes bench/results/speed.json and the ``## Speed`` section of BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
 import json
 import os
 import shutil
@@ -44,7 +50,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from rouge_score import rouge_scorer  # noqa: E402
 
-from benchmarks_md import replace_section  # noqa: E402
+from benchmarks_md import command_line, replace_section  # noqa: E402
 from radimpress.models.base import load_model  # noqa: E402
 from radimpress.records import read_jsonl, read_reports, write_jsonl  # noqa: E402
 from radimpress.threads import configure_threads  # noqa: E402
@@ -173,7 +179,19 @@ def compare(rows: list[dict]) -> list[dict]:
 # -- Ray ----------------------------------------------------------------------------
 
 
-def ray_part(model: Path, reports: Path, out: Path) -> dict:
+def archive(test: list, n: int, work: Path) -> Path:
+    """``n`` reports for the Ray part: the test reports, repeated under new ids past their count."""
+    rows = [
+        dataclasses.replace(r, id=f"{r.id}#{k}" if k else r.id)
+        for k in range(-(-n // len(test)))
+        for r in test
+    ][:n]
+    path = work / f"ray-reports-{n}.jsonl"
+    write_jsonl(path, rows)
+    return path
+
+
+def ray_part(model: Path, reports: Path, out: Path, resume_check: bool = True) -> dict:
     from radimpress.drafting.batch import collect  # optional extra: radimpress[ray]
 
     single = out / "ray-single.jsonl"
@@ -203,6 +221,8 @@ def ray_part(model: Path, reports: Path, out: Path) -> dict:
             throughput_ratio_wall=round(single_s / ray_s, 2),
             throughput_ratio_pipeline=round(single_s / summary["seconds"], 2),
         )
+        if not resume_check:
+            return result
         # Killed after its first shards, then resumed.
         shutil.rmtree(shards)
         proc = subprocess.Popen(cmd, env=ray_env(), start_new_session=True)
@@ -257,6 +277,12 @@ def main() -> None:
     )
     p.add_argument("--t5-steps", type=int, default=60, help="a short budget: speed, not quality")
     p.add_argument("--t5-batch", type=int, default=32)
+    p.add_argument(
+        "--ray-reports",
+        default="200",
+        help="comma-separated archive sizes for the Ray part; past the test split the reports "
+        "repeat under new ids (the kill-and-resume check runs on the first size)",
+    )
     p.add_argument("--skip", nargs="*", default=[], choices=["t5", "gemma", "ray"])
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--model", help=argparse.SUPPRESS)
@@ -295,6 +321,15 @@ def main() -> None:
         )
         rows.append(
             measure(
+                "T5 CTranslate2 float32",
+                exported(t5, "float32", "--quantization", "float32"),
+                "ctranslate2",
+                reports,
+                out,
+            )
+        )
+        rows.append(
+            measure(
                 "T5 CTranslate2 int8 + shortlist",
                 exported(t5, "int8-shortlist", "--vocabulary-shortlist"),
                 "ctranslate2",
@@ -303,6 +338,7 @@ def main() -> None:
             )
         )
         results["t5"] = compare(rows)
+        results["t5_run"] = measured_now()
     if "gemma" not in args.skip:
         gemma = trained(args.work, data, "gemma-icl", "gemma3-270m-icl", "train.eval_samples=0")
         short = trained(args.work, data, "gemma-icl-short", "gemma3-270m-icl",
@@ -349,14 +385,37 @@ def main() -> None:
                     out,
                 )
             )
+            rows.append(
+                measure(
+                    f"Gemma LoRA fine-tuned ({tuned.parent.name}), CTranslate2 float32 + shortlist",
+                    exported(tuned, "float32-shortlist", "--vocabulary-shortlist",
+                             "--quantization", "float32"),
+                    "ctranslate2",
+                    gemma_reports,
+                    out,
+                )
+            )  # fmt: skip
         results["gemma"] = compare(rows)
+        results["gemma_run"] = measured_now()
     if "ray" not in args.skip:
         t5_int8 = exported(args.work / "t5rag", "int8")
         results["ray_load"] = load_average()
-        results["ray"] = ray_part(t5_int8, reports, out)
+        sizes = [int(n) for n in args.ray_reports.split(",") if n.strip()]
+        results["ray"] = ray_part(t5_int8, archive(test, sizes[0], args.work), out)
+        results["ray_more"] = [
+            ray_part(t5_int8, archive(test, n, args.work), out, resume_check=False)
+            for n in sizes[1:]
+        ]
+        results["ray_run"] = measured_now()
     RESULTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2))
     write_section(results, args)
+
+
+def measured_now() -> dict[str, str]:
+    """Which run measured a part: parts skipped in a later run keep their numbers and this."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return {"command": command_line(), "date": now}
 
 
 def load_average() -> float:
@@ -365,10 +424,12 @@ def load_average() -> float:
 
 
 def loaded(results: dict, part: str) -> str:
+    run = results.get(f"{part}_run")
+    by = f"Measured by `{run['command']}` ({run['date']}). " if run else ""
     load = results.get(f"{part}_load")
     if load is None:
-        return "1-minute load average not recorded (the machine was shared with other jobs)."
-    return f"1-minute load average {load} on {os.cpu_count()} cores when this part started."
+        return by + "1-minute load average not recorded (the machine was shared with other jobs)."
+    return by + f"1-minute load average {load} on {os.cpu_count()} cores when this part started."
 
 
 def write_section(results: dict, args: argparse.Namespace) -> None:
@@ -437,6 +498,28 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
             f"identical to one process: {r['identical_after_resume']}.",
             "",
         ]
+        for m in results.get("ray_more", []):
+            # What the extra reports cost on each side: start-up (cluster workers, actors
+            # importing and loading the model) drops out, so this is the steady-state ratio.
+            extra = m["reports"] - r["reports"]
+            single_s = m["single_process_s"] - r["single_process_s"]
+            ray_s = m["ray_wall_s"] - r["ray_wall_s"]
+            # time = start-up + reports × per-report time, on each side
+            startup_gap = (r["ray_wall_s"] - ray_s / extra * r["reports"]) - (
+                r["single_process_s"] - single_s / extra * r["reports"]
+            )
+            parts += [
+                f"The same on {m['reports']} reports (the test reports repeated under new ids): "
+                f"one process {m['single_process_s']} s; `radimpress batch` {m['ray_wall_s']} s "
+                f"end to end ({m['ray_pipeline_s']} s pipeline): throughput ratio "
+                f"{m['throughput_ratio_wall']} end to end, {m['throughput_ratio_pipeline']} for "
+                f"the pipeline. Identical predictions: {m['identical']}. The {extra} reports "
+                f"more cost one process {single_s:.1f} s and Ray {ray_s:.1f} s: a steady-state "
+                f"throughput ratio of {single_s / ray_s:.2f}; the rest of the gap is a fixed "
+                f"start-up of about {startup_gap:.0f} s "
+                "more than one process's.",
+                "",
+            ]
     replace_section("Speed", "\n".join(parts))
 
 
