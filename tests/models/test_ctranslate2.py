@@ -10,9 +10,10 @@ import pytest
 pytest.importorskip("ctranslate2")
 
 from radimpress.cli import main  # noqa: E402
+from radimpress.models import ctranslate2_backend  # noqa: E402
 from radimpress.models.backends import exported_copy  # noqa: E402
 from radimpress.models.base import load_model, read_manifest  # noqa: E402
-from radimpress.models.ctranslate2_backend import KEPT_IDS, VMAP, export  # noqa: E402
+from radimpress.models.ctranslate2_backend import KEPT_IDS, VMAP, auto_quantization, export  # noqa: E402
 from radimpress.records import InputError, read_jsonl, write_jsonl  # noqa: E402
 from support import saved_model, synthetic_reports, tiny_recipe, train_tiny  # noqa: E402
 
@@ -63,13 +64,39 @@ def test_beam_candidates_agree(trained, tmp_path):
 def test_int8_copy_is_recorded_and_drafts(trained, tmp_path):
     kind, folder = trained
     folder = _copy(folder, tmp_path)
-    record = export(folder)  # int8 by default
+    record = export(folder, quantization="int8")
     manifest = read_manifest(folder)
     assert manifest["exports"]["ctranslate2"] == record
     assert record["quantization"] == "int8" and (folder / "ctranslate2" / "model.bin").exists()
     assert "CTranslate2 copy in `ctranslate2/` (int8" in (folder / "README.md").read_text()
     drafts = load_model(folder).generate(VAL)
     assert len(drafts) == len(VAL) and all(len(c) == 1 for c in drafts)
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ({"avx2", "fma"}, "float32"),
+        ({"avx2", "avx512f", "avx512_vnni"}, "int8"),
+        ({"avx2", "avx_vnni"}, "int8"),
+        ({"avx2", "amx_int8", "amx_tile"}, "int8"),
+        (set(), "float32"),
+    ],
+)
+def test_auto_quantization_is_int8_only_where_the_cpu_has_int8_dot_products(flags, expected):
+    choice, reason = auto_quantization(flags)
+    assert choice == expected and reason.startswith("auto: ")
+
+
+def test_export_by_default_records_what_auto_chose_and_why(trained, tmp_path, monkeypatch):
+    _, folder = trained
+    folder = _copy(folder, tmp_path)
+    monkeypatch.setattr(ctranslate2_backend, "cpu_flags", lambda: {"avx2"})
+    record = export(folder)
+    assert record["quantization"] == "float32"
+    assert "no int8 dot-product" in record["quantization_reason"]
+    assert read_manifest(folder)["exports"]["ctranslate2"]["quantization"] == "float32"
+    assert "- quantization: auto: the CPU has no int8" in (folder / "README.md").read_text()
 
 
 def test_shortlist_limits_what_is_written(trained, tmp_path):

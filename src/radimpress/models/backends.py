@@ -69,9 +69,12 @@ def export_card_lines(manifest: dict[str, Any]) -> list[str]:
         if shortlist
         else "full vocabulary"
     )
-    return [
+    lines = [
         f"- generation backend: CTranslate2 copy in `{export.get('path', EXPORT_DIR)}/` "
         f"({export.get('quantization')}, {short}; ctranslate2 {export.get('ctranslate2_version')}, "
         f"converted in {export.get('seconds')} s); `generate`, `batch` and `serve` use it by "
         "default (`--backend hf` uses transformers)",
     ]
+    if "quantization_reason" in export:
+        lines.append(f"- quantization: {export['quantization_reason']}")
+    return lines

@@ -36,6 +36,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"{record['quantization']}{note}, {record['size_mb']} MB) in {record['seconds']} s; "
         "`generate`, `batch` and `serve` use it (--backend hf for transformers)"
     )
+    if "quantization_reason" in record:
+        print(f"{record['quantization']}: {record['quantization_reason']}")
     return 0
 
 
@@ -52,9 +54,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, default="ctranslate2")
     p.add_argument(
         "--quantization",
-        choices=("int8", "int8_float32", "float32"),
-        default="int8",
-        help="weights of the copy: int8 (smallest, fastest on CPU) or float32 (closest to transformers)",
+        choices=("auto", "int8", "int8_float32", "float32"),
+        default="auto",
+        help="weights of the copy: int8 (a quarter of the memory; faster only on a CPU with "
+        "VNNI or AMX), float32 (drafts like transformers), or auto (default): int8 if this "
+        "machine's CPU has int8 dot-product instructions, else float32",
     )
     p.add_argument(
         "--vocabulary-shortlist",
