@@ -18,7 +18,10 @@ One command::
    kernels are the lever on this CPU; int8 with the vocabulary shortlist;
    for Gemma also a short prompt: one in-context example instead of four). Reported:
    reports/s of the generation step, the ratio to the baseline, ROUGE-L of
-   the drafts against the reference impressions, peak RSS, load time.
+   the drafts against the reference impressions, peak RSS, load time. With
+   ``--gemma-finetuned``, the fine-tuned model and its int8 and float32 copies
+   also draft ``--gemma-quality-reports`` reports, to hold the copies' ROUGE-L
+   against the model's own on more reports than the timed rows.
 3. Ray: the T5 int8 copy drafts the same reports through ``radimpress
    batch`` on a two-node Ray cluster on the loopback (2 actors of 1 thread)
    and through ``radimpress generate`` (one process, 2 threads): identical
@@ -97,12 +100,14 @@ def trained(work: Path, data: Path, name: str, recipe: str, *sets: str) -> Path:
     return out
 
 
-def exported(model: Path, name: str, *flags: str) -> Path:
+def exported(model: Path, quantization: str, shortlist: bool = False) -> Path:
     """A copy of the model folder with its own CTranslate2 export (export writes into the folder)."""
+    name = f"{quantization}-shortlist" if shortlist else quantization
     out = model.parent / f"{model.name}-{name}"
     if not (out / "ctranslate2" / "model.bin").exists():
         shutil.rmtree(out, ignore_errors=True)
         shutil.copytree(model, out, ignore=shutil.ignore_patterns("checkpoints", "ctranslate2"))
+        flags = ["--quantization", quantization] + (["--vocabulary-shortlist"] if shortlist else [])
         radimpress("export", "--model", str(out), "--format", "ctranslate2", *flags)
     return out
 
@@ -283,7 +288,13 @@ def main() -> None:
         help="comma-separated archive sizes for the Ray part; past the test split the reports "
         "repeat under new ids (the kill-and-resume check runs on the first size)",
     )
-    p.add_argument("--skip", nargs="*", default=[], choices=["t5", "gemma", "ray"])
+    p.add_argument(
+        "--gemma-quality-reports",
+        type=int,
+        default=48,
+        help="test reports for the fine-tuned copies' quality check (with --gemma-finetuned)",
+    )
+    p.add_argument("--skip", nargs="*", default=[], choices=["t5", "gemma", "gemma-quality", "ray"])
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--model", help=argparse.SUPPRESS)
     p.add_argument("--backend", help=argparse.SUPPRESS)
@@ -322,7 +333,7 @@ def main() -> None:
         rows.append(
             measure(
                 "T5 CTranslate2 float32",
-                exported(t5, "float32", "--quantization", "float32"),
+                exported(t5, "float32"),
                 "ctranslate2",
                 reports,
                 out,
@@ -331,7 +342,7 @@ def main() -> None:
         rows.append(
             measure(
                 "T5 CTranslate2 int8 + shortlist",
-                exported(t5, "int8-shortlist", "--vocabulary-shortlist"),
+                exported(t5, "int8", shortlist=True),
                 "ctranslate2",
                 reports,
                 out,
@@ -353,7 +364,7 @@ def main() -> None:
         rows.append(
             measure(
                 "Gemma CTranslate2 int8 + shortlist",
-                exported(gemma, "int8-shortlist", "--vocabulary-shortlist"),
+                exported(gemma, "int8", shortlist=True),
                 "ctranslate2",
                 gemma_reports,
                 out,
@@ -362,7 +373,7 @@ def main() -> None:
         rows.append(
             measure(
                 "Gemma CTranslate2 int8 + shortlist + 1 example",
-                exported(short, "int8-shortlist", "--vocabulary-shortlist"),
+                exported(short, "int8", shortlist=True),
                 "ctranslate2",
                 gemma_reports,
                 out,
@@ -379,7 +390,7 @@ def main() -> None:
             rows.append(
                 measure(
                     f"Gemma LoRA fine-tuned ({tuned.parent.name}), CTranslate2 int8 + shortlist",
-                    exported(tuned, "int8-shortlist", "--vocabulary-shortlist"),
+                    exported(tuned, "int8", shortlist=True),
                     "ctranslate2",
                     gemma_reports,
                     out,
@@ -388,8 +399,7 @@ def main() -> None:
             rows.append(
                 measure(
                     f"Gemma LoRA fine-tuned ({tuned.parent.name}), CTranslate2 float32 + shortlist",
-                    exported(tuned, "float32-shortlist", "--vocabulary-shortlist",
-                             "--quantization", "float32"),
+                    exported(tuned, "float32", shortlist=True),
                     "ctranslate2",
                     gemma_reports,
                     out,
@@ -397,6 +407,19 @@ def main() -> None:
             )  # fmt: skip
         results["gemma"] = compare(rows)
         results["gemma_run"] = measured_now()
+    if "gemma-quality" not in args.skip and args.gemma_finetuned:
+        # 12 reports time the copies against the slow baseline; they are too few to hold a
+        # copy's ROUGE-L to half a point, so the fine-tuned copies draft more reports here.
+        tuned = Path(args.gemma_finetuned)
+        many = args.work / "gemma-quality-reports.jsonl"
+        write_jsonl(many, test[: args.gemma_quality_reports])
+        copies = [("transformers fp32", tuned, "hf")] + [
+            (f"CTranslate2 {q} + shortlist", exported(tuned, q, shortlist=True), "ctranslate2")
+            for q in ("int8", "float32")
+        ]
+        rows = [measure(f"fine-tuned {label}", m, b, many, out) for label, m, b in copies]
+        results["gemma_quality"] = {"model": tuned.parent.name, "rows": compare(rows)}
+        results["gemma_quality_run"] = measured_now()
     if "ray" not in args.skip:
         t5_int8 = exported(args.work / "t5rag", "int8")
         results["ray_load"] = load_average()
@@ -476,6 +499,19 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
             "Not measured in this run: `python bench/speed.py --skip t5 ray --gemma-reports N` "
             "measures it (the transformers baseline drafts fewer than 0.03 reports/s at beam 4 "
             "with four examples in the prompt on this shared box).",
+            "",
+        ]
+    if "gemma_quality" in results:
+        q = results["gemma_quality"]
+        parts += [
+            f"### Gemma LoRA fine-tuned ({q['model']}): do the fast copies keep its quality? "
+            f"{q['rows'][0]['reports']} Open-i test reports",
+            "",
+            table(q["rows"]),
+            "",
+            loaded(results, "gemma_quality"),
+            "Same model, three ways of running it; × and Δ are against its own transformers "
+            "drafts.",
             "",
         ]
     if "ray" in results:
