@@ -34,8 +34,10 @@ def mixed_precision(requested: str) -> tuple[str, str | None]:
     emulates bf16: one full fine-tuning step of Gemma 3 270M on 16 pairs ran
     past 8 minutes there. Such a machine trains in fp32 instead, and says so.
     """
-    if requested != "bf16" or torch.cuda.is_available() or _cpu_has_bf16():
-        return ("bf16" if requested == "bf16" else "no"), None
+    if requested != "bf16":
+        return "no", None
+    if torch.cuda.is_available() or _cpu_has_bf16():
+        return "bf16", None
     return "no", "precision bf16 requested; this CPU has no bf16 units, so training runs in fp32"
 
 

@@ -56,7 +56,6 @@ class HybridTraining(TrainingRecipe):
         start = time.perf_counter()
         fitted_on = self.fit_parts()  # sets self.model
         choice = self.model.fit_scorer(fitted_on, self.data.validation)
-        rerank_s, generator_s = self.rerank_s, self.generator_s
         self.seconds += time.perf_counter() - start
         self.metrics = {
             "train_pairs": self.rerank_step.metrics.get("train_pairs"),
@@ -67,8 +66,8 @@ class HybridTraining(TrainingRecipe):
                 if k != "loss_history"
             },
             **choice,
-            "rerank_seconds": round(rerank_s, 1),
-            "generator_seconds": round(generator_s, 1),
-            "choice_seconds": round(self.seconds - rerank_s - generator_s, 1),
+            "rerank_seconds": round(self.rerank_s, 1),
+            "generator_seconds": round(self.generator_s, 1),
+            "choice_seconds": round(self.seconds - self.rerank_s - self.generator_s, 1),
         }
         return self.metrics
