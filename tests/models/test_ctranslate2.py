@@ -156,6 +156,9 @@ def test_backend_choice_errors_are_clear(tmp_path):
         load_model(saved_model(tmp_path / "retrieval"), backend="ctranslate2")
     with pytest.raises(InputError, match="nothing to convert"):
         export(tmp_path / "retrieval")
+    with pytest.raises(InputError, match="quantization 'int4': expected one of auto, int8"):
+        export(tmp_path / "m", quantization="int4")
+    assert not (tmp_path / "m" / "ctranslate2").exists()
 
 
 def test_export_and_generate_commands(trained, tmp_path, capsys):

@@ -19,6 +19,7 @@ from radimpress.records import InputError
 
 BACKENDS = ("auto", "hf", "ctranslate2")
 EXPORT_DIR = "ctranslate2"
+QUANTIZATIONS = ("auto", "int8", "int8_float32", "float32")  # of `export --format ctranslate2`
 
 
 def ctranslate2_installed() -> bool:

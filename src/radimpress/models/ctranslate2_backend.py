@@ -42,7 +42,7 @@ import torch
 from ctranslate2.converters import TransformersConverter
 from transformers import AutoTokenizer
 
-from radimpress.models.backends import EXPORT_DIR
+from radimpress.models.backends import EXPORT_DIR, QUANTIZATIONS
 from radimpress.models.base import MANIFEST, build_model, load_model, read_manifest
 from radimpress.models.causal import newline_ids
 from radimpress.models.neural import NeuralImpressionModel, one_line
@@ -52,9 +52,8 @@ from radimpress.records import InputError, Report, read_reports
 
 log = logging.getLogger(__name__)
 
-QUANTIZATIONS = ("auto", "int8", "int8_float32", "float32")
 # CPU flags (Linux /proc/cpuinfo names) of int8 dot-product instructions
-INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+INT8_DOT_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
 TOKENIZER_DIR = "tokenizer"
 KEPT_IDS = "kept_ids.json"
 VMAP = "vmap.txt"
@@ -84,7 +83,7 @@ def auto_quantization(flags: set[str] | None = None) -> tuple[str, str]:
     against 2.0x as int8 (-0.6 ROUGE-L), a LoRA-tuned Gemma 3 270M with the
     shortlist 0.42 against 0.39 reports/s (+1.0 against -1.8 ROUGE-L, 48 reports).
     """
-    found = sorted((cpu_flags() if flags is None else flags) & set(INT8_DOT_FLAGS))
+    found = sorted((cpu_flags() if flags is None else flags) & INT8_DOT_FLAGS)
     if found:
         return "int8", f"auto: the CPU has int8 dot-product instructions ({', '.join(found)})"
     return "float32", (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from radimpress.cli_flags import add_model_flag
+from radimpress.models.backends import QUANTIZATIONS
 from radimpress.records import InputError
 
 FORMATS = ("ctranslate2",)
@@ -54,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, default="ctranslate2")
     p.add_argument(
         "--quantization",
-        choices=("auto", "int8", "int8_float32", "float32"),
+        choices=QUANTIZATIONS,
         default="auto",
         help="weights of the copy: int8 (a quarter of the memory; faster only on a CPU with "
         "VNNI or AMX), float32 (drafts like transformers), or auto (default): int8 if this "
