@@ -9,6 +9,7 @@ may reach the Hugging Face hub: a model that is not on disk fails at once.
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ["RADIMPRESS_THREADS"] = "1"
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -39,6 +40,13 @@ def serve_pairs() -> list[Report]:
     return list(TRAIN)
 
 
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     """End the test process once pytest has written its results, without the interpreter's
@@ -51,15 +59,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     pytest's verdict on the tests, so the process ends here with it
     (RADIMPRESS_TEST_TEARDOWN=1 keeps the normal teardown, to debug it).
     """
-    session = getattr(config, "_radimpress_session", None)
-    if session is None or os.environ.get("RADIMPRESS_TEST_TEARDOWN") == "1":
+    if _EXIT_STATUS not in config.stash or os.environ.get("RADIMPRESS_TEST_TEARDOWN") == "1":
         return
-    import sys
-
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(int(session.exitstatus))
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config._radimpress_session = session  # read by pytest_unconfigure
+    os._exit(config.stash[_EXIT_STATUS])
