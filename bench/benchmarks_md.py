@@ -43,9 +43,12 @@ def command_line() -> str:
     return "python " + shlex.join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
 
 
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def provenance() -> str:
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"- command: `{command_line()}`\n- machine: {machine()}\n- date: {now}\n"
+    return f"- command: `{command_line()}`\n- machine: {machine()}\n- date: {utc_now()}\n"
 
 
 def replace_section(title: str, body: str, path: Path = BENCHMARKS_MD) -> None:

@@ -27,6 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from radimpress.drafting import SAFE_POOL  # the drafting path's safe selection reads this many
+from radimpress.evaluate.stats import bootstrap_indices, paired_bootstrap
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmarks_md import ROOT, add_no_write_flag, publish  # noqa: E402
 from quality import OPENI, prepare_data  # noqa: E402
@@ -49,7 +52,6 @@ SETTINGS: dict[str, dict[str, float | int]] = {
     "7 leaves, 800 iterations": {"max_leaf_nodes": 7, "max_iter": 800},
     "5 leaves": {"max_leaf_nodes": 5},
 }
-SAFE_TOP = 3  # HybridModel.candidate_pool: the drafting path's safe selection reads 3
 
 
 def split_data(seed: int, work: Path) -> Path:
@@ -103,19 +105,13 @@ def picks(scores: np.ndarray, y: np.ndarray, groups: np.ndarray, high: np.ndarra
     for q in np.unique(groups):
         idx = np.flatnonzero(groups == q)
         order = idx[np.lexsort((idx, -scores[idx]))]
-        clean = [i for i in order[:SAFE_TOP] if not high[i] > 0]
+        clean = [i for i in order[:SAFE_POOL] if not high[i] > 0]
         out.append(y[clean[0] if clean else order[0]])
     return np.asarray(out)
 
 
 def overall_and_abnormal(per_report: np.ndarray, abnormal: np.ndarray) -> tuple[float, float]:
     return 100 * float(per_report.mean()), 100 * float(per_report[abnormal].mean())
-
-
-def bootstrap(diff: np.ndarray, n: int = 1000) -> tuple[float, float]:
-    rng = np.random.default_rng(0)
-    means = [diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(n)]
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
 def load_rows(seed: int, work: Path, force: bool) -> dict[str, np.ndarray]:
@@ -205,17 +201,21 @@ def main(argv: list[str] | None = None) -> int:
         f"reports ({rows.validation_from} out-of-fold training pairs, "
         f"{reports - rows.validation_from} validation), {len(y)} candidates. "
         f"{args.folds} folds by report (the test split is not used); each report's draft is "
-        f"the scorer's first candidate, or the first of its top {SAFE_TOP} without a "
+        f"the scorer's first candidate, or the first of its top {SAFE_POOL} without a "
         "high-severity warning, as the drafting path does. ROUGE-L F1 ×100; Δ against the "
         f"first row, paired over reports, 95% bootstrap interval. {threads} threads.",
         "",
         "| scorer | ROUGE-L (cross-validation) | Δ vs first row [95% CI] | fit s (all folds) |",
         "|---|---:|---|---:|",
     ]
+    resamples = bootstrap_indices(reports, 1000, seed=0)
     for name, vals in got.items():
-        diff = 100 * (vals - got[base_name])
-        lo, hi = bootstrap(diff)
-        delta = "—" if name == base_name else f"{diff.mean():+.2f} [{lo:+.2f}, {hi:+.2f}]"
+        d = paired_bootstrap(100 * got[base_name], 100 * vals, resamples)
+        delta = (
+            "—"
+            if name == base_name
+            else f"{d['diff']:+.2f} [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]"
+        )
         lines.append(f"| {name} | {100 * vals.mean():.2f} | {delta} | {seconds[name]:.0f} |")
     lines += [
         "",

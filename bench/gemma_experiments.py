@@ -90,11 +90,7 @@ def run(name: str, data: Path, tests: Path, work: Path, args, all_pairs: Path) -
     out = work / name
     done = out / "result.json"
     if done.exists():
-        result = json.loads(done.read_text())
-        if "train_pairs" not in result:  # recorded before the column existed
-            manifest = json.loads((out / "model" / "radimpress.json").read_text())
-            result["train_pairs"] = manifest.get("train_metrics", {}).get("train_pairs")
-        return result
+        return json.loads(done.read_text())
     out.mkdir(parents=True, exist_ok=True)
     recipe, overrides, why = EXPERIMENTS[name]
     cli = [sys.executable, "-m", "radimpress", "--threads", str(args.threads)]

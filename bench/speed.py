@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 import json
 import os
 import shutil
@@ -53,7 +52,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from rouge_score import rouge_scorer  # noqa: E402
 
-from benchmarks_md import command_line, replace_section  # noqa: E402
+from benchmarks_md import command_line, replace_section, utc_now  # noqa: E402
 from radimpress.models.base import load_model  # noqa: E402
 from radimpress.records import read_jsonl, read_reports, write_jsonl  # noqa: E402
 from radimpress.threads import configure_threads  # noqa: E402
@@ -327,27 +326,10 @@ def main() -> None:
         metrics = json.loads((t5 / "radimpress.json").read_text()).get("train_metrics") or {}
         results["t5_steps"] = metrics.get("steps")
         rows = [measure("T5 transformers fp32", t5, "hf", reports, out)]
-        rows.append(
-            measure("T5 CTranslate2 int8", exported(t5, "int8"), "ctranslate2", reports, out)
-        )
-        rows.append(
-            measure(
-                "T5 CTranslate2 float32",
-                exported(t5, "float32"),
-                "ctranslate2",
-                reports,
-                out,
-            )
-        )
-        rows.append(
-            measure(
-                "T5 CTranslate2 int8 + shortlist",
-                exported(t5, "int8", shortlist=True),
-                "ctranslate2",
-                reports,
-                out,
-            )
-        )
+        for quantization, shortlist in (("int8", False), ("float32", False), ("int8", True)):
+            label = f"T5 CTranslate2 {quantization}" + (" + shortlist" if shortlist else "")
+            copy = exported(t5, quantization, shortlist)
+            rows.append(measure(label, copy, "ctranslate2", reports, out))
         results["t5"] = compare(rows)
         results["t5_run"] = measured_now()
     if "gemma" not in args.skip:
@@ -387,24 +369,12 @@ def main() -> None:
                 measure(f"Gemma LoRA fine-tuned ({tuned.parent.name}), transformers fp32",
                         tuned, "hf", gemma_reports, out)
             )  # fmt: skip
-            rows.append(
-                measure(
-                    f"Gemma LoRA fine-tuned ({tuned.parent.name}), CTranslate2 int8 + shortlist",
-                    exported(tuned, "int8", shortlist=True),
-                    "ctranslate2",
-                    gemma_reports,
-                    out,
+            for quantization in ("int8", "float32"):
+                label = f"Gemma LoRA fine-tuned ({tuned.parent.name}), CTranslate2 {quantization}"
+                copy = exported(tuned, quantization, shortlist=True)
+                rows.append(
+                    measure(label + " + shortlist", copy, "ctranslate2", gemma_reports, out)
                 )
-            )
-            rows.append(
-                measure(
-                    f"Gemma LoRA fine-tuned ({tuned.parent.name}), CTranslate2 float32 + shortlist",
-                    exported(tuned, "float32", shortlist=True),
-                    "ctranslate2",
-                    gemma_reports,
-                    out,
-                )
-            )  # fmt: skip
         results["gemma"] = compare(rows)
         results["gemma_run"] = measured_now()
     if "gemma-quality" not in args.skip and args.gemma_finetuned:
@@ -437,8 +407,7 @@ def main() -> None:
 
 def measured_now() -> dict[str, str]:
     """Which run measured a part: parts skipped in a later run keep their numbers and this."""
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return {"command": command_line(), "date": now}
+    return {"command": command_line(), "date": utc_now()}
 
 
 def load_average() -> float:
@@ -540,9 +509,10 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
             extra = m["reports"] - r["reports"]
             single_s = m["single_process_s"] - r["single_process_s"]
             ray_s = m["ray_wall_s"] - r["ray_wall_s"]
-            # time = start-up + reports × per-report time, on each side
-            startup_gap = (r["ray_wall_s"] - ray_s / extra * r["reports"]) - (
-                r["single_process_s"] - single_s / extra * r["reports"]
+            # time = start-up + reports × per-report time on each side; the start-ups' gap is
+            # the first size's gap less what its reports cost Ray more
+            startup_gap = (r["ray_wall_s"] - r["single_process_s"]) - (ray_s - single_s) * (
+                r["reports"] / extra
             )
             parts += [
                 f"The same on {m['reports']} reports (the test reports repeated under new ids): "
