@@ -437,6 +437,31 @@ def test_a_new_finding_is_not_excused_by_another_word_of_its_sentence():
     assert "omitted_critical" not in types(g, "No acute cardiopulmonary abnormality.")
 
 
+def test_a_sentence_cut_by_de_identification_keeps_its_stable_to_itself():
+    # Open-i uid 2074 (tuning half): the removed words took the full stop with them
+    # (medspaCy's "stable" still reaches the effusions, the next finding; the sentence-wide
+    # word test no longer reaches the opacities)
+    f = (
+        "Stable right upper mediastinal Bilateral small pleural effusions and bibasilar "
+        "airspace opacities. No pneumothorax."
+    )
+    assert "omitted_critical" in types(f, "No acute cardiopulmonary abnormality.")
+    g = "Stable right upper mediastinal widening. Stable bibasilar airspace opacities."
+    assert "omitted_critical" not in types(g, "No acute cardiopulmonary abnormality.")
+
+
+def test_an_opacity_of_a_centimetre_or_more_must_be_named_under_a_normal_impression():
+    for f in (
+        "There is an ovoid opacity 3.5 cm in the retrocardiac area. No pleural effusion.",
+        "There is a approximately 4 cm opacity with one XXXX margin in the left lower lung.",
+    ):
+        assert "omitted_critical" in types(f, "No acute cardiopulmonary abnormality."), f
+        assert "omitted_critical" in types(f, "Normal chest."), f
+    # small or described as minor: the radiologist may leave it out
+    small = "There is a faint 5 mm opacity in the right lower lung. Lungs otherwise clear."
+    assert types(small, "Normal chest.") == []
+
+
 def test_a_size_limit_on_one_denial_does_not_weaken_the_next():
     f = "No pneumothorax or large pleural effusion."
     assert types(f, "Small right pneumothorax.") == ["contradiction"]

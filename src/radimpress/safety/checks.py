@@ -601,7 +601,11 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
     if f.benign and f.observation in V.NORMAL_BENIGN_EXEMPT:
         return False
     substantial = _NORMAL_SUBSTANTIAL.get(f.observation)
-    if substantial is not None and not substantial.search(f"{f.text} {_words_before(f)}"):
+    if (
+        substantial is not None
+        and not substantial.search(f"{f.text} {_words_before(f)}")
+        and not (f.observation == "Lung Opacity" and _measures_a_centimetre(f.sentence))
+    ):
         # a plain "opacity" counts unless the words make it minor ("streaky", "minimal",
         # "lungs otherwise clear"); a plain "nodule" is left to the follow-up check
         if f.observation != "Lung Opacity" or _MINOR.search(f"{_words_before(f)} {f.sentence}"):
@@ -619,9 +623,39 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
         chronic = (
             f.change in ("stable", "resolved")
             or f.acuity == "chronic"
-            or bool(_CHRONIC_WORDS.search(f.sentence))
+            or bool(_CHRONIC_WORDS.search(_own_sentence(f)))
         )
     return not (acute_only and chronic)
+
+
+# "Stable right upper mediastinal [removed] Bilateral small pleural effusions": de-identification
+# can take a sentence's last words and its full stop with them. A capitalised word straight after
+# a lower-case one marks where the lost boundary was, so the first sentence's "stable" stays there.
+_LOST_BOUNDARY = re.compile(r"(?<=[a-z,]) (?=[A-Z][a-z])")
+
+
+def _own_sentence(m: Mention) -> str:
+    """The mention's sentence, cut at boundaries that de-identification removed."""
+    at = max(m.sentence.find(m.text), 0)
+    start, end = 0, len(m.sentence)
+    for b in _LOST_BOUNDARY.finditer(m.sentence):
+        if b.end() <= at:
+            start = b.end()
+        elif b.start() >= at + len(m.text):
+            end = b.start()
+            break
+    return m.sentence[start:end]
+
+
+# "a 3.5 cm ovoid opacity": an opacity with a size of a centimetre or more is a lesion, whatever
+# words come with it (a "normal" impression over it is wrong, as over a mass)
+_SIZE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(cm|mm)\b", re.I)
+
+
+def _measures_a_centimetre(sentence: str) -> bool:
+    return any(
+        float(n) >= (1.0 if unit.lower() == "cm" else 10.0) for n, unit in _SIZE.findall(sentence)
+    )
 
 
 _NORMAL_SUBSTANTIAL = {k: re.compile(v, re.I) for k, v in V.NORMAL_SUBSTANTIAL.items()}
