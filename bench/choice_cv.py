@@ -5,16 +5,18 @@
 The hybrid's scorer learns from out-of-fold training pairs and the validation
 split (`HybridModel.choice_rows`). Comparing scorer settings on the test split
 would tune on it, so this splits those rows by report into folds instead,
-trains each setting on the other folds and drafts the held-out fold's reports
-the way the drafting path does (the scorer's order, then the first of its top
-3 without a high-severity safety warning). It reports mean ROUGE-L per setting,
+trains each setting (scorer options, or a feature group left out) on the other
+folds and drafts the held-out fold's reports the way the drafting path does
+(the scorer's order, then the first of its top 3 without a high-severity
+safety warning). It reports mean ROUGE-L per setting,
 the paired difference to the first setting with a bootstrap interval, the
 reranker's own first choice (out of fold), and the pool's ceiling.
 
 One test split of 297 reports is too small to settle a few tenths, so each
 setting is also scored on the test splits of other random splits of Open-i
 (`--splits`, dataset seeds), the recipe retrained on each. The rows of each
-split are built once (about a minute and a half) and kept in --work.
+split are built once (about two minutes) and kept in --work, and rebuilt when
+the hybrid's feature list changes.
 Writes `## Choice cross-validation (Open-i)`.
 """
 
@@ -29,29 +31,46 @@ import numpy as np
 
 from radimpress.drafting import SAFE_POOL  # the drafting path's safe selection reads this many
 from radimpress.evaluate.stats import bootstrap_indices, paired_bootstrap
+from radimpress.models.hybrid import FEATURES, RELATIVE
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmarks_md import ROOT, add_no_write_flag, publish  # noqa: E402
 from quality import OPENI, prepare_data  # noqa: E402
 
-# Scorer settings compared, as overrides of the recipe's `choice` options; the first is the
-# reference of the differences (the setting the recipe had before this benchmark).
-SETTINGS: dict[str, dict[str, float | int]] = {
-    "31 leaves, 400 iterations (before)": {"max_leaf_nodes": 31},
-    "31 leaves, 200 iterations": {"max_leaf_nodes": 31, "max_iter": 200},
+# Scorer settings compared, as overrides of the recipe's `choice` options (and `without`: feature
+# columns left out, the candidates unchanged); the first is the reference of the differences.
+STOCK = ("from_stock", "stock_prob", "stock_rank", "q_stock_top", "q_stock_other")
+BELOW_BEST = tuple(f"{name}_below_best" for name in RELATIVE)
+SETTINGS: dict[str, dict] = {
+    "7 leaves, without stock-phrase and relative features (before)": {
+        "max_leaf_nodes": 7,
+        "without": STOCK + BELOW_BEST,
+    },
+    "7 leaves (the recipe now)": {"max_leaf_nodes": 7},
+    "7 leaves, without relative features": {"max_leaf_nodes": 7, "without": BELOW_BEST},
+    "7 leaves, without stock-phrase features": {
+        "max_leaf_nodes": 7,
+        "without": (*STOCK, "stock_prob_below_best"),
+    },
+    "7 leaves, 200 iterations": {"max_leaf_nodes": 7, "max_iter": 200},
+    "7 leaves, 800 iterations": {"max_leaf_nodes": 7, "max_iter": 800},
+    "5 leaves": {"max_leaf_nodes": 5},
+    "15 leaves": {"max_leaf_nodes": 15},
+    "15 leaves, 100 per leaf": {"max_leaf_nodes": 15, "min_samples_leaf": 100},
+    "31 leaves, 400 iterations": {"max_leaf_nodes": 31},
     "31 leaves, lr 0.03, 800 iterations": {
         "max_leaf_nodes": 31,
         "learning_rate": 0.03,
         "max_iter": 800,
     },
     "63 leaves, 50 per leaf": {"max_leaf_nodes": 63, "min_samples_leaf": 50},
-    "15 leaves": {"max_leaf_nodes": 15},
-    "15 leaves, 100 per leaf": {"max_leaf_nodes": 15, "min_samples_leaf": 100},
-    "7 leaves (the recipe now)": {"max_leaf_nodes": 7},
-    "7 leaves, 200 iterations": {"max_leaf_nodes": 7, "max_iter": 200},
-    "7 leaves, 800 iterations": {"max_leaf_nodes": 7, "max_iter": 800},
-    "5 leaves": {"max_leaf_nodes": 5},
 }
+
+
+def columns(setting: dict) -> np.ndarray:
+    """The feature columns a setting's scorer reads."""
+    without = set(setting.get("without", ()))
+    return np.asarray([i for i, name in enumerate(FEATURES) if name not in without])
 
 
 def split_data(seed: int, work: Path) -> Path:
@@ -96,6 +115,7 @@ def build_rows(data: Path, rows_file: Path) -> None:
         x_test=step.model.features(test, pools),
         y_test=np.asarray(y_test),
         groups_test=np.repeat(np.arange(len(pools)), [len(p) for p in pools]),
+        features=np.asarray(FEATURES),
     )
 
 
@@ -116,8 +136,12 @@ def overall_and_abnormal(per_report: np.ndarray, abnormal: np.ndarray) -> tuple[
 
 def load_rows(seed: int, work: Path, force: bool) -> dict[str, np.ndarray]:
     rows_file = work / f"rows-{seed}.npz"
-    if force or not rows_file.exists():
-        build_rows(split_data(seed, work), rows_file)
+    if not force and rows_file.exists():
+        rows = dict(np.load(rows_file))
+        if list(rows.get("features", [])) == list(FEATURES):
+            return rows
+        print(f"{rows_file}: built with other features; rebuilding", flush=True)
+    build_rows(split_data(seed, work), rows_file)
     return dict(np.load(rows_file))
 
 
@@ -138,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from radimpress.evaluate.clinical import reference_groups
     from radimpress.models.base import trainable
-    from radimpress.models.hybrid import FEATURES, ChoiceRows, new_scorer
+    from radimpress.models.hybrid import ChoiceRows, new_scorer
     from radimpress.models.options import ChoiceOptions
     from radimpress.models.training.data import load_split
     from radimpress.threads import configure_threads
@@ -149,8 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     high = FEATURES.index("warn_high")
     rank = FEATURES.index("rerank_rank")
 
-    def fit(r: ChoiceRows, override: dict) -> object:
-        return new_scorer(ChoiceOptions(**override)).fit(r.x, r.regret())
+    def fit(r: ChoiceRows, setting: dict) -> object:
+        options = ChoiceOptions(**{k: v for k, v in setting.items() if k != "without"})
+        return new_scorer(options).fit(r.x[:, columns(setting)], r.regret())
 
     # -- cross-validation on the quality split's own training rows ----------------------
     saved = load_rows(13, work, args.force)
@@ -165,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         for k in range(args.folds):
             test = fold == k
             scorer = fit(ChoiceRows(x[~test], y[~test], g[~test], 0), override)
-            scores[test] = scorer.predict(x[test])
+            scores[test] = scorer.predict(x[test][:, columns(override)])
         got[name] = picks(scores, y, g, x[:, high])
         seconds[name] = time.perf_counter() - start
         print(f"cv {name}: {100 * got[name].mean():.2f}", flush=True)
@@ -185,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         abnormal = np.asarray(reference_groups([t.impression for t in test])) == "abnormal"
 
         for name, override in SETTINGS.items():
-            got_test = picks(fit(train, override).predict(xt), yt, gt, xt[:, high])
+            scored = fit(train, override).predict(xt[:, columns(override)])
+            got_test = picks(scored, yt, gt, xt[:, high])
             on_test[name][seed] = overall_and_abnormal(got_test, abnormal)
         first = picks(-np.nan_to_num(xt[:, rank], nan=99), yt, gt, xt[:, high])
         on_test["reranker's first"][seed] = overall_and_abnormal(first, abnormal)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from radimpress.cli import main
@@ -65,6 +66,7 @@ def test_without_a_generator_the_choice_learns_from_out_of_fold_training_pairs()
     model, metrics = train_tiny(recipe, train, val)
     assert metrics["choice_reports"] == 43 and metrics["choice_validation_reports"] == 3
     assert metrics["choice_generated_share"] == 0 and model.generator is None
+    assert metrics["choice_stock_phrases"] == len(model.stock.classes) - 1 > 0
     findings = "Small left pleural effusion is seen. Lungs otherwise clear."
     (pool,) = model.pools([Report("q", findings)])
     assert "Small left pleural effusion." in [c.text for c in pool if c.extract is not None]
@@ -81,3 +83,29 @@ def test_cli_trains_a_hybrid_recipe_file(tmp_path):
     assert main(["train", "--recipe", str(tmp_path / "h.yaml"), "--data", str(data), "--out", str(tmp_path / "m")]) == 0  # fmt: skip
     manifest = json.loads((tmp_path / "m" / "radimpress.json").read_text())
     assert manifest["kind"] == "hybrid" and manifest["train_metrics"]["generator"]["steps"] == 4
+
+
+def test_the_stock_phrase_classifier_offers_candidates_and_features_unless_turned_off(tmp_path):
+    train, val = synthetic_reports(40, 1, "tr"), synthetic_reports(3, 2, "va")
+    query = [Report("q", "Heart size is normal. Lungs are clear.")]
+    prob = FEATURES.index("stock_prob")
+    model, _ = train_tiny({**_hybrid(), "generator": None}, train, val)
+    (pool,) = model.pools(query)
+    offered = [c for c in pool if c.stock is not None]
+    assert [c.stock for c in offered] == [0, 1]  # the recipe's two likeliest stock phrases
+    x = model.features(query, [pool])
+    assert all(0 < x[pool.index(c), prob] <= 1 for c in offered)
+    # each relative feature is the distance to the pool's best value of its feature
+    for name in ("stock_prob", "words_f", "tokens"):
+        below = x[:, FEATURES.index(f"{name}_below_best")]
+        values = np.nan_to_num(x[:, FEATURES.index(name)], nan=-1.0)
+        assert np.allclose(below, values - values.max()) and below.max() == 0
+    model.save(tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    assert again.stock.classes == model.stock.classes
+    assert np.array_equal(again.features(query, [pool]), x, equal_nan=True)
+
+    off, _ = train_tiny({**_hybrid(stock_phrases=0), "generator": None}, train, val)
+    (pool,) = off.pools(query)
+    assert off.stock is None and all(c.stock is None for c in pool)
+    assert np.isnan(off.features(query, [pool])[:, prob]).all()

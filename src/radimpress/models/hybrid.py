@@ -12,6 +12,10 @@ findings and neighbours, agreement with the other candidates), plus the
 safety checks' warnings on it, and a gradient-boosted scorer trained on the
 validation split, which neither model saw in training, predicts the
 candidate's ROUGE-L. The drafting path's safe selection still runs after it.
+
+Normal studies end in a stock sentence that is the radiologist's habit, so a
+stock-phrase classifier (`radimpress.models.stock_phrases`) adds its likeliest
+stock sentences to the pool and its probabilities to the features.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from radimpress.models.neural import NeuralImpressionModel
 from radimpress.models.options import ChoiceOptions
 from radimpress.models.recipes import HybridRecipe
 from radimpress.models.rerank import RerankModel
+from radimpress.models.stock_phrases import StockPhrases
 from radimpress.records import InputError, Report
 from radimpress.safety import SafetyChecker
 
@@ -77,7 +82,27 @@ FEATURES: tuple[str, ...] = (
     "q_findings_tokens",
     "q_findings_abnormal",
     "q_top_normal",
+    "from_stock",
+    "stock_prob",
+    "stock_rank",
+    "q_stock_top",
+    "q_stock_other",
 )
+# Features also given as the distance to the pool's best value: a tree splits one feature at a
+# time, and "the highest word-model score in this pool" is a different threshold in every pool.
+RELATIVE: tuple[str, ...] = (
+    "stock_prob",
+    "words_f",
+    "words_precision",
+    "words_recall",
+    "agree_pool",
+    "agree_top_retrieved",
+    "findings_precision",
+    "tokens",
+    "abnormal_left_out",
+    "abnormal_in_findings",
+)
+FEATURES = FEATURES + tuple(f"{name}_below_best" for name in RELATIVE)
 WARNING_FEATURES = {
     "contradiction": "warn_contradiction",
     "laterality_mismatch": "warn_laterality",
@@ -89,7 +114,17 @@ WARNING_FEATURES = {
 class Candidate:
     """One text in a report's pool, with where it came from."""
 
-    __slots__ = ("beam", "extract", "first", "rerank", "rerank_rank", "sentences", "text", "tokens")
+    __slots__ = (
+        "beam",
+        "extract",
+        "first",
+        "rerank",
+        "rerank_rank",
+        "sentences",
+        "stock",
+        "text",
+        "tokens",
+    )
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -100,6 +135,7 @@ class Candidate:
         self.extract: int | None = None  # built from the findings (radimpress.models.extractive)
         self.sentences = 0  # findings sentences it uses
         self.first: int | None = None  # which abnormal findings sentence it starts with
+        self.stock: int | None = None  # offered by the stock-phrase classifier (its rank)
 
 
 class HybridModel(ImpressionModel):
@@ -117,6 +153,8 @@ class HybridModel(ImpressionModel):
         self.generator = generator
         self.scorer: Any = None
         self.checker = SafetyChecker() if recipe.choice.safety_features else None
+        c = recipe.choice
+        self.stock = StockPhrases(c.stock_min_count, seed=c.seed) if c.stock_phrases else None
 
     # -- the candidate pool and its features ----------------------------------
 
@@ -124,9 +162,12 @@ class HybridModel(ImpressionModel):
         self,
         reports: Sequence[Report],
         retrieved: Sequence[Sequence[tuple[str, float | None]]] | None = None,
+        stock: np.ndarray | None = None,
     ) -> list[list[Candidate]]:
-        """Retrieved impressions (and the edit), the findings' own sentences, then the generator's
-        beams; distinct texts. ``retrieved`` replaces the reranker's list (training rows)."""
+        """Retrieved impressions (and the edit), the findings' own sentences, the stock phrases
+        the classifier finds likeliest, then the generator's beams; distinct texts.
+        ``retrieved`` and ``stock`` replace the reranker's list and the classifier's
+        probabilities (out of fold, for training rows)."""
         if self.rerank is None:
             raise RuntimeError("model is not trained")
         c = self.recipe.choice
@@ -139,8 +180,10 @@ class HybridModel(ImpressionModel):
         )
         if retrieved is None:
             retrieved = self.rerank.scored_texts(reports, c.top_k)
+        if stock is None:
+            stock = self.stock_probs(reports)
         out = []
-        for report, texts, generated in zip(reports, retrieved, beams, strict=True):
+        for q, (report, texts, generated) in enumerate(zip(reports, retrieved, beams, strict=True)):
             pool: dict[tuple[str, ...], Candidate] = {}
             for rank, (text, score) in enumerate(texts):
                 cand = pool.setdefault(rouge_tokens(text), Candidate(text))
@@ -151,6 +194,11 @@ class HybridModel(ImpressionModel):
                     cand = pool.setdefault(rouge_tokens(text), Candidate(text))
                     if cand.extract is None:
                         cand.extract, cand.sentences, cand.first = how, used, first
+            if stock is not None and self.stock is not None:
+                likeliest = np.argsort(-stock[q][:-1], kind="stable")[: c.stock_phrases]
+                for rank, k in enumerate(likeliest):
+                    cand = pool.setdefault(self.stock.classes[k], Candidate(self.stock.texts[k]))
+                    cand.stock = rank if cand.stock is None else cand.stock
             for rank, text in enumerate(generated):
                 if not text.strip():
                     continue
@@ -165,12 +213,14 @@ class HybridModel(ImpressionModel):
         pools: list[list[Candidate]],
         word_probs: Sequence[np.ndarray | None] | None = None,
         likelihoods: bool = True,
+        stock: np.ndarray | None = None,
     ) -> np.ndarray:
         """One row per candidate, report by report (see FEATURES).
 
-        ``word_probs`` replaces the reranker's word model for these reports (its
-        leave-one-out values for training pairs); without ``likelihoods`` (or a
-        generator) the generator's features are missing values.
+        ``word_probs`` and ``stock`` replace the reranker's word model and the
+        stock-phrase classifier for these reports (their out-of-fold values for
+        training pairs); without ``likelihoods`` (or a generator) the generator's
+        features are missing values.
         """
         assert self.rerank is not None
         texts = [[c.text for c in p] for p in pools]
@@ -183,10 +233,14 @@ class HybridModel(ImpressionModel):
         if word_probs is None:
             word_probs = self.rerank.token_probs(reports)
         words = self.rerank.token_model
+        if stock is None:
+            stock = self.stock_probs(reports)
         rows = []
-        for report, pool, ll, warns, probs in zip(
-            reports, pools, lls, warnings, word_probs, strict=True
+        for q, (report, pool, ll, warns, probs) in enumerate(
+            zip(reports, pools, lls, warnings, word_probs, strict=True)
         ):
+            stock_of = self._stock_features(pool, None if stock is None else stock[q])
+            first_row = len(rows)
             f_tokens = rouge_tokens(report.findings)
             f_set = set(f_tokens)
             f_abnormal, _ = abnormal_mentions(report.findings)
@@ -238,6 +292,7 @@ class HybridModel(ImpressionModel):
                     "q_findings_tokens": len(f_tokens),
                     "q_findings_abnormal": len(f_abnormal),
                     "q_top_normal": top_normal,
+                    **stock_of[i],
                 }
                 for name in WARNING_FEATURES.values():
                     row[name] = np.nan
@@ -245,8 +300,39 @@ class HybridModel(ImpressionModel):
                     row["warn_high"] = sum(w.severity == "high" for w in warns[i])
                     for w_type, name in WARNING_FEATURES.items():
                         row[name] = sum(w.type == w_type for w in warns[i])
-                rows.append([row[name] for name in FEATURES])
-        return np.asarray(rows, dtype=float)
+                rows.append([row[name] for name in FEATURES[: -len(RELATIVE)]])
+            if pool:
+                pool_rows = np.asarray(rows[first_row:], dtype=float)
+                values = pool_rows[:, [FEATURES.index(n) for n in RELATIVE]]
+                values = np.nan_to_num(values, nan=-1.0)
+                rows[first_row:] = np.hstack([pool_rows, values - values.max(axis=0)])
+        return np.asarray(rows, dtype=float).reshape(len(rows), len(FEATURES))
+
+    def stock_probs(self, reports: Sequence[Report]) -> np.ndarray | None:
+        return self.stock.predict(reports) if self.stock is not None else None
+
+    def _stock_features(self, pool: list[Candidate], probs: np.ndarray | None) -> list[dict]:
+        """The classifier's probability that each candidate is the radiologist's stock phrase,
+        its rank among the stock phrases, and how sure the classifier is of any stock phrase."""
+        names = ("from_stock", "stock_prob", "stock_rank", "q_stock_top", "q_stock_other")
+        if probs is None or self.stock is None:
+            return [dict.fromkeys(names, np.nan) for _ in pool]
+        rank = np.empty(len(probs) - 1)
+        rank[np.argsort(-probs[:-1], kind="stable")] = np.arange(len(probs) - 1)
+        top, other = float(probs[:-1].max()), float(probs[-1])
+        out = []
+        for c in pool:
+            k = self.stock.index(c.tokens)
+            out.append(
+                {
+                    "from_stock": float(c.stock is not None),
+                    "stock_prob": 0.0 if k is None else float(probs[k]),
+                    "stock_rank": np.nan if k is None else float(rank[k]),
+                    "q_stock_top": top,
+                    "q_stock_other": other,
+                }
+            )
+        return out
 
     def _warnings(self, reports: Sequence[Report], pools: list[list[Candidate]]) -> list[Any]:
         """Safety warnings per candidate; a verbatim copy of the findings' own sentences is not
@@ -287,7 +373,9 @@ class HybridModel(ImpressionModel):
             )
         retrieved = self.rerank.out_of_fold_ranking(self.recipe.choice.top_k)
         word_probs = self.rerank.train_token_probs
-        parts = [(pairs, retrieved, word_probs, False), (held_out, None, None, True)]
+        # the stock-phrase classifier is the choice's own part: fitted here, on the same pairs
+        stock = self.stock.fit(pairs) if self.stock is not None else None
+        parts = [(pairs, retrieved, word_probs, stock, False), (held_out, None, None, None, True)]
         xs, ys, groups, offset = [], [], [], 0
         bar = tqdm(
             total=len(pairs) + len(held_out),
@@ -296,12 +384,15 @@ class HybridModel(ImpressionModel):
             disable=not self.progress,
             leave=False,
         )
-        for reports, ranked, probs, likelihoods in parts:
+        for reports, ranked, probs, stock_probs, likelihoods in parts:
             for s in range(0, len(reports), batch):
                 chunk = reports[s : s + batch]
-                pools = self.pools(chunk, ranked[s : s + batch] if ranked is not None else None)
+                chunk_stock = stock_probs[s : s + batch] if stock_probs is not None else None
+                pools = self.pools(
+                    chunk, ranked[s : s + batch] if ranked is not None else None, chunk_stock
+                )
                 chunk_probs = list(probs[s : s + batch]) if probs is not None else None
-                xs.append(self.features(chunk, pools, chunk_probs, likelihoods))
+                xs.append(self.features(chunk, pools, chunk_probs, likelihoods, chunk_stock))
                 for q, (report, pool) in enumerate(zip(chunk, pools, strict=True)):
                     truth = rouge_tokens(report.impression or "")
                     ys += [rouge_l_f(c.tokens, truth) for c in pool]
@@ -333,6 +424,7 @@ class HybridModel(ImpressionModel):
                 float(x[:, FEATURES.index("from_generator")].mean()), 3
             ),
             "choice_findings_share": round(float(x[:, FEATURES.index("from_findings")].mean()), 3),
+            "choice_stock_phrases": max(len(self.stock.classes) - 1, 0) if self.stock else 0,
             "choice_rougeL_first_retrieved": round(100 * float(y[first].mean()), 2),
             "choice_rougeL_oracle": round(100 * oracle, 2),
         }
@@ -351,8 +443,9 @@ class HybridModel(ImpressionModel):
             raise RuntimeError("model is not trained")
         if not reports:
             return []
-        pools = self.pools(reports)
-        scores = self.scorer.predict(self.features(reports, pools))
+        stock = self.stock_probs(reports)
+        pools = self.pools(reports, stock=stock)
+        scores = self.scorer.predict(self.features(reports, pools, stock=stock))
         out, start = [], 0
         for pool in pools:
             s = scores[start : start + len(pool)]
@@ -370,6 +463,9 @@ class HybridModel(ImpressionModel):
             self.generator.save(out_dir / "generator")
         with (out_dir / "scorer.pkl").open("wb") as fh:
             pickle.dump(self.scorer, fh)
+        if self.stock is not None:
+            with (out_dir / "stock_phrases.pkl").open("wb") as fh:
+                pickle.dump(self.stock, fh)
         return {"features": list(FEATURES)}
 
     @classmethod
@@ -385,6 +481,9 @@ class HybridModel(ImpressionModel):
         m = cls(recipe, rerank, generator)  # type: ignore[arg-type]
         with (model_dir / "scorer.pkl").open("rb") as fh:
             m.scorer = pickle.load(fh)
+        if m.stock is not None:
+            with (model_dir / "stock_phrases.pkl").open("rb") as fh:
+                m.stock = pickle.load(fh)
         return m
 
     def card_details(self, manifest: dict[str, Any]) -> list[str]:
@@ -392,9 +491,11 @@ class HybridModel(ImpressionModel):
         if g is None:
             return [
                 f"- candidates: the reranker's {self.recipe.choice.top_k} best retrieved "
-                "impressions and the findings' own abnormal sentences (no generator)",
-                "- choice: a gradient-boosted scorer (reranker score, word model, agreement, "
-                "safety warnings) trained on out-of-fold training pairs",
+                "impressions, the findings' own abnormal sentences and the stock-phrase "
+                f"classifier's {self.recipe.choice.stock_phrases} likeliest stock sentences "
+                "(no generator)",
+                "- choice: a gradient-boosted scorer (reranker score, word model, stock-phrase "
+                "probability, agreement, safety warnings) trained on out-of-fold training pairs",
                 "- parts: `rerank/` is a model folder of its own",
             ]
         return [

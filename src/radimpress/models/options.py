@@ -204,6 +204,15 @@ class ChoiceOptions(Options):
     safety_features: bool = Field(
         True, description="safety warnings of each candidate are scorer features"
     )
+    stock_phrases: int = Field(
+        2,
+        ge=0,
+        description="the stock-phrase classifier's most likely impressions added to the pool; "
+        "0 turns the classifier (and its features) off",
+    )
+    stock_min_count: int = Field(
+        5, ge=2, description="training pairs an impression needs to be a stock phrase"
+    )
     max_iter: int = Field(400, ge=1, description="boosting iterations of the scorer")
     learning_rate: float = Field(0.05, gt=0)
     max_leaf_nodes: int = Field(31, ge=2)
