@@ -183,17 +183,13 @@ def test_laterality_mismatch_fires_and_not_for_a_subset():
 
 def test_omitted_critical_fires_and_respects_the_list():
     assert types(FINDINGS, "No acute cardiopulmonary abnormality.") == ["omitted_critical"]
-    # a small stable effusion is not on the critical list
-    assert (
-        types("Stable small left pleural effusion.", "No acute cardiopulmonary abnormality.") == []
-    )
+    # a small stable effusion is not on the critical list: an impression about something else
+    # may leave it out
+    stable = "Stable small left pleural effusion. Hyperinflated lungs."
+    assert types(stable, "Emphysema.") == []
     # but a site can make any effusion critical
     rules = [CriticalRule("Pleural Effusion")]
-    ws = check(
-        "Stable small left pleural effusion.",
-        "No acute cardiopulmonary abnormality.",
-        critical=rules,
-    )
+    ws = check(stable, "Emphysema.", critical=rules)
     assert [w.type for w in ws] == ["omitted_critical"]
 
 
@@ -344,10 +340,16 @@ def test_impression_calling_the_study_normal_must_name_effusions_and_consolidati
     assert types(f, "No acute cardiopulmonary abnormality.") == ["omitted_critical"]
     assert types(f, "Normal chest.") == ["omitted_critical"]
     assert types(f, "Small bilateral effusions and right lower lobe consolidation.") == []
-    # "no acute" may leave out a stable effusion, "normal chest" may not
+    # "no acute" may leave out what is stable, but not an effusion or a mass; "chronic", "old"
+    # or "resolved" still excuse them
     stable = "Stable small left pleural effusion. Lungs otherwise clear."
-    assert types(stable, "No acute cardiopulmonary abnormality.") == []
+    assert types(stable, "No acute cardiopulmonary abnormality.") == ["omitted_critical"]
     assert types(stable, "Normal chest.") == ["omitted_critical"]
+    mass = "Stable 3 cm right upper lobe mass. Lungs otherwise clear."
+    assert types(mass, "No acute cardiopulmonary abnormality.") == ["omitted_critical"]
+    chronic = "Chronic small left pleural effusion, unchanged. Lungs otherwise clear."
+    assert types(chronic, "No acute cardiopulmonary abnormality.") == []
+    assert types("Stable cardiomegaly. Lungs clear.", "No acute cardiopulmonary abnormality.") == []
     # a stable consolidation is still an active finding
     assert types("Stable left lower lobe consolidation.", "No acute disease.") == [
         "omitted_critical"

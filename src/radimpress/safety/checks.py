@@ -616,6 +616,13 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
     # a consolidation that is "stable" since yesterday is still an active finding
     if f.observation in V.ACUTE_BY_NATURE:
         chronic = f.change == "resolved" or bool(_CHRONIC_ONLY.search(f.sentence))
+    elif (
+        f.observation in V.NAMED_EVEN_IF_STABLE
+        and f.change != "resolved"
+        and f.acuity != "chronic"
+        and not _CHRONIC_ONLY.search(_own_sentence(f))
+    ):
+        chronic = False
     elif f.change in ("new", "worse") or f.acuity == "acute":
         # "heart size is stable; new small left effusion": the sentence's "stable" is not its own
         chronic = False

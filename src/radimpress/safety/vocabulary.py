@@ -413,6 +413,10 @@ NORMAL_BENIGN_EXEMPT = frozenset(
 # The same, when it says only that nothing *acute* is seen: stable or chronic findings
 # may be left out of such an impression, new ones may not.
 NORMAL_ACUTE_ONLY = r"\b(?:acute|active)\b"
+# ... except these, which such an impression must name even when unchanged ("stable small left
+# pleural effusion", "stable right hilar mass"); only words that make them chronic, old or
+# resolved excuse them.
+NAMED_EVEN_IF_STABLE = frozenset({"Pleural Effusion", "Lung Lesion"})
 
 # ConText modifiers (literal, category, direction, regex or None, max_scope in tokens or None).
 _NOT_SEEN = r"(?:seen|identified|visualized|visible|evident|present|demonstrated|appreciated|detected|apparent|noted)"
