@@ -41,7 +41,7 @@ from radimpress.models.stock_phrases import StockPhrases
 from radimpress.records import InputError, Report
 from radimpress.safety import SafetyChecker
 
-FEATURES: tuple[str, ...] = (
+BASE_FEATURES: tuple[str, ...] = (
     "from_retrieval",
     "from_edit",
     "from_generator",
@@ -102,7 +102,7 @@ RELATIVE: tuple[str, ...] = (
     "abnormal_left_out",
     "abnormal_in_findings",
 )
-FEATURES = FEATURES + tuple(f"{name}_below_best" for name in RELATIVE)
+FEATURES = BASE_FEATURES + tuple(f"{name}_below_best" for name in RELATIVE)
 WARNING_FEATURES = {
     "contradiction": "warn_contradiction",
     "laterality_mismatch": "warn_laterality",
@@ -235,12 +235,12 @@ class HybridModel(ImpressionModel):
         words = self.rerank.token_model
         if stock is None:
             stock = self.stock_probs(reports)
-        rows = []
+        blocks = []
         for q, (report, pool, ll, warns, probs) in enumerate(
             zip(reports, pools, lls, warnings, word_probs, strict=True)
         ):
             stock_of = self._stock_features(pool, None if stock is None else stock[q])
-            first_row = len(rows)
+            rows = []
             f_tokens = rouge_tokens(report.findings)
             f_set = set(f_tokens)
             f_abnormal, _ = abnormal_mentions(report.findings)
@@ -300,13 +300,9 @@ class HybridModel(ImpressionModel):
                     row["warn_high"] = sum(w.severity == "high" for w in warns[i])
                     for w_type, name in WARNING_FEATURES.items():
                         row[name] = sum(w.type == w_type for w in warns[i])
-                rows.append([row[name] for name in FEATURES[: -len(RELATIVE)]])
-            if pool:
-                pool_rows = np.asarray(rows[first_row:], dtype=float)
-                values = pool_rows[:, [FEATURES.index(n) for n in RELATIVE]]
-                values = np.nan_to_num(values, nan=-1.0)
-                rows[first_row:] = np.hstack([pool_rows, values - values.max(axis=0)])
-        return np.asarray(rows, dtype=float).reshape(len(rows), len(FEATURES))
+                rows.append([row[name] for name in BASE_FEATURES])
+            blocks.append(with_relative(np.asarray(rows, dtype=float)))
+        return np.vstack(blocks) if blocks else np.empty((0, len(FEATURES)))
 
     def stock_probs(self, reports: Sequence[Report]) -> np.ndarray | None:
         return self.stock.predict(reports) if self.stock is not None else None
@@ -537,6 +533,15 @@ def new_scorer(c: ChoiceOptions) -> HistGradientBoostingRegressor:
         l2_regularization=1.0,
         random_state=c.seed,
     )
+
+
+def with_relative(rows: np.ndarray) -> np.ndarray:
+    """One pool's rows (BASE_FEATURES) with each RELATIVE feature's distance to the pool's best
+    value appended; a missing value counts as -1."""
+    if not len(rows):
+        return np.empty((0, len(FEATURES)))
+    values = np.nan_to_num(rows[:, [BASE_FEATURES.index(n) for n in RELATIVE]], nan=-1.0)
+    return np.hstack([rows, values - values.max(axis=0)])
 
 
 def group_max(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
