@@ -604,7 +604,8 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
     if (
         substantial is not None
         and not substantial.search(f"{f.text} {_words_before(f)}")
-        and not (f.observation == "Lung Opacity" and _measures_a_centimetre(f.sentence))
+        # an opacity of a centimetre or more ("a 3.5 cm ovoid opacity") is a lesion
+        and not (f.observation == "Lung Opacity" and (f.size_mm or 0) >= 10)
     ):
         # a plain "opacity" counts unless the words make it minor ("streaky", "minimal",
         # "lungs otherwise clear"); a plain "nodule" is left to the follow-up check
@@ -614,15 +615,13 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
             return False
     # "no acute abnormality" may leave out what is stable or chronic; a pneumothorax or
     # a consolidation that is "stable" since yesterday is still an active finding
+    sentence = _own_sentence(f)
     if f.observation in V.ACUTE_BY_NATURE:
-        chronic = f.change == "resolved" or bool(_CHRONIC_ONLY.search(f.sentence))
-    elif (
-        f.observation in V.NAMED_EVEN_IF_STABLE
-        and f.change != "resolved"
-        and f.acuity != "chronic"
-        and not _CHRONIC_ONLY.search(_own_sentence(f))
-    ):
-        chronic = False
+        chronic = f.change == "resolved" or bool(_CHRONIC_ONLY.search(sentence))
+    elif f.observation in V.NAMED_EVEN_IF_STABLE:
+        chronic = (
+            f.change == "resolved" or f.acuity == "chronic" or bool(_CHRONIC_ONLY.search(sentence))
+        )
     elif f.change in ("new", "worse") or f.acuity == "acute":
         # "heart size is stable; new small left effusion": the sentence's "stable" is not its own
         chronic = False
@@ -630,7 +629,7 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
         chronic = (
             f.change in ("stable", "resolved")
             or f.acuity == "chronic"
-            or bool(_CHRONIC_WORDS.search(_own_sentence(f)))
+            or bool(_CHRONIC_WORDS.search(sentence))
         )
     return not (acute_only and chronic)
 
@@ -652,17 +651,6 @@ def _own_sentence(m: Mention) -> str:
             end = b.start()
             break
     return m.sentence[start:end]
-
-
-# "a 3.5 cm ovoid opacity": an opacity with a size of a centimetre or more is a lesion, whatever
-# words come with it (a "normal" impression over it is wrong, as over a mass)
-_SIZE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(cm|mm)\b", re.I)
-
-
-def _measures_a_centimetre(sentence: str) -> bool:
-    return any(
-        float(n) >= (1.0 if unit.lower() == "cm" else 10.0) for n, unit in _SIZE.findall(sentence)
-    )
 
 
 _NORMAL_SUBSTANTIAL = {k: re.compile(v, re.I) for k, v in V.NORMAL_SUBSTANTIAL.items()}
