@@ -100,7 +100,8 @@ def build_rows(data: Path, rows_file: Path) -> None:
     fitted_on = step.fit_parts()
     rows = step.model.choice_rows(fitted_on, step.data.validation)
     test = trainable(load_split(data, "test"))
-    pools = step.model.pools(test)
+    stock = step.model.stock_probs(test)
+    pools = step.model.pools(test, stock=stock)
     y_test = [
         rouge_l_f(c.tokens, rouge_tokens(r.impression or ""))
         for r, p in zip(test, pools, strict=True)
@@ -112,7 +113,7 @@ def build_rows(data: Path, rows_file: Path) -> None:
         y=rows.y,
         groups=rows.groups,
         validation_from=rows.validation_from,
-        x_test=step.model.features(test, pools),
+        x_test=step.model.features(test, pools, stock=stock),
         y_test=np.asarray(y_test),
         groups_test=np.repeat(np.arange(len(pools)), [len(p) for p in pools]),
         features=np.asarray(FEATURES),

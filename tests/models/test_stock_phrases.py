@@ -59,7 +59,9 @@ def test_out_of_fold_probabilities_do_not_come_from_a_model_that_saw_the_report(
     assert all(seen[i, other] > oof[i, other] for i in unique)
 
 
-def test_without_a_repeated_impression_there_is_no_classifier():
+def test_without_two_impressions_to_tell_apart_there_is_no_classifier():
     stock = StockPhrases(min_count=5)
-    assert stock.fit(_reports(4, "tr")) is None
+    assert stock.fit(_reports(4, "tr")) is None  # nothing said 5 times
+    same = [Report(f"s{i}", f"Heart size normal {i}.", "Negative chest.") for i in range(8)]
+    assert stock.fit(same) is None  # one stock phrase and nothing else
     assert stock.predict([Report("q", "Heart size normal.")]) is None

@@ -371,7 +371,10 @@ class HybridModel(ImpressionModel):
         word_probs = self.rerank.train_token_probs
         # the stock-phrase classifier is the choice's own part: fitted here, on the same pairs
         stock = self.stock.fit(pairs) if self.stock is not None else None
-        parts = [(pairs, retrieved, word_probs, stock, False), (held_out, None, None, None, True)]
+        parts = [
+            (pairs, retrieved, word_probs, stock, False),
+            (held_out, None, None, self.stock_probs(held_out), True),
+        ]
         xs, ys, groups, offset = [], [], [], 0
         bar = tqdm(
             total=len(pairs) + len(held_out),

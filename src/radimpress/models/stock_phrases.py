@@ -10,7 +10,7 @@ neighbours and a per-word model; on the Open-i split, the hybrid returned the
 radiologist's exact stock sentence for 68 % of normal studies while its pool
 held it for 82 %. A plain logistic regression over the findings' word n-grams,
 with one class per frequent impression and one for "anything else", names the
-exact sentence for 72 % on its own, and its "anything else" probability says
+exact sentence for 71 % on its own, and its "anything else" probability says
 how likely the report is to need more than a stock sentence.
 """
 
@@ -58,14 +58,11 @@ class StockPhrases:
             LogisticRegression(C=self.c, max_iter=2000),
         )
 
-    def _labels(self, reports: Sequence[Report]) -> list[int]:
-        index = {k: i for i, k in enumerate(self.classes)}
-        return [index.get(rouge_tokens(r.impression or ""), index[OTHER]) for r in reports]
-
     def fit(self, reports: Sequence[Report]) -> np.ndarray | None:
         """Fit on the training pairs; returns their out-of-fold probabilities (rows: reports,
         columns: ``classes``), which a second-stage model can learn from without the optimism
-        of scoring a report with a model fitted on it. None when no impression repeats enough."""
+        of scoring a report with a model fitted on it. None when no impression repeats enough,
+        or every impression is the same stock phrase (nothing to tell apart)."""
         keys = [rouge_tokens(r.impression or "") for r in reports]
         spelling: dict[tuple[str, ...], Counter[str]] = {}
         for k, r in zip(keys, reports, strict=True):
@@ -74,13 +71,15 @@ class StockPhrases:
             (k for k, c in spelling.items() if k and c.total() >= self.min_count),
             key=lambda k: -spelling[k].total(),
         )
-        if not frequent:
+        index = {k: i for i, k in enumerate(frequent)}
+        y = np.asarray([index.get(k, len(frequent)) for k in keys])  # the last class: OTHER
+        if len(np.unique(y)) < 2:
             self.model = None
             return None
         self.classes = [*frequent, OTHER]
-        self._index = {k: i for i, k in enumerate(frequent)}
+        self._index = index
         self.texts = [spelling[k].most_common(1)[0][0] for k in frequent] + [""]
-        x, y = [classifier_text(r) for r in reports], np.asarray(self._labels(reports))
+        x = [classifier_text(r) for r in reports]
         self.model = self._new_model().fit(x, y)
         oof = np.zeros((len(reports), len(self.classes)))
         folds = KFold(5, shuffle=True, random_state=self.seed)
