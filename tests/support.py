@@ -377,6 +377,25 @@ def _stop_group(proc: subprocess.Popen) -> None:
             continue
 
 
+def _alive_nodes(address: str) -> int:
+    """The cluster's live nodes, as a driver in a process of its own counts them.
+
+    No Ray driver runs in the test process: a driver leaves native threads
+    behind after ``ray.shutdown()``, and a fresh-clone CI run died with a
+    segmentation fault (exit 139) in a later test's native code.
+    """
+    script = (
+        "import ray, sys; "
+        f"ray.init(address={address!r}, _node_ip_address={RAY_HOST!r}, log_to_driver=False); "
+        "print(sum(1 for n in ray.nodes() if n['Alive'])); ray.shutdown()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=ray_env(), timeout=120
+    )
+    lines = done.stdout.split()
+    return int(lines[-1]) if done.returncode == 0 and lines and lines[-1].isdigit() else 0
+
+
 @contextlib.contextmanager
 def ray_cluster(cpus_per_node: int = 2, timeout: float = 90):
     """A head and a second node (`ray start --address`) on the loopback; yields the address.
@@ -384,8 +403,6 @@ def ray_cluster(cpus_per_node: int = 2, timeout: float = 90):
     Each node is a ``ray start --block`` in its own process group with free
     ports, stopped on exit, so nothing touches another Ray on the machine.
     """
-    import ray
-
     temp = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # short: Ray's socket paths
     port = free_port()
     address = f"{RAY_HOST}:{port}"
@@ -399,7 +416,6 @@ def ray_cluster(cpus_per_node: int = 2, timeout: float = 90):
             cpus=cpus_per_node,
         )
     ]
-    os.environ["RAY_AUTH_MODE"] = "disabled"  # for drivers started in this process
     try:
         deadline = time.monotonic() + timeout
         while not (temp / "session_latest").exists():
@@ -408,10 +424,7 @@ def ray_cluster(cpus_per_node: int = 2, timeout: float = 90):
             time.sleep(0.5)
         nodes.append(_ray_node(f"--address={address}", log=temp / "node2.log", cpus=cpus_per_node))
         while True:
-            ray.init(address=address, _node_ip_address=RAY_HOST, log_to_driver=False)
-            alive = sum(1 for n in ray.nodes() if n["Alive"])
-            ray.shutdown()
-            if alive == 2:
+            if _alive_nodes(address) == 2:
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the second Ray node did not join in {timeout:.0f} s")
