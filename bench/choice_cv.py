@@ -37,33 +37,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmarks_md import ROOT, add_no_write_flag, publish  # noqa: E402
 from quality import OPENI, prepare_data  # noqa: E402
 
-# Scorer settings compared, as overrides of the recipe's `choice` options (and `without`: feature
-# columns left out, the candidates unchanged); the first is the reference of the differences.
+# Scorer settings compared, as overrides of the hybrid recipe's `choice` options (and `without`:
+# feature columns left out, the candidates unchanged); the first is the reference of the differences.
 STOCK = ("from_stock", "stock_prob", "stock_rank", "q_stock_top", "q_stock_other")
 BELOW_BEST = tuple(f"{name}_below_best" for name in RELATIVE)
 SETTINGS: dict[str, dict] = {
-    "7 leaves, without stock-phrase and relative features (before)": {
-        "max_leaf_nodes": 7,
-        "without": STOCK + BELOW_BEST,
-    },
-    "7 leaves (the recipe now)": {"max_leaf_nodes": 7},
-    "7 leaves, without relative features": {"max_leaf_nodes": 7, "without": BELOW_BEST},
-    "7 leaves, without stock-phrase features": {
-        "max_leaf_nodes": 7,
+    "regret, 7 leaves, 400 iterations (before)": {"objective": "regret", "max_iter": 400},
+    "lambdarank (the recipe now)": {},
+    "lambdarank, 400 iterations": {"max_iter": 400},
+    "lambdarank, 100 iterations": {"max_iter": 100},
+    "lambdarank, 5 leaves": {"max_leaf_nodes": 5},
+    "lambdarank, 15 leaves": {"max_leaf_nodes": 15},
+    "lambdarank, truncation 20 (the whole pool)": {"truncation": 20},
+    "lambdarank, 10 relevance levels": {"relevance_levels": 10},
+    "lambdarank, 100 relevance levels": {"relevance_levels": 100},
+    "lambdarank, without relative features": {"without": BELOW_BEST},
+    "lambdarank, without stock-phrase features": {
         "without": (*STOCK, "stock_prob_below_best"),
     },
-    "7 leaves, 200 iterations": {"max_leaf_nodes": 7, "max_iter": 200},
-    "7 leaves, 800 iterations": {"max_leaf_nodes": 7, "max_iter": 800},
-    "5 leaves": {"max_leaf_nodes": 5},
-    "15 leaves": {"max_leaf_nodes": 15},
-    "15 leaves, 100 per leaf": {"max_leaf_nodes": 15, "min_samples_leaf": 100},
-    "31 leaves, 400 iterations": {"max_leaf_nodes": 31},
-    "31 leaves, lr 0.03, 800 iterations": {
+    "regret, 31 leaves, 400 iterations": {
+        "objective": "regret",
         "max_leaf_nodes": 31,
-        "learning_rate": 0.03,
-        "max_iter": 800,
+        "max_iter": 400,
     },
-    "63 leaves, 50 per leaf": {"max_leaf_nodes": 63, "min_samples_leaf": 50},
 }
 
 
@@ -163,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from radimpress.evaluate.clinical import reference_groups
     from radimpress.models.base import trainable
-    from radimpress.models.hybrid import ChoiceRows, new_scorer
-    from radimpress.models.options import ChoiceOptions
+    from radimpress.models.hybrid import ChoiceRows, fit_choice
+    from radimpress.models.recipes import load_recipe
     from radimpress.models.training.data import load_split
     from radimpress.threads import configure_threads
 
@@ -174,9 +170,13 @@ def main(argv: list[str] | None = None) -> int:
     high = FEATURES.index("warn_high")
     rank = FEATURES.index("rerank_rank")
 
+    recipe_choice = load_recipe("hybrid").choice
+
     def fit(r: ChoiceRows, setting: dict) -> object:
-        options = ChoiceOptions(**{k: v for k, v in setting.items() if k != "without"})
-        return new_scorer(options).fit(r.x[:, columns(setting)], r.regret())
+        options = recipe_choice.model_copy(
+            update={k: v for k, v in setting.items() if k != "without"}
+        )
+        return fit_choice(options, r.x[:, columns(setting)], r)
 
     # -- cross-validation on the quality split's own training rows ----------------------
     saved = load_rows(13, work, args.force)

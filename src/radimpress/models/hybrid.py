@@ -9,9 +9,10 @@ reranker's best retrieved impressions (and its edit) and the generator's
 beams. Each candidate gets features from both models (the reranker's score,
 the generator's length-normalised log-likelihood of the candidate given the
 findings and neighbours, agreement with the other candidates), plus the
-safety checks' warnings on it, and a gradient-boosted scorer trained on the
-validation split, which neither model saw in training, predicts the
-candidate's ROUGE-L. The drafting path's safe selection still runs after it.
+safety checks' warnings on it, and a gradient-boosted ranker orders each
+report's pool. It learns from reports the parts did not learn from: the
+validation split, and the training pairs out of fold (`choice_rows`). The
+drafting path's safe selection still runs after it.
 
 Normal studies end in a stock sentence that is the radiologist's habit, so a
 stock-phrase classifier (`radimpress.models.stock_phrases`) adds its likeliest
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from lightgbm import LGBMRanker
 from sklearn.ensemble import HistGradientBoostingRegressor
 from tqdm.auto import tqdm
 
@@ -40,6 +42,7 @@ from radimpress.models.rerank import RerankModel
 from radimpress.models.stock_phrases import StockPhrases
 from radimpress.records import InputError, Report
 from radimpress.safety import SafetyChecker
+from radimpress.threads import resolve_threads
 
 BASE_FEATURES: tuple[str, ...] = (
     "from_retrieval",
@@ -410,7 +413,7 @@ class HybridModel(ImpressionModel):
         (see `choice_rows`)."""
         rows = self.choice_rows(train, validation, batch)
         x, y, g = rows.x, rows.y, rows.groups
-        self.scorer = new_scorer(self.recipe.choice).fit(x, rows.regret())
+        self.scorer = fit_choice(self.recipe.choice, x, rows)
         first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
         oracle = float(np.mean([y[g == q].max() for q in np.unique(g)]))
         reports = int(g.max()) + 1
@@ -493,8 +496,9 @@ class HybridModel(ImpressionModel):
                 "impressions, the findings' own abnormal sentences and the stock-phrase "
                 f"classifier's {self.recipe.choice.stock_phrases} likeliest stock sentences "
                 "(no generator)",
-                "- choice: a gradient-boosted scorer (reranker score, word model, stock-phrase "
-                "probability, agreement, safety warnings) trained on out-of-fold training pairs",
+                f"- choice: gradient-boosted trees ({self.recipe.choice.objective}; reranker "
+                "score, word model, stock-phrase probability, agreement, safety warnings) "
+                "trained on out-of-fold training pairs",
                 "- parts: `rerank/` is a model folder of its own",
             ]
         return [
@@ -502,7 +506,8 @@ class HybridModel(ImpressionModel):
             "the findings' own abnormal sentences, "
             f"and the generator's {self.recipe.choice.beams} beams "
             f"({g.name or g.kind}, base `{g.base or 'from scratch: ' + (g.scratch.size if g.scratch else '?')}`)",
-            "- choice: a gradient-boosted scorer trained on the validation split "
+            f"- choice: gradient-boosted trees ({self.recipe.choice.objective}) trained on "
+            "out-of-fold training pairs and the validation split "
             "(reranker score, generator log-likelihood, agreement, safety warnings)",
             "- parts: `rerank/` and `generator/` are model folders of their own",
         ]
@@ -525,17 +530,50 @@ class ChoiceRows:
     def regret(self) -> np.ndarray:
         return self.y - group_max(self.y, self.groups)
 
+    def relevance(self, levels: int) -> np.ndarray:
+        """Each candidate's grade for ranking: ``levels`` at its pool's best, one less per
+        ``1 / levels`` of ROUGE-L below it, 0 at the floor."""
+        return np.rint(levels * np.clip(1.0 + self.regret(), 0.0, 1.0)).astype(int)
 
-def new_scorer(c: ChoiceOptions) -> HistGradientBoostingRegressor:
-    """The choice's model, unfitted: gradient boosting of each candidate's regret."""
-    return HistGradientBoostingRegressor(
-        max_iter=c.max_iter,
+    def group_sizes(self) -> np.ndarray:
+        """Candidates per report, in row order (each report's rows are contiguous)."""
+        starts = np.flatnonzero(np.r_[True, self.groups[1:] != self.groups[:-1], True])
+        return np.diff(starts)
+
+
+def fit_choice(c: ChoiceOptions, x: np.ndarray, rows: ChoiceRows) -> Any:
+    """The choice's model fitted on ``x`` (one row per candidate of ``rows``); its
+    ``predict`` is higher for the candidate to put first.
+
+    Only the first place of each pool is drafted, so ``lambdarank`` learns the
+    order within each report's pool rather than every candidate's score on one
+    scale (``regret``): a regressor spends its trees on telling a poor
+    candidate from a worse one, which never changes what is drafted. Measured
+    in bench/choice_cv.py (BENCHMARKS.md, Choice cross-validation).
+    """
+    if c.objective == "regret":
+        return HistGradientBoostingRegressor(
+            max_iter=c.max_iter,
+            learning_rate=c.learning_rate,
+            max_leaf_nodes=c.max_leaf_nodes,
+            min_samples_leaf=c.min_samples_leaf,
+            l2_regularization=1.0,
+            random_state=c.seed,
+        ).fit(x, rows.regret())
+    ranker = LGBMRanker(
+        objective="lambdarank",
+        n_estimators=c.max_iter,
         learning_rate=c.learning_rate,
-        max_leaf_nodes=c.max_leaf_nodes,
-        min_samples_leaf=c.min_samples_leaf,
-        l2_regularization=1.0,
+        num_leaves=c.max_leaf_nodes,
+        min_child_samples=c.min_samples_leaf,
+        reg_lambda=1.0,
+        label_gain=list(range(c.relevance_levels + 1)),
+        lambdarank_truncation_level=c.truncation,
         random_state=c.seed,
+        n_jobs=resolve_threads(),
+        verbose=-1,
     )
+    return ranker.fit(x, rows.relevance(c.relevance_levels), group=rows.group_sizes())
 
 
 def with_relative(rows: np.ndarray) -> np.ndarray:
@@ -550,10 +588,11 @@ def with_relative(rows: np.ndarray) -> np.ndarray:
 def group_max(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """The best value of each row's group, per row.
 
-    The choice learns each candidate's regret (its ROUGE-L below the best in its
-    pool) rather than its ROUGE-L around the pool's mean: on the Open-i split
-    this scored 70.3 against 69.6 ROUGE-L, the regret being zero exactly for the
-    candidates worth returning.
+    The choice learns from each candidate's regret (its ROUGE-L below the best in
+    its pool; graded, it is also the ranker's relevance) rather than its ROUGE-L
+    around the pool's mean: as a regression target on the Open-i split this scored
+    70.3 against 69.6 ROUGE-L, the regret being zero exactly for the candidates
+    worth returning.
     """
     best = np.full(int(groups.max()) + 1, -np.inf)
     np.maximum.at(best, groups, y)

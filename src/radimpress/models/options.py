@@ -213,6 +213,17 @@ class ChoiceOptions(Options):
     stock_min_count: int = Field(
         5, ge=2, description="training pairs an impression needs to be a stock phrase"
     )
+    objective: Literal["lambdarank", "regret"] = Field(
+        "lambdarank",
+        description="lambdarank: learn the order of each report's candidates (LightGBM); "
+        "regret: regress each candidate's ROUGE-L below its pool's best (scikit-learn)",
+    )
+    relevance_levels: int = Field(
+        30, ge=1, description="lambdarank: grades a candidate's regret is cut into"
+    )
+    truncation: int = Field(
+        3, ge=1, description="lambdarank: the top places whose order the loss weighs"
+    )
     max_iter: int = Field(400, ge=1, description="boosting iterations of the scorer")
     learning_rate: float = Field(0.05, gt=0)
     max_leaf_nodes: int = Field(31, ge=2)
