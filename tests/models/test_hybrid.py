@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -133,3 +134,17 @@ def test_the_choice_puts_each_pools_best_candidate_first(objective):
     scores = scorer.predict(test.x).reshape(200, 6)
     best = test.y.reshape(200, 6).argmax(axis=1)
     assert np.mean(scores.argmax(axis=1) == best) > 0.5  # chance: 1 in 6
+
+
+def test_without_lightgbm_the_ranker_says_how_to_do_without_it(monkeypatch):
+    """A server image without libgomp cannot load LightGBM: the error names the fix and the
+    objective that trains without it, and that objective does."""
+    from radimpress.models.hybrid import ChoiceRows, fit_choice
+    from radimpress.models.options import ChoiceOptions
+
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # `import lightgbm` now fails
+    rows = ChoiceRows(np.eye(4), np.array([0.1, 0.9, 0.2, 0.5]), np.array([0, 0, 1, 1]), 0)
+    with pytest.raises(InputError, match=r"libgomp1.*choice\.objective=regret"):
+        fit_choice(ChoiceOptions(max_iter=5), rows.x, rows)
+    regret = ChoiceOptions(objective="regret", max_iter=5, min_samples_leaf=1)
+    assert fit_choice(regret, rows.x, rows).predict(rows.x).shape == (4,)

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from lightgbm import LGBMRanker
 from sklearn.ensemble import HistGradientBoostingRegressor
 from tqdm.auto import tqdm
 
@@ -481,6 +480,8 @@ class HybridModel(ImpressionModel):
         if recipe.generator is not None:  # scoring candidates needs transformers, not a fast copy
             generator = load_model(model_dir / "generator", backend="hf")
         m = cls(recipe, rerank, generator)  # type: ignore[arg-type]
+        if recipe.choice.objective == "lambdarank":
+            lightgbm()  # the pickled ranker needs it: say so before unpickling fails
         with (model_dir / "scorer.pkl").open("rb") as fh:
             m.scorer = pickle.load(fh)
         if m.stock is not None:
@@ -541,6 +542,24 @@ class ChoiceRows:
         return np.diff(starts)
 
 
+def lightgbm() -> Any:
+    """The LightGBM module, or an error that says how to do without it.
+
+    Its wheel loads the system's OpenMP runtime (libgomp), which a minimal
+    server image may lack; then every other recipe still works, and this one
+    can train with the scikit-learn objective instead.
+    """
+    try:
+        import lightgbm
+    except (ImportError, OSError) as e:
+        raise InputError(
+            f"the hybrid's choice (objective lambdarank) needs LightGBM, which did not load "
+            f"({e}); install the OpenMP runtime (Debian/Ubuntu: apt install libgomp1) or train "
+            "with --set choice.objective=regret"
+        ) from None
+    return lightgbm
+
+
 def fit_choice(c: ChoiceOptions, x: np.ndarray, rows: ChoiceRows) -> Any:
     """The choice's model fitted on ``x`` (one row per candidate of ``rows``); its
     ``predict`` is higher for the candidate to put first.
@@ -560,7 +579,7 @@ def fit_choice(c: ChoiceOptions, x: np.ndarray, rows: ChoiceRows) -> Any:
             l2_regularization=1.0,
             random_state=c.seed,
         ).fit(x, rows.regret())
-    ranker = LGBMRanker(
+    ranker = lightgbm().LGBMRanker(
         objective="lambdarank",
         n_estimators=c.max_iter,
         learning_rate=c.learning_rate,
