@@ -23,7 +23,14 @@ def _hybrid(**choice) -> dict:
         "name": "tiny-hybrid",
         "rerank": {"k": 6, "n_frequent": 2, "max_iter": 20, "edit": False},
         "generator": generator,
-        "choice": {"top_k": 3, "beams": 2, "max_iter": 20, "min_samples_leaf": 2, **choice},
+        "choice": {
+            "top_k": 3,
+            "beams": 2,
+            "objective": "lambdarank",
+            "max_iter": 20,
+            "min_samples_leaf": 2,
+            **choice,
+        },
     }
 
 
@@ -31,6 +38,7 @@ def test_shipped_hybrid_recipes_are_valid():
     recipe = load_recipe("hybrid")
     assert recipe.kind == "hybrid" and recipe.generator is None
     assert recipe.choice.safety_features and recipe.choice.extractive
+    assert recipe.choice.objective == "lambdarank"
     with_t5 = load_recipe("hybrid-t5")
     assert with_t5.generator.kind == "seq2seq" and with_t5.choice.beams == 4
 
@@ -145,6 +153,6 @@ def test_without_lightgbm_the_ranker_says_how_to_do_without_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "lightgbm", None)  # `import lightgbm` now fails
     rows = ChoiceRows(np.eye(4), np.array([0.1, 0.9, 0.2, 0.5]), np.array([0, 0, 1, 1]), 0)
     with pytest.raises(InputError, match=r"libgomp1.*choice\.objective=regret"):
-        fit_choice(ChoiceOptions(max_iter=5), rows.x, rows)
+        fit_choice(ChoiceOptions(objective="lambdarank", max_iter=5), rows.x, rows)
     regret = ChoiceOptions(objective="regret", max_iter=5, min_samples_leaf=1)
     assert fit_choice(regret, rows.x, rows).predict(rows.x).shape == (4,)

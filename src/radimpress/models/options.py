@@ -213,8 +213,10 @@ class ChoiceOptions(Options):
     stock_min_count: int = Field(
         5, ge=2, description="training pairs an impression needs to be a stock phrase"
     )
+    # "regret" by default: what models saved before "lambdarank" existed were trained with, so
+    # their recipes still read true; the hybrid recipe asks for lambdarank.
     objective: Literal["lambdarank", "regret"] = Field(
-        "lambdarank",
+        "regret",
         description="lambdarank: learn the order of each report's candidates (LightGBM); "
         "regret: regress each candidate's ROUGE-L below its pool's best (scikit-learn)",
     )
