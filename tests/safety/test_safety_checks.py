@@ -418,7 +418,17 @@ def test_the_draft_reporting_a_finding_itself_still_excuses_an_unsided_denial():
 
 def test_a_fractured_or_disconnected_device_must_be_reported():
     f = "There is 1.9 cm interruption of the tunneled left central venous catheter. Lungs clear."
-    assert "omitted_critical" in types(f, "No acute cardiopulmonary abnormality.")
+    (omitted,) = [
+        w for w in check(f, "No acute cardiopulmonary abnormality.") if w.type == "omitted_critical"
+    ]
+    assert "broken or disconnected central line" in omitted.message  # not "malpositioned"
+    misplaced = "Endotracheal tube tip in the right mainstem bronchus."
+    (omitted,) = [
+        w
+        for w in check(misplaced, "No acute cardiopulmonary abnormality.")
+        if w.type == "omitted_critical"
+    ]
+    assert "malpositioned airway tube" in omitted.message
     assert "omitted_critical" not in types(f, "Left central venous catheter fracture.")
     # an intact device in standard position is not a finding to report
     g = "Left central venous catheter tip in the SVC. Lungs clear."

@@ -711,11 +711,10 @@ def check_omitted_critical(x: CheckInput) -> list[SafetyWarning]:
             )
         if not covered:
             done.add(key)
-            what = (
-                f"malpositioned {f.device}"
-                if f.observation == "Support Devices"
-                else f.observation.lower()
-            )
+            if f.observation != "Support Devices":
+                what = f.observation.lower()
+            else:
+                what = f"{'broken or disconnected' if f.fault else 'malpositioned'} {f.device}"
             out.append(
                 SafetyWarning(
                     "omitted_critical",

@@ -42,6 +42,7 @@ class Mention:
     change: str | None = None  # "new" | "worse" | "improved" | "resolved" | "stable"
     device: str | None = None  # for Support Devices: "airway tube", "central line", ...
     position: str | None = None  # for devices: "malpositioned" | "standard"
+    fault: bool = False  # for devices: broken or disconnected (its position is "malpositioned")
     acuity: str | None = None  # for fractures: "acute" | "chronic"
     followup: bool = False  # a lesion the text asks to work up
     historical: bool = False
@@ -90,6 +91,7 @@ _PAST_SECTION = re.compile(V.PAST_SECTIONS, re.I)
 _CHRONIC = re.compile(V.CHRONIC, re.I)
 _ACUTE = re.compile(V.ACUTE, re.I)
 _MALPOSITION = re.compile(V.MALPOSITION, re.I)
+_DEVICE_FAULT = re.compile(V.DEVICE_FAULT, re.I)
 _STANDARD = re.compile(V.STANDARD_POSITION, re.I)
 _FOLLOWUP = re.compile(V.FOLLOWUP, re.I)
 _NORMAL = re.compile(V.NORMAL_STUDY, re.I)
@@ -419,7 +421,7 @@ def _mentions_from_doc(
             change = "stable"  # "no interval increase in size and number of ... nodules"
 
         device = position = acuity = None
-        followup = False
+        followup = fault = False
         obs = ent.label_
         if obs == "Support Devices":
             device = meta.get("device")
@@ -434,7 +436,12 @@ def _mentions_from_doc(
             clause = text[ent.start_char : stop]
             scope = f"{before} {clause}"
             by_device = _MALPOSITION_BY_DEVICE.get(device or "")
-            if _MALPOSITION.search(scope) or (by_device is not None and by_device.search(clause)):
+            fault = bool(_DEVICE_FAULT.search(scope))
+            if (
+                fault
+                or _MALPOSITION.search(scope)
+                or (by_device is not None and by_device.search(clause))
+            ):
                 position = "malpositioned"
             elif _STANDARD.search(scope):
                 position = "standard"
@@ -471,6 +478,7 @@ def _mentions_from_doc(
                     change=change,
                     device=device,
                     position=position,
+                    fault=fault,
                     acuity=acuity,
                     followup=followup,
                     historical=historical,

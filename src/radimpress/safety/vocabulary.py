@@ -683,9 +683,12 @@ MALPOSITION = (
     r"(?:should|could|can|may) be (?:withdrawn|retracted|advanced|repositioned|pulled back)|"
     r"recommend(?:ed)? (?:withdraw(?:al|ing)|retract(?:ion|ing)|advanc(?:e|ing|ement)|reposition(?:ing)?|pulling back)|"
     r"(?:withdrawal|retraction|advancement|repositioning) (?:is |of \d+ cm (?:is )?)?(?:recommended|suggested|advised)|"
-    r"in the (?:neck|azygos|pleural space)|"
-    # a broken or disconnected device needs the same urgent attention as a misplaced one
-    r"(?:fracture[ds]?|interruption|discontinuity|disconnect(?:ed|ion)|severed|broken|break) "
+    r"in the (?:neck|azygos|pleural space))\b"
+)
+# A broken or disconnected device needs the same urgent attention as a misplaced one (the
+# checks treat it as malpositioned), but its warning names it as what it is.
+DEVICE_FAULT = (
+    r"\b(?:(?:fracture[ds]?|interruption|discontinuity|disconnect(?:ed|ion)|severed|broken|break) "
     r"(?:of|in) the (?:[\w-]+ ){0,5}(?:catheter|line|lead|wire|tube|port)|"
     r"(?:catheter|line|lead|tube|port) (?:fracture|interruption|discontinuity|disconnection|break)|"
     r"(?:fractured|disconnected|severed|broken) (?:[\w-]+ ){0,4}(?:catheter|line|lead|tube|port))\b"
