@@ -2,10 +2,12 @@
 
     python bench/seed_spread.py [--recipes rerank,hybrid] [--seeds 13,1,2] [--threads 2]
 
-The quality benchmark trains each recipe once, with seed 13. Both learned recipes
-end in gradient boosting whose early stopping holds out a random tenth of the
-training rows, and which bins its features by quantiles, so a seed (or a change of
-the last bit of a feature) moves the test score. This trains each recipe once per
+The quality benchmark trains each recipe once, with seed 13. The reranker ends in
+gradient boosting whose early stopping holds out a random tenth of the training
+rows, and which bins its features by quantiles; the hybrid's choice learns from
+out-of-fold scores whose folds the seed draws (the reranker's and the stock-phrase
+classifier's). So a seed (or a change of the last bit of a feature) moves the test
+score. This trains each recipe once per
 seed on the quality benchmark's split (`radimpress train --set ...seed=S`), drafts
 the test split, and reports ROUGE-L overall and on the abnormal references per seed,
 with the mean and range, and the paired difference of the first recipe to each other
