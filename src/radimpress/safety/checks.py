@@ -616,12 +616,9 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
     # "no acute abnormality" may leave out what is stable or chronic; a pneumothorax or
     # a consolidation that is "stable" since yesterday is still an active finding
     sentence = _own_sentence(f)
-    if f.observation in V.ACUTE_BY_NATURE:
+    if f.observation in V.ACUTE_BY_NATURE or f.observation in V.NAMED_EVEN_IF_STABLE:
+        # "stable" does not excuse these; only chronic, old or resolved does
         chronic = f.change == "resolved" or bool(_CHRONIC_ONLY.search(sentence))
-    elif f.observation in V.NAMED_EVEN_IF_STABLE:
-        chronic = (
-            f.change == "resolved" or f.acuity == "chronic" or bool(_CHRONIC_ONLY.search(sentence))
-        )
     elif f.change in ("new", "worse") or f.acuity == "acute":
         # "heart size is stable; new small left effusion": the sentence's "stable" is not its own
         chronic = False
