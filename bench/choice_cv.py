@@ -31,7 +31,7 @@ import numpy as np
 
 from radimpress.drafting import SAFE_POOL  # the drafting path's safe selection reads this many
 from radimpress.evaluate.stats import bootstrap_indices, paired_bootstrap
-from radimpress.models.hybrid import FEATURES, RELATIVE
+from radimpress.models.hybrid import FEATURES, RELATIVE, STOCK_FEATURES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmarks_md import ROOT, add_no_write_flag, publish  # noqa: E402
@@ -39,7 +39,6 @@ from quality import OPENI, prepare_data  # noqa: E402
 
 # Scorer settings compared, as overrides of the hybrid recipe's `choice` options (and `without`:
 # feature columns left out, the candidates unchanged); the first is the reference of the differences.
-STOCK = ("from_stock", "stock_prob", "stock_rank", "q_stock_top", "q_stock_other")
 BELOW_BEST = tuple(f"{name}_below_best" for name in RELATIVE)
 SETTINGS: dict[str, dict] = {
     "regret, 7 leaves, 400 iterations (before)": {"objective": "regret", "max_iter": 400},
@@ -53,7 +52,7 @@ SETTINGS: dict[str, dict] = {
     "lambdarank, 100 relevance levels": {"relevance_levels": 100},
     "lambdarank, without relative features": {"without": BELOW_BEST},
     "lambdarank, without stock-phrase features": {
-        "without": (*STOCK, "stock_prob_below_best"),
+        "without": (*STOCK_FEATURES, "stock_prob_below_best"),
     },
     "regret, 31 leaves, 400 iterations": {
         "objective": "regret",

@@ -43,6 +43,14 @@ from radimpress.records import InputError, Report
 from radimpress.safety import SafetyChecker
 from radimpress.threads import resolve_threads
 
+# What the stock-phrase classifier tells about a candidate (see `_stock_features`).
+STOCK_FEATURES: tuple[str, ...] = (
+    "from_stock",
+    "stock_prob",
+    "stock_rank",
+    "q_stock_top",
+    "q_stock_other",
+)
 BASE_FEATURES: tuple[str, ...] = (
     "from_retrieval",
     "from_edit",
@@ -84,11 +92,7 @@ BASE_FEATURES: tuple[str, ...] = (
     "q_findings_tokens",
     "q_findings_abnormal",
     "q_top_normal",
-    "from_stock",
-    "stock_prob",
-    "stock_rank",
-    "q_stock_top",
-    "q_stock_other",
+    *STOCK_FEATURES,
 )
 # Features also given as the distance to the pool's best value: a tree splits one feature at a
 # time, and "the highest word-model score in this pool" is a different threshold in every pool.
@@ -197,8 +201,7 @@ class HybridModel(ImpressionModel):
                     if cand.extract is None:
                         cand.extract, cand.sentences, cand.first = how, used, first
             if stock is not None and self.stock is not None:
-                likeliest = np.argsort(-stock[q][:-1], kind="stable")[: c.stock_phrases]
-                for rank, k in enumerate(likeliest):
+                for rank, k in enumerate(self.stock.likeliest(stock[q])[: c.stock_phrases]):
                     cand = pool.setdefault(self.stock.classes[k], Candidate(self.stock.texts[k]))
                     cand.stock = rank if cand.stock is None else cand.stock
             for rank, text in enumerate(generated):
@@ -312,11 +315,10 @@ class HybridModel(ImpressionModel):
     def _stock_features(self, pool: list[Candidate], probs: np.ndarray | None) -> list[dict]:
         """The classifier's probability that each candidate is the radiologist's stock phrase,
         its rank among the stock phrases, and how sure the classifier is of any stock phrase."""
-        names = ("from_stock", "stock_prob", "stock_rank", "q_stock_top", "q_stock_other")
         if probs is None or self.stock is None:
-            return [dict.fromkeys(names, np.nan) for _ in pool]
+            return [dict.fromkeys(STOCK_FEATURES, np.nan) for _ in pool]
         rank = np.empty(len(probs) - 1)
-        rank[np.argsort(-probs[:-1], kind="stable")] = np.arange(len(probs) - 1)
+        rank[self.stock.likeliest(probs)] = np.arange(len(probs) - 1)
         top, other = float(probs[:-1].max()), float(probs[-1])
         out = []
         for c in pool:

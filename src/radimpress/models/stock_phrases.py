@@ -81,6 +81,8 @@ class StockPhrases:
         self.texts = [spelling[k].most_common(1)[0][0] for k in frequent] + [""]
         x = [classifier_text(r) for r in reports]
         self.model = self._new_model().fit(x, y)
+        # Not cross_val_predict: a stock phrase said 5 times can miss a training fold, which
+        # it answers with a warning per fold; here its column simply stays 0 for that fold.
         oof = np.zeros((len(reports), len(self.classes)))
         folds = KFold(5, shuffle=True, random_state=self.seed)
         for a, b in folds.split(x):
@@ -98,6 +100,12 @@ class StockPhrases:
                 [classifier_text(r) for r in reports]
             )
         return out
+
+    @staticmethod
+    def likeliest(probs: np.ndarray) -> np.ndarray:
+        """One report's stock classes (``OTHER`` left out), likeliest first; ties keep the
+        classes' order (commonest impression first)."""
+        return np.argsort(-probs[:-1], kind="stable")
 
     def index(self, tokens: tuple[str, ...]) -> int | None:
         """The class of a candidate's tokens, if it is one of the stock impressions."""
