@@ -20,12 +20,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-ray = pytest.importorskip("ray")
-
-from radimpress.cli import main  # noqa: E402
-from radimpress.drafting import batch  # noqa: E402
-from radimpress.records import read_jsonl, write_jsonl  # noqa: E402
-from support import ray_cluster, ray_env, saved_model, synthetic_reports  # noqa: E402
+from radimpress.cli import main
+from radimpress.drafting import batch  # Ray is a test dependency: fail, never skip
+from radimpress.records import read_jsonl, write_jsonl
+from support import ray_cluster, ray_env, saved_model, synthetic_reports
 
 
 @pytest.fixture(scope="module")

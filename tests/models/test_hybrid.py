@@ -156,3 +156,12 @@ def test_without_lightgbm_the_ranker_says_how_to_do_without_it(monkeypatch):
         fit_choice(ChoiceOptions(objective="lambdarank", max_iter=5), rows.x, rows)
     regret = ChoiceOptions(objective="regret", max_iter=5, min_samples_leaf=1)
     assert fit_choice(regret, rows.x, rows).predict(rows.x).shape == (4,)
+
+
+def test_a_saved_ranker_without_lightgbm_says_how_to_do_without_it(tmp_path, monkeypatch):
+    train, val = synthetic_reports(40, 1, "tr"), synthetic_reports(3, 2, "va")
+    model, _ = train_tiny({**_hybrid(), "generator": None}, train, val)
+    model.save(tmp_path / "m")
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # a machine where it does not load
+    with pytest.raises(InputError, match=r"libgomp1"):
+        load_model(tmp_path / "m")
