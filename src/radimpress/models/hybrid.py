@@ -415,8 +415,8 @@ class HybridModel(ImpressionModel):
         rows = self.choice_rows(train, validation, batch)
         x, y, g = rows.x, rows.y, rows.groups
         self.scorer = fit_choice(self.recipe.choice, x, rows)
-        first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-        oracle = float(np.mean([y[g == q].max() for q in np.unique(g)]))
+        first = rows.starts()[:-1]
+        oracle = float(group_max(y, g)[first].mean())
         reports = int(g.max()) + 1
         return {
             "choice_reports": reports,
@@ -538,10 +538,14 @@ class ChoiceRows:
         ``1 / levels`` of ROUGE-L below it, 0 at the floor."""
         return np.rint(levels * np.clip(1.0 + self.regret(), 0.0, 1.0)).astype(int)
 
+    def starts(self) -> np.ndarray:
+        """The first row of each report, and the row count at the end (each report's rows are
+        contiguous)."""
+        return np.flatnonzero(np.r_[True, self.groups[1:] != self.groups[:-1], True])
+
     def group_sizes(self) -> np.ndarray:
-        """Candidates per report, in row order (each report's rows are contiguous)."""
-        starts = np.flatnonzero(np.r_[True, self.groups[1:] != self.groups[:-1], True])
-        return np.diff(starts)
+        """Candidates per report, in row order."""
+        return np.diff(self.starts())
 
 
 def lightgbm() -> Any:
