@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from radimpress.evaluate.clinical import reference_groups
     from radimpress.models.base import trainable
-    from radimpress.models.hybrid import ChoiceRows, fit_choice
+    from radimpress.models.hybrid import ChoiceRows, fit_choice, group_max
     from radimpress.models.recipes import load_recipe
     from radimpress.models.training.data import load_split
     from radimpress.threads import configure_threads
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds[name] = time.perf_counter() - start
         print(f"cv {name}: {100 * got[name].mean():.2f}", flush=True)
     rerank_first = picks(-np.nan_to_num(x[:, rank], nan=99), y, g, x[:, high])
-    oracle = np.asarray([y[g == q].max() for q in np.unique(g)])
+    oracle = group_max(y, g)[rows.starts()[:-1]]
 
     # -- the test split of the quality split and of other splits --------------------------
     seeds = [13, *(int(v) for v in args.splits.split(",") if v.strip())]
