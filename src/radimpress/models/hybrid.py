@@ -483,7 +483,7 @@ class HybridModel(ImpressionModel):
             generator = load_model(model_dir / "generator", backend="hf")
         m = cls(recipe, rerank, generator)  # type: ignore[arg-type]
         if recipe.choice.objective == "lambdarank":
-            lightgbm()  # the pickled ranker needs it: say so before unpickling fails
+            load_lightgbm()  # the pickled ranker needs it: say so before unpickling fails
         with (model_dir / "scorer.pkl").open("rb") as fh:
             m.scorer = pickle.load(fh)
         if m.stock is not None:
@@ -548,7 +548,7 @@ class ChoiceRows:
         return np.diff(self.starts())
 
 
-def lightgbm() -> Any:
+def load_lightgbm() -> Any:
     """The LightGBM module, or an error that says how to do without it.
 
     Its wheel loads the system's OpenMP runtime (libgomp), which a minimal
@@ -585,7 +585,7 @@ def fit_choice(c: ChoiceOptions, x: np.ndarray, rows: ChoiceRows) -> Any:
             l2_regularization=1.0,
             random_state=c.seed,
         ).fit(x, rows.regret())
-    ranker = lightgbm().LGBMRanker(
+    ranker = load_lightgbm().LGBMRanker(
         objective="lambdarank",
         n_estimators=c.max_iter,
         learning_rate=c.learning_rate,
