@@ -588,8 +588,11 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
         return False
     if f.polarity == "uncertain" and not _STRONG_HEDGE.search(_words_before(f, 6)):
         return False  # "may represent", "cannot exclude": the radiologist's call to leave out
-    if f.observation not in V.NORMAL_MUST_NAME and (
-        acute_only or f.observation not in V.NORMAL_MUST_NAME_ANY
+    named_when = _NORMAL_MUST_NAME_WHEN.get(f.observation)
+    if (
+        f.observation not in V.NORMAL_MUST_NAME
+        and (acute_only or f.observation not in V.NORMAL_MUST_NAME_ANY)
+        and not (named_when and named_when.search(f"{_words_before(f, 3)} {f.text}"))
     ):
         return False
     if f.observation == "Edema" and _VASCULAR.search(f.text):
@@ -651,6 +654,7 @@ def _own_sentence(m: Mention) -> str:
 
 
 _NORMAL_SUBSTANTIAL = {k: re.compile(v, re.I) for k, v in V.NORMAL_SUBSTANTIAL.items()}
+_NORMAL_MUST_NAME_WHEN = {k: re.compile(v, re.I) for k, v in V.NORMAL_MUST_NAME_WHEN.items()}
 # "probable pneumonia", "likely effusion": said as the radiologist's reading, so a normal
 # impression leaves it out wrongly
 _STRONG_HEDGE = re.compile(

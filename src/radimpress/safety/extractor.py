@@ -90,6 +90,7 @@ _SECTION_HEADER = re.compile(V.SECTION_HEADER, re.I | re.M)
 _PAST_SECTION = re.compile(V.PAST_SECTIONS, re.I)
 _CHRONIC = re.compile(V.CHRONIC, re.I)
 _ACUTE = re.compile(V.ACUTE, re.I)
+_COMPARED_WITH_EARLIER = re.compile(V.COMPARED_WITH_EARLIER, re.I)
 _MALPOSITION = re.compile(V.MALPOSITION, re.I)
 _DEVICE_FAULT = re.compile(V.DEVICE_FAULT, re.I)
 _STANDARD = re.compile(V.STANDARD_POSITION, re.I)
@@ -449,7 +450,8 @@ def _mentions_from_doc(
             # it place its tip ("tip in the right atrium")
             side = _side_of(f"{before} {ent.text}") or inherited
         elif obs == "Fracture":
-            if _CHRONIC.search(f"{before_raw} {ent.text} {after_long}"):
+            around = _COMPARED_WITH_EARLIER.sub(" ", f"{before_raw} {ent.text} {after_long}")
+            if _CHRONIC.search(around):
                 acuity = "chronic"
             elif _ACUTE.search(near):
                 acuity = "acute"

@@ -107,7 +107,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     # --- lungs ---
     (
         "Lung Opacity",
-        rf"(?:(?:air[- ]?space|alveolar|parenchymal|interstitial|reticular|patchy|hazy|linear|streaky|focal|ground[- ]glass) )?{_OPAC}|opacification|infiltrates?|infiltration|air[- ]?space disease|(?:air[- ]?space|alveolar|parenchymal|patchy|hazy|ill-defined|focal|streaky|linear|retrocardiac|basilar|base|bases|lung|midlung|mid-lung) {_DENS}|(?:is|are) (?:totally |completely |partially )?opaque|interstitium (?:is )?(?:\w+ )?(?:prominent|accentuated)|prominent interstitium|(?:increased|prominent|coarse|coarsened|reticular|accentuated)(?: \w+){0, 3} interstitial markings|haziness|(?:increased|prominent|coarse|coarsened|reticular|accentuated) (?:interstitial |lung |pulmonary |bronchovascular |reticular )?markings|interstitial (?:prominence|accentuation)|\bstreakiness\b|\bstrand(?:s|ing|y)\b|(?:interstitial|septal|peribronchial|bronchial wall) thickening|peribronchial cuffing",
+        rf"(?:(?:air[- ]?space|alveolar|parenchymal|interstitial|reticular|patchy|hazy|linear|streaky|focal|ground[- ]glass) )?{_OPAC}|opacification|infiltrates?|infiltration|air[- ]?space disease|(?:air[- ]?space|alveolar|parenchymal|patchy|hazy|ill-defined|focal|streaky|linear|retrocardiac|basilar|base|bases|lung|midlung|mid-lung|increased) {_DENS}|(?:is|are) (?:totally |completely |partially )?opaque|interstitium (?:is )?(?:\w+ )?(?:prominent|accentuated)|prominent interstitium|(?:increased|prominent|coarse|coarsened|reticular|accentuated)(?: \w+){0, 3} interstitial markings|haziness|(?:increased|prominent|coarse|coarsened|reticular|accentuated) (?:interstitial |lung |pulmonary |bronchovascular |reticular )?markings|interstitial (?:prominence|accentuation)|\bstreakiness\b|\bstrand(?:s|ing|y)\b|(?:interstitial|septal|peribronchial|bronchial wall) thickening|peribronchial cuffing",
         {},
     ),
     (
@@ -219,12 +219,19 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
         "Adenopathy",
         r"\b(?:(?:hilar |mediastinal |paratracheal )?(?:lymph)?adenopathy|(?:enlarged|prominent|bulky) (?:hilar |mediastinal |paratracheal )?lymph (?:nodes?|XXXX)|"
         r"lymph (?:nodes?|XXXX) (?:(?:is|are|remains?|appears?) )?(?:\w+ )?(?:prominent|enlarged)|"
-        r"(?:hilar|hilum|hila|paratracheal|mediastinal|aortopulmonary|subcarinal) (?:prominence|fullness|enlargement|mass(?:es)?|"
+        r"(?:hilar|hilum|hila|paratracheal|mediastinal|aortopulmonary|subcarinal) (?:prominence|fullness|enlargement|"
         r"soft tissues?(?: (?:fullness|prominence|density|opacity))?|opacit(?:y|ies)|densit(?:y|ies)|widening|"
         r"stripe (?:is |appears )?(?:widened|thickened|denser|prominent|thick))|"
         r"(?:prominen(?:t|ce of)(?: the)?|fullness (?:of|in)(?: the)?|enlargement of(?: the)?|enlarged|bulky|full) (?:(?:left|right|both|bilateral) )?"
         r"(?:hil(?:um|a|ar(?: regions?| contours?| shadows?| structures)?)|paratracheal (?:soft tissues?|stripe|region)))\b",
         {"side": "match"},
+    ),
+    # A mass in the hilum or mediastinum may be nodes or a tumour; either way it is a mass
+    # ("stable right hilar mass" must be named), so it is a lesion as well as adenopathy.
+    (
+        "Adenopathy",
+        r"\b(?:hilar|hilum|hila|paratracheal|mediastinal|aortopulmonary|subcarinal) mass(?:es)?\b",
+        {"side": "match", "also": ["Lung Lesion"]},
     ),
     (
         "Hemidiaphragm Elevation",
@@ -400,6 +407,11 @@ ACUTE_BY_NATURE = frozenset(
 NORMAL_MUST_NAME_ANY = frozenset(
     {"Cardiomegaly", "Atelectasis", "Enlarged Cardiomediastinum", "Adenopathy", "Bone Lesion"}
 )
+# ... and "no acute abnormality" too, when their words make them so: a collapsed lobe or lung
+# (an obstructing mucus plug or mass), not subsegmental or plate-like atelectasis.
+NORMAL_MUST_NAME_WHEN = {
+    "Atelectasis": r"^(?!.*\b(?:subsegmental|segmental|plate|discoid|linear|minimal|mild)).*\b(?:collapse|lobar|complete(?:ly)?)\b",
+}
 # Opacities and lesions count only when the words make them substantial: an airspace
 # process or a mass, not "interstitial markings" or "a small density".
 NORMAL_SUBSTANTIAL = {
@@ -676,6 +688,11 @@ CHANGE_DIRECTION = {
 }
 
 CHRONIC = r"\b(?:old|healed|healing|remote|chronic|prior|previous|ununited|nonunion|non-union|longstanding|long-standing|post-?surgical|postoperative|sclerotic|stable|unchanged|again seen|fixation|fixated|orif|hardware|plate|screws?|sternotomy|wires?|deformity from)\b"
+# "new since the prior", "compared to previous": the earlier study, not an earlier injury
+COMPARED_WITH_EARLIER = (
+    r"\b(?:since|from|than|to|with|on) (?:the )?(?:prior|previous)"
+    r"(?: (?:exam\w*|stud(?:y|ies)|radiographs?|films?|imaging|comparison))?(?=\s*(?:[.,;)]|$))"
+)
 ACUTE = r"\b(?:acute|new|displaced|nondisplaced|non-displaced|fresh|recent)\b"
 
 MALPOSITION = (
