@@ -255,9 +255,9 @@ def read_input(path: Path) -> ray.data.Dataset:
     if not path.exists():
         raise InputError(f"{path}: file not found")
     if path.suffix == ".jsonl" or (path.is_dir() and any(path.glob("*.jsonl"))):
-        return ray.data.read_text(str(path), drop_empty_lines=True, ray_remote_args=IO_TASK)
+        return ray.data.read_text(str(path), drop_empty_lines=True, **IO_TASK)
     if path.suffix == ".parquet" or (path.is_dir() and any(path.glob("*.parquet"))):
-        return ray.data.read_parquet(str(path), ray_remote_args=IO_TASK)
+        return ray.data.read_parquet(str(path), **IO_TASK)
     raise InputError(f"{path}: expected a .jsonl or .parquet file (or a folder of them)")
 
 
