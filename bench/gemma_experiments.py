@@ -57,11 +57,17 @@ EXPERIMENTS: dict[str, tuple[str, list[str], str]] = {
         ["train.lr=2e-4", *FAST],
         "LoRA's usual learning rate, longer: all 2,400 training pairs, 200 steps of 8",
     ),
+    "lora-lr2e-4-icl1-long": (
+        "gemma3-270m-lora",
+        ["train.lr=2e-4", *FAST, "prompt.icl_k=1"],
+        "as lora-lr2e-4-long, with the nearest neighbour's findings beside its impression",
+    ),
 }
 # experiments whose budget is not the command line's: all training pairs (and the
 # neighbours in the prompt drawn from all of them), their own steps and minutes
 LONG: dict[str, dict[str, float]] = {
-    "lora-lr2e-4-long": {"steps": 200, "minutes": 60, "eval_every": 100}
+    "lora-lr2e-4-long": {"steps": 200, "minutes": 60, "eval_every": 100},
+    "lora-lr2e-4-icl1-long": {"steps": 200, "minutes": 60, "eval_every": 100},
 }
 # Measured before the runs (bench/gemma_experiments.py --step-cost): seconds per optimizer
 # step of 8 pairs, 2 threads, an idle 2-core machine.
