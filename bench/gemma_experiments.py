@@ -65,9 +65,10 @@ EXPERIMENTS: dict[str, tuple[str, list[str], str]] = {
 }
 # experiments whose budget is not the command line's: all training pairs (and the
 # neighbours in the prompt drawn from all of them), their own steps and minutes
+LONG_BUDGET = {"steps": 200, "minutes": 60, "eval_every": 100}
 LONG: dict[str, dict[str, float]] = {
-    "lora-lr2e-4-long": {"steps": 200, "minutes": 60, "eval_every": 100},
-    "lora-lr2e-4-icl1-long": {"steps": 200, "minutes": 60, "eval_every": 100},
+    "lora-lr2e-4-long": LONG_BUDGET,
+    "lora-lr2e-4-icl1-long": LONG_BUDGET,
 }
 # Measured before the runs (bench/gemma_experiments.py --step-cost): seconds per optimizer
 # step of 8 pairs, 2 threads, an idle 2-core machine.

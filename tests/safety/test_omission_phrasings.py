@@ -84,6 +84,7 @@ MAY_BE_LEFT_OUT = [
     "Plate-like atelectasis at the left base.",
     "Bibasilar atelectasis.",
     "Chronic left lower lobe collapse, unchanged.",
+    "Segmental collapse in the lingula.",  # "collapse", but of a segment, not a lobe
     "Calcified granuloma in the right upper lobe.",
 ]
 

@@ -578,6 +578,20 @@ def _covering(observation: str) -> set[str]:
 _NORMAL_ACUTE_ONLY = re.compile(V.NORMAL_ACUTE_ONLY, re.I)
 
 
+def _named_by_a_normal_impression(f: Mention, acute_only: bool) -> bool:
+    """Whether this kind of normal impression ("Normal chest." or "No acute ...") has to name
+    findings of this observation at all, before asking whether this one is of substance."""
+    if f.observation in V.NORMAL_MUST_NAME:
+        return True
+    if not acute_only and f.observation in V.NORMAL_MUST_NAME_ANY:
+        return True
+    if f.observation not in _NORMAL_MUST_NAME_WHEN:
+        return False
+    when, unless = _NORMAL_MUST_NAME_WHEN[f.observation]
+    words = f"{_words_before(f, 3)} {f.text}"
+    return bool(when.search(words)) and not unless.search(words)
+
+
 def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
     """Whether an impression that calls the study normal leaves this finding out wrongly.
 
@@ -588,12 +602,7 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
         return False
     if f.polarity == "uncertain" and not _STRONG_HEDGE.search(_words_before(f, 6)):
         return False  # "may represent", "cannot exclude": the radiologist's call to leave out
-    named_when = _NORMAL_MUST_NAME_WHEN.get(f.observation)
-    if (
-        f.observation not in V.NORMAL_MUST_NAME
-        and (acute_only or f.observation not in V.NORMAL_MUST_NAME_ANY)
-        and not (named_when and named_when.search(f"{_words_before(f, 3)} {f.text}"))
-    ):
+    if not _named_by_a_normal_impression(f, acute_only):
         return False
     if f.observation == "Edema" and _VASCULAR.search(f.text):
         return False
@@ -654,7 +663,10 @@ def _own_sentence(m: Mention) -> str:
 
 
 _NORMAL_SUBSTANTIAL = {k: re.compile(v, re.I) for k, v in V.NORMAL_SUBSTANTIAL.items()}
-_NORMAL_MUST_NAME_WHEN = {k: re.compile(v, re.I) for k, v in V.NORMAL_MUST_NAME_WHEN.items()}
+_NORMAL_MUST_NAME_WHEN = {
+    k: (re.compile(when, re.I), re.compile(unless, re.I))
+    for k, (when, unless) in V.NORMAL_MUST_NAME_WHEN.items()
+}
 # "probable pneumonia", "likely effusion": said as the radiologist's reading, so a normal
 # impression leaves it out wrongly
 _STRONG_HEDGE = re.compile(

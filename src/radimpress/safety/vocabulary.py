@@ -46,6 +46,7 @@ EXTRA_OBSERVATIONS = (
 )
 
 _OPAC = r"opacit(?:y|ies)"
+_MEDIASTINAL_SITE = r"(?:hilar|hilum|hila|paratracheal|mediastinal|aortopulmonary|subcarinal)"
 _DENS = r"densit(?:y|ies)"
 
 # (observation, regex, metadata). Metadata keys:
@@ -219,7 +220,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
         "Adenopathy",
         r"\b(?:(?:hilar |mediastinal |paratracheal )?(?:lymph)?adenopathy|(?:enlarged|prominent|bulky) (?:hilar |mediastinal |paratracheal )?lymph (?:nodes?|XXXX)|"
         r"lymph (?:nodes?|XXXX) (?:(?:is|are|remains?|appears?) )?(?:\w+ )?(?:prominent|enlarged)|"
-        r"(?:hilar|hilum|hila|paratracheal|mediastinal|aortopulmonary|subcarinal) (?:prominence|fullness|enlargement|"
+        rf"{_MEDIASTINAL_SITE} (?:prominence|fullness|enlargement|"
         r"soft tissues?(?: (?:fullness|prominence|density|opacity))?|opacit(?:y|ies)|densit(?:y|ies)|widening|"
         r"stripe (?:is |appears )?(?:widened|thickened|denser|prominent|thick))|"
         r"(?:prominen(?:t|ce of)(?: the)?|fullness (?:of|in)(?: the)?|enlargement of(?: the)?|enlarged|bulky|full) (?:(?:left|right|both|bilateral) )?"
@@ -230,7 +231,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     # ("stable right hilar mass" must be named), so it is a lesion as well as adenopathy.
     (
         "Adenopathy",
-        r"\b(?:hilar|hilum|hila|paratracheal|mediastinal|aortopulmonary|subcarinal) mass(?:es)?\b",
+        rf"\b{_MEDIASTINAL_SITE} mass(?:es)?\b",
         {"side": "match", "also": ["Lung Lesion"]},
     ),
     (
@@ -407,10 +408,14 @@ ACUTE_BY_NATURE = frozenset(
 NORMAL_MUST_NAME_ANY = frozenset(
     {"Cardiomegaly", "Atelectasis", "Enlarged Cardiomediastinum", "Adenopathy", "Bone Lesion"}
 )
-# ... and "no acute abnormality" too, when their words make them so: a collapsed lobe or lung
-# (an obstructing mucus plug or mass), not subsegmental or plate-like atelectasis.
-NORMAL_MUST_NAME_WHEN = {
-    "Atelectasis": r"^(?!.*\b(?:subsegmental|segmental|plate|discoid|linear|minimal|mild)).*\b(?:collapse|lobar|complete(?:ly)?)\b",
+# ... and "no acute abnormality" too, when their words (the mention and the three words before
+# it) say the first pattern and not the second: a collapsed lobe or lung (an obstructing mucus
+# plug or mass), not subsegmental or plate-like atelectasis.
+NORMAL_MUST_NAME_WHEN: dict[str, tuple[str, str]] = {
+    "Atelectasis": (
+        r"\b(?:collapse|lobar|complete(?:ly)?)\b",
+        r"\b(?:subsegmental|segmental|plate|discoid|linear|minimal|mild)",
+    ),
 }
 # Opacities and lesions count only when the words make them substantial: an airspace
 # process or a mass, not "interstitial markings" or "a small density".
