@@ -25,7 +25,7 @@ import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -34,7 +34,6 @@ from tqdm.auto import tqdm
 from radimpress.models.base import ImpressionModel, load_model, trainable
 from radimpress.models.extractive import VERBATIM, extractive_candidates
 from radimpress.models.features import abnormal_mentions, is_normal_phrase, rouge_l_f, rouge_tokens
-from radimpress.models.neural import NeuralImpressionModel
 from radimpress.models.options import ChoiceOptions
 from radimpress.models.recipes import HybridRecipe
 from radimpress.models.rerank import RerankModel
@@ -42,6 +41,9 @@ from radimpress.models.stock_phrases import StockPhrases
 from radimpress.records import InputError, Report
 from radimpress.safety import SafetyChecker
 from radimpress.threads import resolve_threads
+
+if TYPE_CHECKING:  # the default hybrid has no generator: drafting it never imports torch
+    from radimpress.models.neural import NeuralImpressionModel
 
 # What the stock-phrase classifier tells about a candidate (see `_stock_features`).
 STOCK_FEATURES: tuple[str, ...] = (
