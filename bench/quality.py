@@ -227,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=PREDS.jsonl",
-        help="predictions made elsewhere (e.g. on a GPU) for the slow-subset table",
+        help="predictions made elsewhere (e.g. on a GPU): the slow-subset table, and the full "
+        "table too when they cover every test report",
     )
     ap.add_argument(
         "--note", action="append", default=[], help="a paragraph added under the tables"
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown systems {unknown}; known: {', '.join(SYSTEMS)}")
     work = Path(args.work)
     data = prepare_data(work)
-    from radimpress.records import read_reports, write_jsonl
+    from radimpress.records import read_jsonl, read_reports, write_jsonl
 
     test = read_reports(data / "test.jsonl")
     subset = data / f"test_first{args.slow_limit}.jsonl"
@@ -256,7 +257,18 @@ def main(argv: list[str] | None = None) -> int:
         timings[n] = run_system(
             n, data, subset if slow else data / "test.jsonl", work, args.threads, args.force
         )
-    full = [n for n in names if not SYSTEMS[n][1]]
+    # Predictions made elsewhere join the full table when they cover the whole test split,
+    # and only the first-N table otherwise.
+    test_ids = {r.id for r in test}
+    covers_test = {}
+    for spec in args.external:
+        name, _, path = spec.partition("=")
+        (work / name).mkdir(parents=True, exist_ok=True)
+        (work / name / "predictions.jsonl").write_bytes(Path(path).read_bytes())
+        predicted = {obj["id"] for _, obj in read_jsonl(work / name / "predictions.jsonl")}
+        covers_test[name] = test_ids <= predicted
+    full = [n for n in names if not SYSTEMS[n][1]] + [n for n, c in covers_test.items() if c]
+    names += list(covers_test)
     body = []
     manifest = json.loads((data / "manifest.json").read_text())
     counts = manifest["counts"]
@@ -276,11 +288,6 @@ def main(argv: list[str] | None = None) -> int:
             f"### Test split ({len(test)} reports)\n\n"
             + table(evaluate(full, data / "test.jsonl", work, "test"), timings)
         )
-    for spec in args.external:
-        name, _, path = spec.partition("=")
-        (work / name).mkdir(parents=True, exist_ok=True)
-        (work / name / "predictions.jsonl").write_bytes(Path(path).read_bytes())
-        names.append(name)
     if any(n not in SYSTEMS or SYSTEMS[n][1] for n in names):
         subset_names = names  # baselines are scored again on the subset for a fair comparison
         body.append(
