@@ -6,12 +6,13 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-from rouge_score import rouge_scorer
+from typing import TYPE_CHECKING, Any
 
 from radimpress.models.base import FittedModel, trainable
 from radimpress.models.retrieval_index import NeighbourIndex
+
+if TYPE_CHECKING:
+    from rouge_score.rouge_scorer import RougeScorer
 
 
 class ConstantModel(FittedModel):
@@ -48,7 +49,7 @@ class ConstantModel(FittedModel):
 
 
 def consensus_order(
-    candidates: Sequence[str], weights: Sequence[float], scorer: rouge_scorer.RougeScorer
+    candidates: Sequence[str], weights: Sequence[float], scorer: RougeScorer
 ) -> list[int]:
     """Order candidates by similarity-weighted ROUGE-L agreement with the others.
 
@@ -83,6 +84,8 @@ class RetrievalModel(FittedModel):
         self.index = NeighbourIndex(ngram_max=self.options.ngram_max)
         self.impressions: list[str] = []
         self.ids: list[str] = []
+        from rouge_score import rouge_scorer  # nltk behind it: slow, and only this model needs it
+
         self._scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 
     def fit(self, train, validation=None) -> dict[str, Any]:

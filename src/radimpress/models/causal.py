@@ -22,7 +22,6 @@ from transformers import AutoModelForCausalLM, LogitsProcessor, LogitsProcessorL
 
 from radimpress.models.neural import NeuralImpressionModel
 from radimpress.models.options import GenerationOptions
-from radimpress.models.scratch import architecture, build_config
 from radimpress.records import Report
 
 STOP = "\n"  # prompts and targets are one line each: a newline ends the impression
@@ -62,6 +61,8 @@ class CausalModel(NeuralImpressionModel):
         return AutoModelForCausalLM
 
     def _scratch_model(self, tokenizer) -> Any:
+        from radimpress.models.scratch import architecture, build_config  # model configs: slow
+
         scratch = self.recipe.scratch
         assert scratch is not None
         if architecture(scratch.size) == "t5":

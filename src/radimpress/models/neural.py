@@ -5,6 +5,11 @@ loss is computed and how token ids come back as text; everything a user sees
 (recipes, prompts, LoRA, candidates, the saved folder) is the same for both.
 Training is not here: `radimpress.models.training` drives a model through
 `build`, `encode` and `loss_module`, and the model never calls it back.
+
+peft, rouge-score and transformers' model classes are imported where they are
+used: a model drafting through its CTranslate2 copy needs none of them, and
+importing them was a third of every such process's start (a Ray actor's,
+`serve`'s, each CLI call's).
 """
 
 from __future__ import annotations
@@ -17,10 +22,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
-from rouge_score import rouge_scorer
 from tqdm.auto import tqdm
-from transformers import AutoTokenizer, BitsAndBytesConfig
+from transformers import AutoTokenizer
 
 from radimpress.models.backends import choose_backend, export_card_lines, exported_copy
 from radimpress.models.base import ImpressionModel, trainable
@@ -118,10 +121,14 @@ class NeuralImpressionModel(ImpressionModel):
                 "(gemma3-270m) or a hub id that is in the local Hugging Face cache."
             ) from None
         if kwargs.get("quantization_config") is not None:
+            from peft import prepare_model_for_kbit_training
+
             model = prepare_model_for_kbit_training(model)
         return tokenizer, model
 
     def _apply_lora(self, model: Any) -> Any:
+        from peft import LoraConfig, get_peft_model
+
         opts = self.recipe.lora
         layers, targets = None, opts.target_modules
         if opts.top_layers:
@@ -355,6 +362,8 @@ class NeuralImpressionModel(ImpressionModel):
         if saved_as == "reference":
             m.tokenizer, m.model = m._load_pretrained(recipe.base or "")
         elif saved_as == "adapter":
+            from peft import PeftModel
+
             m.tokenizer = AutoTokenizer.from_pretrained(str(model_dir / ADAPTER_DIR))
             _, base = m._load_pretrained(recipe.base or "")
             m.model = PeftModel.from_pretrained(base, str(model_dir / ADAPTER_DIR))
@@ -467,6 +476,8 @@ def mbr_rank(candidates: Sequence[str]) -> list[str]:
     cands = [c for c in candidates if c]
     if len(cands) <= 2:
         return list(cands) or [""]
+    from rouge_score import rouge_scorer
+
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
     order = consensus_order(cands, [1.0] * len(cands), scorer)
     return [cands[i] for i in order]
@@ -485,6 +496,8 @@ def _bitsandbytes_config(quantize: str) -> Any:
         raise InputError(
             f"lora.quantize={quantize} (QLoRA) needs the bitsandbytes package: pip install bitsandbytes"
         ) from None
+    from transformers import BitsAndBytesConfig
+
     if quantize == "8bit":
         return BitsAndBytesConfig(load_in_8bit=True)
     return BitsAndBytesConfig(

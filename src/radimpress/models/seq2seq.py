@@ -11,11 +11,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import AutoModelForSeq2SeqLM, T5ForConditionalGeneration
+from transformers import AutoModelForSeq2SeqLM
 
 from radimpress.models.neural import NeuralImpressionModel
 from radimpress.models.options import GenerationOptions
-from radimpress.models.scratch import architecture, build_config
 
 
 class Seq2SeqModel(NeuralImpressionModel):
@@ -26,6 +25,11 @@ class Seq2SeqModel(NeuralImpressionModel):
         return AutoModelForSeq2SeqLM
 
     def _scratch_model(self, tokenizer) -> Any:
+        # Here, not at the top: T5's modules cost seconds of every start, even a CTranslate2 one.
+        from transformers import T5ForConditionalGeneration
+
+        from radimpress.models.scratch import architecture, build_config
+
         scratch = self.recipe.scratch
         assert scratch is not None
         if architecture(scratch.size) != "t5":
