@@ -313,10 +313,12 @@ def main() -> None:
     gemma_reports = args.work / "gemma-reports.jsonl"
     write_jsonl(gemma_reports, test[: args.gemma_reports])
     threads = os.environ.get("RADIMPRESS_THREADS", "half the cores")
-    results: dict = {"threads": threads, "beams": BEAMS, "batch": BATCH}
     path = RESULTS / "speed.json"
-    if path.exists():  # parts skipped in this run keep their last numbers
-        results = {**json.loads(path.read_text()), **results}
+    # Parts skipped in this run keep their last numbers, and the generation parts their
+    # threads: a run of the Ray part alone must not relabel them.
+    results: dict = json.loads(path.read_text()) if path.exists() else {}
+    if not {"t5", "gemma", "gemma-quality"} <= set(args.skip) or "threads" not in results:
+        results.update(threads=threads, beams=BEAMS, batch=BATCH)
 
     if "t5" not in args.skip:
         t5 = trained(args.work, data, "t5rag", "t5-scratch-rag", f"train.max_steps={args.t5_steps}",
