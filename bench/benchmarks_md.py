@@ -71,6 +71,24 @@ def add_no_write_flag(ap: argparse.ArgumentParser) -> None:
     )
 
 
+def add_notes_flag(ap: argparse.ArgumentParser, default: Path) -> None:
+    """What the numbers say lives in a Markdown file beside the script, not in the command:
+    a note is edited and reviewed like any text, and the recorded command stays readable."""
+    ap.add_argument(
+        "--notes",
+        type=Path,
+        default=default,
+        help=f"paragraphs added under the tables (default: {default.relative_to(ROOT)})",
+    )
+
+
+def read_notes(path: Path) -> list[str]:
+    """The paragraphs of a notes file (blank-line separated); none when it is absent."""
+    if not path.exists():
+        return []
+    return [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+
+
 def publish(title: str, body: str, write: bool = True) -> None:
     """Print a benchmark's section and, unless told not to, replace it in BENCHMARKS.md."""
     print(body)

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import ROOT, add_no_write_flag, publish  # noqa: E402
+from benchmarks_md import ROOT, add_no_write_flag, add_notes_flag, publish, read_notes  # noqa: E402
 from quality import OPENI, prepare_data, run_measured  # noqa: E402
 from radimpress.records import read_reports, write_jsonl  # noqa: E402
 
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--beams", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default=str(ROOT / "runs" / "bench-gemma"))
-    ap.add_argument("--note", action="append", default=[], help="a paragraph added under the table")
+    add_notes_flag(ap, ROOT / "bench" / "gemma_experiments_notes.md")
     add_no_write_flag(ap)
     args = ap.parse_args(argv)
     if not OPENI.exists():
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         f"`radimpress evaluate`). {args.threads} CPU threads; times are upper bounds on a shared "
         f"machine.\n\n{STEP_COST_NOTE}\n\n" + table(results, args.beams)
     )
-    body = "\n\n".join([body, *args.note])
+    body = "\n\n".join([body, *read_notes(args.notes)])
     publish("Gemma 3 270M fine-tuning experiments", body, write=not args.no_benchmarks_md)
     return 0
 

@@ -5,9 +5,9 @@
 Ingests ../shared/datasets/openi/reports.csv, builds the default fixed-seed
 split, then for each system runs `radimpress train` and `radimpress generate`
 as child processes (so wall time and peak memory are per system), evaluates
-all systems on the test split with the retrieval-consensus baseline first
-(the bootstrap deltas are against it), and replaces the `Quality (Open-i)`
-section of BENCHMARKS.md. Each system's model and predictions are kept under
+all systems on the test split (the bootstrap deltas are against the first of
+--systems, rerank by default), and replaces the `Quality (Open-i)` section of
+BENCHMARKS.md, with the paragraphs of bench/quality_notes.md under the tables. Each system's model and predictions are kept under
 --work, so an interrupted run resumes where it stopped (--force redoes all).
 Slow systems (the in-context LLM) run on the first --slow-limit test reports
 and are compared with the baselines on that same subset.
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import ROOT, replace_section  # noqa: E402
+from benchmarks_md import ROOT, add_notes_flag, read_notes, replace_section  # noqa: E402
 
 OPENI = ROOT.parent / "shared" / "datasets" / "openi" / "reports.csv"
 
@@ -230,9 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         help="predictions made elsewhere (e.g. on a GPU): the slow-subset table, and the full "
         "table too when they cover every test report",
     )
-    ap.add_argument(
-        "--note", action="append", default=[], help="a paragraph added under the tables"
-    )
+    add_notes_flag(ap, ROOT / "bench" / "quality_notes.md")
     ap.add_argument(
         "--no-benchmarks-md", action="store_true", help="print, do not write BENCHMARKS.md"
     )
@@ -294,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
             f"### First {args.slow_limit} test reports (slow systems)\n\n"
             + table(evaluate(subset_names, subset, work, f"first{args.slow_limit}"), timings)
         )
-    body += args.note
+    body += read_notes(args.notes)
     text = "\n\n".join(body)
     print(text)
     if not args.no_benchmarks_md:
