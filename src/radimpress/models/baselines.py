@@ -84,7 +84,7 @@ class RetrievalModel(FittedModel):
         self.index = NeighbourIndex(ngram_max=self.options.ngram_max)
         self.impressions: list[str] = []
         self.ids: list[str] = []
-        from rouge_score import rouge_scorer  # nltk behind it: slow, and only this model needs it
+        from rouge_score import rouge_scorer  # here: nltk behind it costs every other model seconds
 
         self._scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 

@@ -42,7 +42,7 @@ from radimpress.records import InputError, Report
 from radimpress.safety import SafetyChecker
 from radimpress.threads import resolve_threads
 
-if TYPE_CHECKING:  # the default hybrid has no generator: drafting it never imports torch
+if TYPE_CHECKING:  # the default hybrid has no generator: drafting it imports no transformers
     from radimpress.models.neural import NeuralImpressionModel
 
 # What the stock-phrase classifier tells about a candidate (see `_stock_features`).
