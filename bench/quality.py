@@ -7,9 +7,9 @@ split, then for each system runs `radimpress train` and `radimpress generate`
 as child processes (so wall time and peak memory are per system), evaluates
 all systems on the test split (the bootstrap deltas are against the first of
 --systems, rerank by default), and replaces the `Quality (Open-i)` section of
-BENCHMARKS.md, with the paragraphs of bench/quality_notes.md under the tables. Each system's model and predictions are kept under
---work, so an interrupted run resumes where it stopped (--force redoes all).
-Slow systems (the in-context LLM) run on the first --slow-limit test reports
+BENCHMARKS.md, with the paragraphs of bench/quality_notes.md under the tables.
+Each system's model and predictions are kept under --work, so an interrupted
+run resumes where it stopped (--force redoes all). Slow systems (the in-context LLM) run on the first --slow-limit test reports
 and are compared with the baselines on that same subset.
 """
 
