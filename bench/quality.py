@@ -9,8 +9,9 @@ all systems on the test split (the bootstrap deltas are against the first of
 --systems, rerank by default), and replaces the `Quality (Open-i)` section of
 BENCHMARKS.md, with the paragraphs of bench/quality_notes.md under the tables.
 Each system's model and predictions are kept under --work, so an interrupted
-run resumes where it stopped (--force redoes all). Slow systems (the in-context LLM) run on the first --slow-limit test reports
-and are compared with the baselines on that same subset.
+run resumes where it stopped (--force redoes all). Slow systems (the in-context
+LLM) run on the first --slow-limit test reports and are compared with the
+baselines on that same subset.
 """
 
 from __future__ import annotations
