@@ -62,6 +62,12 @@ EXPERIMENTS: dict[str, tuple[str, list[str], str]] = {
         ["train.lr=2e-4", *FAST, "prompt.icl_k=1"],
         "as lora-lr2e-4-long, with the nearest neighbour's findings beside its impression",
     ),
+    "lora-lr2e-4-icl3-long": (
+        "gemma3-270m-lora",
+        ["train.lr=2e-4", *FAST, "prompt.icl_k=3", "prompt.rag_k=0"],
+        "as lora-lr2e-4-long, with the 3 nearest neighbours' findings beside their impressions "
+        "(and no impressions without findings)",
+    ),
 }
 # experiments whose budget is not the command line's: all training pairs (and the
 # neighbours in the prompt drawn from all of them), their own steps and minutes
@@ -69,6 +75,7 @@ LONG_BUDGET = {"steps": 200, "minutes": 60, "eval_every": 100}
 LONG: dict[str, dict[str, float]] = {
     "lora-lr2e-4-long": LONG_BUDGET,
     "lora-lr2e-4-icl1-long": LONG_BUDGET,
+    "lora-lr2e-4-icl3-long": LONG_BUDGET,
 }
 # Measured before the runs (bench/gemma_experiments.py --step-cost): seconds per optimizer
 # step of 8 pairs, 2 threads, an idle 2-core machine.
