@@ -83,9 +83,13 @@ def add_notes_flag(ap: argparse.ArgumentParser, default: Path) -> None:
 
 
 def read_notes(path: Path) -> list[str]:
-    """The paragraphs of a notes file (blank-line separated); none when it is absent."""
-    if not path.exists():
-        return []
+    """The paragraphs of a notes file (blank-line separated).
+
+    A missing file is an error, not an empty list: a mistyped --notes would otherwise
+    publish the section without what its numbers mean.
+    """
+    if not path.is_file():
+        raise SystemExit(f"{path}: notes file not found (--notes names the file to publish)")
     return [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
 
 

@@ -236,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         "--no-benchmarks-md", action="store_true", help="print, do not write BENCHMARKS.md"
     )
     args = ap.parse_args(argv)
+    notes = read_notes(args.notes)  # before the run: a wrong path fails at once
     if not OPENI.exists():
         print(f"skipped: {OPENI} not found (the Open-i working copy lives in ../shared)")
         return 0
@@ -293,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             f"### First {args.slow_limit} test reports (slow systems)\n\n"
             + table(evaluate(subset_names, subset, work, f"first{args.slow_limit}"), timings)
         )
-    body += read_notes(args.notes)
+    body += notes
     text = "\n\n".join(body)
     print(text)
     if not args.no_benchmarks_md:

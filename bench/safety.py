@@ -41,7 +41,7 @@ from io import BytesIO
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import ROOT, machine, replace_section  # noqa: E402
+from benchmarks_md import ROOT, add_notes_flag, machine, read_notes, replace_section  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -559,9 +559,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--no-baseline", action="store_true", help="skip timing the baseline checker")
     ap.add_argument("--no-speed", action="store_true", help="skip all timing")
-    ap.add_argument("--notes", type=Path, default=ROOT / "bench" / "safety_review.md")
+    add_notes_flag(ap, ROOT / "bench" / "safety_review.md")
     ap.add_argument("--no-benchmarks-md", action="store_true", help="do not touch BENCHMARKS.md")
     args = ap.parse_args(argv)
+    notes = read_notes(args.notes)  # before the run: a wrong path fails at once
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -670,8 +671,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     if not args.no_benchmarks_md:
-        notes = args.notes.read_text(encoding="utf-8") if args.notes.exists() else ""
-        replace_section("Safety", section_body(summary, notes))
+        replace_section("Safety", section_body(summary, "\n\n".join(notes)))
         print("updated BENCHMARKS.md ## Safety")
     return 0
 
