@@ -134,3 +134,36 @@ def test_shards_are_named_by_their_ids_and_parquet_reads_back(tmp_path):
         assert batch.done_ids(tmp_path / fmt, fmt) == {"r0", "r1", "r2"}
     (tmp_path / "jsonl" / "part-x.jsonl.tmp").write_text("half a li")
     assert batch.clear_partial(tmp_path / "jsonl") == 1
+
+
+ACTOR_THREADS = """
+import json, os, sys
+from threadpoolctl import threadpool_info
+from radimpress.drafting.batch import BatchJob, DraftActor
+DraftActor(BatchJob(model=sys.argv[1], input="in.jsonl", output="out", threads=1), set())
+torch = sys.modules.get("torch")
+print(json.dumps({
+    "env": [os.environ.get(v) for v in ("RADIMPRESS_THREADS", "OMP_NUM_THREADS")],
+    "pools": sorted({p["num_threads"] for p in threadpool_info()}),
+    "torch": torch.get_num_threads() if torch else 1,
+}))
+"""
+
+
+def test_an_actor_gives_its_threads_to_every_library_without_a_runtime_env(archive):
+    """The job sets no runtime_env (it would keep Ray from using the workers a node keeps
+    started), so an actor started with no thread settings must apply --threads itself. One
+    thread: every library's own default here is a thread per core."""
+    _, model, _ = archive
+    env = {
+        k: v for k, v in os.environ.items() if k != "RADIMPRESS_THREADS" and "NUM_THREADS" not in k
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", ACTOR_THREADS, str(model)],
+        capture_output=True, text=True, env=env, timeout=120, check=True,
+    )  # fmt: skip
+    assert json.loads(out.stdout.splitlines()[-1]) == {
+        "env": ["1", "1"],
+        "pools": [1],
+        "torch": 1,
+    }
