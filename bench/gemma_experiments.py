@@ -52,6 +52,12 @@ EXPERIMENTS: dict[str, tuple[str, list[str], str]] = {
         ["train.lr=1e-3", *FAST, *SHORT_PROMPT],
         "and a short prompt: findings only, no instruction, no neighbours",
     ),
+    "lora-lr2e-4-all-layers": (
+        "gemma3-270m-lora",
+        ["train.lr=2e-4", "train.vocab_shortlist=true", "lora.top_layers=0"],
+        "LoRA's usual learning rate on all 18 layers (the shortlist kept): the capacity that "
+        "adapting only the last 6 gives up for speed",
+    ),
     "lora-lr2e-4-long": (
         "gemma3-270m-lora",
         ["train.lr=2e-4", *FAST],
@@ -156,6 +162,30 @@ def run(name: str, data: Path, tests: Path, work: Path, args, all_pairs: Path) -
     return result
 
 
+# The flags every recorded row was measured with before rows kept their settings.
+RECORDED_SETTINGS = {"train_pairs": 800, "steps": 80, "minutes": 30.0, "val": 32, "test": 100}
+
+
+def settings(args: argparse.Namespace) -> dict:
+    return {k: getattr(args, k) for k in RECORDED_SETTINGS}
+
+
+def kept_results(args: argparse.Namespace) -> list[dict]:
+    """The recorded rows, if they were measured as this run measures (else an error naming them)."""
+    if not RESULTS.exists():
+        return []
+    rows = json.loads(RESULTS.read_text())
+    other = [
+        r["experiment"] for r in rows if r.get("settings", RECORDED_SETTINGS) != settings(args)
+    ]
+    if other:
+        raise SystemExit(
+            f"{RESULTS}: {', '.join(other)} were measured with other flags than "
+            f"{settings(args)}; run them again with these (--only) or use their flags"
+        )
+    return rows
+
+
 def table(results: list[dict], beams: list[int]) -> str:
     head = "| experiment | what it tests | training pairs | steps | train s | steps/s | best validation ROUGE-L (greedy) |"
     head += "".join(
@@ -201,16 +231,18 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in EXPERIMENTS]
     if unknown:
         ap.error(f"unknown experiments {unknown}; known: {', '.join(EXPERIMENTS)}")
+    # Experiments not run now keep their recorded rows: each long one is an hour of CPU.
+    rows = {r["experiment"]: r for r in kept_results(args) if r["experiment"] not in names}
     work = Path(args.work)
     full = prepare_data(ROOT / "runs" / "bench-quality")
     data, tests = subset(full, work, args.train_pairs, args.val, args.test)
-    results = []
     for name in names:
         print(f"[{name}] {EXPERIMENTS[name][2]} ...", flush=True)
-        results.append(run(name, data, tests, work, args, full))
+        rows[name] = {**run(name, data, tests, work, args, full), "settings": settings(args)}
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2))
-    long_here = [n for n in names if n in LONG]
+        RESULTS.write_text(json.dumps([rows[n] for n in EXPERIMENTS if n in rows], indent=2))
+    results = [rows[n] for n in EXPERIMENTS if n in rows]
+    long_here = [r["experiment"] for r in results if r["experiment"] in LONG]
     b = LONG_BUDGET
     except_long = (
         f" (except {', '.join(long_here)}: all training pairs, at most {b['steps']:g} steps "
@@ -225,7 +257,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.val} validation reports every 25 steps{except_long}, then drafts for the first "
         f"{args.test} test reports, scored without stemming; normal / abnormal by the reference impression (see "
         f"`radimpress evaluate`). {args.threads} CPU threads; times are upper bounds on a shared "
-        f"machine.\n\n{STEP_COST_NOTE}\n\n" + table(results, args.beams)
+        f"machine. Experiments this command did not run keep the rows of the run that measured "
+        f"them (`{RESULTS.relative_to(ROOT)}`).\n\n{STEP_COST_NOTE}\n\n"
+        + table(results, args.beams)
     )
     body = "\n\n".join([body, *notes])
     publish("Gemma 3 270M fine-tuning experiments", body, write=not args.no_benchmarks_md)
