@@ -74,11 +74,23 @@ EXPERIMENTS: dict[str, tuple[str, list[str], str]] = {
         "as lora-lr2e-4-long, with the 3 nearest neighbours' findings beside their impressions "
         "(and no impressions without findings)",
     ),
+    "lora-lr2e-4-all-layers-icl1-long": (
+        "gemma3-270m-lora",
+        ["train.lr=2e-4", "train.vocab_shortlist=true", "lora.top_layers=0", "prompt.icl_k=1"],
+        "as lora-lr2e-4-icl1-long, with LoRA on all 18 layers",
+    ),
 }
 # experiments whose budget is not the command line's: all training pairs (and the
 # neighbours in the prompt drawn from all of them), their own steps and minutes
 LONG_BUDGET = {"steps": 200, "minutes": 60, "eval_every": 100}
-LONG = frozenset({"lora-lr2e-4-long", "lora-lr2e-4-icl1-long", "lora-lr2e-4-icl3-long"})
+LONG = frozenset(
+    {
+        "lora-lr2e-4-long",
+        "lora-lr2e-4-icl1-long",
+        "lora-lr2e-4-icl3-long",
+        "lora-lr2e-4-all-layers-icl1-long",
+    }
+)
 # Measured before the runs (bench/gemma_experiments.py --step-cost): seconds per optimizer
 # step of 8 pairs, 2 threads, an idle 2-core machine.
 STEP_COST_NOTE = (
