@@ -91,7 +91,7 @@ LONG = frozenset(
         "lora-lr2e-4-all-layers-icl1-long",
     }
 )
-# Measured before the runs (bench/gemma_experiments.py --step-cost): seconds per optimizer
+# Measured by hand before the runs (this script has no flag for it): seconds per optimizer
 # step of 8 pairs, 2 threads, an idle 2-core machine.
 STEP_COST_NOTE = (
     "Cost of one optimizer step of 8 pairs on 2 idle cores (fp32, LoRA r 16): all layers and the "
