@@ -101,24 +101,60 @@ STEP_COST_NOTE = (
 )
 
 
-def subset(data: Path, work: Path, train_pairs: int, val: int, test: int) -> tuple[Path, Path]:
-    """The same training subset, validation and test reports for every experiment."""
+# The flags every recorded row was measured with before rows kept their settings.
+RECORDED_SETTINGS = {"train_pairs": 800, "steps": 80, "minutes": 30.0, "val": 32, "test": 100}
+
+
+def settings(args: argparse.Namespace) -> dict:
+    return {k: getattr(args, k) for k in RECORDED_SETTINGS}
+
+
+def measured_as(row: dict, args: argparse.Namespace) -> bool:
+    return row.get("settings", RECORDED_SETTINGS) == settings(args)
+
+
+def kept_results(args: argparse.Namespace) -> list[dict]:
+    """The recorded rows, if they were measured as this run measures (else an error naming them)."""
+    if not RESULTS.exists():
+        return []
+    rows = json.loads(RESULTS.read_text())
+    other = [r["experiment"] for r in rows if not measured_as(r, args)]
+    if other:
+        raise SystemExit(
+            f"{RESULTS}: {', '.join(other)} were measured with other flags than "
+            f"{settings(args)}; run them again with these (--only) or use their flags"
+        )
+    return rows
+
+
+def subset(data: Path, work: Path, args: argparse.Namespace) -> tuple[Path, Path]:
+    """The same training subset, validation and test reports for every experiment.
+
+    Written again when the sizes asked differ from the ones on disk: a subset kept from a run
+    with other flags would train and score the new experiments on other reports.
+    """
     folder = work / "data"
-    if not (folder / "train.jsonl").exists():
-        write_jsonl(folder / "train.jsonl", read_reports(data / "train.jsonl")[:train_pairs])
-        write_jsonl(folder / "validation.jsonl", read_reports(data / "validation.jsonl")[:val])
+    sizes = {"train": args.train_pairs, "validation": args.val, "test": args.test}
+    record = folder / "subset.json"
+    if not record.exists() or json.loads(record.read_text()) != sizes:
+        for split, n in sizes.items():
+            write_jsonl(folder / f"{split}.jsonl", read_reports(data / f"{split}.jsonl")[:n])
         (folder / "manifest.json").write_bytes((data / "manifest.json").read_bytes())
-    tests = folder / "test.jsonl"
-    if not tests.exists():
-        write_jsonl(tests, read_reports(data / "test.jsonl")[:test])
-    return folder, tests
+        record.write_text(json.dumps(sizes))
+    return folder, folder / "test.jsonl"
 
 
 def run(name: str, data: Path, tests: Path, work: Path, args, all_pairs: Path) -> dict:
     out = work / name
     done = out / "result.json"
-    if done.exists():
-        return json.loads(done.read_text())
+    if done.exists():  # finished earlier: kept only if measured as this run measures
+        cached = json.loads(done.read_text())
+        if not measured_as(cached, args):
+            raise SystemExit(
+                f"{done}: measured with {cached.get('settings', RECORDED_SETTINGS)}, not "
+                f"{settings(args)}; delete {out} to run it again with these flags"
+            )
+        return cached
     out.mkdir(parents=True, exist_ok=True)
     recipe, overrides, why = EXPERIMENTS[name]
     cli = [sys.executable, "-m", "radimpress", "--threads", str(args.threads)]
@@ -150,6 +186,7 @@ def run(name: str, data: Path, tests: Path, work: Path, args, all_pairs: Path) -
         "steps_per_second": metrics.get("steps_per_second"),
         "validation": metrics.get("validation"),
         "train_peak_mib": round(train["peak_mib"]),
+        "settings": settings(args),
     }
     for beams in args.beams:
         preds = out / f"predictions-beam{beams}.jsonl"
@@ -172,30 +209,6 @@ def run(name: str, data: Path, tests: Path, work: Path, args, all_pairs: Path) -
         }
     done.write_text(json.dumps(result, indent=2))
     return result
-
-
-# The flags every recorded row was measured with before rows kept their settings.
-RECORDED_SETTINGS = {"train_pairs": 800, "steps": 80, "minutes": 30.0, "val": 32, "test": 100}
-
-
-def settings(args: argparse.Namespace) -> dict:
-    return {k: getattr(args, k) for k in RECORDED_SETTINGS}
-
-
-def kept_results(args: argparse.Namespace) -> list[dict]:
-    """The recorded rows, if they were measured as this run measures (else an error naming them)."""
-    if not RESULTS.exists():
-        return []
-    rows = json.loads(RESULTS.read_text())
-    other = [
-        r["experiment"] for r in rows if r.get("settings", RECORDED_SETTINGS) != settings(args)
-    ]
-    if other:
-        raise SystemExit(
-            f"{RESULTS}: {', '.join(other)} were measured with other flags than "
-            f"{settings(args)}; run them again with these (--only) or use their flags"
-        )
-    return rows
 
 
 def table(results: list[dict], beams: list[int]) -> str:
@@ -247,10 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = {r["experiment"]: r for r in kept_results(args) if r["experiment"] not in names}
     work = Path(args.work)
     full = prepare_data(ROOT / "runs" / "bench-quality")
-    data, tests = subset(full, work, args.train_pairs, args.val, args.test)
+    data, tests = subset(full, work, args)
     for name in names:
         print(f"[{name}] {EXPERIMENTS[name][2]} ...", flush=True)
-        rows[name] = {**run(name, data, tests, work, args, full), "settings": settings(args)}
+        rows[name] = run(name, data, tests, work, args, full)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps([rows[n] for n in EXPERIMENTS if n in rows], indent=2))
     results = [rows[n] for n in EXPERIMENTS if n in rows]

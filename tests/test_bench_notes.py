@@ -7,16 +7,22 @@ from pathlib import Path
 
 import pytest
 
+from radimpress.records import read_reports, write_jsonl
+from support import synthetic_reports
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _benchmarks_md():
-    spec = importlib.util.spec_from_file_location(
-        "benchmarks_md", ROOT / "bench" / "benchmarks_md.py"
-    )
+def _bench(name: str):
+    """A benchmark script as a module (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _benchmarks_md():
+    return _bench("benchmarks_md")
 
 
 def test_notes_are_the_files_paragraphs():
@@ -34,11 +40,7 @@ def test_a_missing_notes_file_stops_the_benchmark_naming_it(tmp_path):
 
 
 def _gemma_experiments(results: Path):
-    spec = importlib.util.spec_from_file_location(
-        "gemma_experiments", ROOT / "bench" / "gemma_experiments.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _bench("gemma_experiments")
     module.RESULTS = results
     return module
 
@@ -60,3 +62,33 @@ def test_recorded_experiments_are_kept_only_if_measured_as_this_run_measures(tmp
         bench.kept_results(args)
     with pytest.raises(SystemExit, match="icl, lora-lr2e-4 were measured with other flags"):
         bench.kept_results(bench.argparse.Namespace(**other["settings"]))
+
+
+def test_an_experiment_finished_with_other_flags_is_not_reused(tmp_path):
+    """Its folder's result would otherwise be published under this run's header."""
+    bench = _gemma_experiments(tmp_path / "gemma_experiments.json")
+    args = bench.argparse.Namespace(**bench.RECORDED_SETTINGS)
+    (tmp_path / "lora-lr2e-4").mkdir()
+    finished = {"experiment": "lora-lr2e-4", "settings": {**bench.RECORDED_SETTINGS, "val": 48}}
+    (tmp_path / "lora-lr2e-4" / "result.json").write_text(bench.json.dumps(finished))
+    with pytest.raises(SystemExit, match="lora-lr2e-4/result.json: measured with"):
+        bench.run("lora-lr2e-4", tmp_path, tmp_path / "test.jsonl", tmp_path, args, tmp_path)
+    finished["settings"] = dict(bench.RECORDED_SETTINGS)
+    (tmp_path / "lora-lr2e-4" / "result.json").write_text(bench.json.dumps(finished))
+    assert bench.run("lora-lr2e-4", tmp_path, None, tmp_path, args, tmp_path) == finished
+
+
+def test_the_experiments_subset_follows_the_sizes_asked(tmp_path):
+    """A subset kept from a run with other sizes would train the new experiments on other pairs."""
+    bench = _gemma_experiments(tmp_path / "gemma_experiments.json")
+    full = tmp_path / "full"
+    for split in ("train", "validation", "test"):
+        write_jsonl(full / f"{split}.jsonl", synthetic_reports(10, 3, split[:2]))
+    (full / "manifest.json").write_text("{}")
+    sizes = bench.argparse.Namespace(train_pairs=4, val=2, test=3)
+    folder, tests = bench.subset(full, tmp_path / "work", sizes)
+    assert [len(read_reports(folder / f"{s}.jsonl")) for s in ("train", "validation")] == [4, 2]
+    assert len(read_reports(tests)) == 3
+    sizes.train_pairs = 6
+    folder, tests = bench.subset(full, tmp_path / "work", sizes)
+    assert len(read_reports(folder / "train.jsonl")) == 6
