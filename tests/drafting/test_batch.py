@@ -136,16 +136,17 @@ def test_shards_are_named_by_their_ids_and_parquet_reads_back(tmp_path):
     assert batch.clear_partial(tmp_path / "jsonl") == 1
 
 
+# torch is imported first, as a neural model's modules are when Ray loads the actor's class
 ACTOR_THREADS = """
 import json, os, sys
+import torch
 from threadpoolctl import threadpool_info
 from radimpress.drafting.batch import BatchJob, DraftActor
 DraftActor(BatchJob(model=sys.argv[1], input="in.jsonl", output="out", threads=1), set())
-torch = sys.modules.get("torch")
 print(json.dumps({
     "env": [os.environ.get(v) for v in ("RADIMPRESS_THREADS", "OMP_NUM_THREADS")],
     "pools": sorted({p["num_threads"] for p in threadpool_info()}),
-    "torch": torch.get_num_threads() if torch else 1,
+    "torch": torch.get_num_threads(),
 }))
 """
 
