@@ -90,6 +90,12 @@ class CausalModel(NeuralImpressionModel):
         encoded = self.tokenizer([" " + t for t in targets], add_special_tokens=False)["input_ids"]
         return [ids[: limit - 1] + [eos] for ids in encoded]
 
+    def pair_lengths(self, prompts: Sequence[str], targets: Sequence[str]) -> list[int]:
+        return [
+            len(p) + len(c)
+            for p, c in zip(self.prompt_ids(prompts), self.completion_ids(targets), strict=True)
+        ]
+
     def encode(self, prompts: Sequence[str], targets: Sequence[str]) -> dict[str, Any]:
         seqs, labels = [], []
         for p, c in zip(self.prompt_ids(prompts), self.completion_ids(targets), strict=True):

@@ -62,6 +62,12 @@ class TrainOptions(Options):
         description="causal models: softmax over the tokens of the training impressions only, "
         "in training and generation (cuts the output projection of a 262k vocabulary)",
     )
+    group_by_length: bool = Field(
+        False,
+        description="batches of pairs of similar token length (transformers' length-grouped "
+        "order: shuffled megabatches of 50 batches, each sorted by length): less compute on "
+        "padding",
+    )
     seed: int = 13
     log_every: int = Field(10, ge=1, description="steps between loss updates on the progress bar")
 

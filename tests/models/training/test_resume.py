@@ -23,11 +23,12 @@ def _run(work, resume=False, **train):
     return train_tiny(recipe, TRAIN, VAL, work_dir=work, resume=resume)
 
 
-def test_resumed_run_matches_an_uninterrupted_one(tmp_path):
-    whole, whole_metrics = _run(tmp_path / "whole")
-    first, first_metrics = _run(tmp_path / "split", stop_after=3)
+@pytest.mark.parametrize("grouped", [False, True], ids=["random-order", "length-grouped"])
+def test_resumed_run_matches_an_uninterrupted_one(tmp_path, grouped):
+    whole, whole_metrics = _run(tmp_path / "whole", group_by_length=grouped)
+    first, first_metrics = _run(tmp_path / "split", stop_after=3, group_by_length=grouped)
     assert first_metrics["steps"] == 3 and first_metrics["stopped"].startswith("paused")
-    second, second_metrics = _run(tmp_path / "split", resume=True)
+    second, second_metrics = _run(tmp_path / "split", resume=True, group_by_length=grouped)
     assert second_metrics["steps"] == 8 and second_metrics["stopped"] == "completed"
     assert second_metrics["loss_history"] == pytest.approx(whole_metrics["loss_history"], rel=1e-5)
     assert second_metrics["validation"] == whole_metrics["validation"]
