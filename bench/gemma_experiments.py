@@ -79,6 +79,18 @@ EXPERIMENTS: dict[str, tuple[str, list[str], str]] = {
         ["train.lr=2e-4", "train.vocab_shortlist=true", "lora.top_layers=0", "prompt.icl_k=1"],
         "as lora-lr2e-4-icl1-long, with LoRA on all 18 layers",
     ),
+    "lora-lr2e-4-all-layers-icl1-grouped": (
+        "gemma3-270m-lora",
+        [
+            "train.lr=2e-4",
+            "train.vocab_shortlist=true",
+            "lora.top_layers=0",
+            "prompt.icl_k=1",
+            "train.group_by_length=true",
+        ],
+        "as lora-lr2e-4-all-layers-icl1-long, with batches of pairs of similar length "
+        "(a third of a random batch's tokens is padding)",
+    ),
 }
 # experiments whose budget is not the command line's: all training pairs (and the
 # neighbours in the prompt drawn from all of them), their own steps and minutes
@@ -89,6 +101,7 @@ LONG = frozenset(
         "lora-lr2e-4-icl1-long",
         "lora-lr2e-4-icl3-long",
         "lora-lr2e-4-all-layers-icl1-long",
+        "lora-lr2e-4-all-layers-icl1-grouped",
     }
 )
 # Measured by hand before the runs (this script has no flag for it): seconds per optimizer
