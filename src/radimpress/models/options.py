@@ -27,7 +27,9 @@ class TrainOptions(Options):
         3.0, ge=0, description="passes over the training pairs (0 with max_steps 0: no training)"
     )
     max_steps: int = Field(0, ge=0, description="optimizer steps; 0 = from epochs")
-    batch_size: int = Field(16, ge=1, description="pairs per step and process")
+    batch_size: int = Field(
+        16, ge=1, description="pairs per micro-batch and process (grad_accum of them a step)"
+    )
     grad_accum: int = Field(1, ge=1, description="micro-batches accumulated per optimizer step")
     lr: float = Field(1e-3, ge=0, description="peak learning rate")
     weight_decay: float = Field(0.01, ge=0)
