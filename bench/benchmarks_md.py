@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.metadata
 import os
 import platform
 import re
@@ -21,15 +22,25 @@ HEADER = "# radimpress benchmarks\n\nEach section is written by the benchmark na
 
 
 def machine() -> str:
-    """One line naming the CPU, core count, memory and Python, for reproducibility."""
+    """One line naming the CPU, its instruction sets that change speed, core count, memory and
+    Python, for reproducibility."""
     cpu = platform.processor() or platform.machine()
+    flags: set[str] = set()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        first_cpu = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
     except OSError:
-        pass
+        first_cpu = ""
+    for line in first_cpu.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+            cpu = value.strip()
+        elif key.strip() == "flags":
+            flags = set(value.split())
+    # Why these: int8 (CTranslate2) needs VNNI or AMX to be fast, bf16 needs avx512_bf16 or
+    # AMX, and two machines both called "AMD EPYC" differed in exactly these.
+    simd = [f for f in SPEED_FLAGS if f in flags]
+    if simd:
+        cpu += f" ({', '.join(simd)})"
     mem = ""
     try:
         kb = int(Path("/proc/meminfo").read_text().split()[1])
@@ -37,6 +48,35 @@ def machine() -> str:
     except (OSError, ValueError, IndexError):
         pass
     return f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, {platform.system()}"
+
+
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile")
+
+# Libraries whose release moves the numbers: retrained with scikit-learn 1.8.0 instead of
+# 1.9.1 on the same machine, rerank drafted 42 of the 297 Open-i test reports differently
+# (ROUGE-L 67.94 against 68.92). The line names the versions a section was measured with.
+LIBRARIES = (
+    "torch",
+    "transformers",
+    "peft",
+    "ctranslate2",
+    "scikit-learn",
+    "lightgbm",
+    "numpy",
+    "rouge-score",
+)
+
+
+def libraries() -> str:
+    """`name version` for each of LIBRARIES, 'absent' where it is not installed."""
+
+    def version(name: str) -> str:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return "absent"
+
+    return ", ".join(f"{name} {version(name)}" for name in LIBRARIES)
 
 
 def command_line() -> str:
@@ -48,7 +88,10 @@ def utc_now() -> str:
 
 
 def provenance() -> str:
-    return f"- command: `{command_line()}`\n- machine: {machine()}\n- date: {utc_now()}\n"
+    return (
+        f"- command: `{command_line()}`\n- machine: {machine()}\n"
+        f"- libraries: {libraries()}\n- date: {utc_now()}\n"
+    )
 
 
 def replace_section(title: str, body: str, path: Path = BENCHMARKS_MD) -> None:

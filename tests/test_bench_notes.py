@@ -92,3 +92,18 @@ def test_the_experiments_subset_follows_the_sizes_asked(tmp_path):
     sizes.train_pairs = 6
     folder, tests = bench.subset(full, tmp_path / "work", sizes)
     assert len(read_reports(folder / "train.jsonl")) == 6
+
+
+def test_every_section_names_the_library_versions_it_was_measured_with(tmp_path):
+    """A scikit-learn release moved rerank by a point on the same machine: the header says which."""
+    bench = _benchmarks_md()
+    md = tmp_path / "BENCHMARKS.md"
+    bench.replace_section("Speed", "| a | b |", path=md)
+    libraries = next(
+        line for line in md.read_text().splitlines() if line.startswith("- libraries:")
+    )
+    import sklearn
+
+    assert f"scikit-learn {sklearn.__version__}" in libraries
+    assert all(name in libraries for name in bench.LIBRARIES)
+    assert "- machine: " in md.read_text() and "- date: " in md.read_text()
