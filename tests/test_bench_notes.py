@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,15 @@ def test_every_section_names_the_library_versions_it_was_measured_with(tmp_path)
     assert f"scikit-learn {sklearn.__version__}" in libraries
     assert all(name in libraries for name in bench.LIBRARIES)
     assert "- machine: " in md.read_text() and "- date: " in md.read_text()
+
+
+def test_the_benchmark_constraints_pin_every_library_the_sections_name_but_torch():
+    """torch's wheel differs by platform, so the README's install command pins it instead."""
+    lines = (ROOT / "bench" / "constraints.txt").read_text().splitlines()
+    pins = {
+        re.sub(r"[-_.]+", "-", line.split("==")[0]).lower()  # pip freeze writes rouge_score
+        for line in lines
+        if line and not line.startswith("#")
+    }
+    named = set(_benchmarks_md().LIBRARIES) - {"torch"}
+    assert named <= pins and "torch" not in pins and "radimpress" not in pins
