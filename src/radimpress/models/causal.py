@@ -91,6 +91,7 @@ class CausalModel(NeuralImpressionModel):
         return [ids[: limit - 1] + [eos] for ids in encoded]
 
     def pair_lengths(self, prompts: Sequence[str], targets: Sequence[str]) -> list[int]:
+        # The same token lists `encode` concatenates (prompt, then completion).
         return [
             len(p) + len(c)
             for p, c in zip(self.prompt_ids(prompts), self.completion_ids(targets), strict=True)

@@ -163,16 +163,9 @@ class NeuralImpressionModel(ImpressionModel):
         pairs = trainable(reports)
         return self.builder.prompts(pairs), [one_line(r.impression or "") for r in pairs]
 
+    @abstractmethod
     def pair_lengths(self, prompts: Sequence[str], targets: Sequence[str]) -> list[int]:
-        """Tokens of each training pair, truncated as `encode` truncates them."""
-        t = self.train_options
-        source = self.tokenizer(list(prompts), max_length=t.max_source_tokens, truncation=True)
-        target = self.tokenizer(
-            text_target=list(targets), max_length=t.max_target_tokens, truncation=True
-        )
-        return [
-            len(a) + len(b) for a, b in zip(source["input_ids"], target["input_ids"], strict=True)
-        ]
+        """Tokens of each training pair as `encode` builds it (truncated, unpadded)."""
 
     # -- generation -----------------------------------------------------------
 

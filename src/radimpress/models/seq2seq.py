@@ -36,22 +36,23 @@ class Seq2SeqModel(NeuralImpressionModel):
             raise ValueError(f"seq2seq: scratch size '{scratch.size}' is not a T5 shape")
         return T5ForConditionalGeneration(build_config(scratch.size, tokenizer, scratch.overrides))
 
-    def encode(self, prompts: Sequence[str], targets: Sequence[str]) -> dict[str, Any]:
+    def _tokenize(
+        self, prompts: Sequence[str], targets: Sequence[str], **kw: Any
+    ) -> tuple[Any, Any]:
+        """Encoder input and decoder target, truncated as training truncates them."""
         t = self.train_options
-        enc = self.tokenizer(
-            list(prompts),
-            max_length=t.max_source_tokens,
-            truncation=True,
-            padding=True,
-            return_tensors="pt",
+        enc = self.tokenizer(list(prompts), max_length=t.max_source_tokens, truncation=True, **kw)
+        dec = self.tokenizer(
+            text_target=list(targets), max_length=t.max_target_tokens, truncation=True, **kw
         )
-        labels = self.tokenizer(
-            text_target=list(targets),
-            max_length=t.max_target_tokens,
-            truncation=True,
-            padding=True,
-            return_tensors="pt",
-        )["input_ids"]
+        return enc, dec["input_ids"]
+
+    def pair_lengths(self, prompts: Sequence[str], targets: Sequence[str]) -> list[int]:
+        enc, dec = self._tokenize(prompts, targets)
+        return [len(a) + len(b) for a, b in zip(enc["input_ids"], dec, strict=True)]
+
+    def encode(self, prompts: Sequence[str], targets: Sequence[str]) -> dict[str, Any]:
+        enc, labels = self._tokenize(prompts, targets, padding=True, return_tensors="pt")
         labels[labels == self.tokenizer.pad_token_id] = -100
         return {
             "input_ids": enc["input_ids"],

@@ -52,3 +52,22 @@ def _cpu_accelerator():
     from accelerate import Accelerator
 
     return Accelerator(cpu=True)
+
+
+@pytest.mark.parametrize("kind", ["seq2seq", "causal"])
+def test_pair_lengths_count_the_tokens_encode_builds(kind):
+    """The grouping and the padding share rest on these counts; they must be encode's own."""
+    reports = _reports_of_varied_length(12)
+    recipe = tiny_recipe(kind, prompt={"rag_k": 0}, train={"max_source_tokens": 24})
+    model, _ = train_tiny(recipe, reports)
+    prompts, targets = model.training_pairs(reports)
+    batch = model.encode(prompts, targets)
+    real = batch["attention_mask"].sum(dim=1)
+    if kind == "seq2seq":  # the decoder side is padded on its own
+        real = real + (batch["labels"] != -100).sum(dim=1)
+    assert model.pair_lengths(prompts, targets) == real.tolist()
+    # ... truncation included: the longest prompts are cut at max_source_tokens
+    if kind == "seq2seq":
+        assert batch["input_ids"].shape[1] == 24
+    else:
+        assert max(len(p) for p in model.prompt_ids(prompts)) == 24

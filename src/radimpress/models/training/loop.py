@@ -302,7 +302,9 @@ class Trainer:
             "epochs": round(s["step"] * self.opts.grad_accum / self.batches_per_epoch, 3),
             "train_seconds": round(seconds, 1),
             "steps_per_second": round(s["step"] / seconds, 3) if seconds > 0 else None,
-            # The share of the computed tokens that was padding (this process, this run).
+            # The share of the computed tokens that was padding (this process, this run;
+            # exact for causal models, an estimate for seq2seq, whose encoder and decoder
+            # sides are padded apart).
             "padding_share": round(1 - self.tokens["pairs"] / self.tokens["computed"], 3)
             if self.tokens["computed"]
             else None,
