@@ -13,7 +13,8 @@ One command::
 2. Each model drafts the same first ``--reports`` test reports (Gemma: the
    first ``--gemma-reports`` of them), beam 4, 16 reports per batch, on
    ``RADIMPRESS_THREADS`` threads, each configuration in its own process so
-   its peak RSS is its own: transformers ``generate`` (the baseline), then
+   its peak RSS is its own (T5: each configuration ``--repeats`` times, in
+   turn, for medians and paired ratios): transformers ``generate`` (the baseline), then
    CTranslate2 copies (int8; for T5 also float32, which says whether int8
    kernels are the lever on this CPU; int8 with the vocabulary shortlist;
    for Gemma also a short prompt: one in-context example instead of four). Reported:
@@ -42,6 +43,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -53,7 +55,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from rouge_score import rouge_scorer  # noqa: E402
 
-from benchmarks_md import command_line, replace_section, utc_now  # noqa: E402
+from benchmarks_md import command_line, machine, replace_section, utc_now  # noqa: E402
 from radimpress.models.base import load_model  # noqa: E402
 from radimpress.records import read_jsonl, read_reports, write_jsonl  # noqa: E402
 from radimpress.threads import configure_threads  # noqa: E402
@@ -134,7 +136,7 @@ def worker(args: argparse.Namespace) -> None:
         json.dumps(
             {
                 "load_s": round(loaded, 1),
-                "generate_s": round(seconds, 1),
+                "generate_s": round(seconds, 3),
                 "reports": len(reports),
                 "threads": threads,
                 "backend": model.backend,
@@ -163,6 +165,39 @@ def measure(label: str, model: Path, backend: str, reports: Path, out: Path) -> 
     }
 
 
+def measure_in_turn(
+    configs: list[tuple[str, Path, str]], reports: Path, out: Path, repeats: int
+) -> list[dict]:
+    """Each configuration ``repeats`` times, in turn (A B C A B C ...), medians and paired ratios.
+
+    Why in turn: a shared machine's speed drifts over minutes, and a configuration timed once,
+    minutes after its baseline, carries that drift into its ratio. Run k of every configuration
+    sits between the same neighbours, so the ratio of run k to the baseline's run k is paired;
+    the table quotes the median of those ratios and their range.
+    """
+    runs = [[measure(*c, reports, out) for c in configs] for _ in range(repeats)]
+    rows = []
+    for i, (label, _, _) in enumerate(configs):
+        mine = [run[i] for run in runs]
+        ratios = sorted(run[0]["generate_s"] / run[i]["generate_s"] for run in runs)
+        seconds = statistics.median(m["generate_s"] for m in mine)
+        rows.append(
+            {
+                **mine[-1],
+                "label": label,
+                "runs": repeats,
+                "generate_s": round(seconds, 3),
+                "generate_s_all": [m["generate_s"] for m in mine],
+                "reports_per_s": round(mine[-1]["reports"] / seconds, 3),
+                "speedup": round(statistics.median(ratios), 2),
+                "speedup_range": [round(ratios[0], 2), round(ratios[-1], 2)],
+                "peak_rss_mb": max(m["peak_rss_mb"] for m in mine),
+                "load_s": statistics.median(m["load_s"] for m in mine),
+            }
+        )
+    return compare(rows)
+
+
 def rouge_l(preds: Path, reports: Path) -> float:
     refs = {r.id: r.impression or "" for r in read_reports(reports)}
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
@@ -176,7 +211,7 @@ def rouge_l(preds: Path, reports: Path) -> float:
 def compare(rows: list[dict]) -> list[dict]:
     base = rows[0]
     for r in rows:
-        r["speedup"] = round(r["reports_per_s"] / base["reports_per_s"], 2)
+        r.setdefault("speedup", round(r["reports_per_s"] / base["reports_per_s"], 2))
         r["rougeL_delta"] = round(r["rougeL"] - base["rougeL"], 2)
     return rows
 
@@ -276,14 +311,29 @@ def warm_line(r: dict) -> str:
     )
 
 
+def in_turn_line(rows: list[dict]) -> str:
+    runs = rows[0].get("runs", 1)
+    if runs == 1:
+        return "Each configuration timed once (a result file from before --repeats)."
+    return (
+        f"Each configuration ran {runs} times, in turn; reports/s is from the median generation "
+        "time, × baseline the median of the paired ratios (run k against the baseline's run k), "
+        "its range in brackets."
+    )
+
+
 def table(rows: list[dict]) -> str:
     lines = [
         "| configuration | reports/s | × baseline | ROUGE-L | Δ ROUGE-L | peak RSS MB | load s |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        speedup = str(r["speedup"])
+        if r.get("runs", 1) > 1 and r is not rows[0]:
+            low, high = r["speedup_range"]
+            speedup += f" ({low}–{high})"
         lines.append(
-            f"| {r['label']} | {r['reports_per_s']} | {r['speedup']} | {r['rougeL']} | "
+            f"| {r['label']} | {r['reports_per_s']} | {speedup} | {r['rougeL']} | "
             f"{r['rougeL_delta']:+} | {r['peak_rss_mb']} | {r['load_s']} |"
         )
     return "\n".join(lines)
@@ -313,6 +363,12 @@ def main() -> None:
         type=int,
         default=48,
         help="test reports for the fine-tuned copies' quality check (with --gemma-finetuned)",
+    )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="T5 part: each configuration this many times, in turn; medians and paired ratios",
     )
     p.add_argument("--skip", nargs="*", default=[], choices=["t5", "gemma", "gemma-quality", "ray"])
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -348,12 +404,11 @@ def main() -> None:
         # the folder may be from an earlier run (trained() reuses it): its own steps, not --t5-steps
         metrics = json.loads((t5 / "radimpress.json").read_text()).get("train_metrics") or {}
         results["t5_steps"] = metrics.get("steps")
-        rows = [measure("T5 transformers fp32", t5, "hf", reports, out)]
+        configs = [("T5 transformers fp32", t5, "hf")]
         for quantization, shortlist in (("int8", False), ("float32", False), ("int8", True)):
             label = f"T5 CTranslate2 {quantization}" + (" + shortlist" if shortlist else "")
-            copy = exported(t5, quantization, shortlist)
-            rows.append(measure(label, copy, "ctranslate2", reports, out))
-        results["t5"] = compare(rows)
+            configs.append((label, exported(t5, quantization, shortlist), "ctranslate2"))
+        results["t5"] = measure_in_turn(configs, reports, out, args.repeats)
         results["t5_run"] = measured_now()
     if "gemma" not in args.skip:
         gemma = trained(args.work, data, "gemma-icl", "gemma3-270m-icl", "train.eval_samples=0")
@@ -430,7 +485,7 @@ def main() -> None:
 
 def measured_now() -> dict[str, str]:
     """Which run measured a part: parts skipped in a later run keep their numbers and this."""
-    return {"command": command_line(), "date": utc_now()}
+    return {"command": command_line(), "date": utc_now(), "machine": machine()}
 
 
 def load_average() -> float:
@@ -440,7 +495,10 @@ def load_average() -> float:
 
 def loaded(results: dict, part: str) -> str:
     run = results.get(f"{part}_run")
-    by = f"Measured by `{run['command']}` ({run['date']}). " if run else ""
+    by = ""
+    if run:
+        on = f" on {run['machine']}" if "machine" in run else ""
+        by = f"Measured by `{run['command']}` ({run['date']}{on}). "
     load = results.get(f"{part}_load")
     if load is None:
         return by + "1-minute load average not recorded (the machine was shared with other jobs)."
@@ -467,6 +525,10 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
             "",
             table(results["t5"]),
             "",
+            in_turn_line(results["t5"]),
+            "",
+            # what the run's numbers do not say by themselves (written by hand into speed.json)
+            *[line for note in results.get("t5_notes", []) for line in (note, "")],
         ]
     if "gemma" in results:
         parts += [

@@ -7,6 +7,7 @@ import shutil
 
 import ctranslate2  # noqa: F401  (a test dependency: fail, never skip, without it)
 import pytest
+import torch
 
 from radimpress.cli import main
 from radimpress.models import ctranslate2_backend
@@ -58,6 +59,27 @@ def test_beam_candidates_agree(trained, tmp_path):
     fast = load_model(folder, backend="ctranslate2").generate(VAL, num_candidates=2, num_beams=3)
     assert [len(c) for c in fast] == [len(c) for c in hf]
     assert fast == hf
+
+
+def test_replicas_on_several_threads_draft_what_one_thread_drafts(trained, tmp_path):
+    """On a CPU each thread runs its own replica; the batches they share must not change a draft."""
+    kind, folder = trained
+    folder = _copy(folder, tmp_path)
+    export(folder, quantization="float32")
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = load_model(folder, backend="ctranslate2")
+        assert one.fast.replicas == 1
+        expected = one.generate(VAL, num_candidates=2, num_beams=3, batch_size=2)
+        torch.set_num_threads(2)
+        two = load_model(folder, backend="ctranslate2")
+    finally:
+        torch.set_num_threads(before)
+    assert two.fast.replicas == 2
+    assert two.generate(VAL, num_candidates=2, num_beams=3, batch_size=2) == expected
+    # one call carries several batches, which the replicas share
+    assert two.last_generation["batch_size"] == 2 * two.fast.batches_per_call > 2
 
 
 def test_int8_copy_is_recorded_and_drafts(trained, tmp_path):

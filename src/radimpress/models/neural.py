@@ -264,7 +264,7 @@ class NeuralImpressionModel(ImpressionModel):
     def _batch_plan(self, prompts: Sequence[str], n: int, g: GenerationOptions):
         """The batch step (CTranslate2 or transformers) and how many reports go in one batch."""
         if self.fast is not None:
-            return self.fast.generate_batch, g.batch_size
+            return self.fast.generate_batch, g.batch_size * self.fast.batches_per_call
         if self.device.type != "cuda":
             return self._generate_batch, g.batch_size
         free, _ = torch.cuda.mem_get_info(self.device)
