@@ -80,6 +80,8 @@ def test_replicas_on_several_threads_draft_what_one_thread_drafts(trained, tmp_p
     assert two.generate(VAL, num_candidates=2, num_beams=3, batch_size=2) == expected
     # one call carries several batches, which the replicas share
     assert two.last_generation["batch_size"] == 2 * two.fast.batches_per_call > 2
+    # a call smaller than a batch (a server's micro-batch) is shared between the replicas too
+    assert two.generate(VAL, num_candidates=2, num_beams=3, batch_size=16) == expected
 
 
 def test_int8_copy_is_recorded_and_drafts(trained, tmp_path):

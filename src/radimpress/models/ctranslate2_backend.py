@@ -333,15 +333,17 @@ class _Runner:
         self.replicas = replicas
         self.batches_per_call = 4 * replicas if replicas > 1 else 1
 
-    def decoding(self, n: int, g: GenerationOptions) -> dict[str, Any]:
+    def decoding(self, n: int, g: GenerationOptions, reports: int) -> dict[str, Any]:
         kwargs = g.generate_kwargs(n)
         out: dict[str, Any] = {
             "beam_size": kwargs["num_beams"],
             "num_hypotheses": n,
             "length_penalty": g.length_penalty,
             "no_repeat_ngram_size": g.no_repeat_ngram_size,
-            # a call holds `batches_per_call` batches (see _batch_plan); the engine splits it
-            "max_batch_size": g.batch_size,
+            # A call holds `batches_per_call` batches (see _batch_plan) and the engine splits it;
+            # a smaller call (the server's micro-batch of a few reports) is split so that every
+            # replica gets a share.
+            "max_batch_size": max(1, min(g.batch_size, -(-reports // self.replicas))),
         }
         if g.do_sample:
             ctranslate2.set_random_seed(g.seed)
@@ -368,7 +370,7 @@ class Seq2SeqRunner(_Runner):
             min_decoding_length=0,
             max_input_length=0,
             use_vmap=self.use_vmap,
-            **self.decoding(n, g),
+            **self.decoding(n, g, len(prompts)),
         )
         return [
             tok.batch_decode(
@@ -408,7 +410,7 @@ class CausalRunner(_Runner):
             max_length=g.max_new_tokens,
             include_prompt_in_result=False,
             end_token=self.stops,
-            **self.decoding(n, g),
+            **self.decoding(n, g, len(prompts)),
         )
         out = []
         for r in results:
