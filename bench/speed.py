@@ -14,7 +14,8 @@ One command::
    first ``--gemma-reports`` of them), beam 4, 16 reports per batch, on
    ``RADIMPRESS_THREADS`` threads, each configuration in its own process so
    its peak RSS is its own (T5: each configuration ``--repeats`` times, in
-   turn, for medians and paired ratios): transformers ``generate`` (the baseline), then
+   turn, for medians and paired ratios): transformers ``generate`` in float32
+   (the baseline; for T5 on a CPU with AMX also in bf16, radimpress's default there), then
    CTranslate2 copies (int8; for T5 also float32, which says whether int8
    kernels are the lever on this CPU; int8 with the vocabulary shortlist;
    for Gemma also a short prompt: one in-context example instead of four). Reported:
@@ -57,6 +58,7 @@ from rouge_score import rouge_scorer  # noqa: E402
 
 from benchmarks_md import command_line, machine, replace_section, utc_now  # noqa: E402
 from radimpress.models.base import load_model  # noqa: E402
+from radimpress.models.cpu import CPU_DTYPE_ENV, cpu_flags  # noqa: E402
 from radimpress.records import read_jsonl, read_reports, write_jsonl  # noqa: E402
 from radimpress.threads import configure_threads  # noqa: E402
 from support import ray_cluster, ray_env  # noqa: E402
@@ -147,11 +149,15 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def measure(label: str, model: Path, backend: str, reports: Path, out: Path) -> dict:
+    """One configuration in its own process. ``backend``: hf (transformers in float32, whatever
+    the CPU), hf-bf16 (transformers in bf16) or ctranslate2."""
     preds = out / f"{label}.jsonl"
+    dtype = "bfloat16" if backend == "hf-bf16" else "float32"
+    backend = backend.removesuffix("-bf16")
     cmd = [sys.executable, __file__, "--worker", "--model", str(model), "--backend", backend,
            "--input", str(reports), "--output", str(preds)]  # fmt: skip
-    print("$", " ".join(cmd), flush=True)
-    proc = subprocess.Popen(cmd)
+    print(f"$ {CPU_DTYPE_ENV}={dtype}", " ".join(cmd), flush=True)
+    proc = subprocess.Popen(cmd, env={**os.environ, CPU_DTYPE_ENV: dtype})
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{label}: worker failed")
@@ -405,6 +411,8 @@ def main() -> None:
         metrics = json.loads((t5 / "radimpress.json").read_text()).get("train_metrics") or {}
         results["t5_steps"] = metrics.get("steps")
         configs = [("T5 transformers fp32", t5, "hf")]
+        if "amx_bf16" in cpu_flags():  # where radimpress drafts in bf16 by default
+            configs.append(("T5 transformers bf16", t5, "hf-bf16"))
         for quantization, shortlist in (("int8", False), ("float32", False), ("int8", True)):
             label = f"T5 CTranslate2 {quantization}" + (" + shortlist" if shortlist else "")
             configs.append((label, exported(t5, quantization, shortlist), "ctranslate2"))

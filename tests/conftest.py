@@ -2,7 +2,9 @@
 
 Tests run with one CPU thread for every library (radimpress.threads reads
 RADIMPRESS_THREADS): results do not depend on how busy the machine is, and
-the suite does not thrash when it shares the cores with other work. Nothing
+the suite does not thrash when it shares the cores with other work. Models
+draft in float32 on every CPU (RADIMPRESS_CPU_DTYPE; on a CPU with AMX the
+default would be bf16), so a test's drafts do not depend on the machine. Nothing
 may reach the Hugging Face hub: a model that is not on disk fails at once.
 """
 
@@ -14,6 +16,7 @@ import sys
 os.environ["RADIMPRESS_THREADS"] = "1"
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
+os.environ["RADIMPRESS_CPU_DTYPE"] = "float32"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest  # noqa: E402

@@ -12,6 +12,8 @@ import pytest
 import torch
 from torch import nn
 
+from radimpress.models import cpu
+from radimpress.models.base import load_model
 from radimpress.models.neural import device_batch_size, kv_cache_bytes, resolve_device
 from radimpress.records import InputError
 from support import built, synthetic_reports, tiny_recipe
@@ -69,6 +71,8 @@ def test_a_model_left_on_another_device_refuses_cpu_batches():
 
 def test_place_keeps_a_cpu_model_in_float32_and_refuses_a_missing_gpu(monkeypatch):
     model = built(tiny_recipe("causal"), TRAIN)
+    monkeypatch.delenv("RADIMPRESS_CPU_DTYPE")
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
     assert model.place("cpu") == "cpu"
     assert next(model.model.parameters()).dtype == torch.float32
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
@@ -96,3 +100,33 @@ def test_on_a_gpu_generation_runs_there_in_bf16():
     assert next(model.model.parameters()).dtype == torch.bfloat16
     drafts = model.generate(TRAIN[:4])
     assert len(drafts) == 4 and model.last_generation["device"].startswith("cuda")
+
+
+def test_a_cpu_with_amx_drafts_in_bf16_unless_told_otherwise(monkeypatch):
+    assert cpu.cpu_generation_dtype({"avx2", "amx_tile", "amx_bf16"}) == torch.float32  # env
+    monkeypatch.delenv("RADIMPRESS_CPU_DTYPE")
+    assert cpu.cpu_generation_dtype({"avx2", "amx_tile", "amx_bf16"}) == torch.bfloat16
+    assert cpu.cpu_generation_dtype({"avx2", "avx512_bf16"}) == torch.float32
+    monkeypatch.setenv("RADIMPRESS_CPU_DTYPE", "float16")
+    with pytest.raises(InputError, match="RADIMPRESS_CPU_DTYPE='float16'"):
+        cpu.cpu_generation_dtype()
+
+
+@pytest.mark.parametrize("kind", ["seq2seq", "causal"])
+def test_a_model_loaded_to_draft_goes_bf16_on_amx_but_not_to_train_or_convert(
+    kind, tmp_path, monkeypatch
+):
+    model = built(tiny_recipe(kind), TRAIN)
+    model.save(tmp_path / "model")
+    expected = model.generate(TRAIN[:4], num_beams=2)
+    monkeypatch.delenv("RADIMPRESS_CPU_DTYPE")
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: {"avx2", "amx_tile", "amx_bf16"})
+    drafting = load_model(tmp_path / "model", backend="hf")
+    assert next(drafting.model.parameters()).dtype == torch.bfloat16
+    assert drafting.device_name == "cpu, bfloat16"
+    drafts = drafting.generate(TRAIN[:4], num_beams=2)
+    assert len(drafts) == 4 and drafting.last_generation["device"] == "cpu, bfloat16"
+    kept = load_model(tmp_path / "model", backend="hf", place=False)
+    assert next(kept.model.parameters()).dtype == torch.float32
+    assert kept.device_name == "cpu"
+    assert kept.generate(TRAIN[:4], num_beams=2) == expected

@@ -186,13 +186,23 @@ def read_manifest(model_dir: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def load_model(model_dir: str | Path, backend: str = "auto") -> ImpressionModel:
-    """Load any saved model by the kind its manifest names, on a backend (see models.backends)."""
+def load_model(
+    model_dir: str | Path, backend: str = "auto", *, place: bool = True
+) -> ImpressionModel:
+    """Load any saved model by the kind its manifest names, on a backend (see models.backends).
+
+    ``place``: a neural model goes where it drafts fastest (a GPU in bf16, a CPU with AMX in bf16;
+    `NeuralImpressionModel.place`). Callers that train or convert the weights pass False: they
+    need the saved float32 weights on the CPU, not a bf16 copy.
+    """
     manifest = read_manifest(model_dir)
     recipe = parse_recipe(manifest["recipe"], str(Path(model_dir) / MANIFEST))
     model = model_class(manifest["kind"]).load_saved(Path(model_dir), recipe, manifest, backend)
     model.name = manifest.get("name", model.kind)
     model.version = manifest.get("version", "")
+    placer = getattr(model, "place", None)
+    if place and callable(placer):
+        placer()
     return model
 
 

@@ -189,7 +189,7 @@ def adaptation(args: argparse.Namespace, data: TrainingData, work_dir: Path) -> 
         data.index_extra = [r for r in old if r.id not in new_ids]
         runner = training_recipe(recipe, data, work_dir)
         return runner
-    model = load_model(source)
+    model = load_model(source, place=False)  # trained on: its saved weights, as saved
     model.version = ""  # a new version: the adapted model is not the old one
     data.train = _merge_pairs(old, data.train)
     runner = training_recipe(model.recipe, data, work_dir)

@@ -45,6 +45,7 @@ from transformers import AutoTokenizer
 from radimpress.models.backends import EXPORT_DIR, QUANTIZATIONS
 from radimpress.models.base import MANIFEST, build_model, load_model, read_manifest
 from radimpress.models.causal import newline_ids
+from radimpress.models.cpu import cpu_flags
 from radimpress.models.neural import NeuralImpressionModel, one_line
 from radimpress.models.options import GenerationOptions
 from radimpress.models.recipes import parse_recipe
@@ -60,17 +61,6 @@ VMAP = "vmap.txt"
 
 
 # -- export ------------------------------------------------------------------
-
-
-def cpu_flags() -> set[str]:
-    """This machine's CPU flags as Linux names them (empty where /proc/cpuinfo is not there)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.partition(":")[2].split())
-    except OSError:
-        pass
-    return set()
 
 
 def auto_quantization(flags: set[str] | None = None) -> tuple[str, str]:
@@ -118,7 +108,7 @@ def export(
     if quantization == "auto":
         quantization, reason = auto_quantization()
     start = time.perf_counter()
-    model = load_model(model_dir, backend="hf")
+    model = load_model(model_dir, backend="hf", place=False)
     assert isinstance(model, NeuralImpressionModel)
     network = model.model
     if hasattr(network, "merge_and_unload"):  # a LoRA adapter: fold it into the weights

@@ -28,6 +28,7 @@ from transformers import AutoTokenizer
 from radimpress.models.backends import choose_backend, export_card_lines, exported_copy
 from radimpress.models.base import ImpressionModel, trainable
 from radimpress.models.baselines import consensus_order
+from radimpress.models.cpu import cpu_generation_dtype
 from radimpress.models.gguf import resolve_base
 from radimpress.models.options import DECODING_OPTIONS, GenerationOptions
 from radimpress.models.prompts import PromptBuilder, render_prompt
@@ -244,21 +245,33 @@ class NeuralImpressionModel(ImpressionModel):
 
     @property
     def device_name(self) -> str:
+        """Where drafts are made, with the weights' dtype where a CPU drafts in bf16."""
         if self.fast is not None:
             return self.fast.device
-        return str(self.device) if self.model is not None else "none"
+        if self.model is None:
+            return "none"
+        weights = next(self.model.parameters())
+        if weights.device.type == "cpu" and weights.dtype == torch.bfloat16:
+            return "cpu, bfloat16"
+        return str(weights.device)
 
     def place(self, device: str = "auto") -> str:
-        """Put the model where it will generate: a CUDA GPU in bf16 when there is one, else the CPU.
+        """Put the model where it will generate: a CUDA GPU in bf16 when there is one, else the CPU
+        (in bf16 where it has AMX tiles, see `cpu_generation_dtype`).
 
         `generate` then moves every batch to the weights' device and sizes its
         batches for that device's free memory (`device_batch_size`).
         """
+        if self.model is None:  # the CTranslate2 copy drafts: its engine chose its device
+            return self.device_name
         target = resolve_device(device)
-        if target.type == "cuda" and not getattr(self.model, "is_quantized", False):
+        quantized = getattr(self.model, "is_quantized", False)
+        if target.type == "cuda" and not quantized:
             self.model.to(device=target, dtype=torch.bfloat16)
         elif target.type != self.device.type:
             self.model.to(device=target)
+        if target.type == "cpu" and not quantized:
+            self.model.to(dtype=cpu_generation_dtype())
         return str(self.device)
 
     def _batch_plan(self, prompts: Sequence[str], n: int, g: GenerationOptions):
@@ -287,9 +300,7 @@ class NeuralImpressionModel(ImpressionModel):
             m.builder = PromptBuilder.load(model_dir, recipe.prompt, saved.get("prompt_index", {}))
             ctranslate2_backend.attach(m, model_dir, export or {})
             return m
-        m = cls.load_weights(model_dir, recipe, saved)
-        m.place()
-        return m
+        return cls.load_weights(model_dir, recipe, saved)  # load_model places it for drafting
 
     # -- scoring given candidates -------------------------------------------------
 
