@@ -37,9 +37,9 @@ def cpu_generation_dtype(flags: set[str] | None = None) -> torch.dtype:
     elsewhere. Why AMX only: with it, the 297 Open-i test reports drafted by
     the Gemma LoRA recipe took 62 s in bf16 against 144 s in float32 on 2
     cores (ROUGE-L 66.31 against 66.35, 287 drafts identical), and a T5 drafted
-    200 reports 1.9x as fast with identical drafts (BENCHMARKS.md, Gemma note
-    15); an AVX2 CPU emulates bf16 (a matmul 6.5x slower than float32), and
-    avx512_bf16 alone gave training only 1.2x (note 13).
+    200 reports 1.5x as fast with identical drafts (BENCHMARKS.md, Speed and
+    Gemma note 15); an AVX2 CPU emulates bf16 (a matmul 6.5x slower than
+    float32), and avx512_bf16 alone gave training only 1.2x (note 13).
     """
     choice = os.environ.get(CPU_DTYPE_ENV, "").strip() or "auto"
     if choice not in CPU_DTYPES:
