@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -192,6 +193,31 @@ def test_shortlist_from_a_dataset_when_the_prompt_retrieves_nothing(tmp_path, da
         export(tmp_path / "m", shortlist=True)
     record = export(tmp_path / "m", shortlist=True, data=dataset_dir)
     assert record["shortlist"]["source"] == str(dataset_dir / "train.jsonl")
+
+
+def test_a_causal_shortlist_keeps_the_indications_the_prompt_shows(tmp_path):
+    """The training dataset (here: the folder the manifest names) is read before the retrieved
+    pairs, which have no exam or indication: a prompt word outside the kept vocabulary would be
+    spelled in pieces the model never saw in training."""
+    recipe = tiny_recipe("causal", train={"max_steps": 2}, prompt={"include_indication": True})
+    train = [
+        dataclasses.replace(r, indication="Dyspnoea and haemoptysis, rule out pneumothorax")
+        for r in TRAIN
+    ]
+    model, _ = train_tiny(recipe, train)
+    model.save(tmp_path / "m")
+    data = tmp_path / "data"
+    data.mkdir()
+    write_jsonl(data / "train.jsonl", train)
+    manifest = read_manifest(tmp_path / "m")
+    (tmp_path / "m" / "radimpress.json").write_text(json.dumps({**manifest, "data": str(data)}))
+    record = export(tmp_path / "m", quantization="float32", shortlist=True)
+    assert record["shortlist"]["source"] == str(data / "train.jsonl")
+    tok = load_model(tmp_path / "m").tokenizer
+    kept = set(json.loads((tmp_path / "m" / "ctranslate2" / KEPT_IDS).read_text()))
+    prompt = model.builder.prompts(train[:1])[0]
+    assert "Indication: Dyspnoea" in prompt
+    assert set(tok(prompt, add_special_tokens=False)["input_ids"]) <= kept
 
 
 def test_backend_choice_errors_are_clear(tmp_path):

@@ -165,11 +165,20 @@ def shortlist_texts(
 ) -> dict[str, Any]:
     """The training impressions (and prompts) the shortlist is made of.
 
-    A model whose prompt retrieves keeps its training pairs (``prompt_pairs.json``);
-    otherwise the dataset the model was trained on is read (``--data``, else
-    the folder the manifest names).
+    The dataset the model was trained on (``--data``, else the folder the
+    manifest names, where it still exists) is read first: its reports carry
+    the exam and indication lines the prompt shows. Else a model whose prompt
+    retrieves keeps its training pairs (``prompt_pairs.json``: findings and
+    impressions only). Why the dataset first: a causal copy's input vocabulary
+    is pruned too, and a prompt token outside it is spelled with kept pieces,
+    which the model never saw in training. Made from the pairs, the Gemma
+    recipe's copy lacked "Indication" and the indications' words (year, old,
+    female...) for 294 of 297 Open-i test prompts, and its float32 copy drafted
+    31 reports differently from transformers (ROUGE-L 65.42 against 66.35).
     """
-    if data is None and model.builder.impressions:
+    recorded = read_manifest(model_dir).get("data")
+    dataset_reachable = bool(recorded) and (Path(recorded) / "train.jsonl").exists()
+    if data is None and not dataset_reachable and model.builder.impressions:
         pairs = model.builder
         reports = None
         source = "prompt_pairs.json"
@@ -195,6 +204,8 @@ def shortlist_texts(
         sample = reports if reports is not None else _pairs_as_reports(model)
         prompts = model.builder.prompts(sample)
         prompts += findings
+        if reports is None:  # at least the labels of the lines the pairs do not have
+            prompts.append("\nExam: XR CHEST\nIndication: cough\nFindings: clear")
     return {"impressions": impressions, "prompts": prompts, "source": source}
 
 
