@@ -16,6 +16,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from radimpress.models.cpu import cpu_flags
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 HEADER = "# radimpress benchmarks\n\nEach section is written by the benchmark named in it; re-running one replaces its section.\n"
@@ -25,7 +27,6 @@ def machine() -> str:
     """One line naming the CPU, its instruction sets that change speed, core count, memory and
     Python, for reproducibility."""
     cpu = platform.processor() or platform.machine()
-    flags: set[str] = set()
     try:
         first_cpu = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
     except OSError:
@@ -34,8 +35,7 @@ def machine() -> str:
         key, _, value = line.partition(":")
         if key.strip() == "model name":
             cpu = value.strip()
-        elif key.strip() == "flags":
-            flags = set(value.split())
+    flags = cpu_flags()
     # Why these: int8 (CTranslate2) needs VNNI or AMX to be fast, bf16 needs avx512_bf16 or
     # AMX, and two machines both called "AMD EPYC" differed in exactly these.
     simd = [f for f in SPEED_FLAGS if f in flags]

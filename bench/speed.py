@@ -320,7 +320,7 @@ def warm_line(r: dict) -> str:
 def in_turn_line(rows: list[dict]) -> str:
     runs = rows[0].get("runs", 1)
     if runs == 1:
-        return "Each configuration timed once (a result file from before --repeats)."
+        return "Each configuration timed once (--repeats 1, or a result file from before it)."
     return (
         f"Each configuration ran {runs} times, in turn; reports/s is from the median generation "
         "time, × baseline the median of the paired ratios (run k against the baseline's run k), "

@@ -62,6 +62,24 @@ def test_beam_candidates_agree(trained, tmp_path):
     assert fast == hf
 
 
+def _spy_batch_sizes(model) -> list[int]:
+    """The max_batch_size of every call the model's CTranslate2 engine receives from now on."""
+    engine, seen = model.fast.engine, []
+
+    class Spy:
+        def __getattr__(self, name):
+            call = getattr(engine, name)
+
+            def spied(*args, **kwargs):
+                seen.append(kwargs["max_batch_size"])
+                return call(*args, **kwargs)
+
+            return spied
+
+    model.fast.engine = Spy()
+    return seen
+
+
 def test_replicas_on_several_threads_draft_what_one_thread_drafts(trained, tmp_path):
     """On a CPU each thread runs its own replica; the batches they share must not change a draft."""
     kind, folder = trained
@@ -82,7 +100,9 @@ def test_replicas_on_several_threads_draft_what_one_thread_drafts(trained, tmp_p
     # one call carries several batches, which the replicas share
     assert two.last_generation["batch_size"] == 2 * two.fast.batches_per_call > 2
     # a call smaller than a batch (a server's micro-batch) is shared between the replicas too
+    seen = _spy_batch_sizes(two)
     assert two.generate(VAL, num_candidates=2, num_beams=3, batch_size=16) == expected
+    assert seen == ([1] if kind == "causal" else [5])  # 10 reports, half to each replica
 
 
 def test_a_causal_copy_on_a_cpu_decodes_one_prompt_at_a_time(trained, tmp_path):
@@ -93,19 +113,7 @@ def test_a_causal_copy_on_a_cpu_decodes_one_prompt_at_a_time(trained, tmp_path):
     export(folder, quantization="float32")
     model = load_model(folder, backend="ctranslate2")
     expected = load_model(folder, backend="hf").generate(VAL, num_candidates=2, num_beams=3)
-    engine, seen = model.fast.engine, []
-
-    class Spy:
-        def __getattr__(self, name):
-            call = getattr(engine, name)
-
-            def spied(*args, **kwargs):
-                seen.append(kwargs["max_batch_size"])
-                return call(*args, **kwargs)
-
-            return spied
-
-    model.fast.engine = Spy()
+    seen = _spy_batch_sizes(model)
     assert model.generate(VAL, num_candidates=2, num_beams=3, batch_size=4) == expected
     # seq2seq batches as asked (the last call holds the 2 reports left)
     assert seen == ([1, 1, 1] if kind == "causal" else [4, 4, 2])
@@ -218,6 +226,13 @@ def test_a_causal_shortlist_keeps_the_indications_the_prompt_shows(tmp_path):
     prompt = model.builder.prompts(train[:1])[0]
     assert "Indication: Dyspnoea" in prompt
     assert set(tok(prompt, add_special_tokens=False)["input_ids"]) <= kept
+    # Without a reachable dataset the pairs are read, and the line's label is kept at least.
+    shutil.rmtree(data)
+    record = export(tmp_path / "m", quantization="float32", shortlist=True)
+    assert record["shortlist"]["source"] == "prompt_pairs.json"
+    kept = set(json.loads((tmp_path / "m" / "ctranslate2" / KEPT_IDS).read_text()))
+    label = prompt[prompt.index("\nIndication:") : prompt.index("Dyspnoea")]
+    assert set(tok(label, add_special_tokens=False)["input_ids"]) <= kept
 
 
 def test_backend_choice_errors_are_clear(tmp_path):

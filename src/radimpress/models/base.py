@@ -57,6 +57,11 @@ class ImpressionModel(ABC):
         """How many candidates the model ranks anyway, at no extra cost (safe selection uses them)."""
         return 1
 
+    def place(self, device: str = "auto") -> str:
+        """Put the model where it drafts fastest (neural models: a GPU, or bf16 on a CPU with
+        AMX); the others draft in Python on the CPU."""
+        return "cpu"
+
     @abstractmethod
     def save_weights(self, out_dir: Path) -> dict[str, Any]:
         """Write the model's own files; return what `load_weights` needs beyond the recipe."""
@@ -200,9 +205,8 @@ def load_model(
     model = model_class(manifest["kind"]).load_saved(Path(model_dir), recipe, manifest, backend)
     model.name = manifest.get("name", model.kind)
     model.version = manifest.get("version", "")
-    placer = getattr(model, "place", None)
-    if place and callable(placer):
-        placer()
+    if place:
+        model.place()
     return model
 
 

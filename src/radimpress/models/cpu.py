@@ -3,15 +3,14 @@
 Two choices read it: `radimpress export` writes an int8 CTranslate2 copy only
 where the CPU has int8 dot-product instructions, and a transformers model
 drafts in bfloat16 on a CPU only where AMX tiles multiply bf16 (elsewhere
-bf16 is emulated and slower than float32).
+bf16 is emulated and slower than float32). The benchmarks' machine line reads
+the same flags; nothing here imports torch.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import torch
 
 from radimpress.records import InputError
 
@@ -30,8 +29,9 @@ def cpu_flags() -> set[str]:
     return set()
 
 
-def cpu_generation_dtype(flags: set[str] | None = None) -> torch.dtype:
-    """The dtype a transformers model drafts in on this CPU: RADIMPRESS_CPU_DTYPE, else auto.
+def cpu_generation_dtype(flags: set[str] | None = None) -> str:
+    """The dtype (torch's name) a transformers model drafts in on this CPU:
+    RADIMPRESS_CPU_DTYPE, else auto.
 
     auto is bfloat16 where the CPU has AMX bf16 tiles (`amx_bf16`), float32
     elsewhere. Why AMX only: with it, the 297 Open-i test reports drafted by
@@ -47,4 +47,4 @@ def cpu_generation_dtype(flags: set[str] | None = None) -> torch.dtype:
     if choice == "auto":
         has_amx = "amx_bf16" in (cpu_flags() if flags is None else flags)
         choice = "bfloat16" if has_amx else "float32"
-    return getattr(torch, choice)
+    return choice

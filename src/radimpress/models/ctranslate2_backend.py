@@ -185,7 +185,7 @@ def shortlist_texts(
         impressions = list(pairs.impressions)
         findings = list(pairs.findings)
     else:
-        folder = Path(data) if data else Path(read_manifest(model_dir).get("data") or "")
+        folder = Path(data) if data else Path(recorded or "")
         train = folder / "train.jsonl"
         if not train.exists():
             raise InputError(
@@ -204,17 +204,18 @@ def shortlist_texts(
         sample = reports if reports is not None else _pairs_as_reports(model)
         prompts = model.builder.prompts(sample)
         prompts += findings
-        if reports is None:  # at least the labels of the lines the pairs do not have
-            prompts.append("\nExam: XR CHEST\nIndication: cough\nFindings: clear")
     return {"impressions": impressions, "prompts": prompts, "source": source}
 
 
 def _pairs_as_reports(model: NeuralImpressionModel) -> list[Report]:
     b = model.builder
-    return [
+    pairs = [
         Report(id=i, findings=f, impression=m)
         for i, f, m in zip(b.ids, b.findings, b.impressions, strict=True)
     ]
+    # The pairs keep no exam or indication: one report with both, so the template's labels
+    # for those lines (whatever the recipe renders) are kept at least.
+    return [*pairs, Report(id="-", findings="clear", exam="chest", indication="cough")]
 
 
 def shortlist_tokens(tokenizer: Any, texts: Iterable[str]) -> list[str]:

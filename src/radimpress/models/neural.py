@@ -271,7 +271,7 @@ class NeuralImpressionModel(ImpressionModel):
         elif target.type != self.device.type:
             self.model.to(device=target)
         if target.type == "cpu" and not quantized:
-            self.model.to(dtype=cpu_generation_dtype())
+            self.model.to(dtype=getattr(torch, cpu_generation_dtype()))
         return str(self.device)
 
     def _batch_plan(self, prompts: Sequence[str], n: int, g: GenerationOptions):
