@@ -62,6 +62,31 @@ def test_projection_at_impression_positions_equals_the_full_logits_loss(lora, ar
     assert any(p.grad is not None for p in model.model.parameters() if p.requires_grad)
 
 
+@pytest.mark.parametrize("arch", ["llama", "gemma3"])
+def test_candidates_are_scored_as_the_model_reads_them_after_the_prompt(arch):
+    """The hybrid's likelihood features: each candidate's summed log-probability given its own
+    report's prompt, checked against transformers' own loss on prompt + candidate alone."""
+    model = built(tiny_recipe("causal") | ({"scratch": GEMMA3_TINY} if arch == "gemma3" else {}), TRAIN)  # fmt: skip
+    model.model.eval()
+    reports = VAL[:3]
+    candidates = [["No acute disease.", "Left pleural effusion."], [], ["Heart size is normal."]]
+    scores = model.log_likelihoods(reports, candidates)
+    assert [len(s) for s in scores] == [2, 0, 1]
+    prompts = model.builder.prompts(reports)
+    for report_prompt, cands, got in zip(prompts, candidates, scores, strict=True):
+        for text, (total, n) in zip(cands, got, strict=True):
+            (p,), (c,) = model.prompt_ids([report_prompt]), model.completion_ids([text])
+            ids = torch.tensor([p + c])
+            labels = torch.tensor([[-100] * len(p) + c])
+            with torch.no_grad():
+                mean_loss = model.model(input_ids=ids, labels=labels).loss.item()
+            assert n == len(c)
+            assert total == pytest.approx(-mean_loss * len(c), rel=1e-4, abs=1e-4)
+    # Longer prompts in the same batch (padding) do not change a candidate's score.
+    alone = model.log_likelihoods(reports[2:], candidates[2:])
+    assert alone[0][0][0] == pytest.approx(scores[2][0][0], rel=1e-4, abs=1e-4)
+
+
 @pytest.mark.parametrize("lora", [False, True])
 def test_train_save_load_gives_the_same_candidates(tmp_path, lora):
     model, metrics = train_tiny(

@@ -189,7 +189,7 @@ def test_pruned_vocabulary_spells_an_unknown_prompt_token_with_kept_pieces(tmp_p
     dropped = [i for i in range(len(tok)) if i not in runner.new_id]
     assert dropped, "the training texts do not use every token of the tokenizer"
     word = tok.convert_ids_to_tokens(dropped[0])
-    spelled = runner._respell([dropped[0]])
+    spelled = runner.respell([dropped[0]])
     assert all(i in runner.new_id for i in spelled)
     assert "".join(tok.convert_ids_to_tokens(spelled)) == word
 

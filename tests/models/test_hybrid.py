@@ -17,8 +17,8 @@ from radimpress.records import InputError, Report, write_jsonl
 from support import synthetic_reports, tiny_recipe, train_tiny
 
 
-def _hybrid(**choice) -> dict:
-    generator = tiny_recipe("seq2seq", train={"max_steps": 4})
+def _hybrid(generator_kind: str = "seq2seq", **choice) -> dict:
+    generator = tiny_recipe(generator_kind, train={"max_steps": 4})
     return {
         "kind": "hybrid",
         "name": "tiny-hybrid",
@@ -44,9 +44,12 @@ def test_shipped_hybrid_recipes_are_valid():
     assert with_t5.generator.kind == "seq2seq" and with_t5.choice.beams == 4
 
 
-def test_candidates_come_from_both_parts_and_are_scored_with_safety_features(tmp_path):
+@pytest.mark.parametrize("generator_kind", ["seq2seq", "causal"])
+def test_candidates_come_from_both_parts_and_are_scored_with_safety_features(
+    tmp_path, generator_kind
+):
     train, val = synthetic_reports(40, 1, "tr"), synthetic_reports(24, 2, "va")
-    model, metrics = train_tiny(_hybrid(), train, val)
+    model, metrics = train_tiny(_hybrid(generator_kind), train, val)
     assert metrics["choice_reports"] == 64 and metrics["choice_validation_reports"] == 24
     assert metrics["choice_candidates_per_report"] > 1
     assert 0 < metrics["choice_generated_share"] <= 1
@@ -55,6 +58,8 @@ def test_candidates_come_from_both_parts_and_are_scored_with_safety_features(tmp
     assert any(c.rerank is not None for c in pool) and any(c.beam is not None for c in pool)
     x = model.features(query, [pool])
     assert x.shape == (len(pool), len(FEATURES))
+    # the generator's log-likelihood of every candidate is a feature (none is missing)
+    assert np.isfinite(x[:, FEATURES.index("ll_mean")]).all()
     # "Large left pleural effusion." would be fine; a right-sided one must be flagged.
     (wrong,) = model.features(query, [[type(pool[0])("Large right pleural effusion.")]])
     assert wrong[FEATURES.index("warn_laterality")] >= 1

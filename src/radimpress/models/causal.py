@@ -143,6 +143,42 @@ class CausalModel(NeuralImpressionModel):
         texts = [t.split(STOP)[0].strip() for t in texts]
         return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
 
+    def _score_batch(
+        self, prompts: Sequence[str], candidates: Sequence[Sequence[str]]
+    ) -> list[list[tuple[float, int]]]:
+        """Teacher-force every candidate after its report's prompt, as training reads a pair.
+
+        The vocabulary is the whole of it, not the training shortlist: a candidate
+        written from the findings may use words no training impression used. Each
+        candidate is a sequence of its own (prompt + candidate), so the prompt is
+        computed once per candidate; the hybrid's experiment with the fine-tuned
+        Gemma (BENCHMARKS.md, quality note 10) found the generator not worth its
+        cost, so sharing the prompt's cache was not built.
+        """
+        owner = [i for i, cands in enumerate(candidates) for _ in cands]
+        flat = [c for cands in candidates for c in cands]
+        out: list[list[tuple[float, int]]] = [[] for _ in prompts]
+        if not flat:
+            return out
+        device = next(self.model.parameters()).device
+        batch = self.encode([prompts[i] for i in owner], flat)
+        logits, gold, keep = CompletionLoss(self.model).completion_logits(
+            **{k: v.to(device) for k, v in batch.items()}
+        )
+        # In slices of positions: a float32 log-softmax over Gemma's 262k tokens is 1 MiB a row.
+        token_lp = torch.cat(
+            [
+                part.float().log_softmax(-1).gather(-1, want.unsqueeze(-1)).squeeze(-1)
+                for part, want in zip(logits.split(256), gold.split(256), strict=True)
+            ]
+        )
+        rows = keep.nonzero()[:, 0]
+        sums = torch.zeros(len(flat), device=device).index_add_(0, rows, token_lp).tolist()
+        counts = keep.sum(-1).tolist()
+        for i, total, n in zip(owner, sums, counts, strict=True):
+            out[i].append((float(total), int(n)))
+        return out
+
     def stop_token_ids(self) -> list[int]:
         """Ids generation stops on: EOS, end-of-turn markers, and every token containing a newline.
 
@@ -220,6 +256,15 @@ class CompletionLoss(nn.Module):
             return self.model(
                 input_ids=input_ids, attention_mask=attention_mask, labels=labels, use_cache=False
             ).loss
+        logits, gold, _ = self.completion_logits(input_ids, attention_mask, labels)
+        return F.cross_entropy(logits.float(), gold)
+
+    def completion_logits(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Logits of the positions that predict a completion token, each one's gold index, and
+        where those positions are (a (batch, time - 1) mask): the loss and candidate scoring
+        both read them."""
         inner = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
         # use_cache=False: a training forward must not build a KV cache.
         hidden = inner.get_decoder()(
@@ -241,7 +286,7 @@ class CompletionLoss(nn.Module):
         cap = getattr(inner.config, "final_logit_softcapping", None)
         if cap:
             logits = torch.tanh(logits / cap) * cap
-        return F.cross_entropy(logits.float(), gold)
+        return logits, gold, keep
 
 
 def newline_ids(tokenizer: Any) -> list[int]:

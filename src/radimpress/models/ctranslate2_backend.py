@@ -424,7 +424,7 @@ class CausalRunner(_Runner):
         tok = self.model.tokenizer
         ids = self.model.prompt_ids(prompts)
         if self.kept is not None:
-            ids = [self._respell(s) for s in ids]
+            ids = [self.respell(s) for s in ids]
         results = self.engine.generate_batch(
             [tok.convert_ids_to_tokens(s) for s in ids],
             max_length=g.max_new_tokens,
@@ -441,7 +441,7 @@ class CausalRunner(_Runner):
             out.append([t.split("\n")[0].strip() for t in texts])
         return out
 
-    def _respell(self, ids: list[int]) -> list[int]:
+    def respell(self, ids: list[int]) -> list[int]:
         """Prompt ids with every token outside the kept vocabulary spelled with kept pieces."""
         out: list[int] = []
         tok = self.model.tokenizer
