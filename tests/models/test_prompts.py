@@ -56,6 +56,18 @@ def test_in_context_examples_put_the_most_similar_last():
     assert prompt.endswith("Impression:")
 
 
+def test_neighbours_can_start_after_the_examples_instead_of_repeating_them():
+    query = [Report("q", "Large left pleural effusion.")]
+    (repeated,) = PromptBuilder(PromptOptions(icl_k=1, rag_k=2)).fit(TRAIN).prompts(query)
+    # By default the nearest report is the example and the first neighbour too.
+    assert "Impression: Left effusion.\n" in repeated and "- Left effusion.\n" in repeated
+    options = PromptOptions(icl_k=1, rag_k=2, rag_after_examples=True)
+    (after,) = PromptBuilder(options).fit(TRAIN).prompts(query)
+    assert "Impression: Left effusion.\n" in after and "- Left effusion." not in after
+    neighbours = [line for line in after.splitlines() if line.startswith("- ")]
+    assert neighbours[0] == "- Large left effusion, atelectasis." and len(neighbours) == 2
+
+
 def test_unknown_template_option_is_an_error():
     with pytest.raises(ValueError, match="rag_kk"):
         PromptOptions.model_validate({"rag_kk": 2})

@@ -151,7 +151,7 @@ class CausalModel(NeuralImpressionModel):
         The vocabulary is the whole of it, not the training shortlist: a candidate
         written from the findings may use words no training impression used. Each
         candidate is a sequence of its own (prompt + candidate), so the prompt is
-        computed once per candidate; the hybrid's experiment with the fine-tuned
+        computed again for every candidate; the hybrid's experiment with the fine-tuned
         Gemma (BENCHMARKS.md, quality note 10) found the generator not worth its
         cost, so sharing the prompt's cache was not built.
         """

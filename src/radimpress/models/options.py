@@ -160,6 +160,11 @@ class PromptOptions(Options):
         0, ge=0, description="in-context examples (full findings + impression pairs)"
     )
     rag_k: int = Field(0, ge=0, description="neighbours' impressions only")
+    rag_after_examples: bool = Field(
+        False,
+        description="the neighbours' impressions start after the in-context examples' reports "
+        "(else the nearest ones are shown twice: as an example and as a neighbour)",
+    )
     max_context_chars: int = Field(
         600, ge=0, description="per retrieved text: keeps prompts bounded"
     )

@@ -105,7 +105,8 @@ class PromptBuilder:
             return [render_prompt(t, r) for r in reports]
         if self.index is None:
             raise RuntimeError("PromptBuilder.fit must run before prompts with retrieved context")
-        k = max(t.icl_k, t.rag_k)
+        first_rag = t.icl_k if t.rag_after_examples else 0
+        k = max(t.icl_k, first_rag + t.rag_k)
         row_of = {rid: i for i, rid in enumerate(self.ids)}
         exclude = [row_of.get(r.id) for r in reports]
         idx, _ = self.index.search([r.findings for r in reports], k, exclude=exclude)
@@ -115,7 +116,7 @@ class PromptBuilder:
             examples = [(self.findings[j], self.impressions[j]) for j in rows[: t.icl_k]]
             # Most similar last: nearest to the findings the model must complete.
             examples.reverse()
-            rag = [self.impressions[j] for j in rows[: t.rag_k]]
+            rag = [self.impressions[j] for j in rows[first_rag : first_rag + t.rag_k]]
             out.append(render_prompt(t, report, examples, rag))
         return out
 
