@@ -22,9 +22,10 @@ MODEL is a causal model folder from `radimpress train` with its CTranslate2 copy
        python vendor/llama.cpp/convert_hf_to_gguf.py MODEL/model --outtype q8_0 \\
            --outfile model-q8_0.gguf                            # from the sdist
 
-Prints one JSON line per measurement (reports/s of generation only, ROUGE-L of the
-drafts against the radiologists' impressions, how many drafts equal the first row's)
-and a Markdown table with the command, machine and date; the Gemma notes quote it.
+Prints one JSON line per measurement (reports/s of generation only; ROUGE-L of the
+drafts against the radiologists' impressions, scored as `radimpress evaluate` scores; how
+many drafts equal the first row's) and a Markdown table with the command, machine and date;
+the Gemma notes quote it.
 """
 
 from __future__ import annotations
@@ -39,17 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmarks_md import ROOT, provenance  # noqa: E402
 from quality import prepare_data  # noqa: E402
+from radimpress.evaluate.rouge import rouge_scores  # noqa: E402
 from radimpress.threads import configure_threads  # noqa: E402
-
-
-def rouge_l(references: list[str], drafts: list[str]) -> float:
-    from rouge_score import rouge_scorer
-
-    scorer = rouge_scorer.RougeScorer(["rougeL"])
-    scores = [
-        scorer.score(r, d)["rougeL"].fmeasure for r, d in zip(references, drafts, strict=True)
-    ]
-    return round(100 * sum(scores) / len(scores), 2)
 
 
 def ctranslate2_rows(model, prompt_ids, batches: list[int]) -> list[tuple[str, float, list]]:
@@ -147,7 +139,9 @@ def main() -> None:
                 model.tokenizer.decode(i, skip_special_tokens=True).split("\n")[0].strip()
                 for i in ids
             ]
-            result["rougeL"] = rouge_l(references, drafts)
+            result["rougeL"] = round(
+                100 * float(rouge_scores(drafts, references)["rougeL"].mean()), 2
+            )
             result["same_as_first"] = sum(a == b for a, b in zip(ids, first, strict=True))
         print(json.dumps(result))
         table.append(

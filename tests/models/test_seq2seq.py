@@ -100,3 +100,24 @@ def test_missing_base_model_fails_with_a_clear_message(monkeypatch):
         train_tiny(
             tiny_recipe("seq2seq") | {"base": "no-such-org/no-such-model", "scratch": None}, TRAIN
         )
+
+
+def test_candidates_are_scored_on_their_own_reports_encoder_states():
+    """The hybrid's likelihood features: each candidate's summed log-probability given its own
+    report's prompt (encoded once per report), checked against transformers' own loss."""
+    import torch
+
+    model, _ = train_tiny(tiny_recipe("seq2seq", train={"max_steps": 2}), TRAIN)
+    model.model.eval()
+    reports = VAL[:3]
+    candidates = [["No acute disease.", "Left pleural effusion."], [], ["Heart size is normal."]]
+    scores = model.log_likelihoods(reports, candidates)
+    assert [len(s) for s in scores] == [2, 0, 1]
+    tok = model.tokenizer
+    for prompt, cands, got in zip(model.builder.prompts(reports), candidates, scores, strict=True):
+        for text, (total, n) in zip(cands, got, strict=True):
+            labels = tok(text_target=[text], return_tensors="pt")["input_ids"]
+            with torch.no_grad():
+                loss = model.model(**tok([prompt], return_tensors="pt"), labels=labels).loss
+            assert n == labels.shape[1]
+            assert total == pytest.approx(-loss.item() * n, rel=1e-4, abs=1e-4)

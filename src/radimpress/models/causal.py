@@ -144,8 +144,8 @@ class CausalModel(NeuralImpressionModel):
         return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
 
     def _score_batch(
-        self, prompts: Sequence[str], candidates: Sequence[Sequence[str]]
-    ) -> list[list[tuple[float, int]]]:
+        self, prompts: Sequence[str], owner: Sequence[int], candidates: Sequence[str]
+    ) -> list[tuple[float, int]]:
         """Teacher-force every candidate after its report's prompt, as training reads a pair.
 
         The vocabulary is the whole of it, not the training shortlist: a candidate
@@ -155,13 +155,8 @@ class CausalModel(NeuralImpressionModel):
         Gemma (BENCHMARKS.md, quality note 10) found the generator not worth its
         cost, so sharing the prompt's cache was not built.
         """
-        owner = [i for i, cands in enumerate(candidates) for _ in cands]
-        flat = [c for cands in candidates for c in cands]
-        out: list[list[tuple[float, int]]] = [[] for _ in prompts]
-        if not flat:
-            return out
         device = next(self.model.parameters()).device
-        batch = self.encode([prompts[i] for i in owner], flat)
+        batch = self.encode([prompts[i] for i in owner], candidates)
         logits, gold, keep = CompletionLoss(self.model).completion_logits(
             **{k: v.to(device) for k, v in batch.items()}
         )
@@ -173,11 +168,9 @@ class CausalModel(NeuralImpressionModel):
             ]
         )
         rows = keep.nonzero()[:, 0]
-        sums = torch.zeros(len(flat), device=device).index_add_(0, rows, token_lp).tolist()
-        counts = keep.sum(-1).tolist()
-        for i, total, n in zip(owner, sums, counts, strict=True):
-            out[i].append((float(total), int(n)))
-        return out
+        sums = torch.zeros(len(candidates), device=device).index_add_(0, rows, token_lp)
+        counts = keep.sum(-1)
+        return [(float(t), int(n)) for t, n in zip(sums.tolist(), counts.tolist(), strict=True)]
 
     def stop_token_ids(self) -> list[int]:
         """Ids generation stops on: EOS, end-of-turn markers, and every token containing a newline.

@@ -309,9 +309,9 @@ class NeuralImpressionModel(ImpressionModel):
     ) -> list[list[tuple[float, int]]]:
         """Per candidate: (sum of its tokens' log-probabilities given the report's prompt, tokens).
 
-        The prompt (findings and retrieved context) is encoded once per report
-        and shared by all its candidates; a scorer uses the length-normalised
-        value to tell a candidate the model would write from one it would not.
+        Each backend's `_score_batch` scores a chunk of candidates, each after the prompt
+        of the report that owns it; a scorer uses the length-normalised value to tell a
+        candidate the model would write from one it would not.
         """
         if self.model is None:
             raise RuntimeError(
@@ -326,17 +326,19 @@ class NeuralImpressionModel(ImpressionModel):
         with torch.inference_mode():
             for s in range(0, len(reports), per):
                 chunk = range(s, min(len(reports), s + per))
-                scores = self._score_batch(
-                    [prompts[i] for i in chunk],
-                    [[one_line(c) for c in candidates[i]] for i in chunk],
-                )
-                for i, sc in zip(chunk, scores, strict=True):
-                    out[i] = sc
+                owner = [i for i in chunk for _ in candidates[i]]
+                flat = [one_line(c) for i in chunk for c in candidates[i]]
+                if not flat:
+                    continue
+                for i, score in zip(owner, self._score_batch(prompts, owner, flat), strict=True):
+                    out[i].append(score)
         return out
 
     def _score_batch(
-        self, prompts: Sequence[str], candidates: Sequence[Sequence[str]]
-    ) -> list[list[tuple[float, int]]]:
+        self, prompts: Sequence[str], owner: Sequence[int], candidates: Sequence[str]
+    ) -> list[tuple[float, int]]:
+        """(sum of the tokens' log-probabilities, tokens) of each candidate given
+        ``prompts[owner[k]]``."""
         raise NotImplementedError(f"{self.kind} models cannot score candidates yet")
 
     # -- persistence ----------------------------------------------------------

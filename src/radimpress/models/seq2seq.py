@@ -74,19 +74,16 @@ class Seq2SeqModel(NeuralImpressionModel):
         ).to(device)
 
     def _score_batch(
-        self, prompts: Sequence[str], candidates: Sequence[Sequence[str]]
-    ) -> list[list[tuple[float, int]]]:
+        self, prompts: Sequence[str], owner: Sequence[int], candidates: Sequence[str]
+    ) -> list[tuple[float, int]]:
         """Encode each prompt once; teacher-force every candidate on the shared encoder states."""
         device = next(self.model.parameters()).device
-        enc = self._encode_prompts(prompts, device)
-        owner = [i for i, cands in enumerate(candidates) for _ in cands]
-        flat = [c for cands in candidates for c in cands]
-        if not flat:
-            return [[] for _ in prompts]
+        row = {i: r for r, i in enumerate(dict.fromkeys(owner))}  # report -> encoded row
+        enc = self._encode_prompts([prompts[i] for i in row], device)
         hidden = self.model.get_encoder()(**enc).last_hidden_state
-        index = torch.tensor(owner, device=device)
+        index = torch.tensor([row[i] for i in owner], device=device)
         labels = self.tokenizer(
-            text_target=flat,
+            text_target=list(candidates),
             max_length=self.train_options.max_target_tokens,
             truncation=True,
             padding=True,
@@ -99,12 +96,8 @@ class Seq2SeqModel(NeuralImpressionModel):
             labels=labels.masked_fill(~mask, -100),
         ).logits
         token_lp = logits.float().log_softmax(-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
-        sums = (token_lp * mask).sum(-1).tolist()
-        counts = mask.sum(-1).tolist()
-        out: list[list[tuple[float, int]]] = [[] for _ in prompts]
-        for i, s, n in zip(owner, sums, counts, strict=True):
-            out[i].append((float(s), int(n)))
-        return out
+        sums, counts = (token_lp * mask).sum(-1).tolist(), mask.sum(-1).tolist()
+        return [(float(t), int(n)) for t, n in zip(sums, counts, strict=True)]
 
     def _generate_batch(
         self, prompts: Sequence[str], n: int, g: GenerationOptions
