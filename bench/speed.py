@@ -54,9 +54,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from rouge_score import rouge_scorer  # noqa: E402
-
 from benchmarks_md import command_line, machine, replace_section, utc_now  # noqa: E402
+from radimpress.evaluate.rouge import rouge_scores  # noqa: E402
 from radimpress.models.base import load_model  # noqa: E402
 from radimpress.models.cpu import CPU_DTYPE_ENV, cpu_flags  # noqa: E402
 from radimpress.records import read_jsonl, read_reports, write_jsonl  # noqa: E402
@@ -205,13 +204,11 @@ def measure_in_turn(
 
 
 def rouge_l(preds: Path, reports: Path) -> float:
+    """ROUGE-L F1 x100 as `radimpress evaluate` and the quality tables score it (no stemming)."""
     refs = {r.id: r.impression or "" for r in read_reports(reports)}
-    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-    scores = [
-        scorer.score(refs[row["id"]], row["prediction"])["rougeL"].fmeasure
-        for _, row in read_jsonl(preds)
-    ]
-    return round(100 * sum(scores) / len(scores), 2)
+    rows = [row for _, row in read_jsonl(preds)]
+    scores = rouge_scores([row["prediction"] for row in rows], [refs[row["id"]] for row in rows])
+    return round(100 * float(scores["rougeL"].mean()), 2)
 
 
 def compare(rows: list[dict]) -> list[dict]:
@@ -317,6 +314,35 @@ def warm_line(r: dict) -> str:
     )
 
 
+def elsewhere(results: dict, part: str, rows_of) -> list[str]:
+    """The part's tables from other kinds of CPU (`keep_other_machine`), after this one's."""
+    lines: list[str] = []
+    for other, kept in results.get(f"{part}_elsewhere", {}).items():
+        rows = rows_of(kept)
+        lines += [
+            f"#### The same part on another CPU: {other}",
+            "",
+            loaded(kept, part),
+            "",
+            table(rows),
+            "",
+            *([in_turn_line(rows), ""] if part == "t5" else []),
+            *rouge_line(kept, part),
+            *[line for note in kept.get(f"{part}_notes", []) for line in (note, "")],
+        ]
+    return lines
+
+
+def rouge_line(results: dict, part: str) -> list[str]:
+    if results.get(f"{part}_rouge") == ROUGE_SCORING:
+        return []
+    return [
+        "ROUGE-L in this table was scored with rouge-score's stemmer (as this script did "
+        "before 2026-12-02); the other tables score without it, like `radimpress evaluate`.",
+        "",
+    ]
+
+
 def in_turn_line(rows: list[dict]) -> str:
     runs = rows[0].get("runs", 1)
     if runs == 1:
@@ -404,6 +430,7 @@ def main() -> None:
         results.update(threads=threads, beams=BEAMS, batch=BATCH)
 
     if "t5" not in args.skip:
+        keep_other_machine(results, "t5")
         t5 = trained(args.work, data, "t5rag", "t5-scratch-rag", f"train.max_steps={args.t5_steps}",
                      f"train.batch_size={args.t5_batch}", "train.eval_samples=0")  # fmt: skip
         results["t5_load"] = load_average()
@@ -418,6 +445,7 @@ def main() -> None:
             configs.append((label, exported(t5, quantization, shortlist), "ctranslate2"))
         results["t5"] = measure_in_turn(configs, reports, out, args.repeats)
         results["t5_run"] = measured_now()
+        results["t5_rouge"] = ROUGE_SCORING
     if "gemma" not in args.skip:
         gemma = trained(args.work, data, "gemma-icl", "gemma3-270m-icl", "train.eval_samples=0")
         short = trained(args.work, data, "gemma-icl-short", "gemma3-270m-icl",
@@ -463,10 +491,12 @@ def main() -> None:
                 )
         results["gemma"] = compare(rows)
         results["gemma_run"] = measured_now()
+        results["gemma_rouge"] = ROUGE_SCORING
     if "gemma-quality" not in args.skip and args.gemma_finetuned:
         # 12 reports time the copies against the slow baseline; they are too few to hold a
         # copy's ROUGE-L to half a point, so the fine-tuned copies draft more reports here.
         tuned = Path(args.gemma_finetuned)
+        results["gemma_quality_load"] = load_average()
         many = args.work / "gemma-quality-reports.jsonl"
         write_jsonl(many, test[: args.gemma_quality_reports])
         copies = [("transformers fp32", tuned, "hf")] + [
@@ -474,8 +504,10 @@ def main() -> None:
             for q in ("int8", "float32")
         ]
         rows = [measure(f"fine-tuned {label}", m, b, many, out) for label, m, b in copies]
+        keep_other_machine(results, "gemma_quality")
         results["gemma_quality"] = {"model": tuned.parent.name, "rows": compare(rows)}
         results["gemma_quality_run"] = measured_now()
+        results["gemma_quality_rouge"] = ROUGE_SCORING
     if "ray" not in args.skip:
         t5_int8 = exported(args.work / "t5rag", "int8")
         results["ray_load"] = load_average()
@@ -489,6 +521,24 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2))
     write_section(results, args)
+
+
+ROUGE_SCORING = "no stemming"  # before 2026-12-02 this script scored with rouge-score's stemmer
+PART_KEYS = ("", "_run", "_load", "_steps", "_notes", "_rouge")
+
+
+def keep_other_machine(results: dict, part: str) -> None:
+    """Move a part measured on another kind of machine under ``{part}_elsewhere``.
+
+    Why: the ratios depend on the CPU's instructions (CTranslate2's int8 kernels use VNNI or
+    AMX where a CPU has them, transformers drafts in bf16 only with AMX), and the machines this
+    runs on change between sessions, so one CPU's table must not overwrite another's.
+    """
+    run = results.get(f"{part}_run") or {}
+    if part not in results or run.get("machine") in (None, machine()):
+        return
+    moved = {part + key: results.pop(part + key) for key in PART_KEYS if part + key in results}
+    results.setdefault(f"{part}_elsewhere", {})[run["machine"]] = moved
 
 
 def measured_now() -> dict[str, str]:
@@ -535,9 +585,11 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
             "",
             in_turn_line(results["t5"]),
             "",
+            *rouge_line(results, "t5"),
             # what the run's numbers do not say by themselves (written by hand into speed.json)
             *[line for note in results.get("t5_notes", []) for line in (note, "")],
         ]
+        parts += elsewhere(results, "t5", lambda kept: kept["t5"])
     if "gemma" in results:
         parts += [
             f"### Gemma 3 270M in context (`gemma3-270m-icl`), "
@@ -553,6 +605,7 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
             "findings alone, no instruction, no examples). × baseline is against the first row, "
             "today's in-context transformers path.",
             "",
+            *rouge_line(results, "gemma"),
         ]
     else:
         parts += [
@@ -575,7 +628,10 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
             "Same model, three ways of running it; × and Δ are against its own transformers "
             "drafts.",
             "",
+            *rouge_line(results, "gemma_quality"),
+            *[line for note in results.get("gemma_quality_notes", []) for line in (note, "")],
         ]
+        parts += elsewhere(results, "gemma_quality", lambda kept: kept["gemma_quality"]["rows"])
     if "ray" in results:
         r = results["ray"]
         parts += [

@@ -1,7 +1,7 @@
 """What this machine's CPU can do, as the choices of a fast path need it.
 
-Two choices read it: `radimpress export` writes an int8 CTranslate2 copy only
-where the CPU has int8 dot-product instructions, and a transformers model
+Two choices read it: `radimpress export` writes an int8 CTranslate2 copy
+where the CPU has AVX2 or int8 dot-product instructions, and a transformers model
 drafts in bfloat16 on a CPU only where AMX tiles multiply bf16 (elsewhere
 bf16 is emulated and slower than float32). The benchmarks' machine line reads
 the same flags; nothing here imports torch.

@@ -64,21 +64,29 @@ VMAP = "vmap.txt"
 
 
 def auto_quantization(flags: set[str] | None = None) -> tuple[str, str]:
-    """int8 where the CPU has int8 dot-product instructions, float32 elsewhere; and why.
+    """int8 where the CPU has AVX2 or int8 dot-product instructions, float32 elsewhere; and why.
 
-    int8 quarters the weights, but CTranslate2's int8 matrix products only beat
-    float32 with VNNI or AMX. On this project's AVX2 machine (BENCHMARKS.md,
-    Speed) float32 copies were as fast or faster and drafted like transformers,
-    where int8 lost ROUGE-L: a from-scratch T5 2.27x transformers as float32
-    against 2.0x as int8 (-0.6 ROUGE-L), a LoRA-tuned Gemma 3 270M with the
-    shortlist 0.42 against 0.39 reports/s (+1.0 against -1.8 ROUGE-L, 48 reports).
+    int8 quarters the weights, and with one replica per core (`ctranslate2_backend`'s
+    CPU setting) its copy was the fastest on every CPU measured (BENCHMARKS.md, Speed):
+    on a 2-core AMX Xeon a T5 drafted 4.3x transformers as int8 and 2.45x as float32;
+    on a 2-core AMD EPYC with AVX2 only, 3.2x-3.8x against 2.7x-2.8x, and the
+    `gemma3-270m-lora` model at beam 4 5.75x against 3.7x with the same ROUGE-L
+    (+0.01 and +0.28 against transformers). Greedy, that model's int8 copy scored
+    0.7 ROUGE-L below transformers on the Open-i test split (CI -2.3 to +0.8), the
+    float32 copy 0.1: `--quantization float32` is the choice for the last bit of
+    quality. Before one replica per core, an AVX2 machine ran int8 no faster than
+    float32, which is why auto once chose float32 there. A CPU with neither (older
+    x86, other architectures) was not measured, so it keeps float32.
     """
-    found = sorted((cpu_flags() if flags is None else flags) & INT8_DOT_FLAGS)
+    found = sorted((cpu_flags() if flags is None else flags) & (INT8_DOT_FLAGS | {"avx2"}))
     if found:
-        return "int8", f"auto: the CPU has int8 dot-product instructions ({', '.join(found)})"
+        return "int8", (
+            f"auto: the CPU has {', '.join(found)}, where the int8 copy drafted fastest "
+            "(float32 keeps a few tenths of ROUGE-L more)"
+        )
     return "float32", (
-        "auto: the CPU has no int8 dot-product instructions (AVX-512 VNNI, AVX-VNNI, AMX), "
-        "where int8 is no faster than float32 and drafts less like transformers"
+        "auto: the CPU has neither AVX2 nor int8 dot-product instructions (AVX-512 VNNI, "
+        "AVX-VNNI, AMX), where int8 was not measured"
     )
 
 
