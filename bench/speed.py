@@ -534,11 +534,14 @@ def keep_other_machine(results: dict, part: str) -> None:
     AMX where a CPU has them, transformers drafts in bf16 only with AMX), and the machines this
     runs on change between sessions, so one CPU's table must not overwrite another's.
     """
+    kept = results.setdefault(f"{part}_elsewhere", {})
+    kept.pop(machine(), None)  # this run replaces an older table of this kind of CPU
     run = results.get(f"{part}_run") or {}
     if part not in results or run.get("machine") in (None, machine()):
         return
-    moved = {part + key: results.pop(part + key) for key in PART_KEYS if part + key in results}
-    results.setdefault(f"{part}_elsewhere", {})[run["machine"]] = moved
+    kept[run["machine"]] = {
+        part + key: results.pop(part + key) for key in PART_KEYS if part + key in results
+    }
 
 
 def measured_now() -> dict[str, str]:

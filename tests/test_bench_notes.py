@@ -120,3 +120,27 @@ def test_the_benchmark_constraints_pin_every_library_the_sections_name_but_torch
     }
     named = set(_benchmarks_md().LIBRARIES) - {"torch"}
     assert named <= pins and "torch" not in pins and "radimpress" not in pins
+
+
+def test_a_speed_part_from_another_cpu_is_kept_beside_this_ones(monkeypatch):
+    """The speed ratios depend on the CPU's instructions; one CPU's table must not erase another's."""
+    speed = _bench("speed")
+    monkeypatch.setattr(speed, "machine", lambda: "AMD EPYC (avx2)")
+    results = {
+        "t5": [{"label": "T5 transformers fp32"}],
+        "t5_run": {"machine": "Xeon (amx_tile)"},
+        "t5_notes": ["measured with AMX"],
+        "t5_elsewhere": {"AMD EPYC (avx2)": {"t5": [{"label": "an older run here"}]}},
+    }
+    speed.keep_other_machine(results, "t5")
+    assert "t5" not in results and "t5_notes" not in results
+    assert results["t5_elsewhere"] == {
+        "Xeon (amx_tile)": {
+            "t5": [{"label": "T5 transformers fp32"}],
+            "t5_run": {"machine": "Xeon (amx_tile)"},
+            "t5_notes": ["measured with AMX"],
+        }
+    }
+    same = {"t5": [{"label": "x"}], "t5_run": {"machine": "AMD EPYC (avx2)"}}
+    speed.keep_other_machine(same, "t5")
+    assert same["t5"] == [{"label": "x"}] and same["t5_elsewhere"] == {}
