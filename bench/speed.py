@@ -65,6 +65,9 @@ from support import ray_cluster, ray_env  # noqa: E402
 OPENI = Path("/work/shared/datasets/openi/reports.csv")
 RESULTS = ROOT / "bench" / "results"
 BEAMS, BATCH = 4, 16
+ROUGE_SCORING = "no stemming"  # before 2026-12-02 this script scored with rouge-score's stemmer
+# what a part of results is made of (`keep_other_machine` moves them together)
+PART_KEYS = ("", "_run", "_load", "_steps", "_notes", "_rouge")
 
 
 def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -521,10 +524,6 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2))
     write_section(results, args)
-
-
-ROUGE_SCORING = "no stemming"  # before 2026-12-02 this script scored with rouge-score's stemmer
-PART_KEYS = ("", "_run", "_load", "_steps", "_notes", "_rouge")
 
 
 def keep_other_machine(results: dict, part: str) -> None:
