@@ -25,7 +25,7 @@ import re
 import sys
 from pathlib import Path
 
-from radimpress.evaluate.clinical import reference_groups
+from radimpress.evaluate.clinical import positive_findings, reference_groups
 from radimpress.evaluate.rouge import rouge_scores
 from radimpress.models.extractive import tidy
 from radimpress.models.impression_edit import abnormal_sentences
@@ -33,16 +33,6 @@ from radimpress.records import read_reports
 from radimpress.safety.extractor import extract_many
 
 SENTENCES = re.compile(r"(?<=[.;])\s+|\s*\b\d{1,2}[.)]\s+")
-
-
-def positive_labels(mentions) -> frozenset[str]:
-    return frozenset(
-        m.observation
-        for m in mentions
-        if m.polarity in ("present", "uncertain")
-        and not m.historical
-        and m.observation not in ("No Finding", "Support Devices")
-    )
 
 
 def sentence_bank(train) -> tuple[dict, str]:
@@ -53,7 +43,7 @@ def sentence_bank(train) -> tuple[dict, str]:
     for sentence, mentions in zip(sents, extract_many(sents), strict=True):
         text = sentence.rstrip(" .;") + "."
         text = text[:1].upper() + text[1:]
-        labels = positive_labels(mentions)
+        labels = positive_findings(mentions)
         (bank[labels] if labels else normal)[text] += 1
     return bank, normal.most_common(1)[0][0]
 
@@ -72,7 +62,7 @@ def main() -> None:
             continue
         looked_up = []
         for sentence, mentions in zip(found, extract_many(found), strict=True):
-            hits = bank.get(positive_labels(mentions))
+            hits = bank.get(positive_findings(mentions))
             looked_up.append(hits.most_common(1)[0][0] if hits else tidy(sentence))
         looked_up = list(dict.fromkeys(looked_up))
         rows["extractive"].append(f"{tidy(found[0])} {normal}")

@@ -9,7 +9,14 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import medspacy  # noqa: E402,F401  (a test dependency: fail, never skip, without it)
 
-from radimpress.evaluate.clinical import METRIC_NAME, label_metrics, warning_rates  # noqa: E402
+from radimpress.evaluate.clinical import (  # noqa: E402
+    METRIC_NAME,
+    label_metrics,
+    positive_findings,
+    reference_groups,
+    warning_rates,
+)
+from radimpress.safety.extractor import extract_many  # noqa: E402
 
 
 def test_label_f1_hand_computed():
@@ -85,3 +92,23 @@ def test_clinical_scorer_plugs_into_evaluate_systems():
     assert result.aggregates["good"]["warn_laterality_mismatch"] == 0.0
     assert result.aggregates["flipped"]["warn_laterality_mismatch"] == 0.5
     assert list(result.scores["flipped"]["warn_laterality_mismatch"]) == [1.0, 0.0]
+
+
+def test_references_are_abnormal_only_when_they_assert_a_finding():
+    """The normal/abnormal breakdown of every table: negations, devices and an empty
+    impression are 'normal'; a finding stated or suspected is 'abnormal'."""
+    refs = [
+        "No acute cardiopulmonary abnormality.",
+        "Cardiomegaly. No acute disease.",
+        "No pneumothorax or pleural effusion.",
+        "Right PICC tip in the SVC.",
+        "Possible left lower lobe pneumonia.",
+        None,
+        "Mild cardiomegaly. Right pleural effusion.",
+    ]
+    assert reference_groups(refs) == [
+        "normal", "abnormal", "normal", "normal", "abnormal", "normal", "abnormal"
+    ]  # fmt: skip
+    found = [positive_findings(m) for m in extract_many(refs)]
+    assert found[4] == {"Pneumonia"} and found[6] == {"Cardiomegaly", "Pleural Effusion"}
+    assert found[3] == frozenset()  # a device alone

@@ -14,7 +14,7 @@ from typing import Any
 
 from radimpress.safety import vocabulary as V
 from radimpress.safety.checks import WARNING_TYPES, SafetyChecker
-from radimpress.safety.extractor import extract_many, labels_from_mentions
+from radimpress.safety.extractor import Mention, extract_many, labels_from_mentions
 
 METRIC_NAME = "rule-based label F1 (not CheXbert)"
 UNCERTAIN_MODES = ("not_present", "present", "separate")
@@ -58,16 +58,19 @@ def reference_groups(references: Sequence[str | None]) -> list[str]:
     Stock normal sentences are easy to copy; the abnormal half is where a
     model has to write what the findings say, so scores are reported for both.
     """
-    out = []
-    for mentions in extract_many(references):
-        positive = any(
-            m.polarity in ("present", "uncertain")
-            and not m.historical
-            and m.observation not in ("No Finding", "Support Devices")
-            for m in mentions
-        )
-        out.append("abnormal" if positive else "normal")
-    return out
+    return ["abnormal" if positive_findings(ms) else "normal" for ms in extract_many(references)]
+
+
+def positive_findings(mentions: Sequence[Mention]) -> frozenset[str]:
+    """The observations a text asserts now (present or uncertain, not history), devices aside:
+    what makes an impression 'abnormal' (GROUP_NOTE)."""
+    return frozenset(
+        m.observation
+        for m in mentions
+        if m.polarity in ("present", "uncertain")
+        and not m.historical
+        and m.observation not in ("No Finding", "Support Devices")
+    )
 
 
 def label_metrics(

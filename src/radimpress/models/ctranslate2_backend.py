@@ -66,8 +66,8 @@ VMAP = "vmap.txt"
 def auto_quantization(flags: set[str] | None = None) -> tuple[str, str]:
     """int8 where the CPU has AVX2 or int8 dot-product instructions, float32 elsewhere; and why.
 
-    int8 quarters the weights, and with one replica per core (`ctranslate2_backend`'s
-    CPU setting) its copy was the fastest on every CPU measured (BENCHMARKS.md, Speed):
+    int8 quarters the weights, and with one replica per core (how this module runs a
+    copy on a CPU) it was the fastest copy on every CPU measured (BENCHMARKS.md, Speed):
     on a 2-core AMX Xeon a T5 drafted 4.3x transformers as int8 and 2.45x as float32;
     on a 2-core AMD EPYC with AVX2 only, 3.2x-3.8x against 2.7x-2.8x, and the
     `gemma3-270m-lora` model at beam 4 5.75x against 3.7x with the same ROUGE-L
