@@ -22,8 +22,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from radimpress.models.causal import CompletionLoss  # noqa: E402
 from radimpress.models.recipes import build_model  # noqa: E402
+from radimpress.models.torch_modules import CompletionLoss  # noqa: E402
 from support import synthetic_reports  # noqa: E402
 
 GEMMA3_270M_SHAPE = {"hidden_size": 640, "intermediate_size": 2048, "num_hidden_layers": 18, "num_attention_heads": 4,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from radimpress.models.base import load_model
-from radimpress.models.causal import CompletionLoss
+from radimpress.models.torch_modules import CompletionLoss
 from radimpress.records import InputError
 from support import built, synthetic_reports, tiny_recipe, train_tiny
 

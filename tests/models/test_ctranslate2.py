@@ -5,16 +5,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import subprocess
+import sys
 
 import ctranslate2  # noqa: F401  (a test dependency: fail, never skip, without it)
 import pytest
-import torch
 
 from radimpress.cli import main
-from radimpress.models import ctranslate2_backend
+from radimpress.models import ctranslate2_export
 from radimpress.models.backends import exported_copy
 from radimpress.models.base import load_model, read_manifest
-from radimpress.models.ctranslate2_backend import KEPT_IDS, VMAP, auto_quantization, export
+from radimpress.models.ctranslate2_backend import KEPT_IDS, VMAP
+from radimpress.models.ctranslate2_export import auto_quantization, export
 from radimpress.records import InputError, read_jsonl, write_jsonl
 from support import saved_model, synthetic_reports, tiny_recipe, train_tiny
 
@@ -80,21 +82,18 @@ def _spy_batch_sizes(model) -> list[int]:
     return seen
 
 
-def test_replicas_on_several_threads_draft_what_one_thread_drafts(trained, tmp_path):
-    """On a CPU each thread runs its own replica; the batches they share must not change a draft."""
+def test_replicas_on_several_threads_draft_what_one_thread_drafts(trained, tmp_path, monkeypatch):
+    """On a CPU each thread runs its own replica; the batches they share must not change a draft.
+    The threads are radimpress's setting (--threads, which sets RADIMPRESS_THREADS)."""
     kind, folder = trained
     folder = _copy(folder, tmp_path)
     export(folder, quantization="float32")
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        one = load_model(folder, backend="ctranslate2")
-        assert one.fast.replicas == 1
-        expected = one.generate(VAL, num_candidates=2, num_beams=3, batch_size=2)
-        torch.set_num_threads(2)
-        two = load_model(folder, backend="ctranslate2")
-    finally:
-        torch.set_num_threads(before)
+    monkeypatch.setenv("RADIMPRESS_THREADS", "1")
+    one = load_model(folder, backend="ctranslate2")
+    assert one.fast.replicas == 1
+    expected = one.generate(VAL, num_candidates=2, num_beams=3, batch_size=2)
+    monkeypatch.setenv("RADIMPRESS_THREADS", "2")
+    two = load_model(folder, backend="ctranslate2")
     assert two.fast.replicas == 2
     assert two.generate(VAL, num_candidates=2, num_beams=3, batch_size=2) == expected
     # one call carries several batches, which the replicas share
@@ -150,7 +149,7 @@ def test_auto_quantization_is_int8_where_it_was_measured_fastest(flags, expected
 def test_export_by_default_records_what_auto_chose_and_why(trained, tmp_path, monkeypatch):
     _, folder = trained
     folder = _copy(folder, tmp_path)
-    monkeypatch.setattr(ctranslate2_backend, "cpu_flags", lambda: {"sse4_2", "avx"})
+    monkeypatch.setattr(ctranslate2_export, "cpu_flags", lambda: {"sse4_2", "avx"})
     record = export(folder)
     assert record["quantization"] == "float32"
     assert "neither AVX2 nor int8 dot-product" in record["quantization_reason"]
@@ -267,3 +266,40 @@ def test_export_and_generate_commands(trained, tmp_path, capsys):
         assert ("ctranslate2 on cpu" if backend == "auto" else "hf on cpu") in summary
         outputs[backend] = [row for _, row in read_jsonl(out)]
     assert outputs["auto"] == outputs["hf"]
+
+
+# The default `generate` (safety checks on) in a fresh process, as a CLI call, `serve` or a Ray
+# actor runs it; the script says which heavy modules the process imported.
+GENERATE_AND_REPORT_IMPORTS = """
+import json, sys
+from radimpress.cli import main
+code = main(["generate", "--model", sys.argv[1], "--input", sys.argv[2], "--output", sys.argv[3]])
+print(json.dumps({"code": code, "torch": "torch" in sys.modules, "thinc": "thinc" in sys.modules}))
+"""
+
+
+def test_drafting_through_the_copy_never_imports_torch(trained, tmp_path):
+    """Importing torch was 1.4-1.9 s and about 280 MB of every process drafting through a copy,
+    which runs no torch operation (thinc, under the safety checks' spaCy, imported it too)."""
+    kind, folder = trained
+    folder = _copy(folder, tmp_path)
+    export(folder, quantization="float32")
+    write_jsonl(tmp_path / "in.jsonl", VAL[:3])
+    out = tmp_path / "out.jsonl"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            GENERATE_AND_REPORT_IMPORTS,
+            str(folder),
+            str(tmp_path / "in.jsonl"),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report == {"code": 0, "torch": False, "thinc": True}
+    rows = [row for _, row in read_jsonl(out)]
+    assert len(rows) == 3 and all("warnings" in row for row in rows)

@@ -3,7 +3,8 @@
 The loss covers the impression tokens only (the prompt is context, not
 something to learn to write). The vocabulary projection is also computed only
 there: the base model gives hidden states for every position, and ``lm_head``
-is applied to the few positions whose next token belongs to the impression.
+is applied to the few positions whose next token belongs to the impression
+(`radimpress.models.torch_modules.CompletionLoss`).
 With Gemma 3's 262k-token vocabulary the full logits tensor is most of a
 step's cost, so this is what makes CPU fine-tuning practical.
 """
@@ -14,11 +15,6 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import torch
-import torch.nn.functional as F
-from torch import nn
-from transformers import AutoModelForCausalLM, LogitsProcessor, LogitsProcessorList
 
 from radimpress.models.neural import NeuralImpressionModel
 from radimpress.models.options import GenerationOptions
@@ -58,6 +54,8 @@ class CausalModel(NeuralImpressionModel):
         return True
 
     def _auto_class(self) -> Any:
+        from transformers import AutoModelForCausalLM
+
         return AutoModelForCausalLM
 
     def _scratch_model(self, tokenizer) -> Any:
@@ -67,7 +65,7 @@ class CausalModel(NeuralImpressionModel):
         assert scratch is not None
         if architecture(scratch.size) == "t5":
             raise ValueError(f"causal: scratch size '{scratch.size}' is a T5 (seq2seq) shape")
-        return AutoModelForCausalLM.from_config(
+        return self._auto_class().from_config(
             build_config(scratch.size, tokenizer, scratch.overrides)
         )
 
@@ -98,6 +96,8 @@ class CausalModel(NeuralImpressionModel):
         ]
 
     def encode(self, prompts: Sequence[str], targets: Sequence[str]) -> dict[str, Any]:
+        import torch
+
         seqs, labels = [], []
         for p, c in zip(self.prompt_ids(prompts), self.completion_ids(targets), strict=True):
             seqs.append(p + c)
@@ -113,12 +113,19 @@ class CausalModel(NeuralImpressionModel):
             lab[i, : len(lbl)] = torch.tensor(lbl)
         return {"input_ids": input_ids, "attention_mask": mask, "labels": lab}
 
-    def loss_module(self) -> nn.Module:
+    def loss_module(self) -> Any:
+        from radimpress.models.torch_modules import CompletionLoss
+
         return CompletionLoss(self.model, full_logits=self.full_logits, shortlist=self.shortlist)
 
     def _generate_batch(
         self, prompts: Sequence[str], n: int, g: GenerationOptions
     ) -> list[list[str]]:
+        import torch
+        from transformers import LogitsProcessorList
+
+        from radimpress.models.torch_modules import ShortlistMask
+
         device = next(self.model.parameters()).device
         ids = self.prompt_ids(prompts)
         width = max(len(s) for s in ids)
@@ -155,6 +162,10 @@ class CausalModel(NeuralImpressionModel):
         Gemma (BENCHMARKS.md, quality note 10) found the generator not worth its
         cost, so sharing the prompt's cache was not built.
         """
+        import torch
+
+        from radimpress.models.torch_modules import CompletionLoss
+
         device = next(self.model.parameters()).device
         batch = self.encode([prompts[i] for i in owner], candidates)
         logits, gold, keep = CompletionLoss(self.model).completion_logits(
@@ -203,83 +214,6 @@ class CausalModel(NeuralImpressionModel):
         if (model_dir / SHORTLIST_FILE).exists():
             m.shortlist = json.loads((model_dir / SHORTLIST_FILE).read_text())
         return m  # type: ignore[return-value]
-
-
-class ShortlistMask(LogitsProcessor):
-    """Only the shortlisted tokens may be generated: the model was trained to choose among them."""
-
-    def __init__(self, shortlist: Sequence[int]) -> None:
-        self.ids = torch.tensor(list(shortlist), dtype=torch.long)
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        masked = torch.full_like(scores, float("-inf"))
-        ids = self.ids.to(scores.device)
-        masked[:, ids] = scores[:, ids]
-        return masked
-
-
-class CompletionLoss(nn.Module):
-    """Mean cross-entropy over completion tokens, projecting to the vocabulary only there.
-
-    Position t predicts token t+1, so the hidden states kept are those whose
-    *next* label is not -100. Equal (up to float rounding) to the ordinary
-    loss with the same labels, at a fraction of the lm_head cost.
-    """
-
-    def __init__(
-        self, model: nn.Module, full_logits: bool = False, shortlist: Sequence[int] | None = None
-    ) -> None:
-        super().__init__()
-        self.model = model
-        self.full_logits = full_logits
-        self.shortlist: torch.Tensor | None
-        self.position: torch.Tensor | None  # token id -> index in the shortlist
-        self.register_buffer("shortlist", None, persistent=False)
-        self.register_buffer("position", None, persistent=False)
-        if shortlist:
-            ids = torch.tensor(sorted(shortlist), dtype=torch.long)
-            vocab = int(model.config.vocab_size) if hasattr(model, "config") else int(ids.max()) + 1
-            position = torch.full((max(vocab, int(ids.max()) + 1),), -100, dtype=torch.long)
-            position[ids] = torch.arange(len(ids))
-            self.register_buffer("shortlist", ids, persistent=False)
-            self.register_buffer("position", position, persistent=False)
-
-    def forward(self, input_ids, attention_mask, labels):
-        if self.full_logits:
-            return self.model(
-                input_ids=input_ids, attention_mask=attention_mask, labels=labels, use_cache=False
-            ).loss
-        logits, gold, _ = self.completion_logits(input_ids, attention_mask, labels)
-        return F.cross_entropy(logits.float(), gold)
-
-    def completion_logits(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Logits of the positions that predict a completion token, each one's gold index, and
-        where those positions are (a (batch, time - 1) mask): the loss and candidate scoring
-        both read them."""
-        inner = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
-        # use_cache=False: a training forward must not build a KV cache.
-        hidden = inner.get_decoder()(
-            input_ids=input_ids, attention_mask=attention_mask, use_cache=False
-        ).last_hidden_state
-        targets = labels[:, 1:]
-        keep = targets != -100
-        head = inner.get_output_embeddings()
-        if self.shortlist is not None:
-            # Project onto the shortlisted rows of the output matrix only: with Gemma's
-            # 262k-token vocabulary this is most of the saving.
-            weight = head.weight.index_select(0, self.shortlist)
-            bias = head.bias.index_select(0, self.shortlist) if head.bias is not None else None
-            logits = F.linear(hidden[:, :-1][keep], weight, bias)
-            gold = self.position[targets[keep]]
-        else:
-            logits = head(hidden[:, :-1][keep])
-            gold = targets[keep]
-        cap = getattr(inner.config, "final_logit_softcapping", None)
-        if cap:
-            logits = torch.tanh(logits / cap) * cap
-        return logits, gold, keep
 
 
 def newline_ids(tokenizer: Any) -> list[int]:

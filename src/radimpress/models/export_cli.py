@@ -13,13 +13,13 @@ FORMATS = ("ctranslate2",)
 
 def cmd_export(args: argparse.Namespace) -> int:
     try:
-        from radimpress.models import ctranslate2_backend  # optional extra: radimpress[fast]
+        from radimpress.models import ctranslate2_export  # optional extra: radimpress[fast]
     except ImportError:
         raise InputError(
             "export --format ctranslate2 needs the ctranslate2 package: "
             "pip install 'radimpress[fast]'"
         ) from None
-    record = ctranslate2_backend.export(
+    record = ctranslate2_export.export(
         args.model,
         quantization=args.quantization,
         shortlist=args.vocabulary_shortlist,

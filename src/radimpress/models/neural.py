@@ -6,10 +6,11 @@ loss is computed and how token ids come back as text; everything a user sees
 Training is not here: `radimpress.models.training` drives a model through
 `build`, `encode` and `loss_module`, and the model never calls it back.
 
-peft, rouge-score and transformers' model classes are imported where they are
-used: a model drafting through its CTranslate2 copy needs none of them, and
-importing them was a third of every such process's start (a Ray actor's,
-`serve`'s, each CLI call's).
+torch, peft, rouge-score and transformers' model and tokenizer classes are
+imported where they are used: a model drafting through its CTranslate2 copy
+needs none of them, and importing them was most of every such process's
+start (a Ray actor's, `serve`'s, each CLI call's): peft, rouge-score and the
+model classes a third, torch alone 1.4-1.9 s and about 280 MB more.
 """
 
 from __future__ import annotations
@@ -18,22 +19,23 @@ import os
 import time
 from abc import abstractmethod
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
 from tqdm.auto import tqdm
-from transformers import AutoTokenizer
 
 from radimpress.models.backends import choose_backend, export_card_lines, exported_copy
 from radimpress.models.base import ImpressionModel, trainable
 from radimpress.models.baselines import consensus_order
 from radimpress.models.cpu import cpu_generation_dtype
-from radimpress.models.gguf import resolve_base
 from radimpress.models.options import DECODING_OPTIONS, GenerationOptions
 from radimpress.models.prompts import PromptBuilder, render_prompt
 from radimpress.models.recipes import NeuralRecipe
 from radimpress.records import InputError, Report
+
+if TYPE_CHECKING:
+    import torch
 
 WEIGHTS_DIR = "model"  # transformers folder: loadable by plain `from_pretrained` too
 DEVICE_ENV = "RADIMPRESS_DEVICE"  # cpu, cuda, cuda:1...; default: a GPU when there is one
@@ -90,6 +92,8 @@ class NeuralImpressionModel(ImpressionModel):
 
     def build(self, tokenizer: Any = None) -> None:
         """Create the network: from scratch (with the tokenizer the recipe learnt) or a base."""
+        import torch
+
         torch.manual_seed(self.train_options.seed)
         if self.recipe.scratch:
             if tokenizer is None:
@@ -106,6 +110,11 @@ class NeuralImpressionModel(ImpressionModel):
             self.tokenizer.pad_token = self.tokenizer.eos_token
 
     def _load_pretrained(self, base: str) -> tuple[Any, Any]:
+        import torch
+        from transformers import AutoTokenizer
+
+        from radimpress.models.gguf import resolve_base  # a GGUF base: converted once
+
         path = resolve_base(base)
         lora = self.recipe.lora
         kwargs: dict[str, Any] = {"dtype": getattr(torch, self.recipe.base_dtype)}
@@ -192,7 +201,6 @@ class NeuralImpressionModel(ImpressionModel):
         if not reports:
             return []
         g = self.decoding(**decoding)
-        torch.manual_seed(g.seed)
         prompts = self.builder.prompts(reports)
         n = max(num_candidates, g.num_beams if g.mbr else num_candidates)
         # Batches of similar length waste less compute on padding.
@@ -209,7 +217,7 @@ class NeuralImpressionModel(ImpressionModel):
             disable=not (g.progress and self.progress),
             leave=False,
         )
-        with torch.inference_mode():
+        with self._inference(g.seed):
             for s in range(0, len(order), size):
                 chunk = order[s : s + size]
                 texts = step([prompts[i] for i in chunk], n, g)
@@ -232,6 +240,16 @@ class NeuralImpressionModel(ImpressionModel):
             ]
         return [c[: max(1, num_candidates)] for c in out]
 
+    def _inference(self, seed: int) -> Any:
+        """torch's inference mode, seeded, for a transformers model; nothing for a CTranslate2
+        copy, which draws its own seed and must not import torch (see ctranslate2_backend)."""
+        if self.model is None:
+            return nullcontext()
+        import torch
+
+        torch.manual_seed(seed)
+        return torch.inference_mode()
+
     # -- where generation runs ----------------------------------------------------
 
     @property
@@ -250,6 +268,8 @@ class NeuralImpressionModel(ImpressionModel):
             return self.fast.device
         if self.model is None:
             return "none"
+        import torch
+
         weights = next(self.model.parameters())
         if weights.device.type == "cpu" and weights.dtype == torch.bfloat16:
             return "cpu, bfloat16"
@@ -264,6 +284,8 @@ class NeuralImpressionModel(ImpressionModel):
         """
         if self.model is None:  # the CTranslate2 copy drafts: its engine chose its device
             return self.device_name
+        import torch
+
         target = resolve_device(device)
         quantized = getattr(self.model, "is_quantized", False)
         if target.type == "cuda" and not quantized:
@@ -280,6 +302,8 @@ class NeuralImpressionModel(ImpressionModel):
             return self.fast.generate_batch, g.batch_size * self.fast.batches_per_call
         if self.device.type != "cuda":
             return self._generate_batch, g.batch_size
+        import torch
+
         free, _ = torch.cuda.mem_get_info(self.device)
         beams = n if g.do_sample else max(g.num_beams, n)
         tokens = self.train_options.max_source_tokens + g.max_new_tokens
@@ -318,6 +342,8 @@ class NeuralImpressionModel(ImpressionModel):
                 "model is not built: train or load it first (scoring needs the transformers "
                 "backend: load with backend='hf')"
             )
+        import torch
+
         prompts = self.builder.prompts(reports)
         out: list[list[tuple[float, int]]] = [[] for _ in reports]
         self.model.eval()
@@ -373,6 +399,9 @@ class NeuralImpressionModel(ImpressionModel):
     def load_weights(
         cls, model_dir: Path, recipe: NeuralRecipe, saved: dict[str, Any]
     ) -> NeuralImpressionModel:
+        import torch
+        from transformers import AutoTokenizer
+
         m = cls(recipe)
         m.builder = PromptBuilder.load(model_dir, recipe.prompt, saved.get("prompt_index", {}))
         saved_as = saved.get("saved_as", "full")
@@ -423,6 +452,8 @@ class NeuralImpressionModel(ImpressionModel):
 
 def _linear_names(model: Any) -> list[str]:
     """Names of the linear layers inside the transformer blocks ("all-linear", spelled out)."""
+    import torch
+
     names = {
         name.rsplit(".", 1)[-1]
         for name, module in model.named_modules()
@@ -441,6 +472,8 @@ def _layer_count(model: Any) -> int:
 
 def resolve_device(device: str = "auto") -> torch.device:
     """``auto``: RADIMPRESS_DEVICE when set, else the first CUDA GPU when there is one, else the CPU."""
+    import torch
+
     if device == "auto":
         device = os.environ.get(DEVICE_ENV, "").strip() or "auto"
     if device == "auto":
@@ -502,6 +535,8 @@ def mbr_rank(candidates: Sequence[str]) -> list[str]:
 
 def _bitsandbytes_config(quantize: str) -> Any:
     """QLoRA quantisation; fails clearly where it cannot run (no CUDA, no bitsandbytes)."""
+    import torch
+
     if not torch.cuda.is_available():
         raise InputError(
             f"lora.quantize={quantize} (QLoRA) needs a CUDA GPU and bitsandbytes; "

@@ -9,10 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import torch
-from torch import nn
-from transformers import AutoModelForSeq2SeqLM
-
 from radimpress.models.neural import NeuralImpressionModel
 from radimpress.models.options import GenerationOptions
 
@@ -22,6 +18,8 @@ class Seq2SeqModel(NeuralImpressionModel):
     peft_task = "SEQ_2_SEQ_LM"
 
     def _auto_class(self) -> Any:
+        from transformers import AutoModelForSeq2SeqLM
+
         return AutoModelForSeq2SeqLM
 
     def _scratch_model(self, tokenizer) -> Any:
@@ -61,7 +59,9 @@ class Seq2SeqModel(NeuralImpressionModel):
         }
 
     def loss_module(self) -> Any:
-        return _Seq2SeqLoss(self.model)
+        from radimpress.models.torch_modules import Seq2SeqLoss
+
+        return Seq2SeqLoss(self.model)
 
     def _encode_prompts(self, prompts: Sequence[str], device: Any) -> Any:
         """The encoder's input for prompts, cut at max_source_tokens, as generation and scoring read it."""
@@ -81,6 +81,8 @@ class Seq2SeqModel(NeuralImpressionModel):
         row = {i: r for r, i in enumerate(dict.fromkeys(owner))}  # report -> encoded row
         enc = self._encode_prompts([prompts[i] for i in row], device)
         hidden = self.model.get_encoder()(**enc).last_hidden_state
+        import torch
+
         index = torch.tensor([row[i] for i in owner], device=device)
         labels = self.tokenizer(
             text_target=list(candidates),
@@ -106,14 +108,3 @@ class Seq2SeqModel(NeuralImpressionModel):
         out = self.model.generate(**enc, **g.generate_kwargs(n))
         texts = self.tokenizer.batch_decode(out, skip_special_tokens=True)
         return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
-
-
-class _Seq2SeqLoss(nn.Module):
-    """Wraps the model so DDP sees one forward that returns the loss."""
-
-    def __init__(self, model) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids, attention_mask, labels):
-        return self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss

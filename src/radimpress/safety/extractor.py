@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import warnings
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
@@ -187,6 +189,41 @@ def _use_one_text_regex_matcher() -> None:
         mm.RegexMatcher = _one_text_regex_matcher(mm.RegexMatcher)
 
 
+class _TorchHiddenFromThinc:
+    """An import finder that tells thinc (spaCy's machine-learning layer) torch is not installed.
+
+    thinc imports torch whenever it is installed, to offer torch layers; this pipeline
+    is rules only and never runs one. In a process that drafts through a CTranslate2
+    copy nothing else imports torch, and thinc's import of it was 1.2-1.5 s and about
+    230 MB of every start with the safety checks on (each CLI call, `serve`, each Ray
+    actor). Only an import of torch made from thinc's own modules is refused (the
+    finder walks past importlib's frames to the importing module), so another
+    thread that imports torch meanwhile gets it, and a torch imported earlier is
+    found in ``sys.modules`` before any finder is asked. thinc then runs without its
+    torch shims, as on a machine without torch.
+    """
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name != "torch" and not name.startswith("torch."):
+            return None
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_globals.get("__name__", "").startswith("importlib"):
+            frame = frame.f_back
+        if frame is not None and frame.f_globals.get("__name__", "").startswith("thinc"):
+            raise ImportError("radimpress's rule-based spaCy pipeline does not use torch")
+        return None
+
+
+@contextmanager
+def _thinc_without_torch() -> Iterator[None]:
+    finder = _TorchHiddenFromThinc()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
 @lru_cache(maxsize=1)
 def build_pipeline():
     """The medspaCy pipeline with radimpress's own target and ConText rules.
@@ -198,9 +235,10 @@ def build_pipeline():
     selects medspaCy's PyRuSH instead.
     """
     _silence_debug_logging()
-    import medspacy
-    from medspacy.context import ConTextRule
-    from medspacy.target_matcher import TargetRule
+    with _thinc_without_torch():
+        import medspacy
+        from medspacy.context import ConTextRule
+        from medspacy.target_matcher import TargetRule
 
     _use_one_text_regex_matcher()
     splitter = os.environ.get("RADIMPRESS_SENTENCE_SPLITTER", "punctuation")
