@@ -67,7 +67,7 @@ RESULTS = ROOT / "bench" / "results"
 BEAMS, BATCH = 4, 16
 ROUGE_SCORING = "no stemming"  # before 2026-12-02 this script scored with rouge-score's stemmer
 # what a part of results is made of (`keep_other_machine` moves them together)
-PART_KEYS = ("", "_run", "_load", "_steps", "_notes", "_rouge")
+PART_KEYS = ("", "_run", "_load", "_steps", "_notes", "_rouge", "_more")
 
 
 def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -513,6 +513,7 @@ def main() -> None:
         results["gemma_quality_rouge"] = ROUGE_SCORING
     if "ray" not in args.skip:
         t5_int8 = exported(args.work / "t5rag", "int8")
+        keep_other_machine(results, "ray")
         results["ray_load"] = load_average()
         sizes = [int(n) for n in args.ray_reports.split(",") if n.strip()]
         results["ray"] = ray_part(t5_int8, archive(test, sizes[0], args.work), out)
@@ -635,53 +636,59 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
         ]
         parts += elsewhere(results, "gemma_quality", lambda kept: kept["gemma_quality"]["rows"])
     if "ray" in results:
-        r = results["ray"]
+        parts += ["### Ray: 2-node local cluster against one process", "", *ray_lines(results)]
+        for other, kept in results.get("ray_elsewhere", {}).items():
+            parts += [f"#### The same part on another CPU: {other}", "", *ray_lines(kept)]
+    replace_section("Speed", "\n".join(parts))
+
+
+def ray_lines(results: dict) -> list[str]:
+    """The Ray part's paragraphs for one run (this CPU's, or one kept from another CPU)."""
+    r = results["ray"]
+    parts = [
+        loaded(results, "ray"),
+        "",
+        f"T5 int8 copy, {r['reports']} reports, beam 4, safety checks on. One process "
+        f"(`radimpress generate --threads 2`): {r['single_process_s']} s. `radimpress batch` on "
+        f"a head and a second node on the loopback, 2 actors of 1 thread: "
+        f"{r['ray_wall_s']} s end to end ({r['ray_pipeline_s']} s from the pipeline's start, "
+        "actors loading included): throughput ratio "
+        f"{r['throughput_ratio_wall']} end to end, {r['throughput_ratio_pipeline']} for the "
+        f"pipeline. Identical predictions: {r['identical']}.",
+        "",
+        warm_line(r),
+        "",
+        f"Killed after its first shards ({r['killed_after']} reports drafted), then re-run: "
+        f"{r['resumed_total']} rows, {r['drafted_twice']} drafted twice, {r['lost']} lost; "
+        f"identical to one process: {r['identical_after_resume']}.",
+        "",
+    ]
+    for m in results.get("ray_more", []):
+        # What the extra reports cost on each side: start-up (cluster workers, actors
+        # importing and loading the model) drops out, so this is the steady-state ratio.
+        extra = m["reports"] - r["reports"]
+        single_s = m["single_process_s"] - r["single_process_s"]
+        ray_s = m["ray_wall_s"] - r["ray_wall_s"]
+        # time = start-up + reports × per-report time on each side; the start-ups' gap is
+        # the first size's gap less what its reports cost Ray more
+        startup_gap = (r["ray_wall_s"] - r["single_process_s"]) - (ray_s - single_s) * (
+            r["reports"] / extra
+        )
         parts += [
-            "### Ray: 2-node local cluster against one process",
+            f"The same on {m['reports']} reports (the test reports repeated under new ids): "
+            f"one process {m['single_process_s']} s; `radimpress batch` {m['ray_wall_s']} s "
+            f"end to end ({m['ray_pipeline_s']} s pipeline): throughput ratio "
+            f"{m['throughput_ratio_wall']} end to end, {m['throughput_ratio_pipeline']} for "
+            f"the pipeline. Identical predictions: {m['identical']}. The {extra} reports "
+            f"more cost one process {single_s:.1f} s and Ray {ray_s:.1f} s: a steady-state "
+            f"throughput ratio of {single_s / ray_s:.2f}; the rest of the gap is a fixed "
+            f"start-up of about {startup_gap:.0f} s "
+            "more than one process's.",
             "",
-            loaded(results, "ray"),
-            "",
-            f"T5 int8 copy, {r['reports']} reports, beam 4, safety checks on. One process "
-            f"(`radimpress generate --threads 2`): {r['single_process_s']} s. `radimpress batch` on "
-            f"a head and a second node on the loopback, 2 actors of 1 thread: "
-            f"{r['ray_wall_s']} s end to end ({r['ray_pipeline_s']} s from the pipeline's start, "
-            "actors loading included): throughput ratio "
-            f"{r['throughput_ratio_wall']} end to end, {r['throughput_ratio_pipeline']} for the "
-            f"pipeline. Identical predictions: {r['identical']}.",
-            "",
-            warm_line(r),
-            "",
-            f"Killed after its first shards ({r['killed_after']} reports drafted), then re-run: "
-            f"{r['resumed_total']} rows, {r['drafted_twice']} drafted twice, {r['lost']} lost; "
-            f"identical to one process: {r['identical_after_resume']}.",
+            warm_line(m),
             "",
         ]
-        for m in results.get("ray_more", []):
-            # What the extra reports cost on each side: start-up (cluster workers, actors
-            # importing and loading the model) drops out, so this is the steady-state ratio.
-            extra = m["reports"] - r["reports"]
-            single_s = m["single_process_s"] - r["single_process_s"]
-            ray_s = m["ray_wall_s"] - r["ray_wall_s"]
-            # time = start-up + reports × per-report time on each side; the start-ups' gap is
-            # the first size's gap less what its reports cost Ray more
-            startup_gap = (r["ray_wall_s"] - r["single_process_s"]) - (ray_s - single_s) * (
-                r["reports"] / extra
-            )
-            parts += [
-                f"The same on {m['reports']} reports (the test reports repeated under new ids): "
-                f"one process {m['single_process_s']} s; `radimpress batch` {m['ray_wall_s']} s "
-                f"end to end ({m['ray_pipeline_s']} s pipeline): throughput ratio "
-                f"{m['throughput_ratio_wall']} end to end, {m['throughput_ratio_pipeline']} for "
-                f"the pipeline. Identical predictions: {m['identical']}. The {extra} reports "
-                f"more cost one process {single_s:.1f} s and Ray {ray_s:.1f} s: a steady-state "
-                f"throughput ratio of {single_s / ray_s:.2f}; the rest of the gap is a fixed "
-                f"start-up of about {startup_gap:.0f} s "
-                "more than one process's.",
-                "",
-                warm_line(m),
-                "",
-            ]
-    replace_section("Speed", "\n".join(parts))
+    return parts + [line for note in results.get("ray_notes", []) for line in (note, "")]
 
 
 if __name__ == "__main__":

@@ -144,3 +144,21 @@ def test_a_speed_part_from_another_cpu_is_kept_beside_this_ones(monkeypatch):
     same = {"t5": [{"label": "x"}], "t5_run": {"machine": "AMD EPYC (avx2)"}}
     speed.keep_other_machine(same, "t5")
     assert same["t5"] == [{"label": "x"}] and same["t5_elsewhere"] == {}
+
+
+def test_the_ray_part_from_another_cpu_is_kept_whole(monkeypatch):
+    """Its larger archives (`ray_more`) go with it: they are what its steady-state ratio is from."""
+    speed = _bench("speed")
+    monkeypatch.setattr(speed, "machine", lambda: "AMD EPYC (avx512_vnni)")
+    run = {"reports": 200, "single_process_s": 5.0, "ray_wall_s": 12.0}
+    more = [{"reports": 1000, "single_process_s": 9.0, "ray_wall_s": 17.0}]
+    results = {
+        "ray": run,
+        "ray_more": more,
+        "ray_run": {"machine": "Xeon (amx_tile)"},
+        "ray_load": 0.4,
+    }
+    speed.keep_other_machine(results, "ray")
+    assert not {"ray", "ray_more", "ray_run", "ray_load"} & set(results)
+    kept = results["ray_elsewhere"]["Xeon (amx_tile)"]
+    assert kept["ray"] == run and kept["ray_more"] == more and kept["ray_load"] == 0.4
