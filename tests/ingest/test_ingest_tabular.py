@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 
 import pandas as pd
+import pytest
 
 from radimpress.ingest import ingest_paths
 from radimpress.records import Report
@@ -213,3 +216,25 @@ def test_excel_style_csv_with_bom_crlf_and_semicolons(tmp_path):
     assert res.rejects == []
     assert [(r.id, r.impression) for r in res.reports] == [("1", "Normal."), ("2", "Effusion.")]
     assert res.reports[1].source == f"{p}:3"
+
+
+def test_reports_through_a_pipe_are_read_once_and_whole(tmp_path):
+    """`--input /dev/stdin` or a shell's `<(...)`: a pipe has no suffix and can be read once, so
+    detecting its format must not consume what the reader needs (the reader opened it again
+    and waited for a second writer)."""
+    lines = [json.dumps({"id": f"p{i}", "findings": f"Finding {i}."}) + "\n" for i in range(3)]
+    fifo = tmp_path / "stdin"
+    os.mkfifo(fifo)
+    got: dict = {}
+    reader = threading.Thread(target=lambda: got.update(res=ingest_paths([fifo])), daemon=True)
+    reader.start()
+    fifo.write_text("".join(lines))  # returns once the reader has opened the pipe
+    reader.join(timeout=20)
+    if reader.is_alive():
+        fifo.write_text("")  # the second writer it waits for, so the thread ends
+        reader.join(timeout=10)
+        pytest.fail("the pipe was opened a second time after its format was detected")
+    assert got["res"].rejects == []
+    assert [(r.id, r.findings) for r in got["res"].reports] == [
+        (f"p{i}", f"Finding {i}.") for i in range(3)
+    ]

@@ -82,6 +82,10 @@ class Source:
         if self.data is not None or self._cache is not None:
             return self.read_bytes()[:n]
         assert self.path is not None
+        if not self.path.is_file():
+            # A pipe (`--input /dev/stdin`, a shell's `<(...)`) can be read once: the format is
+            # detected from the bytes the reader then gets, or the reader found them gone.
+            return self.read_bytes()[:n]
         with self.path.open("rb") as fh:
             return fh.read(n)
 
