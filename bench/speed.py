@@ -31,7 +31,11 @@ One command::
    (the first also starts Ray Data's own actors); then a batch run is killed after its
    first shards and resumed: nothing lost, nothing drafted twice. Each further
    size of ``--ray-reports`` repeats the comparison on a larger archive (the
-   test reports repeated under new ids), where start-up weighs less.
+   test reports repeated under new ids), where start-up weighs less. The
+   first run uses blocks of 16 reports (so that the kill lands between shards);
+   every size is then run again with `radimpress batch`'s own blocks (64
+   reports a call, shards of 256), which is what the steady-state ratio is
+   taken from.
 
 Writes bench/results/speed.json and the ``## Speed`` section of BENCHMARKS.md.
 """
@@ -65,6 +69,9 @@ from support import ray_cluster, ray_env  # noqa: E402
 OPENI = Path("/work/shared/datasets/openi/reports.csv")
 RESULTS = ROOT / "bench" / "results"
 BEAMS, BATCH = 4, 16
+# Ray blocks: (reports per actor call, reports per shard). Small ones let the kill-and-resume
+# check stop a run between shards; None is `radimpress batch`'s defaults.
+SMALL_BLOCKS = (16, 16)
 ROUGE_SCORING = "no stemming"  # before 2026-12-02 this script scored with rouge-score's stemmer
 # what a part of results is made of (`keep_other_machine` moves them together)
 PART_KEYS = ("", "_run", "_load", "_steps", "_notes", "_rouge", "_more")
@@ -237,7 +244,13 @@ def archive(test: list, n: int, work: Path) -> Path:
     return path
 
 
-def ray_part(model: Path, reports: Path, out: Path, resume_check: bool = True) -> dict:
+def ray_part(
+    model: Path,
+    reports: Path,
+    out: Path,
+    resume_check: bool = True,
+    blocks: tuple[int, int] | None = SMALL_BLOCKS,
+) -> dict:
     from radimpress.drafting.batch import collect  # optional extra: radimpress[ray]
 
     single = out / "ray-single.jsonl"
@@ -246,14 +259,19 @@ def ray_part(model: Path, reports: Path, out: Path, resume_check: bool = True) -
                "--num-beams", str(BEAMS), "--threads", "2")  # fmt: skip
     single_s = time.perf_counter() - start
     expected = {row["id"]: row for _, row in read_jsonl(single)}
-    result: dict = {"reports": len(expected), "single_process_s": round(single_s, 1)}
+    result: dict = {
+        "reports": len(expected),
+        "single_process_s": round(single_s, 1),
+        "blocks": list(blocks) if blocks else None,
+    }
     with ray_cluster() as address:
         shards = out / "ray-shards"
         shutil.rmtree(shards, ignore_errors=True)
         cmd = [sys.executable, "-m", "radimpress", "batch", "--model", str(model),
                "--input", str(reports), "--output", str(shards), "--ray", address,
-               "--actors", "2", "--batch-size", "16", "--shard-rows", "16",
-               "--num-beams", str(BEAMS)]  # fmt: skip
+               "--actors", "2", "--num-beams", str(BEAMS)]  # fmt: skip
+        if blocks is not None:
+            cmd += ["--batch-size", str(blocks[0]), "--shard-rows", str(blocks[1])]
         start = time.perf_counter()
         run(cmd, env=ray_env())
         ray_s = time.perf_counter() - start
@@ -518,8 +536,8 @@ def main() -> None:
         sizes = [int(n) for n in args.ray_reports.split(",") if n.strip()]
         results["ray"] = ray_part(t5_int8, archive(test, sizes[0], args.work), out)
         results["ray_more"] = [
-            ray_part(t5_int8, archive(test, n, args.work), out, resume_check=False)
-            for n in sizes[1:]
+            ray_part(t5_int8, archive(test, n, args.work), out, resume_check=False, blocks=None)
+            for n in sizes
         ]
         results["ray_run"] = measured_now()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -642,6 +660,19 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
     replace_section("Speed", "\n".join(parts))
 
 
+def ray_blocks(run: dict) -> tuple[int, int] | None:
+    """A Ray run's blocks; runs recorded before the key existed all used the small ones."""
+    blocks = run.get("blocks", list(SMALL_BLOCKS))
+    return tuple(blocks) if blocks else None
+
+
+def blocks_phrase(run: dict) -> str:
+    blocks = ray_blocks(run)
+    if blocks is None:
+        return "`radimpress batch`'s own blocks (64 reports a call, shards of 256)"
+    return f"blocks of {blocks[0]} reports a call and shards of {blocks[1]}"
+
+
 def ray_lines(results: dict) -> list[str]:
     """The Ray part's paragraphs for one run (this CPU's, or one kept from another CPU)."""
     r = results["ray"]
@@ -650,7 +681,7 @@ def ray_lines(results: dict) -> list[str]:
         "",
         f"T5 int8 copy, {r['reports']} reports, beam 4, safety checks on. One process "
         f"(`radimpress generate --threads 2`): {r['single_process_s']} s. `radimpress batch` on "
-        f"a head and a second node on the loopback, 2 actors of 1 thread: "
+        f"a head and a second node on the loopback, 2 actors of 1 thread, {blocks_phrase(r)}: "
         f"{r['ray_wall_s']} s end to end ({r['ray_pipeline_s']} s from the pipeline's start, "
         "actors loading included): throughput ratio "
         f"{r['throughput_ratio_wall']} end to end, {r['throughput_ratio_pipeline']} for the "
@@ -663,31 +694,43 @@ def ray_lines(results: dict) -> list[str]:
         f"identical to one process: {r['identical_after_resume']}.",
         "",
     ]
+    earlier = [r]
     for m in results.get("ray_more", []):
-        # What the extra reports cost on each side: start-up (cluster workers, actors
-        # importing and loading the model) drops out, so this is the steady-state ratio.
-        extra = m["reports"] - r["reports"]
-        single_s = m["single_process_s"] - r["single_process_s"]
-        ray_s = m["ray_wall_s"] - r["ray_wall_s"]
-        # time = start-up + reports × per-report time on each side; the start-ups' gap is
-        # the first size's gap less what its reports cost Ray more
-        startup_gap = (r["ray_wall_s"] - r["single_process_s"]) - (ray_s - single_s) * (
-            r["reports"] / extra
+        text = (
+            f"The same on {m['reports']} reports (the test reports, repeated under new ids where "
+            f"more are needed) with {blocks_phrase(m)}: one process {m['single_process_s']} s; `radimpress "
+            f"batch` {m['ray_wall_s']} s end to end ({m['ray_pipeline_s']} s pipeline): "
+            f"throughput ratio {m['throughput_ratio_wall']} end to end, "
+            f"{m['throughput_ratio_pipeline']} for the pipeline. Identical predictions: "
+            f"{m['identical']}."
         )
-        parts += [
-            f"The same on {m['reports']} reports (the test reports repeated under new ids): "
-            f"one process {m['single_process_s']} s; `radimpress batch` {m['ray_wall_s']} s "
-            f"end to end ({m['ray_pipeline_s']} s pipeline): throughput ratio "
-            f"{m['throughput_ratio_wall']} end to end, {m['throughput_ratio_pipeline']} for "
-            f"the pipeline. Identical predictions: {m['identical']}. The {extra} reports "
-            f"more cost one process {single_s:.1f} s and Ray {ray_s:.1f} s: a steady-state "
-            f"throughput ratio of {single_s / ray_s:.2f}; the rest of the gap is a fixed "
-            f"start-up of about {startup_gap:.0f} s "
-            "more than one process's.",
-            "",
-            warm_line(m),
-            "",
-        ]
+        base = next(
+            (
+                e
+                for e in reversed(earlier)
+                if ray_blocks(e) == ray_blocks(m) and e["reports"] < m["reports"]
+            ),
+            None,
+        )
+        if base is not None:
+            # What the extra reports cost on each side: start-up (cluster workers, actors
+            # importing and loading the model) drops out, so this is the steady-state ratio.
+            extra = m["reports"] - base["reports"]
+            single_s = m["single_process_s"] - base["single_process_s"]
+            ray_s = m["ray_wall_s"] - base["ray_wall_s"]
+            # time = start-up + reports × per-report time on each side; the start-ups' gap is
+            # the smaller run's gap less what its reports cost Ray more
+            startup_gap = (base["ray_wall_s"] - base["single_process_s"]) - (ray_s - single_s) * (
+                base["reports"] / extra
+            )
+            text += (
+                f" Against the {base['reports']} reports with the same blocks, the {extra} "
+                f"reports more cost one process {single_s:.1f} s and Ray {ray_s:.1f} s: a "
+                f"steady-state throughput ratio of {single_s / ray_s:.2f}; the rest of the gap "
+                f"is a fixed start-up of about {startup_gap:.0f} s more than one process's."
+            )
+        parts += [text, "", warm_line(m), ""]
+        earlier.append(m)
     return parts + [line for note in results.get("ray_notes", []) for line in (note, "")]
 
 

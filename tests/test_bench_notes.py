@@ -162,3 +162,25 @@ def test_the_ray_part_from_another_cpu_is_kept_whole(monkeypatch):
     assert not {"ray", "ray_more", "ray_run", "ray_load"} & set(results)
     kept = results["ray_elsewhere"]["Xeon (amx_tile)"]
     assert kept["ray"] == run and kept["ray_more"] == more and kept["ray_load"] == 0.4
+
+
+def test_the_ray_steady_state_compares_runs_with_the_same_blocks():
+    """Small blocks (for the kill-and-resume check) cost Ray more per report than batch's own;
+    a steady-state ratio across the two settings would charge that cost to the archive's size."""
+    speed = _bench("speed")
+    small = {"reports": 200, "single_process_s": 5.0, "ray_wall_s": 14.0, "blocks": [16, 16]}
+    small.update(ray_pipeline_s=12.0, throughput_ratio_wall=0.36, throughput_ratio_pipeline=0.42)
+    small.update(identical=True, killed_after=41, resumed_total=200, drafted_twice=0, lost=0)
+    small["identical_after_resume"] = True
+
+    def default(n: int, single: float, ray: float) -> dict:
+        return {"reports": n, "single_process_s": single, "ray_wall_s": ray, "blocks": None,
+                "ray_pipeline_s": ray - 2, "throughput_ratio_wall": 0.5,
+                "throughput_ratio_pipeline": 0.5, "identical": True}  # fmt: skip
+
+    results = {"ray": small, "ray_more": [default(200, 5.0, 12.0), default(1000, 9.0, 17.0)]}
+    text = "\n".join(speed.ray_lines(results))
+    # 800 reports more: one process 4.0 s, Ray 5.0 s (not 3.0 s, against the small blocks' 14.0)
+    assert "Against the 200 reports with the same blocks, the 800 reports more cost one process " \
+        "4.0 s and Ray 5.0 s: a steady-state throughput ratio of 0.80" in text  # fmt: skip
+    assert text.count("steady-state") == 1  # the first default run has no smaller one to compare
