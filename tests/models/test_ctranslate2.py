@@ -15,7 +15,7 @@ from radimpress.cli import main
 from radimpress.models import ctranslate2_export
 from radimpress.models.backends import exported_copy
 from radimpress.models.base import load_model, read_manifest
-from radimpress.models.ctranslate2_backend import KEPT_IDS, VMAP
+from radimpress.models.ctranslate2_backend import KEPT_IDS, VMAP, load_tokenizer
 from radimpress.models.ctranslate2_export import auto_quantization, export
 from radimpress.records import InputError, read_jsonl, write_jsonl
 from support import saved_model, synthetic_reports, tiny_recipe, train_tiny
@@ -303,3 +303,23 @@ def test_drafting_through_the_copy_never_imports_torch(trained, tmp_path):
     assert report == {"code": 0, "torch": False, "thinc": True}
     rows = [row for _, row in read_jsonl(out)]
     assert len(rows) == 3 and all("warnings" in row for row in rows)
+
+
+def test_a_copys_tokenizer_without_tokenizer_json_still_loads(tmp_path):
+    """Some tokenizers save a vocabulary file only; the plain fast tokenizer cannot read that."""
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "no", "acute", "disease", "."]
+    (tmp_path / "vocab.txt").write_text("\n".join(words) + "\n")
+    config = {"tokenizer_class": "BertTokenizer", "do_lower_case": True}
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(config))
+    tokenizer = load_tokenizer(tmp_path)
+    assert tokenizer("No acute disease.")["input_ids"] == [2, 5, 6, 7, 8, 3]
+
+
+def test_a_copys_tokenizer_json_is_read_as_it_was_saved(trained, tmp_path):
+    kind, folder = trained
+    folder = _copy(folder, tmp_path)
+    export(folder, quantization="float32")
+    saved = tmp_path / "model" / "ctranslate2" / "tokenizer"
+    hf = load_model(folder, backend="hf").tokenizer
+    texts = [r.findings for r in VAL]
+    assert load_tokenizer(saved)(texts)["input_ids"] == hf(texts)["input_ids"]

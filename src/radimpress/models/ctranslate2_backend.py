@@ -43,10 +43,21 @@ VMAP = "vmap.txt"
 def attach(model: NeuralImpressionModel, model_dir: Path, export_record: dict[str, Any]) -> None:
     """Make ``model`` draft with the CTranslate2 copy in its folder (no transformers weights load)."""
     folder = Path(model_dir) / export_record.get("path", EXPORT_DIR)
-    model.tokenizer = PreTrainedTokenizerFast.from_pretrained(str(folder / TOKENIZER_DIR))
+    model.tokenizer = load_tokenizer(folder / TOKENIZER_DIR)
     model._prepare_tokenizer()
     runner_class = Seq2SeqRunner if model.kind == "seq2seq" else CausalRunner
     model.fast = runner_class(model, folder, export_record)
+
+
+def load_tokenizer(folder: Path) -> Any:
+    """The copy's tokenizer: a plain fast tokenizer from its ``tokenizer.json``, which needs no
+    torch (`AutoTokenizer` imports it, to read the model's config); a tokenizer saved without
+    that file (a vocabulary file only) goes through `AutoTokenizer`, which can build one."""
+    if (folder / "tokenizer.json").exists():
+        return PreTrainedTokenizerFast.from_pretrained(str(folder))
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(folder))
 
 
 class _Runner:
