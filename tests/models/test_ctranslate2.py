@@ -323,3 +323,25 @@ def test_a_copys_tokenizer_json_is_read_as_it_was_saved(trained, tmp_path):
     hf = load_model(folder, backend="hf").tokenizer
     texts = [r.findings for r in VAL]
     assert load_tokenizer(saved)(texts)["input_ids"] == hf(texts)["input_ids"]
+
+
+def test_a_causal_copy_keeps_its_stop_ids_so_loading_decodes_no_vocabulary(tmp_path, monkeypatch):
+    """Finding the newline tokens decodes the whole vocabulary (2.3 s of every start for Gemma);
+    the export finds them once, and the copy stops where transformers stops."""
+    from radimpress.models import causal
+
+    model, _ = train_tiny(tiny_recipe("causal", train={"max_steps": 60}), TRAIN)
+    folder = tmp_path / "model"
+    model.save(folder)
+    export(folder, quantization="float32")
+    hf = load_model(folder, backend="hf")
+    saved = json.loads((folder / "ctranslate2" / "stop_ids.json").read_text())
+    assert saved == hf.stop_token_ids()
+    expected = hf.generate(VAL, num_candidates=1, num_beams=1)
+
+    def decodes_the_vocabulary(tokenizer):
+        raise AssertionError("the copy's stop ids were found again at load")
+
+    monkeypatch.setattr(causal, "newline_ids", decodes_the_vocabulary)
+    fast = load_model(folder, backend="ctranslate2")
+    assert fast.generate(VAL, num_candidates=1, num_beams=1) == expected

@@ -42,7 +42,7 @@ from radimpress.models.backends import EXPORT_DIR, QUANTIZATIONS
 from radimpress.models.base import MANIFEST, build_model, load_model, read_manifest
 from radimpress.models.causal import newline_ids
 from radimpress.models.cpu import cpu_flags
-from radimpress.models.ctranslate2_backend import KEPT_IDS, TOKENIZER_DIR, VMAP
+from radimpress.models.ctranslate2_backend import KEPT_IDS, STOP_IDS, TOKENIZER_DIR, VMAP
 from radimpress.models.neural import NeuralImpressionModel, one_line
 from radimpress.models.recipes import parse_recipe
 from radimpress.records import InputError, Report, read_reports
@@ -131,6 +131,8 @@ def export(
     model.tokenizer.save_pretrained(tmp / TOKENIZER_DIR)
     if kept is not None:
         (tmp / KEPT_IDS).write_text(json.dumps(kept))
+    if model.kind == "causal":
+        (tmp / STOP_IDS).write_text(json.dumps(model.stop_token_ids()))
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     record: dict[str, Any] = {
