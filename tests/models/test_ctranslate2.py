@@ -321,8 +321,17 @@ def test_a_copys_tokenizer_json_is_read_as_it_was_saved(trained, tmp_path):
     export(folder, quantization="float32")
     saved = tmp_path / "model" / "ctranslate2" / "tokenizer"
     hf = load_model(folder, backend="hf").tokenizer
-    texts = [r.findings for r in VAL]
-    assert load_tokenizer(saved)(texts)["input_ids"] == hf(texts)["input_ids"]
+    copy = load_tokenizer(saved)
+    texts = [r.findings for r in VAL] + [f"{hf.eos_token} {VAL[0].findings}"]
+    for special in (True, False):
+        ids = copy(texts, add_special_tokens=special)["input_ids"]
+        assert ids == hf(texts, add_special_tokens=special)["input_ids"]
+    assert copy.batch_decode(ids, skip_special_tokens=True) == hf.batch_decode(
+        ids, skip_special_tokens=True
+    )
+    for name in ("pad_token_id", "eos_token_id", "bos_token_id", "unk_token_id", "all_special_ids"):
+        assert getattr(copy, name) == getattr(hf, name), name
+    assert copy.get_vocab() == hf.get_vocab()
 
 
 def test_a_causal_copy_keeps_its_stop_ids_so_loading_decodes_no_vocabulary(tmp_path, monkeypatch):

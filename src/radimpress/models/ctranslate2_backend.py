@@ -50,15 +50,34 @@ def attach(model: NeuralImpressionModel, model_dir: Path, export_record: dict[st
     model.fast = runner_class(model, folder, export_record)
 
 
-def load_tokenizer(folder: Path) -> Any:
-    """The copy's tokenizer: a plain fast tokenizer from its ``tokenizer.json``, which needs no
-    torch (`AutoTokenizer` imports it, to read the model's config); a tokenizer saved without
-    that file (a vocabulary file only) goes through `AutoTokenizer`, which can build one."""
-    if (folder / "tokenizer.json").exists():
-        return PreTrainedTokenizerFast.from_pretrained(str(folder))
-    from transformers import AutoTokenizer
+# tokenizer_config.json keys that say where the tokenizer came from or which class saved it,
+# not how it encodes (the added tokens are in tokenizer.json itself)
+_NOT_INIT_KEYS = frozenset(
+    {"tokenizer_class", "auto_map", "added_tokens_decoder", "is_local", "local_files_only",
+     "backend", "name_or_path", "tokenizer_file"}
+)  # fmt: skip
 
-    return AutoTokenizer.from_pretrained(str(folder))
+
+def load_tokenizer(folder: Path) -> Any:
+    """The copy's tokenizer, built from its ``tokenizer.json`` and ``tokenizer_config.json``.
+
+    Why not `AutoTokenizer.from_pretrained`: it imports torch (to read the model's config),
+    and, like `PreTrainedTokenizerFast.from_pretrained`, it parses the whole tokenizer.json
+    in Python for its added tokens, which the tokenizers library reads again: for Gemma's
+    262k-token vocabulary 3.1 s and about 400 MB that stay with the process, against 1.35 s
+    this way, with the same ids on 300 Open-i findings, the same special tokens and the same
+    vocabulary. A tokenizer saved without tokenizer.json (a vocabulary file only) goes
+    through `AutoTokenizer`, which can build one.
+    """
+    file = folder / "tokenizer.json"
+    if not file.exists():
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(str(folder))
+    config_file = folder / "tokenizer_config.json"
+    config = json.loads(config_file.read_text()) if config_file.exists() else {}
+    kwargs = {k: v for k, v in config.items() if k not in _NOT_INIT_KEYS}
+    return PreTrainedTokenizerFast(tokenizer_file=str(file), **kwargs)
 
 
 class _Runner:
