@@ -200,7 +200,10 @@ class _TorchHiddenFromThinc:
     finder walks past importlib's frames to the importing module), so another
     thread that imports torch meanwhile gets it, and a torch imported earlier is
     found in ``sys.modules`` before any finder is asked. thinc then runs without its
-    torch shims, as on a machine without torch.
+    torch shims, as on a machine without torch. The one cost: a process that builds this
+    pipeline first and later loads a spaCy model with torch layers would find thinc
+    still believing torch absent; radimpress's only such model (`radimpress deid
+    --ner-model`) never runs in a process that runs the checks.
     """
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
@@ -209,7 +212,8 @@ class _TorchHiddenFromThinc:
         frame = sys._getframe(1)
         while frame is not None and frame.f_globals.get("__name__", "").startswith("importlib"):
             frame = frame.f_back
-        if frame is not None and frame.f_globals.get("__name__", "").startswith("thinc"):
+        importer = frame.f_globals.get("__name__", "") if frame is not None else ""
+        if importer == "thinc" or importer.startswith("thinc."):
             raise ImportError("radimpress's rule-based spaCy pipeline does not use torch")
         return None
 
