@@ -517,7 +517,7 @@ def main() -> None:
         # 12 reports time the copies against the slow baseline; they are too few to hold a
         # copy's ROUGE-L to half a point, so the fine-tuned copies draft more reports here.
         tuned = Path(args.gemma_finetuned)
-        results["gemma_quality_load"] = load_average()
+        start_part(results, "gemma_quality")
         many = args.work / "gemma-quality-reports.jsonl"
         write_jsonl(many, test[: args.gemma_quality_reports])
         copies = [("transformers fp32", tuned, "hf")] + [
@@ -525,14 +525,12 @@ def main() -> None:
             for q in ("int8", "float32")
         ]
         rows = [measure(f"fine-tuned {label}", m, b, many, out) for label, m, b in copies]
-        keep_other_machine(results, "gemma_quality")
         results["gemma_quality"] = {"model": tuned.parent.name, "rows": compare(rows)}
         results["gemma_quality_run"] = measured_now()
         results["gemma_quality_rouge"] = ROUGE_SCORING
     if "ray" not in args.skip:
         t5_int8 = exported(args.work / "t5rag", "int8")
-        keep_other_machine(results, "ray")
-        results["ray_load"] = load_average()
+        start_part(results, "ray")
         sizes = [int(n) for n in args.ray_reports.split(",") if n.strip()]
         results["ray"] = ray_part(t5_int8, archive(test, sizes[0], args.work), out)
         results["ray_more"] = [
@@ -543,6 +541,13 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2))
     write_section(results, args)
+
+
+def start_part(results: dict, part: str) -> None:
+    """Before a part runs: another CPU's table of it is kept aside, then this run's load
+    is recorded (the other way round, the load went with the other CPU's table)."""
+    keep_other_machine(results, part)
+    results[f"{part}_load"] = load_average()
 
 
 def keep_other_machine(results: dict, part: str) -> None:

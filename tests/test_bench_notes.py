@@ -184,3 +184,18 @@ def test_the_ray_steady_state_compares_runs_with_the_same_blocks():
     assert "Against the 200 reports with the same blocks, the 800 reports more cost one process " \
         "4.0 s and Ray 5.0 s: a steady-state throughput ratio of 0.80" in text  # fmt: skip
     assert text.count("steady-state") == 1  # the first default run has no smaller one to compare
+
+
+def test_a_parts_load_stays_with_this_run_when_another_cpus_table_is_kept(monkeypatch):
+    """The Gemma-quality part recorded its load, then moved another CPU's table aside, and the
+    load went with that table."""
+    speed = _bench("speed")
+    monkeypatch.setattr(speed, "machine", lambda: "AMD EPYC (avx512_vnni)")
+    monkeypatch.setattr(speed, "load_average", lambda: 0.7)
+    results = {
+        "gemma_quality": {"rows": [{"label": "fine-tuned transformers fp32"}]},
+        "gemma_quality_run": {"machine": "AMD EPYC (avx2)"},
+    }
+    speed.start_part(results, "gemma_quality")
+    assert results["gemma_quality_load"] == 0.7
+    assert "gemma_quality_load" not in results["gemma_quality_elsewhere"]["AMD EPYC (avx2)"]
