@@ -451,10 +451,9 @@ def main() -> None:
         results.update(threads=threads, beams=BEAMS, batch=BATCH)
 
     if "t5" not in args.skip:
-        keep_other_machine(results, "t5")
         t5 = trained(args.work, data, "t5rag", "t5-scratch-rag", f"train.max_steps={args.t5_steps}",
                      f"train.batch_size={args.t5_batch}", "train.eval_samples=0")  # fmt: skip
-        results["t5_load"] = load_average()
+        start_part(results, "t5")  # after training: the load the timed runs start under
         # the folder may be from an earlier run (trained() reuses it): its own steps, not --t5-steps
         metrics = json.loads((t5 / "radimpress.json").read_text()).get("train_metrics") or {}
         results["t5_steps"] = metrics.get("steps")

@@ -15,7 +15,7 @@ from radimpress.cli import main
 from radimpress.models import ctranslate2_export
 from radimpress.models.backends import exported_copy
 from radimpress.models.base import load_model, read_manifest
-from radimpress.models.ctranslate2_backend import KEPT_IDS, VMAP, load_tokenizer
+from radimpress.models.ctranslate2_backend import KEPT_IDS, STOP_IDS, VMAP, load_tokenizer
 from radimpress.models.ctranslate2_export import auto_quantization, export
 from radimpress.records import InputError, read_jsonl, write_jsonl
 from support import saved_model, synthetic_reports, tiny_recipe, train_tiny
@@ -335,22 +335,36 @@ def test_a_copys_tokenizer_json_is_read_as_it_was_saved(trained, tmp_path):
 
 
 def test_a_causal_copy_keeps_its_stop_ids_so_loading_decodes_no_vocabulary(tmp_path, monkeypatch):
-    """Finding the newline tokens decodes the whole vocabulary (2.3 s of every start for Gemma);
-    the export finds them once, and the copy stops where transformers stops."""
+    """Finding the newline tokens decodes the whole vocabulary (2.3 s for Gemma's 262k): the
+    export does it once (the pruned vocabulary keeps the same ids) and saves them, and a copy
+    exported before they were saved still finds them at load and drafts the same."""
     from radimpress.models import causal
 
     model, _ = train_tiny(tiny_recipe("causal", train={"max_steps": 60}), TRAIN)
     folder = tmp_path / "model"
     model.save(folder)
-    export(folder, quantization="float32")
-    hf = load_model(folder, backend="hf")
-    saved = json.loads((folder / "ctranslate2" / "stop_ids.json").read_text())
-    assert saved == hf.stop_token_ids()
-    expected = hf.generate(VAL, num_candidates=1, num_beams=1)
+    calls = []
+    found = causal.newline_ids
+    spy = lambda tok: calls.append(1) or found(tok)  # noqa: E731
+    monkeypatch.setattr(causal, "newline_ids", spy)
+    # the export module called it by its own name before (raising=False: it no longer does)
+    monkeypatch.setattr(ctranslate2_export, "newline_ids", spy, raising=False)
+    export(folder, quantization="float32", shortlist=True)
+    assert len(calls) == 1
+    saved = json.loads((folder / "ctranslate2" / STOP_IDS).read_text())
+    assert saved == load_model(folder, backend="hf").stop_token_ids()
+    assert set(saved) <= set(json.loads((folder / "ctranslate2" / KEPT_IDS).read_text()))
 
     def decodes_the_vocabulary(tokenizer):
         raise AssertionError("the copy's stop ids were found again at load")
 
     monkeypatch.setattr(causal, "newline_ids", decodes_the_vocabulary)
     fast = load_model(folder, backend="ctranslate2")
-    assert fast.generate(VAL, num_candidates=1, num_beams=1) == expected
+    expected = fast.generate(VAL, num_candidates=1, num_beams=1)
+    assert fast.stop_token_ids() == saved
+
+    monkeypatch.setattr(causal, "newline_ids", found)
+    (folder / "ctranslate2" / STOP_IDS).unlink()
+    older = load_model(folder, backend="ctranslate2")
+    assert older.generate(VAL, num_candidates=1, num_beams=1) == expected
+    assert older.stop_token_ids() == saved

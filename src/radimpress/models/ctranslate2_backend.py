@@ -184,10 +184,10 @@ class CausalRunner(_Runner):
                 zip(tok.convert_ids_to_tokens(self.kept), self.kept, strict=True)
             )
         self.respelled = 0
-        # Found once at export: finding the newline tokens decodes every token of the
-        # vocabulary (2.3 s of each start for Gemma's 262k). Copies made before keep doing so.
         stop_file = folder / STOP_IDS
-        stops = json.loads(stop_file.read_text()) if stop_file.exists() else model.stop_token_ids()
+        if stop_file.exists():  # copies exported before it was saved find them at load
+            model.use_stop_token_ids(json.loads(stop_file.read_text()))
+        stops = model.stop_token_ids()
         self.stops = [self.new_id[i] for i in stops if i in self.new_id] if self.kept else stops
 
     def sub_batch(self, g: GenerationOptions, reports: int) -> int:

@@ -40,7 +40,6 @@ from ctranslate2.converters import TransformersConverter
 
 from radimpress.models.backends import EXPORT_DIR, QUANTIZATIONS
 from radimpress.models.base import MANIFEST, build_model, load_model, read_manifest
-from radimpress.models.causal import newline_ids
 from radimpress.models.cpu import cpu_flags
 from radimpress.models.ctranslate2_backend import KEPT_IDS, STOP_IDS, TOKENIZER_DIR, VMAP
 from radimpress.models.neural import NeuralImpressionModel, one_line
@@ -120,7 +119,7 @@ def export(
         kept: list[int] | None = None
         vmap: str | None = None
         if texts is not None and model.kind == "causal":
-            kept = kept_ids(model.tokenizer, texts)
+            kept = kept_ids(model.tokenizer, texts, model.stop_token_ids())
         elif texts is not None:
             vmap = str(Path(hf_dir) / VMAP)
             tokens = shortlist_tokens(model.tokenizer, texts["impressions"])
@@ -237,7 +236,7 @@ def write_vmap(path: str, tokenizer: Any, shortlist: Sequence[str]) -> None:
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def kept_ids(tokenizer: Any, texts: dict[str, Any]) -> list[int]:
+def kept_ids(tokenizer: Any, texts: dict[str, Any], stop_ids: Sequence[int]) -> list[int]:
     """Ids a pruned causal model keeps: every token of the training prompts and impressions,
     the special and stop tokens, and every one-character or byte token (so any text can be spelled).
     """
@@ -250,7 +249,7 @@ def kept_ids(tokenizer: Any, texts: dict[str, Any]) -> list[int]:
         bare = token.replace("▁", "").replace("Ġ", "")
         if len(bare) <= 1 and (not bare or ord(bare) < 128) or token.startswith("<0x"):
             keep.add(i)
-    keep.update(newline_ids(tokenizer))
+    keep.update(stop_ids)  # the model's, found once for the export and saved with the copy
     return sorted(keep)
 
 

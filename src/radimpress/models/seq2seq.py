@@ -77,12 +77,12 @@ class Seq2SeqModel(NeuralImpressionModel):
         self, prompts: Sequence[str], owner: Sequence[int], candidates: Sequence[str]
     ) -> list[tuple[float, int]]:
         """Encode each prompt once; teacher-force every candidate on the shared encoder states."""
+        import torch
+
         device = next(self.model.parameters()).device
         row = {i: r for r, i in enumerate(dict.fromkeys(owner))}  # report -> encoded row
         enc = self._encode_prompts([prompts[i] for i in row], device)
         hidden = self.model.get_encoder()(**enc).last_hidden_state
-        import torch
-
         index = torch.tensor([row[i] for i in owner], device=device)
         labels = self.tokenizer(
             text_target=list(candidates),
