@@ -470,7 +470,7 @@ def main() -> None:
         gemma = trained(args.work, data, "gemma-icl", "gemma3-270m-icl", "train.eval_samples=0")
         short = trained(args.work, data, "gemma-icl-short", "gemma3-270m-icl",
                         "train.eval_samples=0", "prompt.icl_k=1")  # fmt: skip
-        results["gemma_load"] = load_average()
+        start_part(results, "gemma")  # after the conversions: the load the timed runs start under
         rows = [measure("Gemma transformers fp32 (4 examples)", gemma, "hf", gemma_reports, out)]
         rows.append(
             measure(
@@ -631,7 +631,9 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
             "today's in-context transformers path.",
             "",
             *rouge_line(results, "gemma"),
+            *[line for note in results.get("gemma_notes", []) for line in (note, "")],
         ]
+        parts += elsewhere(results, "gemma", lambda kept: kept["gemma"])
     else:
         parts += [
             "### Gemma 3 270M in context (`gemma3-270m-icl`)",

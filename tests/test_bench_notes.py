@@ -199,3 +199,24 @@ def test_a_parts_load_stays_with_this_run_when_another_cpus_table_is_kept(monkey
     speed.start_part(results, "gemma_quality")
     assert results["gemma_quality_load"] == 0.7
     assert "gemma_quality_load" not in results["gemma_quality_elsewhere"]["AMD EPYC (avx2)"]
+
+
+def test_the_in_context_gemma_part_keeps_another_cpus_table_under_its_own(monkeypatch):
+    """It overwrote the table of the CPU it last ran on: the other parts kept theirs."""
+    speed = _bench("speed")
+    monkeypatch.setattr(speed, "machine", lambda: "Xeon (amx_tile)")
+    monkeypatch.setattr(speed, "load_average", lambda: 0.3)
+    row = {"label": "Gemma transformers fp32 (4 examples)", "reports": 12, "reports_per_s": 0.09}
+    row.update(speedup=1.0, rougeL=61.95, rougeL_delta=0.0, peak_rss_mb=3174, load_s=14.3)
+    run = {"command": "python bench/speed.py", "date": "2026-11-30", "machine": "AMD EPYC (avx2)"}
+    results = {"threads": 2, "gemma": [row], "gemma_run": run}
+    speed.start_part(results, "gemma")
+    assert "gemma" not in results and results["gemma_load"] == 0.3
+    results["gemma"] = [{**row, "reports": 24, "reports_per_s": 0.2}]
+    results["gemma_run"] = {**run, "machine": "Xeon (amx_tile)"}
+    written = {}
+    monkeypatch.setattr(speed, "replace_section", lambda title, body: written.update({title: body}))
+    speed.write_section(results, None)
+    gemma = written["Speed"].split("### Gemma 3 270M in context")[1]
+    assert "24 Open-i test reports" in gemma
+    assert "#### The same part on another CPU: AMD EPYC (avx2)" in gemma

@@ -15,6 +15,7 @@ and every answer names the rule cell and the words it came from.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -577,7 +578,7 @@ def _recommend_one(table: RuleTable, f: _Finding, count: str, risk: str | None) 
     risks = [risk] if (risk or not table.uses_risk) else ["low", "high"]
     combos = [
         dict(zip(f.attributes, vals, strict=True))
-        for vals in _product([f.attributes[k] for k in f.attributes])
+        for vals in itertools.product(*f.attributes.values())
     ]
     by_risk: dict[str | None, dict[str, Cell]] = {}
     for r in risks:
@@ -644,13 +645,6 @@ def _cell_label(cell: Cell, table: RuleTable) -> str:
         elif k not in ("risk", "count"):
             bits.append("/".join(_WORDS.get(x, x) for x in (v if isinstance(v, list) else [v])))
     return " ".join(bits) or cell.id
-
-
-def _product(lists: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
-    out: list[tuple[str, ...]] = [()]
-    for options in lists:
-        out = [(*prefix, o) for prefix in out for o in options]
-    return out
 
 
 def assess(
