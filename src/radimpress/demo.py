@@ -14,6 +14,7 @@ import multiprocessing
 import time
 from pathlib import Path
 
+from radimpress.cli_flags import output_folder
 from radimpress.dataset import DatasetOptions, build_dataset, write_dataset
 from radimpress.drafting import Drafter
 from radimpress.evaluate import evaluate_systems, write_report
@@ -33,7 +34,12 @@ short LoRA fine-tune on the same reports.
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", description=DEMO_HELP)
-    p.add_argument("--out", default="radimpress-demo", help="folder for everything the demo writes")
+    p.add_argument(
+        "--out",
+        default="radimpress-demo",
+        type=output_folder,
+        help="folder for everything the demo writes",
+    )
     p.add_argument(
         "--data", nargs="+", help="your reports instead of the built-in sample (any ingest format)"
     )

@@ -413,7 +413,7 @@ def test_cli_dataset_then_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_cli_reports_clinical_label_f1_and_warning_rates_unless_asked_not_to(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     refs = [
         {
@@ -442,6 +442,17 @@ def test_cli_reports_clinical_label_f1_and_warning_rates_unless_asked_not_to(
         and agg["copy"]["warn_omitted_critical"] == 0.0
     )
     assert agg["copy"]["label_f1"] == 100.0 and agg["normal"]["label_f1"] < 100.0
+    # The terminal: the scores as a table whose columns line up under their headers (the
+    # warning rates' long labels had pushed it past 300 characters), then the rates per system.
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "ROUGE-Lsum" in line)
+    header, rows = lines[at], lines[at + 1 : at + 3]
+    assert [row.split()[0] for row in rows] == ["normal", "copy"]
+    assert all(len(row) == len(header) < 80 for row in rows)
+    normal = next(x for x in lines if x.startswith("normal: "))
+    assert normal.startswith("normal: safety warnings per report 0.50; reports with a warning: ")
+    assert "omitted critical 50.0%" in normal
+    assert "omitted critical 0.0%" in next(x for x in lines if x.startswith("copy: "))
     assert main([*base, "--out", str(tmp_path / "without"), "--no-clinical"]) == 0
     agg = json.loads((tmp_path / "without" / "metrics.json").read_text())["aggregate"]
     assert "label_f1" not in agg["copy"] and "rougeL" in agg["copy"]

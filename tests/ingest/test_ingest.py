@@ -20,6 +20,27 @@ def _lines(path):
     return [obj for _, obj in read_jsonl(path)]
 
 
+@pytest.mark.parametrize("command", [["ingest", "SRC"], ["dataset", "build", "--input", "SRC"]])
+def test_an_out_folder_named_like_a_file_is_refused_with_the_fix(tmp_path, capsys, command):
+    """`--out reports.jsonl` made a folder of that name; the user found out a command later."""
+    src = tmp_path / "a.txt"
+    src.write_text("FINDINGS: Clear lungs.\nIMPRESSION: Normal.\n")
+    args = [str(src) if a == "SRC" else a for a in command]
+    with pytest.raises(SystemExit) as stop:
+        main([*args, "--out", str(tmp_path / "reports.jsonl")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "reports.jsonl' names a file; --out names a folder" in err
+    assert f"'{tmp_path / 'reports'}'" in err
+    assert not (tmp_path / "reports.jsonl").exists()
+    with pytest.raises(SystemExit, match="2"):  # an existing file is never replaced by a folder
+        main([*args, "--out", str(src)])
+    assert "a.txt' is a file" in capsys.readouterr().err
+    (tmp_path / "kept.jsonl").mkdir()  # a folder that exists is taken whatever its name
+    assert main(["ingest", str(src), "--out", str(tmp_path / "kept.jsonl")]) == 0
+    assert (tmp_path / "kept.jsonl" / "reports.jsonl").exists()
+
+
 def test_cli_writes_reports_rejects_summary_and_prints_counts(tmp_path, capsys):
     src = tmp_path / "in"
     src.mkdir()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from radimpress.cli_flags import flag_values
+from radimpress.cli_flags import flag_values, output_folder
 from radimpress.dataset.build import DatasetOptions, build_dataset_files, summary_lines
 from radimpress.dataset.clean import DEFAULT_PLACEHOLDER
 from radimpress.dataset.split import GROUP_BY_CHOICES
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         help="reports JSONL (or ingest output folder); repeatable",
     )
-    b.add_argument("--out", required=True, help="dataset folder to write")
+    b.add_argument("--out", required=True, type=output_folder, help="dataset folder to write")
     b.add_argument("--seed", type=int, default=13, help="split seed (default 13)")
     b.add_argument("--val-frac", type=float, default=0.1, help="validation fraction (default 0.1)")
     b.add_argument("--test-frac", type=float, default=0.1, help="test fraction (default 0.1)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from radimpress.cli_flags import output_folder
 from radimpress.evaluate.clinical import GROUP_NOTE, ClinicalScorer, reference_groups
 from radimpress.evaluate.inputs import (
     load_predictions,
@@ -13,7 +14,7 @@ from radimpress.evaluate.inputs import (
     resolve_references,
 )
 from radimpress.evaluate.report import format_p, write_report
-from radimpress.evaluate.scoring import evaluate_systems
+from radimpress.evaluate.scoring import EvaluationResult, evaluate_systems
 from radimpress.records import InputError
 
 EVALUATE_HELP = """Reads REFERENCES (Report JSONL with id and impression, e.g. DATA/test.jsonl, or a dataset
@@ -24,6 +25,40 @@ and safety-warning rates. The report opens with the pre-trained vs fine-tuned co
 (systems whose names contain those words, or --compare), then compares every system with the
 reference (the first, or --reference) by paired bootstrap.
 """
+
+
+def print_summary(result: EvaluationResult) -> None:
+    """Scores as a table a terminal can hold, then each system's warning rates on one line.
+
+    Why not one table of every metric: the warning rates' labels ("Reports with a laterality
+    mismatch warning") are four times the width of a number, so a row of all of them ran
+    past 300 characters with its headers out of line; the report files keep the full names.
+    """
+    info = result.metric_info
+    rates = [m for m in result.metrics if info[m].kind in ("rate", "count")]
+    scores = [m for m in result.metrics if m not in rates]
+    labels = [info[m].label.split(" (")[0] for m in scores]  # "Label F1 (per-report ...)"
+    widths = [max(len(label), 7) for label in labels]
+    width = max(len(s) for s in result.systems)
+    print(
+        " " * width + "  " + "  ".join(f"{lab:>{w}}" for lab, w in zip(labels, widths, strict=True))
+    )
+    for s in result.systems:
+        means = "  ".join(
+            f"{result.aggregates[s][m]:>{w}.2f}" for m, w in zip(scores, widths, strict=True)
+        )
+        print(f"{s:<{width}}  {means}")
+    for s in result.systems if rates else []:
+        a = result.aggregates[s]
+        said = [f"{info[m].label.lower()} {a[m]:.2f}" for m in rates if info[m].kind == "count"]
+        shares = [
+            f"{m.removeprefix('warn_').replace('_', ' ')} {100 * a[m]:.1f}%"
+            for m in rates
+            if info[m].kind == "rate"
+        ]
+        if shares:
+            said.append("reports with a warning: " + ", ".join(shares))
+        print(f"{s}: {'; '.join(said)}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,7 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="fewest reports for a difference to be called significant (default 30)",
     )
-    p.add_argument("--out", required=True, help="folder to write the report to")
+    p.add_argument("--out", required=True, type=output_folder, help="folder to write the report to")
     p.add_argument(
         "--stemmer",
         action="store_true",
@@ -125,15 +160,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     paths = write_report(result, args.out, title=args.title)
     seconds = time.perf_counter() - start
 
-    width = max(len(s) for s in result.systems)
-    labels = [result.metric_info[m].label for m in result.metrics]
     print(
         f"{len(references)} reports; ROUGE F1 x 100 ({'stemmed' if args.stemmer else 'no stemming'})"
     )
-    print(" " * width + "  " + "  ".join(f"{lab:>10}" for lab in labels))
-    for s in result.systems:
-        means = "  ".join(f"{result.aggregates[s][m]:>10.2f}" for m in result.metrics)
-        print(f"{s:<{width}}  {means}")
+    print_summary(result)
     for c in [*result.headline, *result.comparisons]:
         if c["metric"] == result.primary_metric:
             print(

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from radimpress.cli_flags import flag_values
+from radimpress.cli_flags import flag_values, output_folder
 from radimpress.ingest.options import MIB, IngestOptions
 
 _DEFAULTS = IngestOptions()
@@ -89,7 +89,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "sources", nargs="+", metavar="SRC", help="file, folder or .tgz/.tar.gz/.zip archive"
     )
-    p.add_argument("--out", required=True, help="output folder (created if missing)")
+    p.add_argument(
+        "--out", required=True, type=output_folder, help="output folder (created if missing)"
+    )
     p.add_argument(
         "--format",
         choices=format_names(),

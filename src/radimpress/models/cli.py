@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from radimpress.cli_flags import output_folder
 from radimpress.dataset.clean import CleanOptions
 from radimpress.models.base import load_model, read_manifest
 from radimpress.models.recipes import (
@@ -98,7 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a kind without a recipe (retrieval, constant, rerank); with a recipe, its kind",
     )
     p.add_argument("--data", required=True, help="dataset folder from `radimpress dataset build`")
-    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--out", required=True, type=output_folder, help="model folder to write")
     p.add_argument(
         "--consensus-k",
         type=int,

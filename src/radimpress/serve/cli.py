@@ -11,7 +11,7 @@ from pathlib import Path
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
-from radimpress.cli_flags import add_model_flag
+from radimpress.cli_flags import add_model_flag, output_folder
 from radimpress.models.backends import BACKENDS
 from radimpress.records import InputError
 from radimpress.serve import mllp
@@ -312,7 +312,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     e.add_argument("--db", required=True, help="serve database")
-    e.add_argument("--out", required=True, help="output dataset folder")
+    e.add_argument("--out", required=True, type=output_folder, help="output dataset folder")
     e.add_argument("--validation-fraction", type=float, default=0.1)
     e.add_argument(
         "--include-evaluation",
