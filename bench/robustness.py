@@ -58,7 +58,7 @@ LIMITS = ServeSettings()  # the server runs with its defaults; the heavy batch u
 def sample_reports() -> list[Report]:
     seen: dict[str, Report] = {}
     for path in sample_paths():
-        for r in load_inputs(path):
+        for r in load_inputs(path)[0]:
             if r.findings.strip():
                 seen.setdefault(r.findings, r)
     return list(seen.values())

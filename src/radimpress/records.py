@@ -82,24 +82,41 @@ class Reject:
         return asdict(self)
 
 
+def _jsonl_values(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    """(line number, value, None) for each JSON line, or (line number, the raw line, why it
+    cannot be read); blank lines are skipped."""
+    with path.open("r", encoding="utf-8", errors="surrogateescape") as fh:
+        for no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError as e:  # a byte that is not UTF-8, kept as a surrogate
+                yield (
+                    no,
+                    line.encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
+                    (f"not UTF-8 (character {e.start + 1} of the line)"),
+                )
+                continue
+            try:
+                yield no, json.loads(line), None
+            except json.JSONDecodeError as e:
+                yield no, line, f"invalid JSON ({e.msg})"
+            except RecursionError:
+                yield no, line, "invalid JSON (nested too deeply)"
+            except ValueError as e:  # e.g. an integer of more than 4,300 digits
+                yield no, line, f"invalid JSON ({e})"
+
+
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) and fail with file:line on a broken line."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
-    with path.open("r", encoding="utf-8") as fh:
-        for no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"{path}:{no}: invalid JSON ({e.msg})") from None
-            except RecursionError:
-                raise InputError(f"{path}:{no}: invalid JSON (nested too deeply)") from None
-            except ValueError as e:  # e.g. an integer of more than 4,300 digits
-                raise InputError(f"{path}:{no}: invalid JSON ({e})") from None
-            yield no, value
+    for no, value, why in _jsonl_values(path):
+        if why is not None:
+            raise InputError(f"{path}:{no}: {why}")
+        yield no, value
 
 
 def jsonl_in_folder(path: str | Path, name: str, made_by: str) -> Path:
@@ -141,3 +158,38 @@ def write_jsonl(path: str | Path, rows: Iterable[Any]) -> int:
 def read_reports(path: str | Path) -> list[Report]:
     """Read a reports JSONL (as written by ingest or dataset build)."""
     return [Report.from_dict(obj, f"{path}:{no}") for no, obj in read_jsonl(path)]
+
+
+def read_reports_and_rejects(path: str | Path) -> tuple[list[Report], list[Reject]]:
+    """Every usable report of a JSONL file, and a Reject (file, line, reason) for every other line.
+
+    Why not `read_reports`: it stops at the first bad line, which suits a dataset an earlier
+    stage wrote, but a file a user exports for drafting may have a few broken or id-less lines
+    among thousands of good ones; those are kept with their reason, not lost, and the rest is
+    drafted. A repeated id is a reject too: two drafts under one id could not be told apart.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    reports: list[Report] = []
+    rejects: list[Reject] = []
+    first_line: dict[str, int] = {}
+    for no, value, why in _jsonl_values(path):
+        report = None
+        if why is None:
+            try:
+                report = Report.from_dict(value, f"{path}:{no}")
+            except InputError as e:
+                why = str(e).removeprefix(f"{path}:{no}: ")
+        if report is not None:
+            if not report.findings.strip():
+                why = "empty findings"
+            elif report.id in first_line:
+                why = f"id {report.id!r} already on line {first_line[report.id]}"
+            else:
+                first_line[report.id] = no
+                reports.append(report)
+                continue
+        excerpt = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        rejects.append(Reject(str(path), f"line {no}", why, excerpt.strip()[:200]))
+    return reports, rejects

@@ -151,6 +151,50 @@ def test_generate_command_refuses_what_the_model_cannot_do_and_writes_warnings(
     )  # bare text is findings
 
 
+def test_generate_drafts_the_good_records_and_keeps_each_bad_one_with_its_line_and_reason(
+    tmp_path, capsys
+):
+    """One broken line in an export stopped the whole run; the rest is now drafted, nothing lost."""
+    from support import saved_model
+
+    model = saved_model(tmp_path / "m")
+    inputs = tmp_path / "in.jsonl"
+    good = {"id": "a", "findings": "Small right pleural effusion."}
+    lines = [
+        json.dumps(good),
+        json.dumps({"id": "b", "findings": "   "}),
+        json.dumps({"id": "c"}),
+        json.dumps({"findings": "No id. Heart normal."}),
+        "",
+        json.dumps({"id": "a", "findings": "Repeated id."}),
+        "{not json",
+        json.dumps({"id": "e", "findings": 12}),
+        json.dumps({"id": "f", "findings": "Clear lungs."}),
+    ]
+    inputs.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "p.jsonl"
+    args = ["generate", "--model", str(model), "--input", str(inputs), "--output", str(out)]
+    assert main(args) == 0
+    assert [r["id"] for _, r in read_jsonl(out)] == ["a", "f"]
+    rejected = tmp_path / "p.jsonl.rejects.jsonl"
+    assert "6 record(s) not drafted" in capsys.readouterr().err
+    reasons = {r["location"]: r["reason"] for _, r in read_jsonl(rejected)}
+    assert reasons == {
+        "line 2": "empty findings",
+        "line 3": "missing field 'findings'",
+        "line 4": "missing field 'id'",
+        "line 6": "id 'a' already on line 1",
+        "line 7": "invalid JSON (Expecting property name enclosed in double quotes)",
+        "line 8": "field 'findings' must be a string, got int",
+    }
+    # A clean re-run leaves no stale rejects file behind; a file of nothing usable is an error.
+    inputs.write_text(json.dumps(good) + "\n")
+    assert main(args) == 0 and not rejected.exists()
+    inputs.write_bytes(b'{"id": "x", "findings": "caf\xe9"}\n')
+    assert main(args) == 2
+    assert "no usable report (1 rejected: line 1: not UTF-8" in capsys.readouterr().err
+
+
 def test_recommend_appends_the_guideline_follow_up_before_the_checks_read_the_draft():
     findings = "There is a 7 mm solid nodule in the right upper lobe. No pleural effusion."
     model = Recorder(["Right upper lobe nodule."])

@@ -30,7 +30,9 @@ def test_check_writes_warnings_rejects_and_counts(tmp_path, capsys):
         json.loads(x) for x in (tmp_path / "checked.jsonl.rejects.jsonl").read_text().splitlines()
     ]
     assert (
-        len(rejects) == 1 and "findings" in rejects[0]["reason"] and rejects[0]["location"] == "5"
+        len(rejects) == 1
+        and "findings" in rejects[0]["reason"]
+        and rejects[0]["location"] == "line 5"
     )
     printed = capsys.readouterr().out
     assert "laterality_mismatch: 2" in printed and "omitted_critical: 1" in printed
@@ -49,7 +51,8 @@ def test_check_fail_on_warning_and_bad_options(tmp_path, capsys):
 def test_check_predictions_take_findings_from_reports(tmp_path):
     reports = tmp_path / "reports.jsonl"
     reports.write_text(
-        json.dumps({"id": "r1", "findings": "Small left pneumothorax.", "impression": "x"}) + "\n"
+        json.dumps({"id": "r1", "findings": "Small left pneumothorax.", "impression": "x"})
+        + "\n{broken line\n"  # the reports file's own bad record is kept too, not lost
     )
     preds = tmp_path / "preds.jsonl"
     preds.write_text(
@@ -64,7 +67,13 @@ def test_check_predictions_take_findings_from_reports(tmp_path):
     )
     (row,) = map(json.loads, out.read_text().splitlines())
     assert row["id"] == "r1" and [w["type"] for w in row["warnings"]] == ["laterality_mismatch"]
-    assert "findings" in (tmp_path / "out.jsonl.rejects.jsonl").read_text()
+    rejects = [json.loads(line) for line in (tmp_path / "out.jsonl.rejects.jsonl").open()]
+    assert [(r["source"], r["location"]) for r in rejects] == [
+        (str(reports), "line 2"),
+        (str(preds), "line 2"),
+    ]
+    assert rejects[0]["reason"].startswith("invalid JSON")
+    assert rejects[1]["reason"] == "missing or empty 'findings'"
 
 
 def test_check_reports_reads_the_bare_text_generate_reads(tmp_path, capsys):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 from tqdm.auto import tqdm
 
@@ -22,7 +24,8 @@ GENERATE_HELP = """Reads INPUT (JSONL with id and findings, or any format `radim
 taken as findings); cleans the findings as the model's dataset was cleaned, drafts, runs the
 safety checks and puts the first candidate without a high-severity warning first. Writes OUTPUT
 as JSONL with id, prediction and the draft's warnings (and candidates with --num-candidates >
-1).
+1). A record that cannot be drafted (broken JSON, no id, empty findings, an id already seen)
+goes to OUTPUT.rejects.jsonl with its line and reason, and the others are drafted.
 """
 
 
@@ -60,7 +63,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         drafter.validate(options)
     except InvalidRequest as e:
         raise InputError(str(e)) from None
-    reports = load_inputs(args.input)
+    reports, rejects = load_inputs(args.input)
     drafter.model.progress = False  # one bar for the whole file, below
     start = time.perf_counter()
     rows = []
@@ -71,6 +74,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
             bar.update(min(CHUNK, len(reports) - s))
     seconds = time.perf_counter() - start
     write_jsonl(args.output, rows)
+    rejected = Path(f"{args.output}.rejects.jsonl")
+    if rejects:  # nothing is lost: every record not drafted is kept with its reason
+        write_jsonl(rejected, rejects)
+        print(f"{len(rejects)} record(s) not drafted -> {rejected}", file=sys.stderr)
+    else:
+        rejected.unlink(missing_ok=True)  # an earlier run's, which would mislead
     rate = len(reports) / seconds if seconds > 0 else float("inf")
     info = drafter.info
     flagged = sum(1 for r in rows if r["warnings"])

@@ -11,16 +11,27 @@ from __future__ import annotations
 from pathlib import Path
 
 from radimpress.ingest.pipeline import ingest_paths
-from radimpress.records import InputError, Report, read_reports
+from radimpress.records import InputError, Reject, Report, read_reports_and_rejects
 
 
-def load_inputs(path: str | Path) -> list[Report]:
+def load_inputs(path: str | Path) -> tuple[list[Report], list[Reject]]:
+    """The usable reports of a file, and the records that are not, each with its reason.
+
+    A few bad records among thousands do not stop a run (the caller writes the rejects
+    beside its output); a file with no usable report at all is an error naming the first
+    reasons.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
     if path.suffix == ".jsonl":
-        return read_reports(path)
-    result = ingest_paths([path], headerless_as_findings=True)
-    if not result.reports:
-        raise InputError(f"{path}: no usable report ({len(result.rejects)} rejected)")
-    return result.reports
+        reports, rejects = read_reports_and_rejects(path)
+    else:
+        result = ingest_paths([path], headerless_as_findings=True)
+        reports, rejects = result.reports, result.rejects
+    if not reports:
+        why = "; ".join(f"{r.location or r.source}: {r.reason}" for r in rejects[:3])
+        raise InputError(
+            f"{path}: no usable report ({len(rejects)} rejected{': ' if why else ''}{why})"
+        )
+    return reports, rejects

@@ -71,7 +71,7 @@ def _reject(path: Path, no: int, reason: str, obj: object) -> Reject:
     """An unusable input record, for OUTPUT.rejects.jsonl."""
     from radimpress.records import Reject
 
-    return Reject(str(path), str(no), reason, str(obj)[:80])
+    return Reject(str(path), f"line {no}", reason, str(obj)[:80])
 
 
 def _write_records(output: Path, out: list[dict], rejects: list[Reject]) -> None:
@@ -79,10 +79,12 @@ def _write_records(output: Path, out: list[dict], rejects: list[Reject]) -> None
     from radimpress.records import write_jsonl
 
     write_jsonl(output, out)
+    rej_path = Path(str(output) + ".rejects.jsonl")
     if rejects:
-        rej_path = Path(str(output) + ".rejects.jsonl")
         write_jsonl(rej_path, rejects)
         print(f"{len(rejects)} record(s) rejected -> {rej_path}", file=sys.stderr)
+    else:
+        rej_path.unlink(missing_ok=True)  # an earlier run's, which would mislead
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
@@ -148,11 +150,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     # predictions from `radimpress generate` carry no findings: take them from the reports by id
     findings_by_id: dict[str, str] = {}
+    report_rejects: list[Reject] = []  # records of --reports that could not be read
     if args.reports:
         # The same reader as `generate --input`: the reports a prediction file was made from
         # (JSONL, or bare text and anything else ingest reads) give the same ids here.
-        findings_by_id = {r.id: r.findings for r in load_inputs(args.reports)}
-    rows, rejects = [], []
+        reports, report_rejects = load_inputs(args.reports)
+        findings_by_id = {r.id: r.findings for r in reports}
+    rows, rejects = [], list(report_rejects)
     for no, obj in read_jsonl(args.input):
         where = f"{args.input}:{no}"
         if not isinstance(obj, dict):
