@@ -82,9 +82,13 @@ class Reject:
         return asdict(self)
 
 
-def _jsonl_values(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+def jsonl_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
     """(line number, value, None) for each JSON line, or (line number, the raw line, why it
-    cannot be read); blank lines are skipped."""
+    cannot be read), so a reader can keep a bad line as a reject and go on; blank lines are
+    skipped."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
     with path.open("r", encoding="utf-8", errors="surrogateescape") as fh:
         for no, line in enumerate(fh, start=1):
             if not line.strip():
@@ -110,10 +114,7 @@ def _jsonl_values(path: Path) -> Iterator[tuple[int, Any, str | None]]:
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, object) and fail with file:line on a broken line."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    for no, value, why in _jsonl_values(path):
+    for no, value, why in jsonl_lines(path):
         if why is not None:
             raise InputError(f"{path}:{no}: {why}")
         yield no, value
@@ -168,13 +169,10 @@ def read_reports_and_rejects(path: str | Path) -> tuple[list[Report], list[Rejec
     among thousands of good ones; those are kept with their reason, not lost, and the rest is
     drafted. A repeated id is a reject too: two drafts under one id could not be told apart.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
     reports: list[Report] = []
     rejects: list[Reject] = []
     first_line: dict[str, int] = {}
-    for no, value, why in _jsonl_values(path):
+    for no, value, why in jsonl_lines(path):
         report = None
         if why is None:
             try:

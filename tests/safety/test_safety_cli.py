@@ -67,7 +67,9 @@ def test_check_predictions_take_findings_from_reports(tmp_path):
     )
     (row,) = map(json.loads, out.read_text().splitlines())
     assert row["id"] == "r1" and [w["type"] for w in row["warnings"]] == ["laterality_mismatch"]
-    rejects = [json.loads(line) for line in (tmp_path / "out.jsonl.rejects.jsonl").open()]
+    rejects = [
+        json.loads(line) for line in (tmp_path / "out.jsonl.rejects.jsonl").read_text().splitlines()
+    ]
     assert [(r["source"], r["location"]) for r in rejects] == [
         (str(reports), "line 2"),
         (str(preds), "line 2"),
@@ -92,3 +94,23 @@ def test_check_reports_reads_the_bare_text_generate_reads(tmp_path, capsys):
     assert "pneumothorax" not in row["prediction"].lower()
     assert "omitted_critical" in [w["type"] for w in row["warnings"]]  # findings found by id
     assert not (tmp_path / "checked.jsonl.rejects.jsonl").exists()
+
+
+def test_check_and_recommend_keep_a_broken_or_id_less_line_as_a_reject_and_go_on(tmp_path):
+    """A broken JSON line, or a record without an id, stopped the whole file."""
+    good = {"id": "a", "findings": "Small left pneumothorax.", "impression": "No acute disease."}
+    no_id = {"findings": "Small left pneumothorax.", "impression": "No acute disease."}
+    src = tmp_path / "drafts.jsonl"
+    src.write_text("\n".join([json.dumps(good), "{broken", json.dumps(no_id), "[1, 2]"]) + "\n")
+    for command in ("check", "recommend"):
+        out = tmp_path / f"{command}.jsonl"
+        assert main([command, "--input", str(src), "--output", str(out)]) == 0
+        assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a"]
+        rejects = [
+            json.loads(line) for line in Path(f"{out}.rejects.jsonl").read_text().splitlines()
+        ]
+        assert [(r["location"], r["reason"].split(" (")[0]) for r in rejects] == [
+            ("line 2", "invalid JSON"),
+            ("line 3", "missing field 'id'"),
+            ("line 4", "not a JSON object"),
+        ]

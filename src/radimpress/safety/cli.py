@@ -88,23 +88,24 @@ def _write_records(output: Path, out: list[dict], rejects: list[Reject]) -> None
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from radimpress.records import InputError, read_jsonl
+    from radimpress.records import jsonl_lines
     from radimpress.safety.followup import append_recommendations, assess, load_rules
 
     rules = load_rules(args.rules or (), packaged=not args.only_rules)
     out, rejects = [], []
     counts: Counter[str] = Counter()
-    for no, obj in read_jsonl(args.input):
+    for no, obj, unreadable in jsonl_lines(args.input):
         where = f"{args.input}:{no}"
-        if not isinstance(obj, dict):
-            rejects.append(_reject(args.input, no, "not a JSON object", obj))
+        if unreadable or not isinstance(obj, dict):
+            rejects.append(_reject(args.input, no, unreadable or "not a JSON object", obj))
             continue
         findings = obj.get("findings")
         if not isinstance(findings, str) or not findings.strip():
             rejects.append(_reject(args.input, no, "missing or empty 'findings'", obj))
             continue
         if "id" not in obj:
-            raise InputError(f"{where}: missing field 'id'")
+            rejects.append(_reject(args.input, no, "missing field 'id'", obj))
+            continue
         field = _draft_field(args.field, obj)
         draft = obj.get(field)
         ctx = study_context(obj, where)
@@ -141,7 +142,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from radimpress.records import InputError, read_jsonl
+    from radimpress.records import jsonl_lines
     from radimpress.safety.checks import WARNING_TYPES, SafetyChecker, blocking, safest
 
     checker = SafetyChecker(
@@ -157,10 +158,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         reports, report_rejects = load_inputs(args.reports)
         findings_by_id = {r.id: r.findings for r in reports}
     rows, rejects = [], list(report_rejects)
-    for no, obj in read_jsonl(args.input):
-        where = f"{args.input}:{no}"
-        if not isinstance(obj, dict):
-            rejects.append(_reject(args.input, no, "not a JSON object", obj))
+    for no, obj, unreadable in jsonl_lines(args.input):
+        if unreadable or not isinstance(obj, dict):
+            rejects.append(_reject(args.input, no, unreadable or "not a JSON object", obj))
             continue
         field = _draft_field(args.field, obj)
         findings, draft = obj.get("findings"), obj.get(field)
@@ -175,7 +175,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             )
             continue
         if "id" not in obj:
-            raise InputError(f"{where}: missing field 'id'")
+            rejects.append(_reject(args.input, no, "missing field 'id'", obj))
+            continue
         rows.append((obj, findings, draft))
     context = [study_context(obj, where=f"{args.input}") for obj, _, _ in rows]
     counts: Counter[str] = Counter()
