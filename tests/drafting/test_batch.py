@@ -59,7 +59,8 @@ def _batch_command(model, source, out, cluster, rows: int) -> list[str]:
 def test_two_node_cluster_drafts_what_generate_drafts(cluster, archive, tmp_path):
     root, model, single = archive
     source, out = tmp_path / "in.jsonl", tmp_path / "out"
-    source.write_text((root / "in.jsonl").read_text() + "{not json\n", encoding="utf-8")
+    blank = json.dumps({"id": "blank", "findings": "  "})  # rejected, as generate rejects it
+    source.write_text((root / "in.jsonl").read_text() + f"{{not json\n{blank}\n", encoding="utf-8")
     cmd = _batch_command(model, source, out, cluster, 16)
     done = subprocess.run(cmd, capture_output=True, text=True, env=ray_env(), timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
@@ -67,7 +68,9 @@ def test_two_node_cluster_drafts_what_generate_drafts(cluster, archive, tmp_path
     assert summary["actors"] == 2 and summary["drafted"] == len(single)
     assert batch.collect(out) == single
     rejects = [json.loads(line) for p in (out / "rejects").iterdir() for line in p.open()]
-    assert len(rejects) == 1 and "invalid JSON" in rejects[0]["reason"]
+    reasons = sorted(r["reason"].split(": ", 1)[1] for r in rejects)
+    assert len(reasons) == 2 and reasons[0] == "empty findings"
+    assert reasons[1].startswith("invalid JSON")
 
 
 def _shard_ids(out: Path) -> list[str]:

@@ -162,6 +162,9 @@ class DraftActor:
             except InputError as e:
                 rejects.append((where, str(e), text))
                 continue
+            if not report.findings.strip():  # as `radimpress generate` rejects it
+                rejects.append((where, f"{where}: empty findings", text))
+                continue
             if str(report.id) not in self.done:
                 reports.append(report)
         return reports, rejects
