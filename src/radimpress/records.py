@@ -96,11 +96,8 @@ def jsonl_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
             try:
                 line.encode("utf-8")
             except UnicodeEncodeError as e:  # a byte that is not UTF-8, kept as a surrogate
-                yield (
-                    no,
-                    line.encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
-                    (f"not UTF-8 (character {e.start + 1} of the line)"),
-                )
+                shown = line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                yield no, shown, f"not UTF-8 (character {e.start + 1} of the line)"
                 continue
             try:
                 yield no, json.loads(line), None
