@@ -8,7 +8,7 @@ and a JSONL line written by one stage can be read by any other.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,18 @@ class Report:
                 raise InputError(f"{where}: field '{key}' must be a string, got {type(v).__name__}")
         return cls(sections=sections, **kwargs)
 
+    @classmethod
+    def draftable(cls, d: dict[str, Any], where: str = "") -> Report:
+        """`from_dict` for a record to draft from: its findings must hold text.
+
+        `generate` and `batch` read a line through this one rule, so a blank findings
+        field is a reject on both paths (it was drafted as a normal study before).
+        """
+        report = cls.from_dict(d, where)
+        if not report.findings.strip():
+            raise InputError(f"{where}: empty findings")
+        return report
+
 
 @dataclass
 class Reject:
@@ -80,6 +92,13 @@ class Reject:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def of_line(cls, path: str | Path, no: int, reason: str, value: Any) -> Reject:
+        """A JSONL line that could not be used; its excerpt is the record as JSON (or the
+        raw text of a line that is not JSON), as every command's rejects file shows it."""
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return cls(str(path), f"line {no}", reason, text.strip()[:200])
 
 
 def jsonl_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
@@ -170,21 +189,27 @@ def read_reports_and_rejects(path: str | Path) -> tuple[list[Report], list[Rejec
     rejects: list[Reject] = []
     first_line: dict[str, int] = {}
     for no, value, why in jsonl_lines(path):
-        report = None
         if why is None:
             try:
-                report = Report.from_dict(value, f"{path}:{no}")
+                report = Report.draftable(value, f"{path}:{no}")
             except InputError as e:
                 why = str(e).removeprefix(f"{path}:{no}: ")
-        if report is not None:
-            if not report.findings.strip():
-                why = "empty findings"
-            elif report.id in first_line:
-                why = f"id {report.id!r} already on line {first_line[report.id]}"
             else:
-                first_line[report.id] = no
-                reports.append(report)
-                continue
-        excerpt = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        rejects.append(Reject(str(path), f"line {no}", why, excerpt.strip()[:200]))
+                if report.id not in first_line:
+                    first_line[report.id] = no
+                    reports.append(report)
+                    continue
+                why = f"id {report.id!r} already on line {first_line[report.id]}"
+        rejects.append(Reject.of_line(path, no, why, value))
     return reports, rejects
+
+
+def write_rejects(output: str | Path, rejects: Sequence[Reject]) -> Path | None:
+    """OUTPUT.rejects.jsonl beside a command's OUTPUT, holding what it could not use; with
+    nothing rejected, no such file (an earlier run's would mislead). Returns its path."""
+    path = Path(f"{output}.rejects.jsonl")
+    if not rejects:
+        path.unlink(missing_ok=True)
+        return None
+    write_jsonl(path, rejects)
+    return path

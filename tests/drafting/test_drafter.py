@@ -216,3 +216,21 @@ def test_recommend_appends_the_guideline_follow_up_before_the_checks_read_the_dr
         [Report("n", "Lungs clear. No nodules.")]
     )
     assert normal.impression == "No acute disease."
+
+
+def test_generate_keeps_the_records_ingest_rejects_in_a_table_input(tmp_path, capsys):
+    """A CSV (or any non-JSONL input) goes through ingest, whose rejects were dropped unseen."""
+    from support import saved_model
+
+    model = saved_model(tmp_path / "m")
+    table = tmp_path / "exports.csv"
+    table.write_text("uid,findings,impression\n1,Small right pleural effusion.,\n2,,Normal.\n")
+    out = tmp_path / "p.jsonl"
+    args = ["generate", "--model", str(model), "--input", str(table), "--output", str(out)]
+    assert main(args) == 0
+    assert [r["id"] for _, r in read_jsonl(out)] == ["1"]
+    (reject,) = [r for _, r in read_jsonl(tmp_path / "p.jsonl.rejects.jsonl")]
+    assert reject["source"].endswith("exports.csv") and reject["reason"] == "empty findings"
+    table.write_text("uid,findings,impression\n2,,Normal.\n")
+    assert main(args) == 2
+    assert "no usable report (1 rejected: line 2: empty findings)" in capsys.readouterr().err

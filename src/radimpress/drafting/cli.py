@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from tqdm.auto import tqdm
 
@@ -15,7 +14,7 @@ from radimpress.drafting.errors import InvalidRequest
 from radimpress.drafting.result import DraftResult
 from radimpress.ingest import load_inputs
 from radimpress.models.backends import BACKENDS
-from radimpress.records import InputError, write_jsonl
+from radimpress.records import InputError, write_jsonl, write_rejects
 
 CHUNK = 256  # reports per drafting call: progress, and bounded memory for the safety checks
 
@@ -74,12 +73,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
             bar.update(min(CHUNK, len(reports) - s))
     seconds = time.perf_counter() - start
     write_jsonl(args.output, rows)
-    rejected = Path(f"{args.output}.rejects.jsonl")
-    if rejects:  # nothing is lost: every record not drafted is kept with its reason
-        write_jsonl(rejected, rejects)
+    rejected = write_rejects(args.output, rejects)  # nothing is lost: each kept with its reason
+    if rejected:
         print(f"{len(rejects)} record(s) not drafted -> {rejected}", file=sys.stderr)
-    else:
-        rejected.unlink(missing_ok=True)  # an earlier run's, which would mislead
     rate = len(reports) / seconds if seconds > 0 else float("inf")
     info = drafter.info
     flagged = sum(1 for r in rows if r["warnings"])

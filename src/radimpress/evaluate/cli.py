@@ -48,7 +48,9 @@ def print_summary(result: EvaluationResult) -> None:
             f"{result.aggregates[s][m]:>{w}.2f}" for m, w in zip(scores, widths, strict=True)
         )
         print(f"{s:<{width}}  {means}")
-    for s in result.systems if rates else []:
+    if not rates:  # --no-clinical
+        return
+    for s in result.systems:
         a = result.aggregates[s]
         said = [f"{info[m].label.lower()} {a[m]:.2f}" for m in rates if info[m].kind == "count"]
         shares = [

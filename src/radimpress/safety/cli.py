@@ -67,28 +67,18 @@ def _draft_field(field: str | None, obj: dict) -> str:
     )
 
 
-def _reject(path: Path, no: int, reason: str, obj: object) -> Reject:
-    """An unusable input record, for OUTPUT.rejects.jsonl."""
-    from radimpress.records import Reject
-
-    return Reject(str(path), f"line {no}", reason, str(obj)[:80])
-
-
 def _write_records(output: Path, out: list[dict], rejects: list[Reject]) -> None:
     """OUTPUT JSONL, and OUTPUT.rejects.jsonl (with a note on stderr) when any were rejected."""
-    from radimpress.records import write_jsonl
+    from radimpress.records import write_jsonl, write_rejects
 
     write_jsonl(output, out)
-    rej_path = Path(str(output) + ".rejects.jsonl")
-    if rejects:
-        write_jsonl(rej_path, rejects)
-        print(f"{len(rejects)} record(s) rejected -> {rej_path}", file=sys.stderr)
-    else:
-        rej_path.unlink(missing_ok=True)  # an earlier run's, which would mislead
+    rejected = write_rejects(output, rejects)
+    if rejected:
+        print(f"{len(rejects)} record(s) rejected -> {rejected}", file=sys.stderr)
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from radimpress.records import jsonl_lines
+    from radimpress.records import Reject, jsonl_lines
     from radimpress.safety.followup import append_recommendations, assess, load_rules
 
     rules = load_rules(args.rules or (), packaged=not args.only_rules)
@@ -97,14 +87,14 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     for no, obj, unreadable in jsonl_lines(args.input):
         where = f"{args.input}:{no}"
         if unreadable or not isinstance(obj, dict):
-            rejects.append(_reject(args.input, no, unreadable or "not a JSON object", obj))
+            rejects.append(Reject.of_line(args.input, no, unreadable or "not a JSON object", obj))
             continue
         findings = obj.get("findings")
         if not isinstance(findings, str) or not findings.strip():
-            rejects.append(_reject(args.input, no, "missing or empty 'findings'", obj))
+            rejects.append(Reject.of_line(args.input, no, "missing or empty 'findings'", obj))
             continue
         if "id" not in obj:
-            rejects.append(_reject(args.input, no, "missing field 'id'", obj))
+            rejects.append(Reject.of_line(args.input, no, "missing field 'id'", obj))
             continue
         field = _draft_field(args.field, obj)
         draft = obj.get(field)
@@ -142,7 +132,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from radimpress.records import jsonl_lines
+    from radimpress.records import Reject, jsonl_lines
     from radimpress.safety.checks import WARNING_TYPES, SafetyChecker, blocking, safest
 
     checker = SafetyChecker(
@@ -160,22 +150,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     rows, rejects = [], list(report_rejects)
     for no, obj, unreadable in jsonl_lines(args.input):
         if unreadable or not isinstance(obj, dict):
-            rejects.append(_reject(args.input, no, unreadable or "not a JSON object", obj))
+            rejects.append(Reject.of_line(args.input, no, unreadable or "not a JSON object", obj))
             continue
         field = _draft_field(args.field, obj)
         findings, draft = obj.get("findings"), obj.get(field)
         if findings is None and findings_by_id:
             findings = findings_by_id.get(str(obj.get("id")))
         if not isinstance(findings, str) or not findings.strip():
-            rejects.append(_reject(args.input, no, "missing or empty 'findings'", obj))
+            rejects.append(Reject.of_line(args.input, no, "missing or empty 'findings'", obj))
             continue
         if not isinstance(draft, str):
             rejects.append(
-                _reject(args.input, no, f"missing field {field!r} (or not a string)", obj)
+                Reject.of_line(args.input, no, f"missing field {field!r} (or not a string)", obj)
             )
             continue
         if "id" not in obj:
-            rejects.append(_reject(args.input, no, "missing field 'id'", obj))
+            rejects.append(Reject.of_line(args.input, no, "missing field 'id'", obj))
             continue
         rows.append((obj, findings, draft))
     context = [study_context(obj, where=f"{args.input}") for obj, _, _ in rows]
