@@ -1,10 +1,12 @@
 """A normal impression over a critical finding, phrased the many ways radiologists write it.
 
 Written by hand from common chest radiograph phrasing (not from the Open-i probe), as
-a second tuning set for the omission check: every sentence of ``MUST_BE_NAMED`` states
-a finding that "No acute cardiopulmonary abnormality." and every other stock normal
-impression leave out wrongly; ``MAY_BE_LEFT_OUT`` are findings such an impression may
-leave out (minor, chronic, stable or hedged), so a warning there is a false alarm.
+a second tuning set for the omission check; a third (marked below) restates words from a
+published radiology synonym list and findings from other projects' examples. Every
+sentence of ``MUST_BE_NAMED`` states a finding that "No acute cardiopulmonary
+abnormality." and every other stock normal impression leave out wrongly;
+``MAY_BE_LEFT_OUT`` are findings such an impression may leave out (minor, chronic,
+stable or hedged), so a warning there is a false alarm.
 """
 
 from __future__ import annotations
@@ -73,6 +75,21 @@ MUST_BE_NAMED = [
     "Left upper lobe collapse.",
     "Complete collapse of the left lung.",
     "Lobar atelectasis in the right lower lobe.",
+    "Collapsed right upper lobe.",
+    # ... even when unchanged: a collapsed lobe is not a finding "no acute" may pass over
+    "Unchanged right middle lobe collapse.",
+    "Dense opacity at the left base, again consistent with collapse of the left lower lobe.",
+    # third set (2026-12-02): words from a published radiology synonym list and from
+    # findings phrased by other projects' examples, restated here
+    "GGO in the right lower lobe.",
+    "Right hemothorax.",
+    "Loculated left empyema.",
+    "Small right hemopneumothorax.",
+    "Pneumomediastinum is present.",
+    "Moderate pericardial effusion.",
+    "Left upper lobe lung abscess with an air-fluid level.",
+    "Deep sulcus sign on the left.",
+    "A visceral pleural line is seen at the left apex.",
 ]
 
 MAY_BE_LEFT_OUT = [
@@ -86,6 +103,9 @@ MAY_BE_LEFT_OUT = [
     "Chronic left lower lobe collapse, unchanged.",
     "Segmental collapse in the lingula.",  # "collapse", but of a segment, not a lobe
     "Calcified granuloma in the right upper lobe.",
+    "There is a suggestion of a deep sulcus sign on the right; no definite pleural line.",
+    "No visceral pleural line to suggest pneumothorax.",
+    "The heart is enlarged, which may reflect cardiomegaly or a pericardial effusion.",
 ]
 
 

@@ -84,6 +84,7 @@ class CriticalRule:
 DEFAULT_CRITICAL: tuple[CriticalRule, ...] = (
     CriticalRule("Pneumothorax"),
     CriticalRule("Pneumoperitoneum"),
+    CriticalRule("Pneumomediastinum"),
     CriticalRule("Pleural Effusion", "large_or_new"),
     CriticalRule("Consolidation", "new"),
     CriticalRule("Pneumonia", "any"),
@@ -628,7 +629,11 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
     # "no acute abnormality" may leave out what is stable or chronic; a pneumothorax or
     # a consolidation that is "stable" since yesterday is still an active finding
     sentence = _own_sentence(f)
-    if f.observation in V.ACUTE_BY_NATURE or f.observation in V.NAMED_EVEN_IF_STABLE:
+    if (
+        f.observation in V.ACUTE_BY_NATURE
+        or f.observation in V.NAMED_EVEN_IF_STABLE
+        or f.observation in _NORMAL_MUST_NAME_WHEN  # a collapsed lobe, which is here only if so
+    ):
         # "stable" does not excuse these; only chronic, old or resolved does
         chronic = f.change == "resolved" or bool(_CHRONIC_ONLY.search(sentence))
     elif f.change in ("new", "worse") or f.acuity == "acute":

@@ -26,6 +26,7 @@ CHEXPERT_OBSERVATIONS = (
 )
 EXTRA_OBSERVATIONS = (
     "Pneumoperitoneum",
+    "Pneumomediastinum",
     "Scarring",
     "Emphysema",
     "Subcutaneous Emphysema",
@@ -108,7 +109,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     # --- lungs ---
     (
         "Lung Opacity",
-        rf"(?:(?:air[- ]?space|alveolar|parenchymal|interstitial|reticular|patchy|hazy|linear|streaky|focal|ground[- ]glass) )?{_OPAC}|opacification|infiltrates?|infiltration|air[- ]?space disease|(?:air[- ]?space|alveolar|parenchymal|patchy|hazy|ill-defined|focal|streaky|linear|retrocardiac|basilar|base|bases|lung|midlung|mid-lung|increased) {_DENS}|(?:is|are) (?:totally |completely |partially )?opaque|interstitium (?:is )?(?:\w+ )?(?:prominent|accentuated)|prominent interstitium|(?:increased|prominent|coarse|coarsened|reticular|accentuated)(?: \w+){0, 3} interstitial markings|haziness|(?:increased|prominent|coarse|coarsened|reticular|accentuated) (?:interstitial |lung |pulmonary |bronchovascular |reticular )?markings|interstitial (?:prominence|accentuation)|\bstreakiness\b|\bstrand(?:s|ing|y)\b|(?:interstitial|septal|peribronchial|bronchial wall) thickening|peribronchial cuffing",
+        rf"(?:(?:air[- ]?space|alveolar|parenchymal|interstitial|reticular|patchy|hazy|linear|streaky|focal|ground[- ]glass) )?{_OPAC}|opacification|infiltrates?|infiltration|air[- ]?space disease|(?:air[- ]?space|alveolar|parenchymal|patchy|hazy|ill-defined|focal|streaky|linear|retrocardiac|basilar|base|bases|lung|midlung|mid-lung|increased) {_DENS}|(?:is|are) (?:totally |completely |partially )?opaque|interstitium (?:is )?(?:\w+ )?(?:prominent|accentuated)|prominent interstitium|(?:increased|prominent|coarse|coarsened|reticular|accentuated)(?: \w+){0, 3} interstitial markings|haziness|\bggos?\b|(?:increased|prominent|coarse|coarsened|reticular|accentuated) (?:interstitial |lung |pulmonary |bronchovascular |reticular )?markings|interstitial (?:prominence|accentuation)|\bstreakiness\b|\bstrand(?:s|ing|y)\b|(?:interstitial|septal|peribronchial|bronchial wall) thickening|peribronchial cuffing",
         {},
     ),
     (
@@ -142,18 +143,29 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
         r"(?:broncho)?pneumonias?|pneumonitis|(?:infectious|inflammatory) (?:process|etiology)|infections?",
         {},
     ),
+    # a lung abscess is an infection with a cavity: named as pneumonia, and as a lesion
+    (
+        "Pneumonia",
+        r"\b(?:lung |pulmonary )?abscess(?:es)?\b",
+        {"also": ["Lung Lesion"]},
+    ),
     (
         "Atelectasis",
-        r"(?:subsegmental |discoid |plate-?like |linear |bibasilar |basilar |lobar |segmental )?atelecta(?:sis|ses|tic(?: (?:changes?|opacit(?:y|ies)))?)|(?:lobar |segmental )?collapse|volume loss",
+        r"(?:subsegmental |discoid |plate-?like |linear |bibasilar |basilar |lobar |segmental )?atelecta(?:sis|ses|tic(?: (?:changes?|opacit(?:y|ies)))?)|(?:lobar |segmental )?collapsed?|volume loss",
         {},
     ),
     # --- pleura ---
     (
         "Pneumothorax",
-        r"(?:hydro)?pneumothora(?:x|ces)|\bptx\b|pleural air collections?|air collections? in the pleural space",
+        r"(?:hydro|hemo|haemo|pyo)?pneumothora(?:x|ces)|\bptx\b|pleural air collections?|air collections? in the pleural space|"
+        r"deep sulcus sign|visceral pleural (?:line|edge|margin)",
         {},
     ),
-    ("Pleural Effusion", r"(?<!pericardial )(?:pleural )?effusions?|hydrothorax|pleural fluid", {}),
+    (
+        "Pleural Effusion",
+        r"(?<!pericardial )(?:pleural )?effusions?|hydrothorax|pleural fluid|ha?emothorax|empyema|pyothorax|chylothorax",
+        {},
+    ),
     (
         "Pleural Effusion",
         r"blunt(?:ing|ed)(?: of)?(?: the)?(?: \w+){0,2} costophrenic(?: (?:angles?|sulc(?:us|i)|recess(?:es)?|\w+))?|costophrenic (?:\w+ ){0,2}(?:is |are )?blunt(?:ed|ing)|(?:sulcus|sulci) blunting|blunting of the (?:\w+ ){0,2}(?:sulcus|sulci)",
@@ -298,6 +310,11 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
         r"(?:soft tissue|laryngeal|prevertebral|scrotal|extremity) edema|mass effect|calcifi(?:c|ed) (?:densit(?:y|ies)|opacit(?:y|ies))|(?:catheter|lead|wire|line|sternotomy wire|screw|plate|hardware) fracture|(?:joint|knee|elbow|ankle) effusions?|bone density|nipple (?:shadows?|markers?|rings?)",
         {},
     ),
+    (
+        "Pneumomediastinum",
+        r"\bpneumomediastinum\b|\bpneumopericardium\b|\bmediastinal (?:emphysema|air|gas)\b",
+        {},
+    ),
     # --- abdomen ---
     (
         "Pneumoperitoneum",
@@ -382,7 +399,9 @@ NORMAL_MUST_NAME = frozenset(
     {
         "Pneumothorax",
         "Pneumoperitoneum",
+        "Pneumomediastinum",
         "Pleural Effusion",
+        "Pericardial Effusion",
         "Consolidation",
         "Pneumonia",
         "Edema",
@@ -398,6 +417,7 @@ ACUTE_BY_NATURE = frozenset(
     {
         "Pneumothorax",
         "Pneumoperitoneum",
+        "Pneumomediastinum",
         "Consolidation",
         "Pneumonia",
         "Edema",
@@ -410,18 +430,19 @@ NORMAL_MUST_NAME_ANY = frozenset(
 )
 # ... and "no acute abnormality" too, when their words (the mention and the three words before
 # it) say the first pattern and not the second: a collapsed lobe or lung (an obstructing mucus
-# plug or mass), not subsegmental or plate-like atelectasis.
+# plug or mass), not subsegmental or plate-like atelectasis. Like NAMED_EVEN_IF_STABLE below, a
+# collapsed lobe must be named even when unchanged ("unchanged right middle lobe collapse").
 NORMAL_MUST_NAME_WHEN: dict[str, tuple[str, str]] = {
     "Atelectasis": (
-        r"\b(?:collapse|lobar|complete(?:ly)?)\b",
+        r"\b(?:collapsed?|lobar|complete(?:ly)?)\b",
         r"\b(?:subsegmental|segmental|plate|discoid|linear|minimal|mild)",
     ),
 }
 # Opacities and lesions count only when the words make them substantial: an airspace
 # process or a mass, not "interstitial markings" or "a small density".
 NORMAL_SUBSTANTIAL = {
-    "Lung Opacity": r"air ?space|alveolar|consolidat|infiltrat|patchy|confluent|focal|dense|ground[- ]glass",
-    "Lung Lesion": r"mass|neoplas|tumou?r|carcinoma|malignan|metasta|cavit",
+    "Lung Opacity": r"air ?space|alveolar|consolidat|infiltrat|patchy|confluent|focal|dense|ground[- ]glass|\bggo",
+    "Lung Lesion": r"mass|neoplas|tumou?r|carcinoma|malignan|metasta|cavit|abscess",
 }
 # Explained as benign or chronic ("opacity, likely scarring"): not a finding of substance.
 NORMAL_BENIGN_EXEMPT = frozenset(
@@ -433,7 +454,7 @@ NORMAL_ACUTE_ONLY = r"\b(?:acute|active)\b"
 # ... except these, which such an impression must name even when unchanged ("stable small left
 # pleural effusion", "stable right hilar mass"); only words that make them chronic, old or
 # resolved excuse them.
-NAMED_EVEN_IF_STABLE = frozenset({"Pleural Effusion", "Lung Lesion"})
+NAMED_EVEN_IF_STABLE = frozenset({"Pleural Effusion", "Pericardial Effusion", "Lung Lesion"})
 
 # ConText modifiers (literal, category, direction, regex or None, max_scope in tokens or None).
 _NOT_SEEN = r"(?:seen|identified|visualized|visible|evident|present|demonstrated|appreciated|detected|apparent|noted)"
@@ -515,7 +536,7 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "possible",
         "POSSIBLE_EXISTENCE",
         "FORWARD",
-        r"\b(?:possible|possibly|probable|probably|likely|questionable|question of|question|suspected|suspect|suspicious for|suspicious of|suggestive of|suggesting|concerning for|worrisome for|may represent|may reflect|may be|might be|could be|could represent|can represent|may indicate|differential (?:diagnosis |considerations? |diagnoses )?(?:includes?|considerations?)|consider|equivocal|presumed|presumably|indeterminate|may have|possibility of|concern for|concerning|(?:cannot|can not) be excluded)\b",
+        r"\b(?:possible|possibly|probable|probably|likely|questionable|question of|question|suspected|suspect|suspicious for|suspicious of|suggestive of|suggestion of|suggesting|concerning for|worrisome for|may represent|may reflect|may be|might be|could be|could represent|can represent|may indicate|differential (?:diagnosis |considerations? |diagnoses )?(?:includes?|considerations?)|consider|equivocal|presumed|presumably|indeterminate|may have|possibility of|concern for|concerning|(?:cannot|can not) be excluded)\b",
         None,
     ),
     (
@@ -795,6 +816,7 @@ UNSUPPORTED_CHECKED = (frozenset(CHEXPERT_OBSERVATIONS) - {"No Finding"}) | {
     "Pneumoperitoneum",
     "Adenopathy",
     "Subcutaneous Emphysema",
+    "Pneumomediastinum",
     "Dislocation",
     "Bone Lesion",
     "Pericardial Effusion",
