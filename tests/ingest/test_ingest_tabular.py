@@ -70,13 +70,71 @@ def test_column_mapping_options(tmp_path):
 
 
 def test_missing_columns_name_the_column_and_the_available_ones(tmp_path):
-    p = _write(tmp_path, "t.csv", "uid,text,impression\n1,Clear.,Normal.\n")
+    p = _write(tmp_path, "t.csv", "uid,body,impression\n1,Clear.,Normal.\n")
     (rej,) = ingest_paths([p]).rejects
     assert rej.reason.startswith("missing column")
-    assert "available: uid, text, impression" in rej.reason and "--findings-col" in rej.reason
-    (rej,) = ingest_paths([p], findings_col="text", impression_col="concl").rejects
+    assert "available: uid, body, impression" in rej.reason
+    assert "--findings-col" in rej.reason and "--report-col" in rej.reason
+    (rej,) = ingest_paths([p], findings_col="body", impression_col="concl").rejects
     assert "'concl'" in rej.reason and "--impression-col" in rej.reason
-    assert "available: uid, text, impression" in rej.reason
+    assert "available: uid, body, impression" in rej.reason
+
+
+WHOLE_REPORTS = (
+    "accession,patient_id,report_text\n"
+    'A-1,P1,"EXAM: CHEST PA AND LATERAL\nINDICATION: cough\n'
+    'FINDINGS: Right lower lobe consolidation.\nIMPRESSION: Pneumonia."\n'
+    'A-2,P2,"Accession: X-9\nTECHNIQUE: Two views.\nFINDINGS: Lungs clear.\n"\n'
+    'A-3,P3,"Lungs clear. No effusion."\n'
+    "A-4,P4,\n"
+)
+
+
+def test_a_whole_report_in_one_column_is_split_into_its_sections(tmp_path):
+    """A RIS export with one report-text column reads with no options, as a .txt would."""
+    p = _write(tmp_path, "ris.csv", WHOLE_REPORTS)
+    res = ingest_paths([p])
+    r1, r2 = res.reports
+    assert (r1.id, r1.patient_id, r1.exam, r1.indication) == (
+        "A-1",
+        "P1",
+        "CHEST PA AND LATERAL",
+        "cough",
+    )
+    assert (r1.findings, r1.impression) == ("Right lower lobe consolidation.", "Pneumonia.")
+    assert r1.source == f"{p}:2" and r1.trainable
+    # the id column wins over the text's own header; a section the text has is kept
+    assert (r2.id, r2.findings, r2.impression) == ("A-2", "Lungs clear.", None)
+    assert r2.sections == {"technique": "Two views."}
+    no_header, empty = res.rejects
+    assert no_header.location == "line 10" and "no findings section in column 'report_text'" in (
+        no_header.reason
+    )
+    assert "--headerless-as-findings" in no_header.reason
+    assert (empty.location, empty.reason) == (
+        "line 11",
+        "empty report text in column 'report_text'",
+    )
+
+
+def test_whole_report_column_options(tmp_path):
+    p = _write(tmp_path, "ris.csv", WHOLE_REPORTS)
+    res = ingest_paths([p], headerless_as_findings=True)
+    assert [r.findings for r in res.reports][2] == "Lungs clear. No effusion."
+    # a findings column is read before a whole-report one, unless --report-col asks for it
+    both = _write(
+        tmp_path, "both.jsonl", json.dumps({"id": "1", "findings": "F.", "text": "FINDINGS: T."})
+    )
+    assert ingest_paths([both]).reports[0].findings == "F."
+    assert ingest_paths([both], report_col="text").reports[0].findings == "T."
+    (rej,) = ingest_paths([both], report_col="text", findings_col="findings").rejects
+    assert rej.reason == "give --findings-col or --report-col, not both"
+    parquet = tmp_path / "ris.parquet"
+    pd.DataFrame(
+        {"acc": ["p1"], "Narrative": ["FINDINGS: Clear.\nIMPRESSION: Normal."]}
+    ).to_parquet(parquet)
+    (r,) = ingest_paths([parquet], id_col="acc").reports
+    assert (r.id, r.findings, r.impression) == ("p1", "Clear.", "Normal.")
 
 
 def test_broken_quoting_rejects_the_row_and_reading_resumes(tmp_path):
@@ -148,7 +206,7 @@ def test_jsonl_bad_lines_are_rejected_with_line_numbers(tmp_path):
         "{not json}\n"
         "[1, 2]\n"
         '{"id": 4, "findings": ""}\n'
-        '{"id": 5, "text": "no findings key"}\n'
+        '{"id": 5, "body": "no findings key"}\n'
         '{"id": 6, "findings": ["a", "list"]}\n',
     )
     res = ingest_paths([p])
@@ -158,7 +216,7 @@ def test_jsonl_bad_lines_are_rejected_with_line_numbers(tmp_path):
     assert reasons["line 3"].startswith("invalid record: expected a JSON object")
     assert reasons["line 4"] == "empty findings"
     assert (
-        reasons["line 5"].startswith("missing field") and "available: id, text" in reasons["line 5"]
+        reasons["line 5"].startswith("missing field") and "available: id, body" in reasons["line 5"]
     )
     assert reasons["line 6"].startswith("invalid record: field 'findings' must be text")
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from radimpress.cli_flags import flag_values, output_folder
-from radimpress.ingest.options import MIB, IngestOptions
+from radimpress.ingest.options import DEFAULT_COLUMNS, MIB, IngestOptions
 
 _DEFAULTS = IngestOptions()
 
@@ -104,21 +104,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="text encoding of the inputs (default utf-8; e.g. cp1252, latin-1)",
     )
     cols = p.add_argument_group("column mapping for CSV/JSONL/Parquet (default: usual names)")
-    for flag, what in (
-        ("findings", "FINDINGS text (default: findings)"),
-        ("impression", "IMPRESSION text (default: impression, conclusion)"),
-        ("id", "report id (default: id, uid, report_id, accession)"),
-        ("indication", "indication / history (default: indication, history)"),
-        ("comparison", "comparison (default: comparison)"),
-        ("exam", "exam / modality (default: exam, examination, image, procedure)"),
+    for flag, field, what in (
+        ("findings", "findings", "FINDINGS text"),
+        ("impression", "impression", "IMPRESSION text"),
+        ("id", "id", "report id"),
+        ("indication", "indication", "indication / history"),
+        ("comparison", "comparison", "comparison"),
+        ("exam", "exam", "exam / modality"),
+        ("patient", "patient_id", "patient id, used to group the dataset split"),
+        ("study", "study_id", "study id"),
         (
-            "patient",
-            "patient id, used to group the dataset split (default: patient_id, subject_id)",
+            "report",
+            "report",
+            "whole report (EXAM:, FINDINGS:, IMPRESSION: ... in one cell), split into "
+            "sections as free text is; read when there is no findings column",
         ),
-        ("study", "study id (default: study_id)"),
     ):
         cols.add_argument(
-            f"--{flag}-col", metavar="COL", default=None, help=f"column holding the {what}"
+            f"--{flag}-col",
+            metavar="COL",
+            default=None,
+            help=f"column holding the {what} (default: {', '.join(DEFAULT_COLUMNS[field])})",
         )
     p.add_argument(
         "--headerless-as-findings",

@@ -22,6 +22,9 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "exam": ("exam", "examination", "image", "procedure", "modality", "study_description"),
     "patient_id": ("patient_id", "patient", "subject_id", "mrn"),
     "study_id": ("study_id", "study"),
+    # a whole report in one cell, split into its sections as free text is (read only when
+    # no findings column is there, or when --report-col names it)
+    "report": ("report", "report_text", "full_report", "report_body", "narrative", "text"),
 }
 
 
@@ -41,6 +44,7 @@ class IngestOptions:
     exam_col: str | None = None
     patient_col: str | None = None
     study_col: str | None = None
+    report_col: str | None = None
     # Free text with no recognised header at all: reject (default) or take it all as findings,
     # which is what a user who pastes bare findings into a file for `generate` means.
     headerless_as_findings: bool = False
@@ -84,4 +88,5 @@ class IngestOptions:
             "exam": self.exam_col,
             "patient_id": self.patient_col,
             "study_id": self.study_col,
+            "report": self.report_col,
         }

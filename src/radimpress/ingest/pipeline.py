@@ -70,8 +70,9 @@ def ingest_paths(paths: Iterable[str | Path] | str | Path, **options: Any) -> In
     Options are the fields of :class:`~radimpress.ingest.options.IngestOptions`
     (``format``, ``encoding``, ``findings_col``, ``impression_col``, ``id_col``,
     ``indication_col``, ``comparison_col``, ``exam_col``, ``patient_col``,
-    ``study_col``, ``headerless_as_findings``, ``progress``, and the caps
-    ``max_file_bytes``, ``max_archive_bytes``, ``max_compression_ratio``).
+    ``study_col``, ``report_col`` (a whole report in one column),
+    ``headerless_as_findings``, ``progress``, and the caps ``max_file_bytes``,
+    ``max_archive_bytes``, ``max_compression_ratio``).
     Report ids are made unique per run: a repeated id is a reject naming where
     it was first seen.
     """

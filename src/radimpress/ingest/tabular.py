@@ -6,6 +6,12 @@ One row is one report. Columns map to Report fields through the options
 (``uid, MeSH, Problems, image, indication, comparison, findings, impression``)
 is read without options: uid -> id, image -> exam, MeSH and Problems ->
 ``sections``. Every column that maps to no field is kept in ``sections``.
+
+Many RIS exports hold the whole report in one column ("report_text", "narrative"...)
+rather than one column per section. When a table has no findings column (or
+``--report-col`` names one), that column's text is split into its sections by the
+free-text parser, as a .txt report would be; columns that name a field (the id, an
+indication column) fill what the text leaves out.
 A JSONL already in radimpress Report form (``reports.jsonl`` from an earlier
 ingest) reads back unchanged, ``sections`` included.
 
@@ -37,6 +43,7 @@ from typing import Any
 
 from radimpress.formats.json_safe import load_json, looks_like_json_lines
 from radimpress.ingest.decoding import excerpt, read_decoded
+from radimpress.ingest.freetext import build_report
 from radimpress.ingest.options import DEFAULT_COLUMNS, IngestOptions
 from radimpress.ingest.sources import Source
 from radimpress.records import Reject, Report
@@ -53,6 +60,7 @@ _OPTION = {
     "exam": "--exam-col",
     "patient_id": "--patient-col",
     "study_id": "--study-col",
+    "report": "--report-col",
 }
 _TEXT_FIELDS = ("findings", "impression", "indication", "comparison", "exam")
 _ID_FIELDS = ("id", "patient_id", "study_id")
@@ -112,10 +120,16 @@ def resolve_columns(
             if col is not None and col not in mapping.values():
                 mapping[fld] = col
                 break
-    if "findings" not in mapping:
+    if "report" in mapping and "findings" in mapping:
+        if options.report_col is not None and options.findings_col is not None:
+            return mapping, "give --findings-col or --report-col, not both"
+        # the whole-report column is read only when it is asked for or nothing else has findings
+        del mapping["findings" if options.report_col is not None else "report"]
+    if "findings" not in mapping and "report" not in mapping:
         return mapping, (
-            f"missing {noun}: no findings {noun} (tried {', '.join(DEFAULT_COLUMNS['findings'])}); "
-            f"available: {available}; name it with --findings-col"
+            f"missing {noun}: no findings {noun} (tried {', '.join(DEFAULT_COLUMNS['findings'])}) "
+            f"and no whole-report {noun} (tried {', '.join(DEFAULT_COLUMNS['report'])}); "
+            f"available: {available}; name one with --findings-col or --report-col"
         )
     return mapping, None
 
@@ -164,6 +178,8 @@ def row_to_report(
     where: str,
     default_id: str,
     source: str,
+    options: IngestOptions | None = None,
+    noun: str = "column",
 ) -> Report | Reject:
     """One table row (or JSON object) -> Report, or the reason it cannot be one."""
     raw = excerpt(" | ".join(str(v) for v in row.values() if v is not None))
@@ -172,10 +188,26 @@ def row_to_report(
         if problem:
             return Reject(label, where, f"invalid record: field '{col}' must be {problem}", raw)
     values = {fld: _value(row.get(col)) for fld, col in mapping.items()}
+    sections: dict[str, str] = {}
+    if "report" in mapping:
+        parsed = _split_report_cell(
+            values.pop("report"),
+            f"{noun} '{mapping['report']}'",
+            label,
+            where,
+            raw,
+            default_id,
+            options,
+        )
+        if isinstance(parsed, Reject):
+            return parsed
+        # a column that names a field wins over the text's own section or header
+        for fld in (*_TEXT_FIELDS, *_ID_FIELDS):
+            values[fld] = values.get(fld) or getattr(parsed, fld)
+        sections.update(parsed.sections)
     if not values.get("findings"):
         return Reject(label, where, "empty findings", raw)
     used = set(mapping.values())
-    sections: dict[str, str] = {}
     for col, v in row.items():
         if col in used or col in ("trainable", "source"):
             continue
@@ -200,6 +232,36 @@ def row_to_report(
         study_id=values.get("study_id"),
         sections=sections,
     )
+
+
+def _split_report_cell(
+    text: str | None,
+    cell: str,
+    label: str,
+    where: str,
+    raw: str,
+    default_id: str,
+    options: IngestOptions | None,
+) -> Report | Reject:
+    """A whole report held in one cell, parsed into sections as a free-text file is."""
+    if not text:
+        return Reject(label, where, f"empty report text in {cell}", raw)
+    parsed = build_report(
+        parse_lines=text.splitlines(keepends=True),
+        default_id=default_id,
+        source="",
+        label=label,
+        where=where,
+        options=options or IngestOptions(),
+    )
+    if isinstance(parsed, Reject):
+        hint = (
+            ""
+            if (options and options.headerless_as_findings)
+            else (" (a cell of findings with no header: --headerless-as-findings)")
+        )
+        return Reject(label, where, f"{parsed.reason} in {cell}{hint}", raw)
+    return parsed
 
 
 # ---------------------------------------------------------------- CSV
@@ -340,6 +402,7 @@ def read_csv(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
             where,
             f"{src.stem}#{n_rows}",
             f"{src.label}:{first}",
+            options,
         )
     if header is not None and n_rows == 0:
         yield Reject(src.label, "", "no data rows (header only)", excerpt(",".join(header)))
@@ -373,7 +436,7 @@ def _object_to_report(
     mapping, problem = resolve_columns([str(k) for k in obj], options, noun="field")
     if problem:
         return Reject(label, where, problem, excerpt(raw))
-    return row_to_report(obj, mapping, label, where, default_id, source)
+    return row_to_report(obj, mapping, label, where, default_id, source, options, "field")
 
 
 def _guarded_object(
@@ -489,4 +552,5 @@ def read_parquet(src: Source, options: IngestOptions) -> Iterator[Report | Rejec
             f"row {i}",
             f"{src.stem}#{i}",
             f"{src.label}:row {i}",
+            options,
         )
