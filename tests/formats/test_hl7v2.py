@@ -70,6 +70,46 @@ def test_non_standard_delimiters_are_honoured():
     assert str(hl7.parse(out).segment("PID")[5]) == "TESTPATIENT^ALPHA"
 
 
+HEAD = "\r".join(ORU.split("\r")[:3])
+
+
+def test_a_whole_narrative_in_one_obx_is_split_so_the_impression_stays_out_of_the_findings():
+    """Feeds that send the report as one text (LOINC 18782-3 is used both ways): its own
+    headers decide, so the radiologist's impression is not drafted or trained from."""
+    narrative = (
+        "OBX|1|TX|18782-3^Radiology Study observation^LN||EXAM: CHEST 2 VIEWS~"
+        "INDICATION: Cough.~COMPARISON: None.~FINDINGS: Right lower lobe consolidation.~"
+        "IMPRESSION: Right lower lobe pneumonia.||||||F"
+    )
+    m = parse_oru(HEAD + "\r" + narrative)
+    assert m.findings == "Right lower lobe consolidation."
+    assert m.impression == "Right lower lobe pneumonia."
+    assert (m.indication, m.comparison, m.exam) == ("Cough.", "None.", "CHEST 2 VIEWS")
+    r = m.to_report()
+    assert (r.indication, r.comparison, r.trainable) == ("Cough.", "None.", True)
+    # text before the first header of a findings OBX is findings
+    m = parse_oru(HEAD + "\rOBX|1|TX|&GDT^Findings||Lungs clear.~IMPRESSION: Normal chest.||||||F")
+    assert (m.findings, m.impression) == ("Lungs clear.", "Normal chest.")
+    # an explicit impression OBX wins over the narrative's own
+    m = parse_oru(HEAD + "\r" + narrative + "\rOBX|2|TX|&IMP^Impression||Pneumonia.||||||F")
+    assert m.impression == "Pneumonia."
+
+
+def test_a_report_under_a_local_code_is_read_by_its_headers():
+    lines = [
+        "OBX|1|TX|RPT^Report^L||FINDINGS: Lungs clear.||||||F",
+        "OBX|2|TX|RPT^Report^L||IMPRESSION: Normal.||||||F",
+        "OBX|3|NM|DOSE^Dose^L||12|mGy|||||F",
+    ]
+    m = parse_oru("\r".join([HEAD, *lines]))
+    assert (m.findings, m.impression) == ("Lungs clear.", "Normal.")
+    # without a FINDINGS header, text under an unknown code is not taken for findings
+    with pytest.raises(Hl7Error, match="no text OBX has a FINDINGS section"):
+        parse_oru(HEAD + "\rOBX|1|TX|RPT^Report^L||Lungs clear.||||||F")
+    with pytest.raises(Hl7Error, match="FINDINGS section"):
+        parse_oru(HEAD + "\rOBX|1|NM|FINDINGS^x^L||12|mGy|||||F")
+
+
 @pytest.mark.parametrize(
     "message, code, words",
     [

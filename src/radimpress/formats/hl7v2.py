@@ -6,6 +6,12 @@ text: the findings) and ``…&IMP`` (impression). Text spans several OBX
 segments and repeated OBX-5 values, one line each, with HL7 escape
 sequences for the delimiter characters.
 
+Many feeds send the whole narrative instead: under a LOINC code for the
+report (18782-3 is used both ways) or a local code, with its own
+``FINDINGS:`` and ``IMPRESSION:`` headers. Such text is split into its
+sections as a free-text report is, so the radiologist's impression never
+ends up inside the findings a draft is written from (or trained on).
+
 The parser is a small hand-written one rather than hl7apy's: inbound
 messages from real systems often break hl7apy's strict structure rules
 (missing optional groups, Z-segments, non-standard delimiters), and the
@@ -22,6 +28,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from radimpress.formats.sections import parse_sections
 from radimpress.records import Report
 
 SEGMENT_END = "\r"
@@ -211,6 +218,8 @@ class OruMessage:
     impression: str | None
     delimiters: Delimiters
     segments: list[Segment] = field(default_factory=list)
+    indication: str | None = None
+    comparison: str | None = None
 
     def to_report(self, source: str = "") -> Report:
         rid = self.accession or self.control_id or f"hl7-{uuid.uuid4().hex[:8]}"
@@ -220,6 +229,8 @@ class OruMessage:
             impression=self.impression,
             source=source,
             exam=self.exam,
+            indication=self.indication,
+            comparison=self.comparison,
             patient_id=self.patient_id,
             study_id=self.accession,
         )
@@ -305,21 +316,25 @@ def parse_oru(message: str) -> OruMessage:
             obr.component(3, 1, d) or obr.component(18, 1, d) or obr.component(2, 1, d) or None
         )
         exam = obr.component(4, 2, d) or obr.component(4, 1, d) or None
-    findings: list[str] = []
-    impression: list[str] = []
+    by_kind: dict[str | None, list[str]] = {"findings": [], "impression": [], None: []}
     for s in segs:
         if s.id != "OBX":
             continue
         kind = _obx_kind(s[3], d)
-        if kind == "findings":
-            findings.append(_obx_text(s, d))
-        elif kind == "impression":
-            impression.append(_obx_text(s, d))
-    findings_text = _join(findings)
+        if kind is not None or s[2] in _TEXT_TYPES or not s[2]:
+            by_kind[kind].append(_obx_text(s, d))
+    # the findings OBX, or else every other text OBX, may hold the whole narrative
+    findings_text = _join(by_kind["findings"])
+    sections = _sections_of(findings_text or _join(by_kind[None])) or {}
+    if sections:
+        # what a findings OBX holds before its first header is findings too
+        preamble = sections.get("preamble", "") if findings_text else ""
+        findings_text = sections.get("findings") or preamble
     if not findings_text:
         has_obx = any(s.id == "OBX" for s in segs)
         raise Hl7Error(
-            "no findings: no OBX segment whose OBX-3 ends in &GDT carries text"
+            "no findings: no OBX segment whose OBX-3 ends in &GDT (or a LOINC findings code) "
+            "carries text, and no text OBX has a FINDINGS section"
             + ("" if has_obx else " (the message has no OBX segment)"),
             "AE",
             "101",
@@ -328,12 +343,29 @@ def parse_oru(message: str) -> OruMessage:
         **base,
         patient_id=patient_id,
         accession=accession,
-        exam=exam,
+        exam=exam or sections.get("exam"),
         findings=findings_text,
-        impression=_join(impression) or None,
+        impression=_join(by_kind["impression"]) or sections.get("impression") or None,
         delimiters=d,
         segments=segs,
+        indication=sections.get("indication") or None,
+        comparison=sections.get("comparison") or None,
     )
+
+
+# OBX-2 value types that carry report text (a numeric or coded result is not narrative)
+_TEXT_TYPES = ("TX", "FT", "ST", "CE", "CWE")
+
+
+def _sections_of(text: str) -> dict[str, str] | None:
+    """The narrative's sections when it carries its own FINDINGS or IMPRESSION header."""
+    if not text:
+        return None
+    parsed = parse_sections(text.splitlines(keepends=True))
+    named = dict(parsed.sections)
+    if "findings" not in named and "impression" not in named:
+        return None
+    return named
 
 
 def read_oru_file(text: str, source: str) -> Iterator[tuple[int, OruMessage | Hl7Error]]:
