@@ -117,6 +117,27 @@ def test_a_whole_report_in_one_column_is_split_into_its_sections(tmp_path):
     )
 
 
+def test_a_findings_cell_that_holds_the_impression_too_is_split(tmp_path):
+    """Left whole, a model would train on the radiologist's answer and draft by copying it."""
+    p = _write(
+        tmp_path,
+        "leak.csv",
+        "id,findings,impression\n"
+        '1,"Lungs clear.\nIMPRESSION: Normal chest.",\n'
+        '2,"INDICATION: Cough. FINDINGS: Right effusion. IMPRESSION: Effusion.",Effusion.\n'
+        '3,"Left effusion.\nImpression: Left effusion, new.",Small left effusion.\n'
+        "4,Lungs clear. No change in impression of hyperinflation.,Normal.\n",
+    )
+    r1, r2, r3, r4 = ingest_paths([p]).reports
+    assert (r1.findings, r1.impression, r1.trainable) == ("Lungs clear.", "Normal chest.", True)
+    assert (r2.findings, r2.impression, r2.indication) == ("Right effusion.", "Effusion.", "Cough.")
+    assert r2.sections == {}
+    # the impression column wins; a different one in the cell is kept beside it, not lost
+    assert (r3.findings, r3.impression) == ("Left effusion.", "Small left effusion.")
+    assert r3.sections == {"impression (in findings)": "Left effusion, new."}
+    assert r4.findings == "Lungs clear. No change in impression of hyperinflation."
+
+
 def test_whole_report_column_options(tmp_path):
     p = _write(tmp_path, "ris.csv", WHOLE_REPORTS)
     res = ingest_paths([p], headerless_as_findings=True)

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from radimpress.formats.sections import parse_sections
+from radimpress.formats.sections import split_narrative
 from radimpress.records import Report
 
 SEGMENT_END = "\r"
@@ -325,11 +325,9 @@ def parse_oru(message: str) -> OruMessage:
             by_kind[kind].append(_obx_text(s, d))
     # the findings OBX, or else every other text OBX, may hold the whole narrative
     findings_text = _join(by_kind["findings"])
-    sections = _sections_of(findings_text or _join(by_kind[None])) or {}
+    sections = split_narrative(findings_text or _join(by_kind[None]), bool(findings_text)) or {}
     if sections:
-        # what a findings OBX holds before its first header is findings too
-        preamble = sections.get("preamble", "") if findings_text else ""
-        findings_text = sections.get("findings") or preamble
+        findings_text = sections.get("findings", "")
     if not findings_text:
         has_obx = any(s.id == "OBX" for s in segs)
         raise Hl7Error(
@@ -355,17 +353,6 @@ def parse_oru(message: str) -> OruMessage:
 
 # OBX-2 value types that carry report text (a numeric or coded result is not narrative)
 _TEXT_TYPES = ("TX", "FT", "ST", "CE", "CWE")
-
-
-def _sections_of(text: str) -> dict[str, str] | None:
-    """The narrative's sections when it carries its own FINDINGS or IMPRESSION header."""
-    if not text:
-        return None
-    parsed = parse_sections(text.splitlines(keepends=True))
-    named = dict(parsed.sections)
-    if "findings" not in named and "impression" not in named:
-        return None
-    return named
 
 
 def read_oru_file(text: str, source: str) -> Iterator[tuple[int, OruMessage | Hl7Error]]:

@@ -376,6 +376,27 @@ def parse_sections(lines: list[str]) -> ParsedReport:
     return result
 
 
+def split_narrative(
+    text: str | None, leading_text_is_findings: bool = False
+) -> dict[str, str] | None:
+    """A field's own sections, when its text carries a FINDINGS or IMPRESSION header.
+
+    Feeds put the whole report where only the findings belong (an HL7 OBX under the
+    report's LOINC code, a table's findings column). Left whole, the radiologist's
+    impression is inside the findings: a model is trained on the answer and drafts by
+    copying it. ``leading_text_is_findings``: text before the first header is findings
+    (a field meant for findings), else it is kept as ``preamble``.
+    """
+    if not text or not text.strip():
+        return None
+    sections = dict(parse_sections(text.splitlines(keepends=True)).sections)
+    if "findings" not in sections and "impression" not in sections:
+        return None
+    if leading_text_is_findings and not sections.get("findings") and sections.get("preamble"):
+        sections["findings"] = sections.pop("preamble")
+    return sections
+
+
 def is_report_start(line: Line) -> bool:
     """Lines that begin a new report inside a multi-report file."""
     return line.kind == "start" or (line.kind == "id" and line.name == "id")

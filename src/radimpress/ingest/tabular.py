@@ -42,6 +42,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from radimpress.formats.json_safe import load_json, looks_like_json_lines
+from radimpress.formats.sections import split_narrative
 from radimpress.ingest.decoding import excerpt, read_decoded
 from radimpress.ingest.freetext import build_report
 from radimpress.ingest.options import DEFAULT_COLUMNS, IngestOptions
@@ -205,6 +206,15 @@ def row_to_report(
         for fld in (*_TEXT_FIELDS, *_ID_FIELDS):
             values[fld] = values.get(fld) or getattr(parsed, fld)
         sections.update(parsed.sections)
+    elif own := split_narrative(values.get("findings"), leading_text_is_findings=True):
+        # a findings cell that holds the report's other sections too, its impression above all
+        values["findings"] = own.pop("findings", "")
+        for fld in ("impression", "indication", "comparison", "exam"):
+            in_cell = own.pop(fld, None)
+            if values.get(fld) and in_cell and in_cell != values[fld]:
+                own[f"{fld} (in {mapping['findings']})"] = in_cell  # a column of its own wins
+            values[fld] = values.get(fld) or in_cell or None
+        sections.update({k: v for k, v in own.items() if v})
     if not values.get("findings"):
         return Reject(label, where, "empty findings", raw)
     used = set(mapping.values())
