@@ -8,7 +8,7 @@ One command::
    strategies of tests/ingest/ingest_cases.py: valid records mixed with broken
    ones), each ingested; counts records written, accepted, rejected,
    unaccounted (written - accepted - rejected) and valid records not intact.
-2. Archive bombs: a ~10 MB .zip and a ~10 MB .tgz that each expand to 10 GiB
+2. Archive bombs: a ~10 MB .zip, .tgz and .xlsx that each expand to 10 GiB
    (plus one real report), ingested by ``radimpress ingest`` in a child process
    measured with ``/usr/bin/time -v`` (wall time, peak RSS).
 3. Floods: an HL7 file of 20,000 unusable messages and a CSV of 50,000 rows
@@ -263,7 +263,8 @@ def main() -> None:
             "one member": [size],
             "200 members": [size // 200 // MIB * MIB] * 200,  # each under the file cap
         }
-        for kind, make in (("zip", make_zip_bomb), ("tgz", make_tgz_bomb)):
+        # an Excel workbook is a zip: the same bombs, under an .xlsx name
+        for kind, make in (("zip", make_zip_bomb), ("tgz", make_tgz_bomb), ("xlsx", make_zip_bomb)):
             for shape, sizes in shapes.items():
                 path = tmp / f"bomb.{kind}"
                 t = time.perf_counter()
@@ -356,7 +357,9 @@ def markdown(r: dict) -> str:
         "One member: its declared size breaks the file cap (zip) or the archive cap (tar header) "
         "before anything is inflated. 200 members of 51 MiB, each under the file cap: zip "
         "rejects each on its declared ratio; the tgz stream is stopped by the ratio measured "
-        "on the first 1 MiB inflated.",
+        "on the first 1 MiB inflated. The .xlsx bombs are the zip ones under a workbook's name: "
+        "the Excel reader checks every member's declared size and ratio before openpyxl "
+        "inflates anything, and rejects the whole workbook.",
     ]
     lines += [
         "",

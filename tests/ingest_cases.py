@@ -501,6 +501,38 @@ def parquet_case(draw) -> Case:
     return case
 
 
+@st.composite
+def excel_case(draw) -> Case:
+    """An .xlsx workbook: valid rows, empty findings, a number where findings belong,
+    and a second sheet without a findings column (one reject for the sheet)."""
+    import openpyxl
+
+    kinds = draw(
+        st.lists(st.sampled_from(["valid"] * 3 + ["empty", "number"]), min_size=1, max_size=12)
+    )
+    notes = draw(st.booleans())
+    case = Case(records=len(kinds) + notes)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["id", "findings", "impression"])
+    for n, kind in enumerate(kinds):
+        rid = f"x{n}"
+        if kind == "valid":
+            # no control characters: Excel cannot hold them, so openpyxl refuses to write them
+            raw, clean = draw(text_pair(('"',)))
+            imp_raw, imp_clean = _maybe_impression(draw, ())
+            sheet.append([rid, raw, imp_raw])
+            case.valid[rid] = (clean, imp_clean)
+        else:
+            sheet.append([rid, None if kind == "empty" else 7, "x."])
+    if notes:
+        book.create_sheet("Notes").append(["exported by", "RIS"])
+    buf = io.BytesIO()
+    book.save(buf)
+    case.files["table.xlsx"] = buf.getvalue()
+    return case
+
+
 # ---------------------------------------------------------------- archives
 ARCHIVE_BROKEN = ["dotdot", "absolute", "symlink", "hardlink", "device", "no_findings"]
 
@@ -565,5 +597,6 @@ FORMATS = {
     "freetext": freetext_case(),
     "openi-xml": openi_xml_case(),
     "parquet": parquet_case(),
+    "excel": excel_case(),
     "archive": archive_case(),
 }

@@ -317,3 +317,63 @@ def test_reports_through_a_pipe_are_read_once_and_whole(tmp_path):
     assert [(r.id, r.findings) for r in got["res"].reports] == [
         (f"p{i}", f"Finding {i}.") for i in range(3)
     ]
+
+
+def _workbook(path, sheets):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def test_excel_workbook_every_sheet_with_rows_as_excel_numbers_them(tmp_path):
+    import datetime as dt
+
+    p = _workbook(
+        tmp_path / "ris.xlsx",
+        {
+            "Reports": [
+                ["Accession", "Findings", "Impression", "Comparison"],
+                ["A1", "Lungs clear.", "Normal.", dt.date(2024, 1, 5)],
+                [None, None, None, None],
+                [17, 42, "x", None],
+                ["A3", "Right effusion. IMPRESSION: Effusion.", None, None],
+            ],
+            "Whole reports": [
+                ["id", "report_text"],
+                ["W1", "FINDINGS: Clear.\nIMPRESSION: Normal."],
+            ],
+            "Notes": [["exported by", "RIS"], ["note", "monthly"]],
+        },
+    )
+    res = ingest_paths([p])
+    a1, a3, w1 = res.reports
+    assert (a1.id, a1.comparison, a1.source) == ("A1", "2024-01-05", f"{p}:sheet 'Reports' row 2")
+    assert (a3.findings, a3.impression) == ("Right effusion.", "Effusion.")
+    assert (w1.id, w1.findings, w1.impression) == ("W1", "Clear.", "Normal.")
+    bad_cell, notes = res.rejects
+    assert bad_cell.location == "sheet 'Reports' row 4"
+    assert bad_cell.reason == "invalid record: field 'Findings' must be text, got number"
+    assert notes.location == "sheet 'Notes'" and notes.reason.startswith("missing column")
+
+
+def test_excel_empty_header_only_broken_and_bomb_workbooks_are_rejects(tmp_path):
+    import zipfile
+
+    _workbook(tmp_path / "empty.xlsx", {"Sheet": []})
+    _workbook(tmp_path / "header.xlsx", {"Sheet": [["id", "findings"]]})
+    _write(tmp_path, "broken.xlsx", b"PK\x03\x04 not really a zip")
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/sharedStrings.xml", b"a" * 5_000_000)
+    reasons = {r.source.rsplit("/", 1)[-1]: r.reason for r in ingest_paths([tmp_path]).rejects}
+    assert reasons["empty.xlsx"] == "empty workbook"
+    assert reasons["header.xlsx"] == "no data rows (header only)"
+    assert reasons["broken.xlsx"].startswith("unreadable Excel workbook")
+    assert "--max-ratio" in reasons["bomb.xlsx"] and "sharedStrings.xml" in reasons["bomb.xlsx"]

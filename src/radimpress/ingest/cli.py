@@ -28,7 +28,8 @@ HELP = """Read radiology reports and write them in one normalised form.
 
 Reads: free-text reports (.txt, one or many per file, hospital section headers),
 Open-i XML (.xml files or the official NLMCXR_reports.tgz, read without unpacking),
-CSV/TSV, JSON Lines/JSON and Parquet tables (the Open-i flat CSV needs no options),
+CSV/TSV, JSON Lines/JSON, Parquet and Excel tables (the Open-i flat CSV needs no options),
+FHIR DiagnosticReport JSON and HL7 v2 ORU^R01 messages,
 given as files, folders (searched recursively) or .tgz/.tar.gz/.zip archives.
 
 Writes: OUT/reports.jsonl (one report per line: id, source, exam, indication,
@@ -103,7 +104,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="utf-8",
         help="text encoding of the inputs (default utf-8; e.g. cp1252, latin-1)",
     )
-    cols = p.add_argument_group("column mapping for CSV/JSONL/Parquet (default: usual names)")
+    cols = p.add_argument_group("column mapping for CSV/JSONL/Parquet/Excel (default: usual names)")
     for flag, field, what in (
         ("findings", "findings", "FINDINGS text"),
         ("impression", "impression", "IMPRESSION text"),

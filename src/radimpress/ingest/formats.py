@@ -75,6 +75,12 @@ FORMATS: list[Format] = [
         description="Parquet table with a column mapping",
     ),
     Format(
+        "excel",
+        _P + "excel:detect",
+        _P + "excel:read",
+        description="Excel workbook (.xlsx/.xlsm), every sheet with a findings or whole-report column",
+    ),
+    Format(
         "fhir",
         _P + "fhir_reader:detect",
         _P + "fhir_reader:read",

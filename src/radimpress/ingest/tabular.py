@@ -402,7 +402,7 @@ def read_csv(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
                 excerpt(raw_text),
             )
             continue
-        yield _guarded(
+        yield guarded(
             src.label,
             where,
             row_to_report,
@@ -419,7 +419,7 @@ def read_csv(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
 
 
 # ---------------------------------------------------------------- JSON Lines / JSON
-def _guarded(label: str, where: str, make: Any, *args: Any) -> Report | Reject:
+def guarded(label: str, where: str, make: Any, *args: Any) -> Report | Reject:
     """One record's conversion; a value too deep or too large to handle is that record's reject."""
     try:
         return make(*args)
@@ -458,8 +458,8 @@ def _guarded_object(
     source: str,
     raw: str,
 ) -> Report | Reject:
-    """One JSON value as a report, or as that record's reject (see _guarded)."""
-    return _guarded(
+    """One JSON value as a report, or as that record's reject (see guarded)."""
+    return guarded(
         src.label, where, _object_to_report, obj, options, src.label, where, default_id, source, raw
     )
 
@@ -552,7 +552,7 @@ def read_parquet(src: Source, options: IngestOptions) -> Iterator[Report | Rejec
         return
     frame.columns = columns
     for i, row in enumerate(frame.to_dict("records"), start=1):
-        yield _guarded(
+        yield guarded(
             src.label,
             f"row {i}",
             row_to_report,
