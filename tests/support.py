@@ -389,15 +389,23 @@ def _alive_nodes(address: str) -> int:
         f"ray.init(address={address!r}, _node_ip_address={RAY_HOST!r}, log_to_driver=False); "
         "print(sum(1 for n in ray.nodes() if n['Alive'])); ray.shutdown()"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=ray_env(), timeout=120
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            env=ray_env(),
+            timeout=60,
+        )
+    except subprocess.TimeoutExpired:
+        # a head slow to answer on a loaded machine (ray.init retries its connection): ask again
+        return 0
     lines = done.stdout.split()
     return int(lines[-1]) if done.returncode == 0 and lines and lines[-1].isdigit() else 0
 
 
 @contextlib.contextmanager
-def ray_cluster(cpus_per_node: int = 2, timeout: float = 90):
+def ray_cluster(cpus_per_node: int = 2, timeout: float = 180):
     """A head and a second node (`ray start --address`) on the loopback; yields the address.
 
     Each node is a ``ray start --block`` in its own process group with free
@@ -427,7 +435,12 @@ def ray_cluster(cpus_per_node: int = 2, timeout: float = 90):
             if _alive_nodes(address) == 2:
                 break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the second Ray node did not join in {timeout:.0f} s")
+                logs = "".join(
+                    f"\n--- {name} ---\n" + (temp / name).read_text(errors="replace")[-2000:]
+                    for name in ("head.log", "node2.log")
+                    if (temp / name).exists()
+                )
+                raise RuntimeError(f"the second Ray node did not join in {timeout:.0f} s{logs}")
             time.sleep(1)
         yield address
     finally:
