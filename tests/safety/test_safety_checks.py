@@ -518,3 +518,45 @@ def test_long_texts_are_parsed_in_pieces_with_right_offsets():
     assert len(effusions) == text.count("pleural effusion")
     assert all(text[m.start : m.end] == m.text for m in ms)
     assert all(m.laterality == "right" and m.polarity == "present" for m in effusions)
+
+
+# --- measurements ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "findings, impression",
+    [
+        ("There is a 3 cm mass in the right upper lobe.", "2.1 cm right upper lobe mass."),
+        (
+            "Endotracheal tube tip 4 cm above the carina.",
+            "Endotracheal tube tip 1 cm above the carina; recommend withdrawal.",
+        ),
+        ("8 mm nodule in the left lower lobe.", "12 mm left lower lobe nodule."),
+        ("Lungs clear. Heart normal.", "Stable 1.2 x 0.9 cm right hilar mass."),
+    ],
+)
+def test_a_size_or_distance_the_findings_do_not_give_is_flagged_high(findings, impression):
+    """The mark of a draft copied from another patient's report: it cannot measure."""
+    (w,) = [w for w in check(findings, impression) if w.type == "measurement_mismatch"]
+    assert w.severity == "high"
+    assert w.impression_spans[0]["text"] in impression
+
+
+@pytest.mark.parametrize(
+    "findings, impression",
+    [
+        ("Endotracheal tube tip 4 cm above the carina.", "ET tube 40 mm above the carina."),
+        ("8 mm nodule in the left lower lobe.", "0.8 cm left lower lobe nodule."),
+        ("A 2.1 x 1.5 cm mass in the right upper lobe.", "Right upper lobe mass (1.5 x 2.1 cm)."),
+        ("Lungs clear. XXXX cm nodule.", "No acute disease."),
+    ],
+)
+def test_a_measurement_the_findings_give_in_any_unit_or_order_passes(findings, impression):
+    assert "measurement_mismatch" not in {w.type for w in check(findings, impression)}
+
+
+def test_safe_selection_prefers_the_draft_without_a_copied_measurement():
+    findings = "Endotracheal tube tip 4 cm above the carina. Lungs clear."
+    copied, own = "ET tube 1 cm above the carina.", "ET tube 4 cm above the carina."
+    idx, per = select_safe(findings, [copied, own])
+    assert idx == 1 and [w.type for w in per[0]] == ["measurement_mismatch"] and per[1] == []

@@ -23,6 +23,7 @@ WARNING_TYPES = (
     "omitted_critical",
     "unsupported_finding",
     "missing_follow_up",
+    "measurement_mismatch",
 )
 
 
@@ -830,6 +831,38 @@ def check_missing_follow_up(x: CheckInput) -> list[SafetyWarning]:
                 f"{rec.guideline} gives a follow-up the impression does not: {rec.sentence}",
                 [{"start": ev["start"], "end": ev["end"], "text": ev["text"]}],
                 [],
+            )
+        )
+    return out
+
+
+@register_check("measurement_mismatch")
+def check_measurements(x: CheckInput) -> list[SafetyWarning]:
+    """A size or distance in the impression that the findings do not give.
+
+    A draft cannot measure anything: each number it states comes from its own findings
+    or from the report it was copied from (another patient's "4.8 cm mass", "tube tip
+    1 cm above the carina"). High severity, so safe selection prefers a candidate
+    without one. A radiologist may add a measurement made on the image; on Open-i that
+    is 2 of the 1,532 impressions of the tune half.
+    """
+    given = {mm for mm, *_ in followup.stated_sizes_mm(x.findings)}
+    shown = ", ".join(sorted({t for *_, t in followup.stated_sizes_mm(x.findings)}))
+    out: list[SafetyWarning] = []
+    flagged: set[tuple[int, int]] = set()
+    for mm, start, end, text in followup.stated_sizes_mm(x.impression):
+        if mm in given or (start, end) in flagged:
+            continue
+        flagged.add((start, end))
+        out.append(
+            SafetyWarning(
+                "measurement_mismatch",
+                "high",
+                "Measurement",
+                f"the impression states '{text}', which the findings do not give "
+                + (f"(they give {shown})" if shown else "(they give no measurement)"),
+                [],
+                [{"start": start, "end": end, "text": text}],
             )
         )
     return out

@@ -235,7 +235,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--checks",
         default=None,
         help="comma-separated checks to run (default all: contradiction, laterality_mismatch, "
-        "omitted_critical, unsupported_finding, missing_follow_up)",
+        "omitted_critical, unsupported_finding, missing_follow_up, measurement_mismatch)",
     )
     p.add_argument(
         "--critical",

@@ -338,6 +338,29 @@ def _mm(value: str, unit: str) -> float:
     return float(value) * (10.0 if unit.lower().startswith("c") else 1.0)
 
 
+# a size or distance as written: "8 mm", "2.1 x 1.5 cm", "2-3 cm", "4 cm above the carina"
+_STATED = re.compile(
+    rf"{_NUM}\s*(?:{_UNIT}\s*)?(?:(?:x|×|by|-|–|to)\s*{_NUM}\s*(?:{_UNIT}\s*)?)?"
+    rf"(?:(?:x|×|by)\s*{_NUM}\s*)?{_UNIT}",
+    re.I,
+)
+
+
+def stated_sizes_mm(text: str | None) -> list[tuple[float, int, int, str]]:
+    """(value in mm, start, end, words) for every number a text gives in mm or cm."""
+    out: list[tuple[float, int, int, str]] = []
+    for m in _STATED.finditer(text or ""):
+        unit = m.group(6)
+        for value, own_unit in (
+            (m.group(1), m.group(2)),
+            (m.group(3), m.group(4)),
+            (m.group(5), None),
+        ):
+            if value is not None:
+                out.append((round(_mm(value, own_unit or unit), 1), m.start(), m.end(), m.group(0)))
+    return out
+
+
 def _rounded(x: float) -> int:
     """Round half up, as the guideline does ('rounded to the nearest millimeter')."""
     return int(math.floor(x + 0.5))
