@@ -142,6 +142,9 @@ def test_whole_report_column_options(tmp_path):
     p = _write(tmp_path, "ris.csv", WHOLE_REPORTS)
     res = ingest_paths([p], headerless_as_findings=True)
     assert [r.findings for r in res.reports][2] == "Lungs clear. No effusion."
+    empty = _write(tmp_path, "e.csv", 'id,report\n1,"FINDINGS:\nIMPRESSION: Normal."\n')
+    (rej,) = ingest_paths([empty]).rejects
+    assert rej.reason == "empty findings in column 'report'"
     # a findings column is read before a whole-report one, unless --report-col asks for it
     both = _write(
         tmp_path, "both.jsonl", json.dumps({"id": "1", "findings": "F.", "text": "FINDINGS: T."})

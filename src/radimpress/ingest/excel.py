@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from radimpress.ingest.options import IngestOptions
-from radimpress.ingest.sources import Source
+from radimpress.ingest.sources import Source, zip_declared_problem
 from radimpress.ingest.tabular import guarded, resolve_columns, row_to_report
 from radimpress.records import Reject, Report
 
@@ -42,18 +42,8 @@ def _over_a_cap(data: bytes, options: IngestOptions) -> str | None:
         members = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except zipfile.BadZipFile as e:
         return f"unreadable Excel workbook: {e}"
-    for m in members:
-        if m.file_size > options.max_file_bytes:
-            return (
-                f"Excel member {m.filename} inflates to {m.file_size:,} bytes, over the "
-                f"--max-file-mb cap of {options.max_file_bytes / 2**20:g} MiB"
-            )
-        if m.file_size > options.max_compression_ratio * max(m.compress_size, 1):
-            return (
-                f"Excel member {m.filename} inflates {m.file_size / max(m.compress_size, 1):,.0f}"
-                f" times, over the --max-ratio cap of {options.max_compression_ratio:g}"
-            )
-    return None
+    problem = zip_declared_problem(members, options, len(data))
+    return f"Excel workbook not read: {problem}" if problem else None
 
 
 def _cell(v: Any) -> Any:

@@ -183,6 +183,29 @@ class _Budget:
         )
 
 
+def zip_declared_problem(
+    infos: list[zipfile.ZipInfo], options: IngestOptions, size: int
+) -> str | None:
+    """The first cap a zip's declared sizes break, naming the member, or None.
+
+    For readers of zip-based formats (.xlsx) that hand the whole file to a library,
+    which would inflate a bomb before any check of ours ran.
+    """
+    budget = _Budget(options, size)
+    total = 0
+    for info in infos:
+        problem = budget.too_large(info.file_size)
+        try:
+            budget.check_ratio(info.file_size, info.compress_size, whole_archive=False)
+            total += info.file_size
+            budget.check_total(total)
+        except _Stop as stop:
+            problem = problem or stop.reason
+        if problem:
+            return f"{info.filename}: {problem}"
+    return None
+
+
 def _read_bounded(
     fh: IO[bytes], budget: _Budget, size_hint: int, on_chunk: Callable[[], None] | None = None
 ) -> bytes:

@@ -206,15 +206,8 @@ def row_to_report(
         for fld in (*_TEXT_FIELDS, *_ID_FIELDS):
             values[fld] = values.get(fld) or getattr(parsed, fld)
         sections.update(parsed.sections)
-    elif own := split_narrative(values.get("findings"), leading_text_is_findings=True):
-        # a findings cell that holds the report's other sections too, its impression above all
-        values["findings"] = own.pop("findings", "")
-        for fld in ("impression", "indication", "comparison", "exam"):
-            in_cell = own.pop(fld, None)
-            if values.get(fld) and in_cell and in_cell != values[fld]:
-                own[f"{fld} (in {mapping['findings']})"] = in_cell  # a column of its own wins
-            values[fld] = values.get(fld) or in_cell or None
-        sections.update({k: v for k, v in own.items() if v})
+    else:
+        sections.update(_split_findings_cell(values, mapping["findings"]))
     if not values.get("findings"):
         return Reject(label, where, "empty findings", raw)
     used = set(mapping.values())
@@ -265,13 +258,26 @@ def _split_report_cell(
         options=options or IngestOptions(),
     )
     if isinstance(parsed, Reject):
-        hint = (
-            ""
-            if (options and options.headerless_as_findings)
-            else (" (a cell of findings with no header: --headerless-as-findings)")
-        )
+        hint = ""
+        if parsed.reason == "no findings section":
+            hint = " (a cell of findings with no header: --headerless-as-findings)"
         return Reject(label, where, f"{parsed.reason} in {cell}{hint}", raw)
     return parsed
+
+
+def _split_findings_cell(values: dict[str, str | None], column: str) -> dict[str, str]:
+    """Take the other sections out of a findings cell that holds them too (its impression
+    above all); fills ``values`` and returns what no field takes, for ``sections``."""
+    own = split_narrative(values.get("findings"), leading_text_is_findings=True)
+    if not own:
+        return {}
+    values["findings"] = own.pop("findings", "")
+    for fld in ("impression", "indication", "comparison", "exam"):
+        in_cell = own.pop(fld, None)
+        if values.get(fld) and in_cell and in_cell != values[fld]:
+            own[f"{fld} (in {column})"] = in_cell  # a column of its own wins; keep the other
+        values[fld] = values.get(fld) or in_cell or None
+    return {k: v for k, v in own.items() if v}
 
 
 # ---------------------------------------------------------------- CSV
