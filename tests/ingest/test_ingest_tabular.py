@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 
 import pandas as pd
@@ -375,8 +376,19 @@ def test_excel_empty_header_only_broken_and_bomb_workbooks_are_rejects(tmp_path)
     bomb = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("xl/sharedStrings.xml", b"a" * 5_000_000)
+    not_a_workbook = tmp_path / "notes.xlsx"  # a zip, but not a workbook
+    with zipfile.ZipFile(not_a_workbook, "w") as z:
+        z.writestr("notes.txt", "hello")
     reasons = {r.source.rsplit("/", 1)[-1]: r.reason for r in ingest_paths([tmp_path]).rejects}
+    assert reasons["notes.xlsx"].startswith("unreadable Excel workbook: ")
     assert reasons["empty.xlsx"] == "empty workbook"
     assert reasons["header.xlsx"] == "no data rows (header only)"
     assert reasons["broken.xlsx"].startswith("unreadable Excel workbook")
     assert "--max-ratio" in reasons["bomb.xlsx"] and "sharedStrings.xml" in reasons["bomb.xlsx"]
+
+
+def test_excel_without_openpyxl_is_a_reject_naming_the_extra(tmp_path, monkeypatch):
+    p = _workbook(tmp_path / "ris.xlsx", {"Sheet": [["id", "findings"], ["1", "Clear."]]})
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # an import of it now fails
+    (rej,) = ingest_paths([p]).rejects
+    assert "pip install 'radimpress[formats]'" in rej.reason

@@ -846,8 +846,9 @@ def check_measurements(x: CheckInput) -> list[SafetyWarning]:
     without one. A radiologist may add a measurement made on the image; on Open-i that
     is 2 of the 1,532 impressions of the tune half.
     """
-    given = {mm for mm, *_ in followup.stated_sizes_mm(x.findings)}
-    shown = ", ".join(sorted({t for *_, t in followup.stated_sizes_mm(x.findings)}))
+    stated = followup.stated_sizes_mm(x.findings)
+    given = {mm for mm, *_ in stated}
+    shown = ", ".join(sorted({text for *_, text in stated}))
     out: list[SafetyWarning] = []
     flagged: set[tuple[int, int]] = set()
     for mm, start, end, text in followup.stated_sizes_mm(x.impression):
