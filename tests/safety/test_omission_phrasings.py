@@ -2,7 +2,8 @@
 
 Written by hand from common chest radiograph phrasing (not from the Open-i probe), as
 a second tuning set for the omission check; a third (marked below) restates words from a
-published radiology synonym list and findings from other projects' examples. Every
+published radiology synonym list and findings from other projects' examples, and a fourth the
+CheXpert labeler's mention phrases and NegBio's hedge cues (as radtext ships them). Every
 sentence of ``MUST_BE_NAMED`` states a finding that "No acute cardiopulmonary
 abnormality." and every other stock normal impression leave out wrongly;
 ``MAY_BE_LEFT_OUT`` are findings such an impression may leave out (minor, chronic,
@@ -90,6 +91,11 @@ MUST_BE_NAMED = [
     "Left upper lobe lung abscess with an air-fluid level.",
     "Deep sulcus sign on the left.",
     "A visceral pleural line is seen at the left apex.",
+    # fourth set (2026-12-02): the CheXpert labeler's mention phrases, in sentences
+    "Findings consistent with heart failure.",
+    "Pulmonary contusion in the right lower lobe.",
+    "Right lower lobe density representing pulmonary hemorrhage.",
+    "Aeroperitoneum under the right hemidiaphragm.",
 ]
 
 MAY_BE_LEFT_OUT = [
@@ -106,6 +112,9 @@ MAY_BE_LEFT_OUT = [
     "There is a suggestion of a deep sulcus sign on the right; no definite pleural line.",
     "No visceral pleural line to suggest pneumothorax.",
     "The heart is enlarged, which may reflect cardiomegaly or a pericardial effusion.",
+    "A small right pneumothorax cannot be excluded.",  # hedged, as "cannot exclude" is
+    "Doubt left lower lobe pneumonia.",
+    "Known interstitial lung disease, unchanged.",
 ]
 
 
@@ -141,3 +150,33 @@ def test_a_comparison_with_the_prior_study_does_not_make_a_fracture_old():
     assert new.acuity != "chronic"
     (old,) = extract("Right rib fracture from prior trauma.")
     assert old.acuity == "chronic"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pneumothorax cannot be excluded.",
+        "Cannot exclude pneumothorax.",
+        "Pneumothorax cannot be entirely excluded.",
+        "Doubt pneumothorax.",
+        "Pneumothorax is doubtful.",
+    ],
+)
+def test_a_hedge_before_or_after_the_finding_makes_it_uncertain(text):
+    # "X cannot be excluded" was read as present while "cannot exclude X" was uncertain
+    assert [(m.observation, m.polarity) for m in extract(text)] == [("Pneumothorax", "uncertain")]
+
+
+@pytest.mark.parametrize(
+    ("text", "observation"),
+    [
+        ("Interstitial lung disease.", "Lung Opacity"),
+        ("Honeycombing at the lung bases.", "Lung Opacity"),
+        ("Coarse reticular pattern in both lungs.", "Lung Opacity"),
+        ("Mild pulmonary congestion.", "Edema"),
+        ("Mediastinal hematoma.", "Enlarged Cardiomediastinum"),
+        ("Aeroperitoneum.", "Pneumoperitoneum"),
+    ],
+)
+def test_chexpert_labeler_mention_phrases_are_extracted(text, observation):
+    assert (observation, "present") in [(m.observation, m.polarity) for m in extract(text)]

@@ -98,7 +98,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ),
     (
         "Enlarged Cardiomediastinum",
-        r"(?:(?:widening|prominence|enlargement|fullness) of the (?:superior )?mediastinum)|(?:widen(?:ed|ing)|wide|enlarged|prominent) (?:of the )?(?:superior )?mediastin(?:um|al (?:silhouette|contours?|XXXX))?|mediastinal (?:widening|enlargement)|mediastin(?:um|al (?:silhouette|contours?))(?: is| are| appears?)?(?: (?:somewhat|mildly|slightly|moderately|markedly|again|stable))* (?:widened|enlarged|prominent)",
+        r"(?:(?:widening|prominence|enlargement|fullness) of the (?:superior )?mediastinum)|(?:widen(?:ed|ing)|wide|enlarged|prominent) (?:of the )?(?:superior )?mediastin(?:um|al (?:silhouette|contours?|XXXX))?|mediastinal (?:widening|enlargement|ha?ematoma|ha?emorrhage)|mediastin(?:um|al (?:silhouette|contours?))(?: is| are| appears?)?(?: (?:somewhat|mildly|slightly|moderately|markedly|again|stable))* (?:widened|enlarged|prominent)",
         {},
     ),
     (
@@ -109,7 +109,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     # --- lungs ---
     (
         "Lung Opacity",
-        rf"(?:(?:air[- ]?space|alveolar|parenchymal|interstitial|reticular|patchy|hazy|linear|streaky|focal|ground[- ]glass) )?{_OPAC}|opacification|infiltrates?|infiltration|air[- ]?space disease|(?:air[- ]?space|alveolar|parenchymal|patchy|hazy|ill-defined|focal|streaky|linear|retrocardiac|basilar|base|bases|lung|midlung|mid-lung|increased) {_DENS}|(?:is|are) (?:totally |completely |partially )?opaque|interstitium (?:is )?(?:\w+ )?(?:prominent|accentuated)|prominent interstitium|(?:increased|prominent|coarse|coarsened|reticular|accentuated)(?: \w+){0, 3} interstitial markings|haziness|\bggos?\b|(?:increased|prominent|coarse|coarsened|reticular|accentuated) (?:interstitial |lung |pulmonary |bronchovascular |reticular )?markings|interstitial (?:prominence|accentuation)|\bstreakiness\b|\bstrand(?:s|ing|y)\b|(?:interstitial|septal|peribronchial|bronchial wall) thickening|peribronchial cuffing",
+        rf"(?:(?:air[- ]?space|alveolar|parenchymal|interstitial|reticular|patchy|hazy|linear|streaky|focal|ground[- ]glass) )?{_OPAC}|opacification|infiltrates?|infiltration|air[- ]?space disease|(?:air[- ]?space|alveolar|parenchymal|patchy|hazy|ill-defined|focal|streaky|linear|retrocardiac|basilar|base|bases|lung|midlung|mid-lung|increased) {_DENS}|(?:is|are) (?:totally |completely |partially )?opaque|interstitium (?:is )?(?:\w+ )?(?:prominent|accentuated)|prominent interstitium|(?:increased|prominent|coarse|coarsened|reticular|accentuated)(?: \w+){0, 3} interstitial markings|haziness|\bggos?\b|(?:increased|prominent|coarse|coarsened|reticular|accentuated) (?:interstitial |lung |pulmonary |bronchovascular |reticular )?markings|interstitial (?:prominence|accentuation)|\bstreakiness\b|\bstrand(?:s|ing|y)\b|(?:interstitial|septal|peribronchial|bronchial wall) thickening|peribronchial cuffing|interstitial (?:lung )?disease|\bild\b|reticul(?:ation|ar pattern|onodular pattern)|honeycomb(?:ing)?|(?:pulmonary |lung )?contusions?|(?:pulmonary|alveolar|parenchymal) (?:hemorrhage|haemorrhage)",
         {},
     ),
     (
@@ -125,7 +125,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     ("Lung Lesion", rf"nodular {_OPAC}|nodular {_DENS}", {"also": ["Lung Opacity"]}),
     (
         "Edema",
-        r"(?:pulmonary |interstitial |alveolar |airspace )?edema|(?:pulmonary )?(?:vascular|venous) congestion|congestive (?:heart )?failure|\bchf\b|fluid overload|kerley b lines|b-lines|(?:pulmonary )?(?:venous |vascular )?engorgement|cephalization|pulmonary venous hypertension|(?:pulmonary )?vascular (?:prominence|redistribution|indistinctness)|(?:pulmonary |central )?(?:vascularity|vasculature|vessels)(?: is| are)?(?: (?:again|now|still|stable|mildly|moderately|markedly|severely|slightly|minimally|significantly|somewhat|persistently))* (?:engorged|accentuated|indistinct|enlarged)|pulmonary \w+ (?:is |are )(?:engorged|congested)|prominen(?:t|ce of the) (?:central )?pulmonary vascular(?:ity|ture)",
+        r"(?:pulmonary |interstitial |alveolar |airspace )?edema|(?:pulmonary )?(?:vascular|venous) congestion|(?:pulmonary|mild|moderate|severe|interstitial) congestion|(?:congestive )?(?:heart|cardiac) failure|\bchf\b|fluid overload|kerley b lines|b-lines|(?:pulmonary )?(?:venous |vascular )?engorgement|cephalization|pulmonary venous hypertension|(?:pulmonary )?vascular (?:prominence|redistribution|indistinctness)|(?:pulmonary |central )?(?:vascularity|vasculature|vessels)(?: is| are)?(?: (?:again|now|still|stable|mildly|moderately|markedly|severely|slightly|minimally|significantly|somewhat|persistently))* (?:engorged|accentuated|indistinct|enlarged)|pulmonary \w+ (?:is |are )(?:engorged|congested)|prominen(?:t|ce of the) (?:central )?pulmonary vascular(?:ity|ture)",
         {},
     ),
     (
@@ -318,7 +318,7 @@ TARGET_PATTERNS: list[tuple[str, str, dict]] = [
     # --- abdomen ---
     (
         "Pneumoperitoneum",
-        r"pneumoperitoneum|free (?:intraperitoneal |subdiaphragmatic |intra-abdominal )?air|sub(?:diaphragmatic|phrenic) (?:free )?air|air under the (?:right |left )?(?:hemi)?diaphragms?",
+        r"pneumoperitoneum|aeroperitoneum|peritoneal emphysema|free (?:intraperitoneal |subdiaphragmatic |intra-abdominal )?air|sub(?:diaphragmatic|phrenic) (?:free )?air|air under the (?:right |left )?(?:hemi)?diaphragms?",
         {},
     ),
     # --- devices ---
@@ -441,7 +441,7 @@ NORMAL_MUST_NAME_WHEN: dict[str, tuple[str, str]] = {
 # Opacities and lesions count only when the words make them substantial: an airspace
 # process or a mass, not "interstitial markings" or "a small density".
 NORMAL_SUBSTANTIAL = {
-    "Lung Opacity": r"air ?space|alveolar|consolidat|infiltrat|patchy|confluent|focal|dense|ground[- ]glass|\bggo",
+    "Lung Opacity": r"air ?space|alveolar|consolidat|infiltrat|patchy|confluent|focal|dense|ground[- ]glass|\bggo|contusion|ha?emorrhage",
     "Lung Lesion": r"mass|neoplas|tumou?r|carcinoma|malignan|metasta|cavit|abscess",
 }
 # Explained as benign or chronic ("opacity, likely scarring"): not a finding of substance.
@@ -517,12 +517,13 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         None,
     ),
     ("unlikely", "NEGATED_EXISTENCE", "BACKWARD", r"\b(?:is|are) unlikely\b", None),
-    # uncertainty (longer phrases win over the negation cues they contain)
+    # uncertainty (longer phrases win over the negation cues they contain); "cannot exclude"
+    # looks forward, "cannot be excluded" back ("pneumothorax cannot be excluded")
     (
         "cannot exclude",
         "POSSIBLE_EXISTENCE",
         "FORWARD",
-        r"\b(?:cannot|can not|can't|could not|does not|difficult to|unable to) (?:be )?(?:exclude|rule out|excluded|ruled out)d?\b(?: for)?",
+        r"\b(?:cannot|can not|can't|could not|does not|difficult to|unable to) (?:exclude|rule out)d?\b(?: for)?",
         None,
     ),
     (
@@ -536,7 +537,7 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "possible",
         "POSSIBLE_EXISTENCE",
         "FORWARD",
-        r"\b(?:possible|possibly|probable|probably|likely|questionable|question of|question|suspected|suspect|suspicious for|suspicious of|suggestive of|suggestion of|suggesting|concerning for|worrisome for|may represent|may reflect|may be|might be|could be|could represent|can represent|may indicate|differential (?:diagnosis |considerations? |diagnoses )?(?:includes?|considerations?)|consider|equivocal|presumed|presumably|indeterminate|may have|possibility of|concern for|concerning|(?:cannot|can not) be excluded)\b",
+        r"\b(?:possible|possibly|probable|probably|likely|questionable|question of|question|suspected|suspect|suspicious for|suspicious of|suggestive of|suggestion of|suggesting|concerning for|worrisome for|may represent|may reflect|may be|might be|could be|could represent|can represent|may indicate|differential (?:diagnosis |considerations? |diagnoses )?(?:includes?|considerations?)|consider|equivocal|presumed|presumably|indeterminate|may have|possibility of|concern for|concerning|doubt)\b",
         None,
     ),
     (
@@ -550,7 +551,7 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "likely backward",
         "POSSIBLE_EXISTENCE",
         "BACKWARD",
-        r"\b(?:is|are) (?:not excluded|possible|likely|suspected|questioned|favored)\b|\bmay not be (?:demonstrated|seen|visible|detected|apparent|evident)\b",
+        r"\b(?:is|are) (?:not excluded|possible|likely|suspected|questioned|favored|doubtful)\b|\bmay not be (?:demonstrated|seen|visible|detected|apparent|evident)\b",
         None,
     ),
     # what is looked for is not found
