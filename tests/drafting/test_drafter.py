@@ -103,6 +103,64 @@ def test_safe_selection_looks_past_the_first_candidate_even_when_one_is_asked_fo
     assert result.impression == "Small right pneumothorax."
 
 
+class Greedy(Recorder):
+    """A greedy language model: one draft costs one decoding, a pool of 3 a beam search."""
+
+    def __init__(self, drafts_by_findings):
+        super().__init__([])
+        self.by_findings, self.calls = drafts_by_findings, []
+
+    def candidate_pool(self, **decoding):
+        return 1
+
+    def generate(self, reports, num_candidates=1):
+        self.calls.append(([r.id for r in reports], num_candidates))
+        return [list(self.by_findings[r.findings][:num_candidates]) for r in reports]
+
+
+def test_a_greedy_model_drafts_the_safe_pool_only_for_reports_whose_draft_is_unsafe():
+    """Beam 3 for every report would cost 3-4 times the greedy draft and change it; only the
+    report whose greedy draft names the wrong side is drafted again, and its safe one wins."""
+    right, clear = "Small right apical pneumothorax.", "Heart normal. Lungs clear."
+    model = Greedy(
+        {
+            right: ["Small left pneumothorax.", "Small right pneumothorax.", "Pneumothorax."],
+            clear: ["No acute disease.", "Normal chest."],
+        }
+    )
+    reports = [Report("a", right), Report("b", clear)]
+    a, b = Drafter(model).draft(reports)
+    assert model.calls == [(["a", "b"], 1), (["a"], 3)]
+    assert a.impression == "Small right pneumothorax."
+    assert not [w for w in a.warnings_for(0) if w.severity == "high"]
+    assert b.impression == "No acute disease." and b.candidates == ["No acute disease."]
+    # asked for the pool, or without safe selection: one call, as asked
+    model.calls.clear()
+    Drafter(model).draft(reports, DraftOptions(num_candidates=3))
+    Drafter(model, safe_select=False).draft(reports)
+    assert model.calls == [(["a", "b"], 3), (["a", "b"], 1)]
+
+
+def test_the_server_path_widens_the_same_way():
+    import asyncio
+
+    from radimpress.drafting.checks import check_items
+
+    right = "Small right apical pneumothorax."
+    model = Greedy({right: ["Small left pneumothorax.", "Small right pneumothorax."]})
+    drafter = Drafter(model)
+
+    async def generate(reports, options):
+        return drafter.generate(reports, options)
+
+    async def check(items):
+        return check_items(items)
+
+    (a,) = asyncio.run(drafter.draft_async([Report("a", right)], DraftOptions(), generate, check))
+    assert model.calls == [(["a"], 1), (["a"], 3)]
+    assert a.impression == "Small right pneumothorax."
+
+
 def test_options_a_model_cannot_honour_are_an_error():
     model = ConstantModel()
     model.fit([Report("a", "x", "Normal.")])

@@ -366,3 +366,26 @@ def test_a_causal_copy_keeps_its_stop_ids_so_loading_decodes_no_vocabulary(tmp_p
     older = load_model(folder, backend="ctranslate2")
     assert older.generate(VAL, num_candidates=1, num_beams=1) == expected
     assert older.stop_token_ids() == saved
+
+
+@pytest.mark.parametrize("trained", ["causal"], indirect=True)
+@pytest.mark.parametrize("max_new_tokens", [64, 2])
+def test_prompt_lookup_drafts_what_greedy_decoding_drafts(trained, tmp_path, max_new_tokens):
+    """A causal copy checks the impression its prompt already holds in one pass; every draft
+    must still be the greedy one, whether the guess is kept whole, in part, or cut short."""
+    _, folder = trained
+    folder = _copy(folder, tmp_path)
+    export(folder, quantization="float32", shortlist=True)
+    model = load_model(folder, backend="ctranslate2")
+    greedy = {"num_beams": 1, "max_new_tokens": max_new_tokens}
+    expected = load_model(folder, backend="hf").generate(VAL, **greedy)
+    plain = model.generate(VAL, prompt_lookup=False, **greedy)
+    assert model.fast.lookup_counts["prompts"] == 0
+    assert model.generate(VAL, **greedy) == plain == expected
+    counts = model.fast.lookup_counts
+    assert counts["prompts"] == len(VAL)
+    assert counts["kept"] > 0, "the tiny model copies its neighbours: some guesses are kept"
+    # beams or several candidates decode as before
+    model.fast.lookup_counts.clear()
+    model.generate(VAL, num_candidates=2, num_beams=2)
+    assert model.fast.lookup_counts["prompts"] == 0

@@ -98,6 +98,12 @@ class GenerationOptions(Options):
     )
     mbr_neighbours: int = Field(4, ge=0, description="retrieved impressions added to the MBR pool")
     progress: bool = Field(True, description="show a progress bar while generating")
+    prompt_lookup: bool = Field(
+        True,
+        description="greedy drafts on a CPU through a causal CTranslate2 copy: check the words "
+        "that followed the prompt's last words earlier in the prompt in one pass "
+        "(models/prompt_lookup.py)",
+    )
 
     def generate_kwargs(self, n: int) -> dict[str, Any]:
         """transformers ``generate()`` arguments for n candidates per input, shared by every neural kind.
