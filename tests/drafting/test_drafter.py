@@ -139,6 +139,13 @@ def test_a_greedy_model_drafts_the_safe_pool_only_for_reports_whose_draft_is_uns
     Drafter(model).draft(reports, DraftOptions(num_candidates=3))
     Drafter(model, safe_select=False).draft(reports)
     assert model.calls == [(["a", "b"], 3), (["a", "b"], 1)]
+    # a report whose every candidate is unsafe is not drafted again when the pool was asked for
+    model.by_findings[right] = ["Small left pneumothorax.", "Left pneumothorax."]
+    model.calls.clear()
+    (unsafe, _) = Drafter(model).draft(reports, DraftOptions(num_candidates=3))
+    assert model.calls == [(["a", "b"], 3)]
+    assert unsafe.impression == "Small left pneumothorax."
+    assert all(any(w.severity == "high" for w in unsafe.warnings_for(i)) for i in (0, 1))
 
 
 def test_the_server_path_widens_the_same_way():

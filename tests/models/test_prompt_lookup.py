@@ -37,17 +37,17 @@ def test_one_pass_keeps_the_agreeing_prefix_and_the_models_next_token():
     # choices[j]: the model's token after the prompt and guess[:j]
     stops, limit = {NL}, 10
     # the whole guess, then the model stops: done in one pass
-    assert checked([30, 31, 32], [30, 31, 32, NL], stops, limit) == ([30, 31, 32], False)
+    assert checked([30, 31, 32], [30, 31, 32, NL], stops, limit) == ([30, 31, 32], 3, False)
     # the model agrees up to 30, then writes 99: greedy decoding goes on after it
-    assert checked([30, 31, 32], [30, 99, 32, NL], stops, limit) == ([30, 99], True)
-    assert checked([30, 31, 32], [98, 31, 32, NL], stops, limit) == ([98], True)
+    assert checked([30, 31, 32], [30, 99, 32, NL], stops, limit) == ([30, 99], 1, True)
+    assert checked([30, 31, 32], [98, 31, 32, NL], stops, limit) == ([98], 0, True)
     # the whole guess, then more words of its own
-    assert checked([30, 31], [30, 31, 33], stops, limit) == ([30, 31, 33], True)
+    assert checked([30, 31], [30, 31, 33], stops, limit) == ([30, 31, 33], 2, True)
     # no guess: the pass is the first decoding step
-    assert checked([], [97], stops, limit) == ([97], True)
-    assert checked([], [NL], stops, limit) == ([], False)
+    assert checked([], [97], stops, limit) == ([97], 0, True)
+    assert checked([], [NL], stops, limit) == ([], 0, False)
 
 
 def test_one_pass_stops_at_the_token_limit():
-    assert checked([30, 31, 32], [30, 31, 32, NL], {NL}, 2) == ([30, 31], False)
-    assert checked([30, 31], [30, 31, 33], {NL}, 3) == ([30, 31, 33], False)
+    assert checked([30, 31, 32], [30, 31, 32, NL], {NL}, 2) == ([30, 31], 2, False)
+    assert checked([30, 31], [30, 31, 33], {NL}, 3) == ([30, 31, 33], 2, False)

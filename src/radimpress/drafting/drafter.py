@@ -125,9 +125,12 @@ class Drafter:
         high-severity warning are drafted again with the pool (`widen`), their first drafts
         kept first.
         """
-        return self.safe_select and self.model.candidate_pool(
-            **options.decoding()
-        ) < self.pool_size(options)
+        pool = self.pool_size(options)
+        return (
+            self.safe_select
+            and options.num_candidates < pool
+            and self.model.candidate_pool(**options.decoding()) < pool
+        )
 
     def asked(self, options: DraftOptions) -> DraftOptions:
         """The options of the first model call: the pool, unless the pool waits (`widens`)."""

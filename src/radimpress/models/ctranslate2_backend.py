@@ -260,8 +260,8 @@ class CausalRunner(_Runner):
         guess = guess_from_prompt(ids, self.stop_ids, g.max_new_tokens)
         logits = self.engine.forward_batch([tok.convert_ids_to_tokens(ids + guess)])
         choices = self.tokenizer_ids(np.asarray(logits)[0, len(ids) - 1 :].argmax(-1).tolist())
-        out, decode_on = checked(guess, choices, self.stop_ids, g.max_new_tokens)
-        counts = Counter(prompts=1, guessed=len(guess), kept=min(len(out), len(guess)))
+        out, kept, decode_on = checked(guess, choices, self.stop_ids, g.max_new_tokens)
+        counts = Counter(prompts=1, guessed=len(guess), kept=kept)
         if not decode_on:
             return out, counts
         counts["decoded_on"] = 1

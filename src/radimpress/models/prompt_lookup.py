@@ -45,8 +45,9 @@ def guess_from_prompt(
 
 def checked(
     guess: Sequence[int], choices: Sequence[int], stops: Collection[int], max_tokens: int
-) -> tuple[list[int], bool]:
-    """The draft's first tokens after one pass over prompt + guess, and whether to decode on.
+) -> tuple[list[int], int, bool]:
+    """After one pass over prompt + guess: the draft's first tokens, how many of them are the
+    guess's, and whether to decode on.
 
     ``choices[j]`` is the model's greedy token after the prompt and ``guess[:j]`` (one more
     entry than ``guess``). What greedy decoding would write is the guess's prefix the model
@@ -59,6 +60,6 @@ def checked(
         k += 1
     out = list(guess[:k])
     if k == max_tokens or choices[k] in stops:
-        return out, False
+        return out, k, False
     out.append(choices[k])
-    return out, len(out) < max_tokens
+    return out, k, len(out) < max_tokens
