@@ -250,13 +250,17 @@ def ray_part(
     out: Path,
     resume_check: bool = True,
     blocks: tuple[int, int] | None = SMALL_BLOCKS,
+    beams: int | None = BEAMS,
 ) -> dict:
+    """One process against `radimpress batch` on a 2-node local cluster; ``beams`` None: the
+    model's own decoding."""
     from radimpress.drafting.batch import collect  # optional extra: radimpress[ray]
 
+    decoding = ["--num-beams", str(beams)] if beams is not None else []
     single = out / "ray-single.jsonl"
     start = time.perf_counter()
     radimpress("generate", "--model", str(model), "--input", str(reports), "--output", str(single),
-               "--num-beams", str(BEAMS), "--threads", "2")  # fmt: skip
+               *decoding, "--threads", "2")  # fmt: skip
     single_s = time.perf_counter() - start
     expected = {row["id"]: row for _, row in read_jsonl(single)}
     result: dict = {
@@ -269,7 +273,7 @@ def ray_part(
         shutil.rmtree(shards, ignore_errors=True)
         cmd = [sys.executable, "-m", "radimpress", "batch", "--model", str(model),
                "--input", str(reports), "--output", str(shards), "--ray", address,
-               "--actors", "2", "--num-beams", str(BEAMS)]  # fmt: skip
+               "--actors", "2", *decoding]  # fmt: skip
         if blocks is not None:
             cmd += ["--batch-size", str(blocks[0]), "--shard-rows", str(blocks[1])]
         start = time.perf_counter()
@@ -423,6 +427,13 @@ def main() -> None:
         default=5,
         help="T5 part: each configuration this many times, in turn; medians and paired ratios",
     )
+    p.add_argument(
+        "--ray-gemma",
+        action="store_true",
+        help="Ray part for a language model: the first --ray-reports archive drafted with "
+        "--gemma-finetuned's int8 + shortlist copy, greedy as its recipe drafts (Ray's fixed "
+        "start weighs less there); runs with --skip ray too",
+    )
     p.add_argument("--skip", nargs="*", default=[], choices=["t5", "gemma", "gemma-quality", "ray"])
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--model", help=argparse.SUPPRESS)
@@ -538,6 +549,16 @@ def main() -> None:
             for n in sizes
         ]
         results["ray_run"] = measured_now()
+    if args.ray_gemma:
+        if not args.gemma_finetuned:
+            p.error("--ray-gemma drafts with the --gemma-finetuned model")
+        tuned = exported(Path(args.gemma_finetuned), "int8", shortlist=True)
+        start_part(results, "ray_gemma")
+        n = int(args.ray_reports.split(",")[0])
+        # The recipe's own decoding (greedy), as an archive would be drafted with it.
+        run_ = ray_part(tuned, archive(test, n, args.work), out, resume_check=False, beams=None)
+        results["ray_gemma"] = {**run_, "model": Path(args.gemma_finetuned).name}
+        results["ray_gemma_run"] = measured_now()
     RESULTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2))
     write_section(results, args)
@@ -738,6 +759,22 @@ def ray_lines(results: dict) -> list[str]:
             )
         parts += [text, "", warm_line(m), ""]
         earlier.append(m)
+    g = results.get("ray_gemma")
+    if g is not None:
+        parts += [
+            loaded(results, "ray_gemma"),
+            "",
+            f"The fine-tuned language model ({g['model']}, its CTranslate2 int8 + shortlist copy), "
+            f"the first {g['reports']} reports, greedy as its recipe drafts, safety checks on, "
+            f"{blocks_phrase(g)}: one "
+            f"process {g['single_process_s']} s; `radimpress batch` {g['ray_wall_s']} s end to "
+            f"end ({g['ray_pipeline_s']} s pipeline): throughput ratio "
+            f"{g['throughput_ratio_wall']} end to end, {g['throughput_ratio_pipeline']} for the "
+            f"pipeline. Identical predictions: {g['identical']}.",
+            "",
+            warm_line(g),
+            "",
+        ]
     return parts + [line for note in results.get("ray_notes", []) for line in (note, "")]
 
 
