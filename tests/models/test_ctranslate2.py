@@ -389,3 +389,38 @@ def test_prompt_lookup_drafts_what_greedy_decoding_drafts(trained, tmp_path, max
     model.fast.lookup_counts.clear()
     model.generate(VAL, num_candidates=2, num_beams=2)
     assert model.fast.lookup_counts["prompts"] == 0
+
+
+@pytest.mark.parametrize("trained", ["causal"], indirect=True)
+def test_a_prompt_too_long_for_one_pass_is_decoded_step_by_step(trained, tmp_path):
+    """CTranslate2 scores at most the attention window in one pass (Gemma 3: 512 tokens), which
+    a long prompt plus its guess can pass; that report is drafted as before, never failed."""
+    _, folder = trained
+    folder = _copy(folder, tmp_path)
+    export(folder, quantization="float32", shortlist=True)
+    model = load_model(folder, backend="ctranslate2")
+    expected = model.generate(VAL, num_beams=1, prompt_lookup=False)
+    engine, scored = model.fast.engine, []
+
+    class Window:
+        """The engine, with an attention window half the one-pass sequences exceed."""
+
+        window = None
+
+        def __getattr__(self, name):
+            return getattr(engine, name)
+
+        def forward_batch(self, tokens):
+            scored.append(len(tokens[0]))
+            if self.window is not None and len(tokens[0]) > self.window:
+                raise ValueError(f"buffer to copy is of size {len(tokens[0])} but current ...")
+            return engine.forward_batch(tokens)
+
+    model.fast.engine = Window()
+    model.generate(VAL, num_beams=1)
+    Window.window = sorted(scored)[len(scored) // 2]
+    model.fast.lookup_counts.clear()
+    assert model.generate(VAL, num_beams=1) == expected
+    counts = model.fast.lookup_counts
+    assert counts["prompts"] == len(VAL) and 0 < counts["too_long"] < len(VAL)
+    assert Window.window <= model.fast.lookup_limit < max(scored)  # learnt from the failures

@@ -199,6 +199,7 @@ class CausalRunner(_Runner):
         self.stops = [self.new_id[i] for i in stops if i in self.new_id] if self.kept else stops
         self.stop_ids = frozenset(stops)
         self.lookup_counts: Counter = Counter()  # what prompt lookup saved (see `greedy`)
+        self.lookup_limit = float("inf")  # longest prompt + guess one pass has scored
 
     def sub_batch(self, g: GenerationOptions, reports: int) -> int:
         return 1 if self.device == "cpu" else super().sub_batch(g, reports)
@@ -258,21 +259,31 @@ class CausalRunner(_Runner):
         with what the guess saved: tokens guessed, kept, and whether decoding had to go on."""
         tok = self.model.tokenizer
         guess = guess_from_prompt(ids, self.stop_ids, g.max_new_tokens)
-        logits = self.engine.forward_batch([tok.convert_ids_to_tokens(ids + guess)])
+        logits = None
+        if len(ids) + len(guess) <= self.lookup_limit:
+            try:
+                logits = self.engine.forward_batch([tok.convert_ids_to_tokens(ids + guess)])
+            except ValueError:
+                # One pass scores at most the model's attention window (Gemma 3's sliding
+                # window: 512 tokens), where decoding step by step goes past it.
+                self.lookup_limit = min(self.lookup_limit, len(ids) + len(guess) - 1)
+        if logits is None:
+            return self.decode_on(ids, [], g), Counter(prompts=1, too_long=1)
         choices = self.tokenizer_ids(np.asarray(logits)[0, len(ids) - 1 :].argmax(-1).tolist())
         out, kept, decode_on = checked(guess, choices, self.stop_ids, g.max_new_tokens)
-        counts = Counter(prompts=1, guessed=len(guess), kept=kept)
-        if not decode_on:
-            return out, counts
-        counts["decoded_on"] = 1
+        counts = Counter(prompts=1, guessed=len(guess), kept=kept, decoded_on=int(decode_on))
+        return (self.decode_on(ids, out, g) if decode_on else out), counts
+
+    def decode_on(self, ids: list[int], out: list[int], g: GenerationOptions) -> list[int]:
+        """``out`` and what greedy decoding writes after prompt + ``out``."""
         rest = self.engine.generate_batch(
-            [tok.convert_ids_to_tokens(ids + out)],
+            [self.model.tokenizer.convert_ids_to_tokens(ids + out)],
             max_length=g.max_new_tokens - len(out),
             include_prompt_in_result=False,
             end_token=self.stops,
             beam_size=1,
         )[0]
-        return out + self.tokenizer_ids(rest.sequences_ids[0]), counts
+        return out + self.tokenizer_ids(rest.sequences_ids[0])
 
     def respell(self, ids: list[int]) -> list[int]:
         """Prompt ids with every token outside the kept vocabulary spelled with kept pieces."""
