@@ -144,6 +144,30 @@ def test_a_big_job_is_sliced_and_a_small_one_rides_in_the_next_call():
     assert done["small"] < done["big"]
 
 
+def test_jobs_asking_for_different_numbers_of_candidates_never_share_a_call():
+    """A greedy model asked for 3 candidates runs a beam search of 3; a job that asked for one
+    (the greedy draft) must not be drafted in that call."""
+    calls = []
+
+    def step(rs, options):
+        calls.append(([r.id for r in rs], options.num_candidates))
+        return [[f"{r.id}-{i}" for i in range(options.num_candidates)] for r in rs]
+
+    async def go():
+        b = MicroBatcher(step, max_batch_size=16, max_wait_ms=50)
+        await b.start()
+        one, pool = await asyncio.gather(
+            b.generate(reports(2, "one"), DraftOptions()),
+            b.generate(reports(1, "pool"), DraftOptions(num_candidates=3)),
+        )
+        await b.stop()
+        return one, pool
+
+    one, pool = asyncio.run(go())
+    assert sorted(calls) == [(["one0", "one1"], 1), (["pool0"], 3)]
+    assert one == [["one0-0"], ["one1-0"]] and pool == [["pool0-0", "pool0-1", "pool0-2"]]
+
+
 def test_a_cancelled_job_is_not_drafted_further():
     model = CountingModel(retrieval_model(), delay=0.1)
 

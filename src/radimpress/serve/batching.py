@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from radimpress.drafting import DraftOptions
@@ -63,8 +63,10 @@ class _Job:
 
     @property
     def key(self) -> tuple:
-        """Jobs share a call only when the model decodes them the same way."""
-        return tuple(sorted(self.options.decoding().items()))
+        """Jobs share a call only when the model decodes them the same way: the same options
+        and as many candidates (a greedy model asked for 3 runs a beam search of 3, whose first
+        beam is not the greedy draft: safe selection's second turn, `Drafter.widens`)."""
+        return self.options.num_candidates, tuple(sorted(self.options.decoding().items()))
 
     @property
     def left(self) -> int:
@@ -202,9 +204,7 @@ class MicroBatcher:
         if not taken:
             return
         reports = [r for job, a, b in taken for r in job.reports[a:b]]
-        options = replace(
-            taken[0][0].options, num_candidates=max(j.options.num_candidates for j, _, _ in taken)
-        )
+        options = taken[0][0].options  # the same for every job of the call (`_Job.key`)
         loop = asyncio.get_running_loop()
         try:
             candidates = await loop.run_in_executor(
