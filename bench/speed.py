@@ -683,9 +683,23 @@ def write_section(results: dict, args: argparse.Namespace) -> None:
         parts += elsewhere(results, "gemma_quality", lambda kept: kept["gemma_quality"]["rows"])
     if "ray" in results:
         parts += ["### Ray: 2-node local cluster against one process", "", *ray_lines(results)]
-        for other, kept in results.get("ray_elsewhere", {}).items():
-            parts += [f"#### The same part on another CPU: {other}", "", *ray_lines(kept)]
+        parts += other_cpus(results, "ray", ray_lines)
+    if "ray_gemma" in results:
+        parts += [
+            "### Ray with the fine-tuned language model",
+            "",
+            *ray_gemma_lines(results),
+        ]
+        parts += other_cpus(results, "ray_gemma", ray_gemma_lines)
     replace_section("Speed", "\n".join(parts))
+
+
+def other_cpus(results: dict, part: str, lines_of) -> list[str]:
+    """A paragraph part's runs on other kinds of CPU (`keep_other_machine`), after this one's."""
+    lines: list[str] = []
+    for other, kept in results.get(f"{part}_elsewhere", {}).items():
+        lines += [f"#### The same part on another CPU: {other}", "", *lines_of(kept)]
+    return lines
 
 
 def ray_blocks(run: dict) -> tuple[int, int] | None:
@@ -726,11 +740,7 @@ def ray_lines(results: dict) -> list[str]:
     for m in results.get("ray_more", []):
         text = (
             f"The same on {m['reports']} reports (the test reports, repeated under new ids where "
-            f"more are needed) with {blocks_phrase(m)}: one process {m['single_process_s']} s; `radimpress "
-            f"batch` {m['ray_wall_s']} s end to end ({m['ray_pipeline_s']} s pipeline): "
-            f"throughput ratio {m['throughput_ratio_wall']} end to end, "
-            f"{m['throughput_ratio_pipeline']} for the pipeline. Identical predictions: "
-            f"{m['identical']}."
+            f"more are needed) with {blocks_phrase(m)}: {ray_comparison(m)}"
         )
         base = next(
             (
@@ -759,23 +769,33 @@ def ray_lines(results: dict) -> list[str]:
             )
         parts += [text, "", warm_line(m), ""]
         earlier.append(m)
-    g = results.get("ray_gemma")
-    if g is not None:
-        parts += [
-            loaded(results, "ray_gemma"),
-            "",
-            f"The fine-tuned language model ({g['model']}, its CTranslate2 int8 + shortlist copy), "
-            f"the first {g['reports']} reports, greedy as its recipe drafts, safety checks on, "
-            f"{blocks_phrase(g)}: one "
-            f"process {g['single_process_s']} s; `radimpress batch` {g['ray_wall_s']} s end to "
-            f"end ({g['ray_pipeline_s']} s pipeline): throughput ratio "
-            f"{g['throughput_ratio_wall']} end to end, {g['throughput_ratio_pipeline']} for the "
-            f"pipeline. Identical predictions: {g['identical']}.",
-            "",
-            warm_line(g),
-            "",
-        ]
     return parts + [line for note in results.get("ray_notes", []) for line in (note, "")]
+
+
+def ray_comparison(m: dict) -> str:
+    """One Ray run against one process, in a sentence."""
+    return (
+        f"one process {m['single_process_s']} s; `radimpress batch` {m['ray_wall_s']} s end to "
+        f"end ({m['ray_pipeline_s']} s pipeline): throughput ratio {m['throughput_ratio_wall']} "
+        f"end to end, {m['throughput_ratio_pipeline']} for the pipeline. Identical predictions: "
+        f"{m['identical']}."
+    )
+
+
+def ray_gemma_lines(results: dict) -> list[str]:
+    """The language model's Ray part (`--ray-gemma`) for one run."""
+    g = results["ray_gemma"]
+    return [
+        loaded(results, "ray_gemma"),
+        "",
+        f"{g['model']}'s CTranslate2 int8 + shortlist copy, the first {g['reports']} test "
+        f"reports (repeated under new ids where more are needed), greedy as its recipe drafts, "
+        f"safety checks on, the cluster and actors of the T5 part, {blocks_phrase(g)}: "
+        f"{ray_comparison(g)}",
+        "",
+        warm_line(g),
+        "",
+    ]
 
 
 if __name__ == "__main__":

@@ -220,3 +220,34 @@ def test_the_in_context_gemma_part_keeps_another_cpus_table_under_its_own(monkey
     gemma = written["Speed"].split("### Gemma 3 270M in context")[1]
     assert "24 Open-i test reports" in gemma
     assert "#### The same part on another CPU: AMD EPYC (avx2)" in gemma
+
+
+def test_the_language_models_ray_part_has_its_own_section_and_keeps_other_cpus(monkeypatch):
+    """It is its own part (`--ray-gemma`, run alone with --skip ray): rendered inside the T5
+    Ray paragraphs it went with whichever CPU's T5 table was current, and another CPU's run of
+    it was kept in speed.json but never shown."""
+    speed = _bench("speed")
+    monkeypatch.setattr(speed, "machine", lambda: "Xeon (amx_tile)")
+    monkeypatch.setattr(speed, "load_average", lambda: 0.5)
+
+    def run(n: int, single: float, ray: float) -> dict:
+        return {"reports": n, "single_process_s": single, "ray_wall_s": ray, "blocks": [16, 16],
+                "ray_pipeline_s": ray - 2, "throughput_ratio_wall": round(single / ray, 2),
+                "throughput_ratio_pipeline": 0.9, "identical": True, "ray_warm_wall_s": ray - 10,
+                "throughput_ratio_warm": 0.96, "identical_warm": True}  # fmt: skip
+
+    amd = {"command": "python bench/speed.py", "date": "2026-12-03", "machine": "AMD EPYC"}
+    results = {"threads": 2, "ray_gemma": {**run(1000, 164.8, 188.4), "model": "lora"},
+               "ray_gemma_run": amd}  # fmt: skip
+    speed.start_part(results, "ray_gemma")  # a run on another CPU keeps the AMD one aside
+    results["ray_gemma"] = {**run(1000, 120.0, 130.0), "model": "lora"}
+    results["ray_gemma_run"] = {**amd, "machine": "Xeon (amx_tile)"}
+    small = {**run(200, 5.0, 14.0), "killed_after": 41, "resumed_total": 200, "drafted_twice": 0}
+    results["ray"] = {**small, "lost": 0, "identical_after_resume": True}
+    written = {}
+    monkeypatch.setattr(speed, "replace_section", lambda title, body: written.update({title: body}))
+    speed.write_section(results, None)
+    t5, lm = written["Speed"].split("### Ray with the fine-tuned language model")
+    assert "164.8" not in t5 and "120.0" not in t5
+    assert "one process 120.0 s; `radimpress batch` 130.0 s end to end" in lm
+    assert "#### The same part on another CPU: AMD EPYC" in lm and "164.8 s" in lm
