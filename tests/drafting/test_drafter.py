@@ -148,6 +148,32 @@ def test_a_greedy_model_drafts_the_safe_pool_only_for_reports_whose_draft_is_uns
     assert all(any(w.severity == "high" for w in unsafe.warnings_for(i)) for i in (0, 1))
 
 
+def test_a_failed_recheck_keeps_the_first_drafts_and_their_warnings(monkeypatch):
+    """The widened pool's candidates have no warnings when its re-check fails: the report keeps
+    the drafts that were checked, so every returned candidate carries what its check found."""
+    from radimpress.drafting import drafter as drafter_module
+
+    right = "Small right apical pneumothorax."
+    model = Greedy(
+        {right: ["Small left pneumothorax.", "Left pneumothorax.", "Small right pneumothorax."]}
+    )
+    real, calls = drafter_module.check_items, []
+
+    def fails_the_second_time(items):
+        calls.append(items)
+        return real(items) if len(calls) == 1 else None
+
+    monkeypatch.setattr(drafter_module, "check_items", fails_the_second_time)
+    (a,) = Drafter(model).draft([Report("a", right)], DraftOptions(num_candidates=2))
+    assert model.calls == [(["a"], 2), (["a"], 3)] and len(calls) == 2
+    assert a.candidates == ["Small left pneumothorax.", "Left pneumothorax."]
+    assert all("laterality_mismatch" in [w.type for w in a.warnings_for(i)] for i in (0, 1))
+    # a re-check that works takes the pool: its safe candidate comes first
+    monkeypatch.setattr(drafter_module, "check_items", real)
+    (a,) = Drafter(model).draft([Report("a", right)], DraftOptions(num_candidates=2))
+    assert a.candidates[0] == "Small right pneumothorax."
+
+
 def test_the_server_path_widens_the_same_way():
     import asyncio
 

@@ -12,7 +12,7 @@ import ctranslate2  # noqa: F401  (a test dependency: fail, never skip, without 
 import pytest
 
 from radimpress.cli import main
-from radimpress.models import ctranslate2_export
+from radimpress.models import ctranslate2_backend, ctranslate2_export
 from radimpress.models.backends import exported_copy
 from radimpress.models.base import load_model, read_manifest
 from radimpress.models.ctranslate2_backend import KEPT_IDS, STOP_IDS, VMAP, load_tokenizer
@@ -388,6 +388,22 @@ def test_prompt_lookup_drafts_what_greedy_decoding_drafts(trained, tmp_path, max
     # beams or several candidates decode as before
     model.fast.lookup_counts.clear()
     model.generate(VAL, num_candidates=2, num_beams=2)
+    assert model.fast.lookup_counts["prompts"] == 0
+
+
+@pytest.mark.parametrize("trained", ["causal"], indirect=True)
+def test_a_copy_with_a_large_output_vocabulary_decodes_without_lookup(
+    trained, tmp_path, monkeypatch
+):
+    """Scoring every position over Gemma's whole 262k vocabulary costs more than it saves."""
+    _, folder = trained
+    folder = _copy(folder, tmp_path)
+    export(folder, quantization="float32")  # no shortlist: the tokenizer's whole vocabulary
+    assert load_model(folder, backend="ctranslate2").fast.can_look_up
+    monkeypatch.setattr(ctranslate2_backend, "LOOKUP_MAX_VOCABULARY", 100)
+    model = load_model(folder, backend="ctranslate2")
+    assert not model.fast.can_look_up
+    assert model.generate(VAL, num_beams=1) == model.generate(VAL, num_beams=1, prompt_lookup=False)
     assert model.fast.lookup_counts["prompts"] == 0
 
 

@@ -121,9 +121,9 @@ class Drafter:
         or sampling language model would have to switch to a beam search of `SAFE_POOL` for
         every report (the fine-tuned Gemma's int8 copy, 297 Open-i reports with the checks:
         61 s against 42 s), and its first beam is not the greedy draft the recipe is configured
-        and scored for. So it drafts as asked, and only the reports whose every candidate carries a
-        high-severity warning are drafted again with the pool (`widen`), their first drafts
-        kept first.
+        and scored for. So it drafts as asked, and only the reports whose every candidate
+        carries a high-severity warning are drafted again with the pool (`to_widen`, `pools`),
+        their first drafts kept first.
         """
         pool = self.pool_size(options)
         return (
@@ -199,22 +199,29 @@ class Drafter:
         return [k for k, per in enumerate(checked) if all(blocking(ws) for ws in per)]
 
     @staticmethod
-    def widen(
-        rows: Sequence[int], candidates: list[list[str]], more: Sequence[Sequence[str]]
+    def pools(
+        rows: Sequence[int], candidates: Sequence[Sequence[str]], more: Sequence[Sequence[str]]
     ) -> list[list[str]]:
-        """Each widened report's first candidates, then the pool's others (in place)."""
-        for k, extra in zip(rows, more, strict=True):
-            candidates[k] = list(dict.fromkeys([*candidates[k], *extra]))
-        return [candidates[k] for k in rows]
+        """Each widened report's first candidates, then the pool's others."""
+        return [
+            list(dict.fromkeys([*candidates[k], *extra]))
+            for k, extra in zip(rows, more, strict=True)
+        ]
 
     @staticmethod
-    def rechecked(rows: Sequence[int], checked: Checked, again: Checked) -> None:
-        """The widened reports' warnings (in place; a failed re-check keeps the first ones,
-        whose candidates stay first)."""
+    def take_pools(
+        rows: Sequence[int],
+        candidates: list[list[str]],
+        checked: Checked,
+        pools: Sequence[list[str]],
+        again: Checked,
+    ) -> None:
+        """The widened reports' pools and their warnings, in place of the first drafts; a
+        failed re-check keeps the first drafts, whose warnings are known."""
         if checked is None or again is None:
             return
-        for k, per in zip(rows, again, strict=True):
-            checked[k] = per
+        for k, pool, per in zip(rows, pools, again, strict=True):
+            candidates[k], checked[k] = pool, per
 
     def _check_items(
         self, reports: Sequence[Report], candidates: Sequence[Sequence[str]]
@@ -238,8 +245,9 @@ class Drafter:
         if rows:
             some = [prepared[k] for k in rows]
             more = self.generate(some, replace(options, num_candidates=self.pool_size(options)))
-            widened = self.widen(rows, candidates, more)
-            self.rechecked(rows, checked, check_items(self._check_items(some, widened)))
+            pools = self.pools(rows, candidates, more)
+            again = check_items(self._check_items(some, pools))
+            self.take_pools(rows, candidates, checked, pools, again)
         return self.assemble(prepared, candidates, checked, options)
 
     async def draft_async(
@@ -260,6 +268,7 @@ class Drafter:
         if rows:
             some = [prepared[k] for k in rows]
             more = await generate(some, replace(options, num_candidates=self.pool_size(options)))
-            widened = self.widen(rows, candidates, more)
-            self.rechecked(rows, checked, await check(self._check_items(some, widened)))
+            pools = self.pools(rows, candidates, more)
+            again = await check(self._check_items(some, pools))
+            self.take_pools(rows, candidates, checked, pools, again)
         return self.assemble(prepared, candidates, checked, options)

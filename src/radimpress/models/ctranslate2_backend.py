@@ -41,8 +41,7 @@ TOKENIZER_DIR = "tokenizer"
 KEPT_IDS = "kept_ids.json"
 STOP_IDS = "stop_ids.json"  # causal copies: the ids generation stops on, found at export
 VMAP = "vmap.txt"
-# Prompt lookup scores every position of prompt + guess over the whole output vocabulary: a
-# cost beside the model's layers that grows with it (see CausalRunner.looks_up).
+# The largest output vocabulary prompt lookup runs with (see CausalRunner.can_look_up).
 LOOKUP_MAX_VOCABULARY = 32_768
 
 
@@ -200,6 +199,12 @@ class CausalRunner(_Runner):
         self.stop_ids = frozenset(stops)
         self.lookup_counts: Counter = Counter()  # what prompt lookup saved (see `greedy`)
         self.lookup_limit = float("inf")  # longest prompt + guess one pass has scored
+        # Prompt lookup scores every position of prompt + guess over the whole output
+        # vocabulary: for Gemma's 262k tokens that costs twice the rest of the model, for the
+        # shortlist copy's 4k about 3 % (by multiply-adds). A GPU decodes in batches, and
+        # lookup was not measured there.
+        vocabulary = len(self.kept) if self.kept is not None else len(tok)
+        self.can_look_up = self.device == "cpu" and vocabulary <= LOOKUP_MAX_VOCABULARY
 
     def sub_batch(self, g: GenerationOptions, reports: int) -> int:
         return 1 if self.device == "cpu" else super().sub_batch(g, reports)
@@ -237,21 +242,15 @@ class CausalRunner(_Runner):
         return [self.kept[i] for i in engine_ids] if self.kept is not None else list(engine_ids)
 
     def looks_up(self, n: int, g: GenerationOptions) -> bool:
-        """Whether greedy drafts check a guess from the prompt first (`prompt_lookup`).
-
-        Only greedy one-candidate drafting with a small output vocabulary: the check scores
-        every position of prompt + guess, which for Gemma's whole 262k-token vocabulary costs
-        twice the rest of the model; the shortlist copy's 4k tokens cost about 3 %.
-        """
+        """Whether this call's drafts check a guess from the prompt first (`greedy`): greedy,
+        one candidate, no n-gram ban (one pass cannot apply it), on a copy that can."""
         return (
-            g.prompt_lookup
+            self.can_look_up
+            and g.prompt_lookup
             and n == 1
             and g.num_beams == 1
             and not g.do_sample
             and g.no_repeat_ngram_size == 0
-            and self.device == "cpu"
-            and (len(self.kept) if self.kept is not None else len(self.model.tokenizer))
-            <= LOOKUP_MAX_VOCABULARY
         )
 
     def greedy(self, ids: list[int], g: GenerationOptions) -> tuple[list[int], Counter]:
