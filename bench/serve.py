@@ -6,8 +6,9 @@ Starts the real server (uvicorn subprocess, bearer auth, SQLite store, safety
 checks as deployed) once per mode, runs N closed-loop clients for T seconds
 (each sends its next request when the previous answer arrives), then stops
 the server. Reports throughput, p50/p95/p99 latency, errors and the mean
-generate batch size (from /metrics), and replaces the `## Serve` section of
-BENCHMARKS.md. Without --model it fits a retrieval model on the Open-i train
+generate batch size (from /metrics), writes them to bench/results/serve.json
+and replaces the `## Serve` section of BENCHMARKS.md, with the paragraphs of
+bench/serve_notes.md under the tables. Without --model it fits a retrieval model on the Open-i train
 split (../shared/datasets/openi/reports.csv, 90% by a hash of the id) or, if
 that file is absent, on the package's sample reports; the requests are the
 held-out findings. The load generator shares the machine's CPUs with the server.
@@ -19,6 +20,7 @@ import argparse
 import asyncio
 import csv
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -33,7 +35,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import ROOT, provenance, replace_section  # noqa: E402
+from benchmarks_md import ROOT, add_notes_flag, provenance, read_notes, replace_section  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -41,6 +43,7 @@ from radimpress.records import Report, read_reports  # noqa: E402
 
 OPENI = ROOT.parent / "shared" / "datasets" / "openi" / "reports.csv"
 SAMPLE = ROOT / "src" / "radimpress" / "data" / "sample" / "reports.jsonl"
+RESULTS = ROOT / "bench" / "results"
 
 
 def load_reports() -> tuple[list[Report], str]:
@@ -277,8 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     p.add_argument("--no-write", action="store_true", help="print only")
-    p.add_argument("--note", action="append", default=[], help="a paragraph added at the end")
+    add_notes_flag(p, ROOT / "bench" / "serve_notes.md")
     args = p.parse_args(argv)
+    notes = read_notes(args.notes)  # before the run: a wrong path fails at once
 
     safety_modes = {"both": [True, False], "on": [True], "off": [False]}[args.safety]
     tables = []
@@ -302,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                 for safety in safety_modes
                 for batching in (True, False)
             ]
-            all_results += results
+            all_results += [{"model": described, **r} for r in results]
             ratios = []
             for k, safety in enumerate(safety_modes):
                 on, off = results[2 * k], results[2 * k + 1]
@@ -332,25 +336,18 @@ Setup: `radimpress serve` (uvicorn, 1 worker, bearer auth, SQLite store with a c
 safety checks as in each row), {args.clients} closed-loop clients on 127.0.0.1 for {args.seconds:g} s per mode,
 micro-batching max {args.max_batch_size} reports / {args.max_wait_ms:g} ms vs `--no-batching`.
 Requests: held-out Open-i findings (10% by a hash of the id), cycled.
+Threads: {os.environ.get("RADIMPRESS_THREADS", "radimpress's default (half the cores)")}.
 
 {body}
 First request: one client sends the held-out findings one at a time as soon as /readyz is
 green; the first answer's latency is set against the median of the next 20 (the server drafts
 one report through model and checks before it reports ready).
-
-Notes: `radimpress serve` with the default recipe's model (trained by bench/quality.py)
-is the configuration the targets are about (p95 under 300 ms at 8 clients, batching at least
-2x). Grouping requests pays where a model call has a fixed cost (the reranker's feature
-pipeline, neural decoding). The safety checks (about 5 ms of CPU per findings/draft pair) run in
-their own process, so they can use another core while the model drafts the next batch (on
-this box it made no measurable difference: 26.4 req/s with the checks in a server thread,
-27.0-28.1 in a process); they do not batch. Here the 8 client threads of the load generator share the same 2 cores, which is
-what the latency measures as much as the server: between runs of this command, the safety-off
-p95 moved between about 290 and 320 ms and the batching ratio between 1.9x and 2.4x.
 """
-    section = "\n".join([section, *args.note])
+    section = "\n\n".join([section.strip(), *notes])
     print(f"## Serve\n\n{provenance()}\n{section}")
     if not args.no_write:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "serve.json").write_text(json.dumps(all_results, indent=1) + "\n")
         replace_section("Serve", section, path=Path(args.out))
         print(f"wrote ## Serve to {args.out}")
     return 0 if all(r["errors"] == 0 for r in all_results) else 1

@@ -251,3 +251,17 @@ def test_the_language_models_ray_part_has_its_own_section_and_keeps_other_cpus(m
     assert "164.8" not in t5 and "120.0" not in t5
     assert "one process 120.0 s; `radimpress batch` 130.0 s end to end" in lm
     assert "#### The same part on another CPU: AMD EPYC" in lm and "164.8 s" in lm
+
+
+@pytest.mark.parametrize("notes", sorted((ROOT / "bench").glob("*_notes.md")), ids=lambda p: p.name)
+def test_benchmarks_md_publishes_every_paragraph_of_each_notes_file(notes):
+    """A note edited after its run is pasted into BENCHMARKS.md too, so a reader sees what the
+    next run of the benchmark will publish."""
+    published = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
+    missing = [p[:80] for p in _benchmarks_md().read_notes(notes) if p not in published]
+    assert not missing
+
+
+def test_the_serve_benchmark_stops_on_a_missing_notes_file_before_starting_a_server(tmp_path):
+    with pytest.raises(SystemExit, match="typo_notes.md: notes file not found"):
+        _bench("serve").main(["--notes", str(tmp_path / "typo_notes.md"), "--no-write"])
