@@ -28,8 +28,10 @@ from radimpress.evaluate.report import format_p
 from radimpress.evaluate.stats import (
     DESCRIBE_COLUMNS,
     bootstrap_indices,
+    bootstrap_p_value,
     describe,
     paired_bootstrap,
+    percentile_ci,
 )
 from radimpress.records import InputError, Report
 
@@ -255,8 +257,18 @@ def test_ci_excludes_zero_exactly_when_p_is_below_alpha(
         a, b = (a > 50).astype(float), (b > 50).astype(float)
     r = paired_bootstrap(a, b, bootstrap_indices(n, resamples, seed + 1), confidence=confidence)
     excludes_zero = r["ci_low"] > 0 or r["ci_high"] < 0
-    assert excludes_zero == (r["p_value"] < 1 - confidence), r
+    # alpha as a person writes it: 1 - 0.99 is 0.010000000000000009 in floating point, and a
+    # p of exactly 0.01 is not below the 1 % level
+    assert excludes_zero == (r["p_value"] < round(1 - confidence, 9)), r
     assert r["ci_low"] <= r["ci_high"]
+
+
+def test_a_p_value_exactly_at_alpha_sits_next_to_a_ci_that_contains_zero():
+    """The boundary hypothesis found: 200 resamples, one on the far side of 0, so p = 0.01."""
+    means = np.array([-1.0] * 199 + [0.5])
+    low, high = percentile_ci(means, confidence=0.99)
+    assert bootstrap_p_value(means) == 0.01
+    assert low < 0 < high
 
 
 # ---------------------------------------------------------------- evaluate_systems, outputs
