@@ -6,12 +6,13 @@ the MLLP listener, the demo) drafts through a `Drafter`, so they all read the
 same text, honour the same options and put the same candidate first. The
 server runs the model step through its micro-batcher and the checks in their
 own process (`draft_async`); the command line runs both in process (`draft`).
-The steps in between are the same methods.
+The steps are written once (`Drafter.steps`): they ask for each model call and
+each round of checks, and the two ways of drafting only say who runs them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,33 @@ class DraftOptions:
         d = asdict(self)
         d.pop("num_candidates")
         return {k: v for k, v in d.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """A model call the drafting steps ask for: candidates for these reports."""
+
+    reports: list[Report]
+    options: DraftOptions
+
+
+@dataclass(frozen=True)
+class CheckCall:
+    """A round of safety checks the drafting steps ask for: (findings, candidates) pairs."""
+
+    items: list[tuple[str, Sequence[str]]]
+
+
+# The drafting steps: yield the calls they need, are sent each answer, return the drafts.
+Steps = Generator[ModelCall | CheckCall, Any, list[DraftResult]]
+
+
+def advance(steps: Steps, answer: Any) -> ModelCall | CheckCall | list[DraftResult]:
+    """Send the steps their last call's answer: the next call they ask for, or the drafts."""
+    try:
+        return steps.send(answer)
+    except StopIteration as done:
+        return done.value
 
 
 def with_follow_up(report: Report, draft: str) -> str:
@@ -198,35 +226,38 @@ class Drafter:
             return []
         return [k for k, per in enumerate(checked) if all(blocking(ws) for ws in per)]
 
-    @staticmethod
-    def pools(
-        rows: Sequence[int], candidates: Sequence[Sequence[str]], more: Sequence[Sequence[str]]
-    ) -> list[list[str]]:
-        """Each widened report's first candidates, then the pool's others."""
-        return [
-            list(dict.fromkeys([*candidates[k], *extra]))
-            for k, extra in zip(rows, more, strict=True)
-        ]
-
-    @staticmethod
-    def take_pools(
-        rows: Sequence[int],
-        candidates: list[list[str]],
-        checked: Checked,
-        pools: Sequence[list[str]],
-        again: Checked,
-    ) -> None:
-        """The widened reports' pools and their warnings, in place of the first drafts; a
-        failed re-check keeps the first drafts, whose warnings are known."""
-        if checked is None or again is None:
-            return
-        for k, pool, per in zip(rows, pools, again, strict=True):
-            candidates[k], checked[k] = pool, per
-
     def _check_items(
         self, reports: Sequence[Report], candidates: Sequence[Sequence[str]]
     ) -> list[tuple[str, Sequence[str]]]:
         return [(r.findings, c) for r, c in zip(reports, candidates, strict=True)]
+
+    def steps(self, reports: Sequence[Report], options: DraftOptions) -> Steps:
+        """Validate, clean, draft, check, widen where the drafts fail, choose.
+
+        Each model call and each round of checks is yielded and its answer sent back, so the
+        command line (`draft`) and the server (`draft_async`) run the same steps.
+        """
+        self.validate(options)
+        prepared = self.prepare(reports)
+        candidates = yield ModelCall(prepared, self.asked(options))
+        checked = None
+        if self.safety_checks:
+            checked = yield CheckCall(self._check_items(prepared, candidates))
+        rows = self.to_widen(options, checked)
+        if rows:
+            some = [prepared[k] for k in rows]
+            more = yield ModelCall(some, replace(options, num_candidates=self.pool_size(options)))
+            # each widened report's first candidates first, then the pool's others
+            pools = [
+                list(dict.fromkeys([*candidates[k], *extra]))
+                for k, extra in zip(rows, more, strict=True)
+            ]
+            again = yield CheckCall(self._check_items(some, pools))
+            # a failed re-check keeps the first drafts, whose warnings are known
+            if checked is not None and again is not None:
+                for k, pool, per in zip(rows, pools, again, strict=True):
+                    candidates[k], checked[k] = pool, per
+        return self.assemble(prepared, candidates, checked, options)
 
     # -- the two ways of running them -------------------------------------
 
@@ -234,21 +265,14 @@ class Drafter:
         self, reports: Sequence[Report], options: DraftOptions | None = None
     ) -> list[DraftResult]:
         """Draft in this process (command line, demo, benchmarks)."""
-        options = options or DraftOptions()
-        self.validate(options)
-        prepared = self.prepare(reports)
-        candidates = self.generate(prepared, self.asked(options))
-        checked = (
-            check_items(self._check_items(prepared, candidates)) if self.safety_checks else None
-        )
-        rows = self.to_widen(options, checked)
-        if rows:
-            some = [prepared[k] for k in rows]
-            more = self.generate(some, replace(options, num_candidates=self.pool_size(options)))
-            pools = self.pools(rows, candidates, more)
-            again = check_items(self._check_items(some, pools))
-            self.take_pools(rows, candidates, checked, pools, again)
-        return self.assemble(prepared, candidates, checked, options)
+        steps = self.steps(reports, options or DraftOptions())
+        step = advance(steps, None)
+        while isinstance(step, ModelCall | CheckCall):
+            if isinstance(step, ModelCall):
+                step = advance(steps, self.generate(step.reports, step.options))
+            else:
+                step = advance(steps, check_items(step.items))
+        return step
 
     async def draft_async(
         self,
@@ -258,17 +282,11 @@ class Drafter:
         check: Callable[[list[tuple[str, Sequence[str]]]], Awaitable[Checked]],
     ) -> list[DraftResult]:
         """The same steps, with the model and the checks run by the server's executors."""
-        self.validate(options)
-        prepared = self.prepare(reports)
-        candidates = await generate(prepared, self.asked(options))
-        checked = (
-            await check(self._check_items(prepared, candidates)) if self.safety_checks else None
-        )
-        rows = self.to_widen(options, checked)
-        if rows:
-            some = [prepared[k] for k in rows]
-            more = await generate(some, replace(options, num_candidates=self.pool_size(options)))
-            pools = self.pools(rows, candidates, more)
-            again = await check(self._check_items(some, pools))
-            self.take_pools(rows, candidates, checked, pools, again)
-        return self.assemble(prepared, candidates, checked, options)
+        steps = self.steps(reports, options)
+        step = advance(steps, None)
+        while isinstance(step, ModelCall | CheckCall):
+            if isinstance(step, ModelCall):
+                step = advance(steps, await generate(step.reports, step.options))
+            else:
+                step = advance(steps, await check(step.items))
+        return step
