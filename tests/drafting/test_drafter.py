@@ -325,3 +325,33 @@ def test_generate_keeps_the_records_ingest_rejects_in_a_table_input(tmp_path, ca
     table.write_text("uid,findings,impression\n2,,Normal.\n")
     assert main(args) == 2
     assert "no usable report (1 rejected: line 2: empty findings)" in capsys.readouterr().err
+
+
+def test_a_model_failure_in_the_widened_call_reaches_the_caller():
+    """The second model call fails as the first would: the caller sees the model's error (the
+    server answers it with a 500 and an error id), never drafts without their checks."""
+    import asyncio
+
+    right = "Small right apical pneumothorax."
+
+    class FailsOnThePool(Greedy):
+        def generate(self, reports, num_candidates=1):
+            if num_candidates > 1:
+                raise RuntimeError("out of memory")
+            return super().generate(reports, num_candidates)
+
+    drafter = Drafter(FailsOnThePool({right: ["Small left pneumothorax."]}))
+    with pytest.raises(RuntimeError, match="out of memory"):
+        drafter.draft([Report("a", right)])
+
+    async def generate(reports, options):
+        return drafter.generate(reports, options)
+
+    async def check(items):
+        from radimpress.drafting.checks import check_items
+
+        return check_items(items)
+
+    with pytest.raises(RuntimeError, match="out of memory"):
+        asyncio.run(drafter.draft_async([Report("a", right)], DraftOptions(), generate, check))
+    assert drafter.model.calls == [(["a"], 1), (["a"], 1)]
