@@ -16,6 +16,7 @@ from radimpress.records import InputError
 from radimpress.safety import followup
 from radimpress.safety import vocabulary as V
 from radimpress.safety.extractor import Mention, extract_many
+from radimpress.safety.sizes import stated_sizes_mm
 
 WARNING_TYPES = (
     "contradiction",
@@ -846,12 +847,12 @@ def check_measurements(x: CheckInput) -> list[SafetyWarning]:
     without one. A radiologist may add a measurement made on the image; on Open-i that
     is 2 of the 1,532 impressions of the tune half.
     """
-    stated = followup.stated_sizes_mm(x.findings)
+    stated = stated_sizes_mm(x.findings)
     given = {mm for mm, *_ in stated}
     shown = ", ".join(sorted({text for *_, text in stated}))
     out: list[SafetyWarning] = []
     flagged: set[tuple[int, int]] = set()
-    for mm, start, end, text in followup.stated_sizes_mm(x.impression):
+    for mm, start, end, text in stated_sizes_mm(x.impression):
         if mm in given or (start, end) in flagged:
             continue
         flagged.add((start, end))

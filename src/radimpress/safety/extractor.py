@@ -26,6 +26,7 @@ from typing import Any
 
 from radimpress.records import InputError
 from radimpress.safety import vocabulary as V
+from radimpress.safety.sizes import first_size_mm
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,6 @@ _BILAT = re.compile(V.BILATERAL, re.I)
 _BOTH_SIDES_BEFORE = re.compile(r"\b(?:left and right|right and left)\b(?:\s+\S+){0,3}\s*$", re.I)
 _NOT_A_SIDE = re.compile(V.NOT_A_SIDE, re.I)
 _LOCATION = re.compile(V.LOCATION, re.I)
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:x\s*\d+(?:\.\d+)?\s*)?(mm|cm)\b", re.I)
 _SEVERITY = re.compile(r"\b(" + "|".join(sorted(V.SEVERITY, key=len, reverse=True)) + r")\b", re.I)
 _CHANGE = [(name, re.compile(p, re.I)) for name, p in V.CHANGE_PATTERNS]
 _NO_CHANGE = re.compile(V.NO_CHANGE, re.I)
@@ -455,10 +455,7 @@ def _mentions_from_doc(
         sev = _SEVERITY.search(f"{before} {ent.text}") or _SEVERITY_AFTER.match(
             text[ent.end_char : min(sent.end_char, ent.end_char + 80)]
         )
-        size = _SIZE.search(near)
-        size_mm = None
-        if size:
-            size_mm = float(size.group(1)) * (10.0 if size.group(2).lower() == "cm" else 1.0)
+        size_mm = first_size_mm(near)
         change = _change(f"{before} {ent.text} {after_long}")
         if _NO_CHANGE.search(text[pre_from : ent.start_char]):
             change = "stable"  # "no interval increase in size and number of ... nodules"

@@ -16,7 +16,6 @@ and every answer names the rule cell and the words it came from.
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,7 @@ from typing import Any
 import yaml
 
 from radimpress.records import InputError
+from radimpress.safety.sizes import size_bands
 
 FOLLOW_UP_LEVELS = ("none", "optional", "required", "indeterminate", "outside")
 _REQUIRED_KEYS = ("id", "guideline", "applies_to", "finding", "cells", "sentence")
@@ -46,17 +46,6 @@ _CT_TEXT = re.compile(
     re.I,
 )
 
-# --- sizes ---------------------------------------------------------------------------
-_NUM = r"(\d+(?:\.\d+)?)"
-_UNIT = r"(mm|cm|millimet(?:er|re)s?|centimet(?:er|re)s?)\b"
-_SIZE_LESS = re.compile(
-    rf"(?:<|less than|smaller than|under|below|up to|no more than)\s*{_NUM}\s*{_UNIT}", re.I
-)
-_SIZE_RANGE = re.compile(rf"{_NUM}\s*(?:-|–|to)\s*{_NUM}\s*{_UNIT}", re.I)
-_SIZE_DIMS = re.compile(
-    rf"{_NUM}\s*(?:{_UNIT}\s*)?(?:(?:x|×|by)\s*{_NUM}\s*(?:{_UNIT}\s*)?)?(?:(?:x|×|by)\s*{_NUM}\s*)?{_UNIT}",
-    re.I,
-)
 _AGE = re.compile(
     r"\b(\d{1,3})[- ]?(?:years?|yrs?|yr)[- ]?old\b|\b(\d{1,3})\s*(?:yo|y/o|y\.o\.|yrs?)\b|\bage[d:]?\s*(\d{1,3})\b",
     re.I,
@@ -334,68 +323,6 @@ def age_of(age: int | None, *texts: str | None) -> int | None:
     return None
 
 
-def _mm(value: str, unit: str) -> float:
-    return float(value) * (10.0 if unit.lower().startswith("c") else 1.0)
-
-
-# a size or distance as written: "8 mm", "2.1 x 1.5 cm", "2-3 cm", "4 cm above the carina"
-_STATED = re.compile(
-    rf"{_NUM}\s*(?:{_UNIT}\s*)?(?:(?:x|×|by|-|–|to)\s*{_NUM}\s*(?:{_UNIT}\s*)?)?"
-    rf"(?:(?:x|×|by)\s*{_NUM}\s*)?{_UNIT}",
-    re.I,
-)
-
-
-def stated_sizes_mm(text: str | None) -> list[tuple[float, int, int, str]]:
-    """(value in mm, start, end, words) for every number a text gives in mm or cm."""
-    out: list[tuple[float, int, int, str]] = []
-    for m in _STATED.finditer(text or ""):
-        unit = m.group(6)
-        for value, own_unit in (
-            (m.group(1), m.group(2)),
-            (m.group(3), m.group(4)),
-            (m.group(5), None),
-        ):
-            if value is not None:
-                out.append((round(_mm(value, own_unit or unit), 1), m.start(), m.end(), m.group(0)))
-    return out
-
-
-def _rounded(x: float) -> int:
-    """Round half up, as the guideline does ('rounded to the nearest millimeter')."""
-    return int(math.floor(x + 0.5))
-
-
-def _sizes(window: str) -> list[tuple[int, int, int, str]]:
-    """(low, high, position, text) in whole mm for each size stated in the window."""
-    out: list[tuple[int, int, int, str]] = []
-    taken: list[tuple[int, int]] = []
-
-    def free(m: re.Match) -> bool:
-        return not any(a < m.end() and m.start() < b for a, b in taken)
-
-    for m in _SIZE_LESS.finditer(window):
-        hi = _mm(m.group(1), m.group(2))
-        out.append((1, max(1, math.ceil(hi) - 1), m.start(), m.group(0)))
-        taken.append(m.span())
-    for m in _SIZE_RANGE.finditer(window):
-        if free(m):
-            lo, hi = _mm(m.group(1), m.group(3)), _mm(m.group(2), m.group(3))
-            out.append((_rounded(lo), _rounded(hi), m.start(), m.group(0)))
-            taken.append(m.span())
-    for m in _SIZE_DIMS.finditer(window):
-        if not free(m):
-            continue
-        unit = m.group(6)
-        a = _mm(m.group(1), m.group(2) or unit)
-        # the mean of the long and short axes (the first two numbers; a third is cranio-caudal)
-        b = _mm(m.group(3), m.group(4) or unit) if m.group(3) else a
-        size = _rounded((a + b) / 2)
-        out.append((size, size, m.start(), m.group(0)))
-        taken.append(m.span())
-    return sorted(out, key=lambda s: s[2])
-
-
 @dataclass
 class _Finding:
     source: str
@@ -449,7 +376,7 @@ def _findings_in(table: RuleTable, text: str, source: str) -> list[_Finding]:
                 continue
             if _NEGATED_AFTER.match(sent[m.end() : hi]) or _HYPOTHETICAL.search(window):
                 continue
-            sizes = _sizes(window)
+            sizes = size_bands(window)
             word = m.group(0).lower()
             plural = word.endswith(("s", "ies", "i")) and not word.endswith(("ss", "us", "sis"))
             size: tuple[int, int] | None = None
