@@ -560,3 +560,31 @@ def test_safe_selection_prefers_the_draft_without_a_copied_measurement():
     copied, own = "ET tube 1 cm above the carina.", "ET tube 4 cm above the carina."
     idx, per = select_safe(findings, [copied, own])
     assert idx == 1 and [w.type for w in per[0]] == ["measurement_mismatch"] and per[1] == []
+
+
+def test_the_guideline_sentence_recommend_appends_is_not_a_copied_measurement():
+    """`--recommend` appends the Fleischner sentence before the checks; its '<6 mm' threshold and
+    the mean axis the rules computed (12 x 8 mm: 10 mm) are not measurements of another patient."""
+    from radimpress.drafting.drafter import with_follow_up
+    from radimpress.records import Report
+
+    findings = "An 12 x 8 mm part-solid nodule in the left lower lobe with a 4 mm solid component."
+    report = Report(id="r", findings=findings, exam="CT chest")
+    draft = with_follow_up(report, "Left lower lobe part-solid nodule.")
+    assert "Fleischner" in draft and "6 mm" in draft and "10 mm" in draft
+    assert "measurement_mismatch" not in {w.type for w in check(findings, draft)}
+    # a size copied from another report beside it is still caught
+    (w,) = [w for w in check(findings, "2.3 cm mass. " + draft) if w.type == "measurement_mismatch"]
+    assert w.impression_spans[0]["text"] == "2.3 cm"
+
+
+def test_a_lesion_too_large_for_the_guideline_keeps_its_own_sentence_unflagged():
+    from radimpress.drafting.drafter import with_follow_up
+    from radimpress.records import Report
+
+    findings = "A 4.5 cm solid nodule in the right upper lobe."
+    draft = with_follow_up(
+        Report(id="r", findings=findings, exam="CT chest"), "Right upper lobe nodule."
+    )
+    assert "outside the" in draft
+    assert "measurement_mismatch" not in {w.type for w in check(findings, draft)}

@@ -845,16 +845,23 @@ def check_measurements(x: CheckInput) -> list[SafetyWarning]:
     or from the report it was copied from (another patient's "4.8 cm mass", "tube tip
     1 cm above the carina"). High severity, so safe selection prefers a candidate
     without one. A radiologist may add a measurement made on the image; on Open-i that
-    is 2 of the 1,532 impressions of the tune half.
+    is 2 of the 1,532 impressions of the tune half. Where the impression quotes a guideline
+    (the follow-up sentence `--recommend` appends, with its thresholds and the mean axis the
+    rules computed), its sizes are not the patient's (`followup.guideline_spans`).
     """
     stated = stated_sizes_mm(x.findings)
     given = {mm for mm, *_ in stated}
     shown = ", ".join(sorted({text for *_, text in stated}))
     out: list[SafetyWarning] = []
     flagged: set[tuple[int, int]] = set()
+    quoted: list[tuple[int, int]] | None = None  # read only when a size is not given
     for mm, start, end, text in stated_sizes_mm(x.impression):
         if mm in given or (start, end) in flagged:
             continue
+        if quoted is None:
+            quoted = followup.guideline_spans(x.impression)
+        if any(a <= start and end <= b for a, b in quoted):
+            continue  # a guideline's threshold, or the rules' mean axis: not copied
         flagged.add((start, end))
         out.append(
             SafetyWarning(

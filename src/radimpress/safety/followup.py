@@ -685,6 +685,44 @@ def gives_follow_up(
     return bool(rx.search(text or ""))
 
 
+def guideline_spans(
+    text: str | None, rules: Sequence[RuleTable] | None = None
+) -> list[tuple[int, int]]:
+    """Where a text quotes a guideline rather than describing the patient.
+
+    The sentences that name a rule table's guideline ("Per the Fleischner Society 2017
+    guideline (... 12 x 8 mm (mean 10 mm) ...): ..."), and every cell's recommendation as
+    the table words it ("If unchanged and solid component remains <6 mm, ..."). Their sizes
+    are the guideline's thresholds or the mean axis the rules computed, so the measurement
+    check must not take them for a measurement copied from another report: with
+    `--recommend` it flagged the sentence radimpress itself had appended.
+    """
+    if not text:
+        return []
+    names, wordings = _default_wordings() if rules is None else _guideline_wordings(rules)
+    spans = [(start, start + len(s)) for start, s in _sentences(text) if names.search(s)]
+    for wording in wordings:
+        at = text.find(wording)
+        while at >= 0:
+            spans.append((at, at + len(wording)))
+            at = text.find(wording, at + 1)
+    return spans
+
+
+@lru_cache(maxsize=1)
+def _default_wordings() -> tuple[re.Pattern, tuple[str, ...]]:
+    return _guideline_wordings(default_rules())
+
+
+def _guideline_wordings(rules: Sequence[RuleTable]) -> tuple[re.Pattern, tuple[str, ...]]:
+    names = sorted({t.guideline for t in rules if t.guideline}, key=len, reverse=True)
+    rx = re.compile("|".join(re.escape(n) for n in names) or r"(?!)", re.I)
+    wordings = {
+        c.recommendation.strip() for t in rules for c in t.cells if c.recommendation.strip()
+    }
+    return rx, tuple(sorted(wordings, key=len, reverse=True))
+
+
 def append_recommendations(draft: str, recs: Iterable[Recommendation]) -> str:
     """The draft with each recommendation's sentence appended once (none already in it)."""
     out = (draft or "").rstrip()
