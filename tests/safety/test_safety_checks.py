@@ -588,3 +588,43 @@ def test_a_lesion_too_large_for_the_guideline_keeps_its_own_sentence_unflagged()
     )
     assert "outside the" in draft
     assert "measurement_mismatch" not in {w.type for w in check(findings, draft)}
+
+
+@pytest.mark.parametrize(
+    "impression",
+    [
+        # a findings sentence stitched to a stock normal sentence (the hybrid's drafts did this)
+        "Focal airspace consolidation in the right upper lobe. No acute cardiopulmonary findings.",
+        "Increased size of left pneumothorax. Small left pleural effusion. No acute pulmonary disease.",
+        "Mild pulmonary edema. No acute cardiopulmonary process.",
+        "Normal chest. Small right pleural effusion.",
+    ],
+)
+def test_an_impression_that_reports_an_active_finding_and_calls_the_study_normal_is_flagged(
+    impression,
+):
+    """The draft contradicts itself, whatever the findings say."""
+    (w,) = [w for w in check(impression, impression) if w.type == "contradiction"]
+    assert w.severity == "high" and len(w.impression_spans) == 2
+
+
+@pytest.mark.parametrize(
+    "impression",
+    [
+        "Left lower lobe pneumonia. No other acute cardiopulmonary abnormality.",
+        "Stable small left pleural effusion. No acute disease.",
+        "Chronic left effusion. No acute abnormality.",
+        "Resolved pneumonia. No acute disease.",
+        "1. Cardiomegaly and mild vascular prominence. 2. No evidence of acute disease.",
+        "No acute cardiopulmonary process. No pneumothorax or effusion.",
+    ],
+)
+def test_what_radiologists_write_beside_a_normal_sentence_is_not_a_contradiction(impression):
+    assert "contradiction" not in {w.type for w in check(impression, impression)}
+
+
+def test_safe_selection_passes_over_the_stitched_draft():
+    findings = "There is a new left lower lobe consolidation concerning for pneumonia."
+    stitched = "New left lower lobe consolidation. No acute cardiopulmonary disease."
+    idx, _ = select_safe(findings, [stitched, "New left lower lobe consolidation."])
+    assert idx == 1

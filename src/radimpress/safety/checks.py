@@ -469,6 +469,47 @@ def _sides(side: str) -> set[str]:
     return {"left", "right"} if side == "bilateral" else {side}
 
 
+@register_check("self_contradiction")
+def check_self_contradiction(x: CheckInput) -> list[SafetyWarning]:
+    """An impression that reports an active finding and calls the study free of it.
+
+    "Focal consolidation in the right upper lobe. No acute cardiopulmonary findings." is what
+    a draft stitched from a findings sentence and a stock normal sentence says; a clinician
+    who reads the last sentence may stop there. The findings need not be read: the draft
+    contradicts itself. "No acute ..." excuses what its own words make stable or chronic
+    ("Stable small left effusion. No acute disease."); "Normal chest" excuses nothing.
+    Reported as a contradiction, high severity.
+    """
+    normal = [m for m in x.i_mentions if m.observation == "No Finding"]
+    if not normal:
+        return []
+    acute_only = all(_NORMAL_ACUTE_ONLY.search(m.text) for m in normal)
+    out: list[SafetyWarning] = []
+    for m in x.i_mentions:
+        if m.polarity != "present" or m.observation not in V.ACUTE_NOT_NORMAL:
+            continue
+        if m.observation == "Edema" and "edema" not in m.text.lower():
+            continue  # "vascular prominence": congestion, not the edema a normal study lacks
+        if acute_only and (
+            m.change in ("stable", "persistent", "improved", "resolved")
+            or _CHRONIC_WORDS.search(f"{_words_before(m, 4)} {m.text}")
+        ):
+            continue
+        out.append(
+            SafetyWarning(
+                "contradiction",
+                "high",
+                m.observation,
+                f"the impression reports {m.observation.lower()} ('{m.text}') and calls the study "
+                f"normal ('{normal[0].text}')",
+                [],
+                [m.span(), normal[0].span()],
+            )
+        )
+        break  # one warning says it: the normal sentence is the error
+    return out
+
+
 @register_check("laterality_mismatch")
 def check_laterality(x: CheckInput) -> list[SafetyWarning]:
     out: list[SafetyWarning] = []

@@ -456,6 +456,16 @@ NORMAL_ACUTE_ONLY = r"\b(?:acute|active)\b"
 # resolved excuse them.
 NAMED_EVEN_IF_STABLE = frozenset({"Pleural Effusion", "Pericardial Effusion", "Lung Lesion"})
 
+# What an impression cannot both report and call the study free of acute disease for
+# ("Increased left pneumothorax. ... No acute pulmonary disease."): a draft stitched from a
+# findings sentence and a stock normal sentence says both. Radiologists do not: of Open-i's
+# 1,674 impressions with such a normal sentence, none names one of these as new or active
+# (they name scarring, subsegmental atelectasis, old fractures, stable effusions, and write
+# "no *other* acute ..." after a pneumonia).
+ACUTE_NOT_NORMAL = frozenset(
+    {"Pneumonia", "Consolidation", "Pneumothorax", "Pleural Effusion", "Edema"}
+)
+
 # ConText modifiers (literal, category, direction, regex or None, max_scope in tokens or None).
 _NOT_SEEN = r"(?:seen|identified|visualized|visible|evident|present|demonstrated|appreciated|detected|apparent|noted)"
 CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
