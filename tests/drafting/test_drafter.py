@@ -355,3 +355,34 @@ def test_a_model_failure_in_the_widened_call_reaches_the_caller():
     with pytest.raises(RuntimeError, match="out of memory"):
         asyncio.run(drafter.draft_async([Report("a", right)], DraftOptions(), generate, check))
     assert drafter.model.calls == [(["a"], 1), (["a"], 1)]
+
+
+def test_the_checks_read_the_reports_exam_and_indication_on_both_drafting_paths():
+    """A CT of a patient with known lung cancer is outside the Fleischner table: no follow-up is
+    missing. The drafting path checked drafts without the study, so the follow-up rules took the
+    CT for a radiograph and warned that the draft left out a CT work-up."""
+    import asyncio
+
+    from radimpress.drafting.checks import check_items
+
+    findings = (
+        "Multiple bilateral pulmonary nodules, the largest measuring 9 mm in the right lower lobe."
+    )
+    ct = Report("ct", findings, exam="CT CHEST W/O CONTRAST", indication="history of lung cancer")
+    xr = Report("xr", findings, exam="CHEST PA AND LATERAL")
+    drafter = Drafter(Recorder(["Multiple bilateral pulmonary nodules."]))
+    on_ct, on_xr = drafter.draft([ct, xr])
+    assert "missing_follow_up" not in [w.type for w in on_ct.warnings_for(0)]
+    assert "missing_follow_up" in [w.type for w in on_xr.warnings_for(0)]
+
+    async def generate(reports, options):
+        return drafter.generate(reports, options)
+
+    async def check(items):
+        return check_items(items)
+
+    served = asyncio.run(drafter.draft_async([ct, xr], DraftOptions(), generate, check))
+    assert [[w.type for w in r.warnings_for(0)] for r in served] == [
+        [w.type for w in on_ct.warnings_for(0)],
+        [w.type for w in on_xr.warnings_for(0)],
+    ]

@@ -195,7 +195,7 @@ def _slow_check(log: list[str], seconds_per_char: float):
         for findings, _ in items:
             log.append(findings.split()[0])
             time.sleep(len(findings) * seconds_per_char)
-        return [[[] for _ in cands] for _, cands in items]
+        return [[[] for _ in cands] for _, cands, *_ in items]
 
     return check
 

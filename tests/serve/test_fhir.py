@@ -136,7 +136,7 @@ def test_safety_warnings_go_into_the_extension(client, monkeypatch):
         warning = DraftWarning(
             type="laterality_mismatch", severity="high", message="left/right mismatch", candidate=0
         )
-        return [[[warning] for _ in cands] for _, cands in items]
+        return [[[warning] for _ in cands] for _, cands, *_ in items]
 
     monkeypatch.setattr(client.app.state.service.safety.normal, "check", fake_check)
     r = client.post(URL, json=report_with_observations(), headers=AUTH)

@@ -12,6 +12,7 @@ import importlib.util
 import logging
 from collections.abc import Sequence
 from functools import cache
+from typing import Any, NamedTuple
 
 from radimpress.drafting.result import DraftWarning
 from radimpress.safety import SafetyChecker
@@ -22,25 +23,44 @@ log = logging.getLogger(__name__)
 Checked = list[list[list[DraftWarning]]] | None
 
 
+class CheckItem(NamedTuple):
+    """One report's candidates to check, with its study.
+
+    The follow-up rules read the exam (CT or radiograph) and the indication (risk,
+    known cancer, age): without them a CT nodule in a patient with lung cancer was
+    checked as a radiograph's and warned for a missing CT work-up.
+    """
+
+    findings: str
+    candidates: Sequence[str]
+    study: dict[str, Any] | None = None  # exam, indication, age (any may be missing)
+
+
 @cache
 def _checker() -> SafetyChecker:
     return SafetyChecker()
 
 
-def check_items(items: Sequence[tuple[str, Sequence[str]]]) -> Checked:
-    """Warnings for every candidate of every (findings, candidates) item, in one parser pass.
+# A plain (findings, candidates) pair is an item without its study.
+Item = CheckItem | tuple[str, Sequence[str]]
+
+
+def check_items(items: Sequence[Item]) -> Checked:
+    """Warnings for every candidate of every item, in one parser pass.
 
     A checker failure is logged without text and returns None, which the
     drafter turns into a `safety_check_failed` warning rather than a failed draft.
     """
-    pairs = [(findings, c) for findings, cands in items for c in cands]
+    items = [CheckItem(*item) for item in items]
+    pairs = [(it.findings, c) for it in items for c in it.candidates]
+    studies = [it.study or {} for it in items for _ in it.candidates]
     try:
-        found = _checker().check_many(pairs)
+        found = _checker().check_many(pairs, studies)
     except Exception as exc:  # noqa: BLE001 - never fail a draft because a check broke
         log.warning("safety check failed: %s", type(exc).__name__)
         return None
     out, start = [], 0
-    for _, cands in items:
+    for _, cands, _ in items:
         per = found[start : start + len(cands)]
         start += len(cands)
         out.append([[DraftWarning.from_safety(w, i) for w in ws] for i, ws in enumerate(per)])

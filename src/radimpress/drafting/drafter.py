@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from radimpress.dataset.clean import CleanOptions, clean_report
-from radimpress.drafting.checks import Checked, check_items
+from radimpress.drafting.checks import Checked, CheckItem, check_items
 from radimpress.drafting.errors import FieldProblem, InvalidRequest
 from radimpress.drafting.result import CHECK_FAILED, DraftResult, DraftWarning, ModelInfo
 from radimpress.models.base import ImpressionModel, load_model, read_manifest
@@ -60,7 +60,7 @@ class ModelCall:
 class CheckCall:
     """A round of safety checks the drafting steps ask for: (findings, candidates) pairs."""
 
-    items: list[tuple[str, Sequence[str]]]
+    items: list[CheckItem]
 
 
 # The drafting steps: yield the calls they need, are sent each answer, return the drafts.
@@ -228,8 +228,11 @@ class Drafter:
 
     def _check_items(
         self, reports: Sequence[Report], candidates: Sequence[Sequence[str]]
-    ) -> list[tuple[str, Sequence[str]]]:
-        return [(r.findings, c) for r, c in zip(reports, candidates, strict=True)]
+    ) -> list[CheckItem]:
+        return [
+            CheckItem(r.findings, c, {"exam": r.exam, "indication": r.indication})
+            for r, c in zip(reports, candidates, strict=True)
+        ]
 
     def steps(self, reports: Sequence[Report], options: DraftOptions) -> Steps:
         """Validate, clean, draft, check, widen where the drafts fail, choose.

@@ -34,16 +34,16 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from radimpress.drafting.checks import Checked, check_items, warm_up
+from radimpress.drafting.checks import Checked, Item, check_items, warm_up
 from radimpress.serve.batching import stop_worker
 
 log = logging.getLogger("radimpress.serve.safety")
 
-Items = list[tuple[str, Sequence[str]]]
+Items = list[Item]
 CheckFn = Callable[[Items], Checked]
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -234,7 +234,7 @@ class SafetyLanes:
 
     def lane_for(self, items: Items) -> _Lane:
         assert self.normal is not None, "SafetyLanes.start() first"
-        chars = sum(len(findings) for findings, _ in items)
+        chars = sum(len(item[0]) for item in items)  # each item's findings
         if self.bulk is not None and chars > self.bulk_chars:
             return self.bulk
         return self.normal

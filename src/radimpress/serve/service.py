@@ -29,7 +29,7 @@ from radimpress.drafting import (
     ModelNotReady,
     RequestTooLarge,
 )
-from radimpress.drafting.checks import Checked
+from radimpress.drafting.checks import Checked, CheckItem
 from radimpress.records import Report
 from radimpress.serve.batching import MicroBatcher, ModelError
 from radimpress.serve.metrics import ServeMetrics
@@ -200,7 +200,7 @@ class DraftService:
 
     # -- drafting -----------------------------------------------------------
 
-    async def _check(self, items: list[tuple[str, Sequence[str]]]) -> Checked:
+    async def _check(self, items: list[CheckItem]) -> Checked:
         assert self.safety is not None, "checks requested with safety_checks off"
         return await self.safety.check(items)
 
