@@ -42,6 +42,7 @@ def test_every_dimension_is_read_in_mm_in_text_order(text, mm):
         ("nodule < 6 mm", (1, 5)),
         ("nodule less than 6 mm", (1, 5)),
         ("nodules of 6-8 mm", (6, 8)),
+        ("nodules of 6 mm to 8 mm", (6, 8)),  # a range whose numbers carry their units
         ("a 12 x 8 mm nodule", (10, 10)),  # the mean of the long and short axes
         ("a 1.2 × 0.8 cm nodule", (10, 10)),
         ("a 9 by 6 mm nodule", (8, 8)),  # 7.5 rounds half up

@@ -22,19 +22,16 @@ _NUM = r"(\d+(?:\.\d+)?)"
 # "8mm", "8 mm" and "8-mm" (a hyphenated size before its noun: "an 8-mm nodule")
 _UNIT = r"-?\s*(mm|cm|millimet(?:er|re)s?|centimet(?:er|re)s?)\b"
 _BY = r"(?:x|×|by)"
+_RANGE_SEP = ("-", "–", "to")
 
 _LESS = re.compile(
     rf"(?:<|less than|smaller than|under|below|up to|no more than)\s*{_NUM}\s*{_UNIT}", re.I
 )
-_RANGE = re.compile(rf"{_NUM}\s*(?:-|–|to)\s*{_NUM}\s*{_UNIT}", re.I)
-# up to three dimensions, each with or without its own unit
-_DIMS = re.compile(
-    rf"{_NUM}\s*(?:{_UNIT}\s*)?(?:{_BY}\s*{_NUM}\s*(?:{_UNIT}\s*)?)?(?:{_BY}\s*{_NUM}\s*)?{_UNIT}",
-    re.I,
-)
-# a size or distance as written, ranges included: "2-3 cm", "4 cm above the carina"
-_STATED = re.compile(
-    rf"{_NUM}\s*(?:{_UNIT}\s*)?(?:(?:{_BY}|-|–|to)\s*{_NUM}\s*(?:{_UNIT}\s*)?)?"
+# A size as written: up to three dimensions ("2.1 x 1.5 cm", "2.1 cm × 1.5 cm") or a range
+# ("2-3 cm", "5 to 6 centimeters"), each number with or without its own unit. Groups: the
+# numbers 1, 4, 6 with their own units 2, 5, the separator 3, the last unit 7.
+_SIZE = re.compile(
+    rf"{_NUM}\s*(?:{_UNIT}\s*)?(?:({_BY}|-|–|to)\s*{_NUM}\s*(?:{_UNIT}\s*)?)?"
     rf"(?:{_BY}\s*{_NUM}\s*)?{_UNIT}",
     re.I,
 )
@@ -67,21 +64,20 @@ def rounded(x: float) -> int:
     return int(math.floor(x + 0.5))
 
 
+def _numbers_mm(m: re.Match) -> list[float]:
+    """Each number of a size match in mm, in text order."""
+    unit = m.group(7)
+    pairs = ((m.group(1), m.group(2)), (m.group(4), m.group(5)), (m.group(6), None))
+    return [to_mm(value, own or unit) for value, own in pairs if value is not None]
+
+
 def stated_sizes_mm(text: str | None) -> list[Stated]:
     """Every number the text gives in mm or cm, each dimension on its own, in text order."""
-    out: list[Stated] = []
-    for m in _STATED.finditer(text or ""):
-        unit = m.group(6)
-        for value, own_unit in (
-            (m.group(1), m.group(2)),
-            (m.group(3), m.group(4)),
-            (m.group(5), None),
-        ):
-            if value is not None:
-                out.append(
-                    Stated(round(to_mm(value, own_unit or unit), 1), m.start(), m.end(), m.group(0))
-                )
-    return out
+    return [
+        Stated(round(mm, 1), m.start(), m.end(), m.group(0))
+        for m in _SIZE.finditer(text or "")
+        for mm in _numbers_mm(m)
+    ]
 
 
 def first_size_mm(text: str | None) -> float | None:
@@ -106,18 +102,14 @@ def size_bands(window: str) -> list[Band]:
         hi = to_mm(m.group(1), m.group(2))
         out.append(Band(1, max(1, math.ceil(hi) - 1), m.start(), m.group(0)))
         taken.append(m.span())
-    for m in _RANGE.finditer(window):
-        if free(m):
-            lo, hi = to_mm(m.group(1), m.group(3)), to_mm(m.group(2), m.group(3))
-            out.append(Band(rounded(lo), rounded(hi), m.start(), m.group(0)))
-            taken.append(m.span())
-    for m in _DIMS.finditer(window):
+    for m in _SIZE.finditer(window):
         if not free(m):
             continue
-        unit = m.group(6)
-        a = to_mm(m.group(1), m.group(2) or unit)
-        b = to_mm(m.group(3), m.group(4) or unit) if m.group(3) else a
-        size = rounded((a + b) / 2)
-        out.append(Band(size, size, m.start(), m.group(0)))
+        numbers = _numbers_mm(m)
+        if (m.group(3) or "").lower() in _RANGE_SEP and len(numbers) == 2:
+            low, high = rounded(numbers[0]), rounded(numbers[1])
+        else:
+            low = high = rounded(sum(numbers[:2]) / len(numbers[:2]))
+        out.append(Band(low, high, m.start(), m.group(0)))
         taken.append(m.span())
     return sorted(out, key=lambda s: s.start)
