@@ -51,18 +51,18 @@ def check_items(items: Sequence[Item]) -> Checked:
     A checker failure is logged without text and returns None, which the
     drafter turns into a `safety_check_failed` warning rather than a failed draft.
     """
-    items = [CheckItem(*item) for item in items]
-    pairs = [(it.findings, c) for it in items for c in it.candidates]
-    studies = [it.study or {} for it in items for _ in it.candidates]
+    whole = [CheckItem(*item) for item in items]
+    pairs = [(it.findings, c) for it in whole for c in it.candidates]
+    studies = [it.study or {} for it in whole for _ in it.candidates]
     try:
         found = _checker().check_many(pairs, studies)
     except Exception as exc:  # noqa: BLE001 - never fail a draft because a check broke
         log.warning("safety check failed: %s", type(exc).__name__)
         return None
     out, start = [], 0
-    for _, cands, _ in items:
-        per = found[start : start + len(cands)]
-        start += len(cands)
+    for it in whole:
+        per = found[start : start + len(it.candidates)]
+        start += len(it.candidates)
         out.append([[DraftWarning.from_safety(w, i) for w in ws] for i, ws in enumerate(per)])
     return out
 

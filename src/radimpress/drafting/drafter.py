@@ -58,7 +58,7 @@ class ModelCall:
 
 @dataclass(frozen=True)
 class CheckCall:
-    """A round of safety checks the drafting steps ask for: (findings, candidates) pairs."""
+    """A round of safety checks the drafting steps ask for: each report's candidates."""
 
     items: list[CheckItem]
 
@@ -282,7 +282,7 @@ class Drafter:
         reports: Sequence[Report],
         options: DraftOptions,
         generate: Callable[[list[Report], DraftOptions], Awaitable[list[list[str]]]],
-        check: Callable[[list[tuple[str, Sequence[str]]]], Awaitable[Checked]],
+        check: Callable[[list[CheckItem]], Awaitable[Checked]],
     ) -> list[DraftResult]:
         """The same steps, with the model and the checks run by the server's executors."""
         steps = self.steps(reports, options)

@@ -489,7 +489,10 @@ def check_self_contradiction(x: CheckInput) -> list[SafetyWarning]:
         if m.polarity != "present" or m.observation not in V.ACUTE_NOT_NORMAL:
             continue
         if m.observation == "Edema" and "edema" not in m.text.lower():
-            continue  # "vascular prominence": congestion, not the edema a normal study lacks
+            # edema by name only: the extractor reads congestion, "vascular prominence" and
+            # heart failure as edema too, and Open-i's radiologists write "mild vascular
+            # prominence" beside "no evidence of acute disease"
+            continue
         if acute_only and (
             m.change in ("stable", "persistent", "improved", "resolved")
             or _CHRONIC_WORDS.search(f"{_words_before(m, 4)} {m.text}")

@@ -685,12 +685,10 @@ def gives_follow_up(
     return bool(rx.search(text or ""))
 
 
-def guideline_spans(
-    text: str | None, rules: Sequence[RuleTable] | None = None
-) -> list[tuple[int, int]]:
+def guideline_spans(text: str | None) -> list[tuple[int, int]]:
     """Where a text quotes a guideline rather than describing the patient.
 
-    The sentences that name a rule table's guideline ("Per the Fleischner Society 2017
+    The sentences that name a packaged rule table's guideline ("Per the Fleischner Society 2017
     guideline (... 12 x 8 mm (mean 10 mm) ...): ..."), and every cell's recommendation as
     the table words it ("If unchanged and solid component remains <6 mm, ..."). Their sizes
     are the guideline's thresholds or the mean axis the rules computed, so the measurement
@@ -699,7 +697,7 @@ def guideline_spans(
     """
     if not text:
         return []
-    names, wordings = _default_wordings() if rules is None else _guideline_wordings(rules)
+    names, wordings = _guideline_wordings()
     spans = [(start, start + len(s)) for start, s in _sentences(text) if names.search(s)]
     for wording in wordings:
         at = text.find(wording)
@@ -710,11 +708,9 @@ def guideline_spans(
 
 
 @lru_cache(maxsize=1)
-def _default_wordings() -> tuple[re.Pattern, tuple[str, ...]]:
-    return _guideline_wordings(default_rules())
-
-
-def _guideline_wordings(rules: Sequence[RuleTable]) -> tuple[re.Pattern, tuple[str, ...]]:
+def _guideline_wordings() -> tuple[re.Pattern, tuple[str, ...]]:
+    """The packaged tables' guideline names as one pattern, and their cells' wordings."""
+    rules = default_rules()
     names = sorted({t.guideline for t in rules if t.guideline}, key=len, reverse=True)
     rx = re.compile("|".join(re.escape(n) for n in names) or r"(?!)", re.I)
     wordings = {
