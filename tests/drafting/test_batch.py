@@ -119,7 +119,17 @@ def test_killed_run_resumes_without_losing_or_repeating_a_draft(cluster, archive
 
 def test_shards_are_named_by_their_ids_and_parquet_reads_back(tmp_path):
     """A retried write replaces its shard; a Parquet shard holds the same rows as JSONL."""
-    rows = [{"id": f"r{i}", "prediction": f"p{i}", "warnings": []} for i in range(3)]
+    flag = {"type": "omitted_critical", "severity": "high", "candidate": 1}
+    rows = [
+        {
+            "id": f"r{i}",
+            "prediction": f"p{i}",
+            "warnings": [],
+            "candidates": [f"p{i}", f"q{i}"],
+            "candidate_warnings": [[], [flag]],
+        }
+        for i in range(3)
+    ]
     block = pa.table(
         {
             "id": [r["id"] for r in rows],

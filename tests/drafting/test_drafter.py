@@ -386,3 +386,26 @@ def test_the_checks_read_the_reports_exam_and_indication_on_both_drafting_paths(
         [w.type for w in on_ct.warnings_for(0)],
         [w.type for w in on_xr.warnings_for(0)],
     ]
+
+
+def test_every_candidate_written_carries_its_own_warnings(tmp_path):
+    """With --num-candidates, the alternatives' warnings are written too, not only the first's.
+
+    A reviewer who takes the second candidate must see that it also leaves out the free air.
+    """
+    data = tmp_path / "data"
+    normal = [("Lungs are clear.", "No acute disease."), ("Clear lungs.", "Normal chest.")]
+    write_jsonl(
+        data / "train.jsonl", [Report(f"t{i}", f, imp) for i, (f, imp) in enumerate(normal)]
+    )
+    assert main(["train", "--model", "retrieval", "--data", str(data), "--out", str(tmp_path / "m")]) == 0  # fmt: skip
+    write_jsonl(tmp_path / "in.jsonl", [Report("q", "Free air under the right hemidiaphragm.")])
+    out = tmp_path / "p.jsonl"
+    args = ["generate", "--model", str(tmp_path / "m"), "--input", str(tmp_path / "in.jsonl")]
+    assert main([*args, "--output", str(out), "--num-candidates", "2"]) == 0
+    (row,) = [r for _, r in read_jsonl(out)]
+    assert len(row["candidates"]) == 2
+    assert len(row["candidate_warnings"]) == 2
+    for ws in row["candidate_warnings"]:
+        assert [w["type"] for w in ws] == ["omitted_critical"]
+    assert row["warnings"] == row["candidate_warnings"][0]

@@ -231,7 +231,12 @@ class ShardSink(Datasink):
                 "prediction": [o["prediction"] for o in objs],
                 "warnings": [json.dumps(o["warnings"], ensure_ascii=False) for o in objs],
                 **(
-                    {"candidates": [o["candidates"] for o in objs]}
+                    {
+                        "candidates": [o["candidates"] for o in objs],
+                        "candidate_warnings": [
+                            json.dumps(o["candidate_warnings"], ensure_ascii=False) for o in objs
+                        ],
+                    }
                     if objs and "candidates" in objs[0]
                     else {}
                 ),
@@ -339,6 +344,8 @@ def collect(out: Path, fmt: str = "jsonl") -> dict[str, dict[str, Any]]:
         if fmt == "parquet":
             for obj in pq.read_table(path).to_pylist():
                 obj["warnings"] = json.loads(obj["warnings"])
+                if "candidate_warnings" in obj:
+                    obj["candidate_warnings"] = json.loads(obj["candidate_warnings"])
                 rows[str(obj["id"])] = obj
         else:
             with path.open(encoding="utf-8") as fh:

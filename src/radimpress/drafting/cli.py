@@ -22,8 +22,8 @@ CHUNK = 256  # reports per drafting call: progress, and bounded memory for the s
 GENERATE_HELP = """Reads INPUT (JSONL with id and findings, or any format `radimpress ingest` reads; bare text is
 taken as findings); cleans the findings as the model's dataset was cleaned, drafts, runs the
 safety checks and puts the first candidate without a high-severity warning first. Writes OUTPUT
-as JSONL with id, prediction and the draft's warnings (and candidates with --num-candidates >
-1). A record that cannot be drafted (broken JSON, no id, empty findings, an id already seen)
+as JSONL with id, prediction and the draft's warnings (with --num-candidates > 1, also the
+candidates and each one's warnings as candidate_warnings). A record that cannot be drafted (broken JSON, no id, empty findings, an id already seen)
 goes to OUTPUT.rejects.jsonl with its line and reason, and the others are drafted.
 """
 
@@ -95,7 +95,12 @@ def result_row(result: DraftResult, num_candidates: int) -> dict:
         "warnings": [w.model_dump() for w in result.warnings_for(0)],
     }
     if num_candidates > 1:
+        # every alternative with its own warnings: a reviewer who takes the second
+        # candidate must see that it leaves out the free air as the first one does
         row["candidates"] = result.candidates
+        row["candidate_warnings"] = [
+            [w.model_dump() for w in result.warnings_for(i)] for i in range(len(result.candidates))
+        ]
     return row
 
 
