@@ -410,6 +410,42 @@ def test_negated_findings_are_contradictions(findings, impression):
     assert "contradiction" in types(findings, impression)
 
 
+@pytest.mark.parametrize(
+    "findings, impression",
+    [
+        (
+            "Interval resolution of the right lower lobe consolidation. Lungs are now clear.",
+            "Probable right lower lobe pneumonia.",
+        ),
+        ("No pleural effusion or pneumothorax.", "Likely small right pleural effusion."),
+        ("No pneumothorax.", "Findings suspicious for a small left apical pneumothorax."),
+    ],
+)
+def test_a_reading_offered_as_probable_is_contradicted_by_findings_that_deny_it(
+    findings, impression
+):
+    """A copied impression often hedges; 'probable pneumonia' is still the draft's reading."""
+    (w,) = [w for w in check(findings, impression) if w.type == "contradiction"]
+    assert w.severity == "high" and w.message.startswith("impression suggests")
+
+
+@pytest.mark.parametrize(
+    "findings, impression",
+    [
+        (
+            "No focal consolidation. Prominent interstitial markings at the bases.",
+            "Interstitial markings, differential includes atypical infection.",
+        ),
+        ("Lungs are clear.", "Possible early right lower lobe pneumonia, clinical correlation."),
+        ("No pleural effusion.", "No effusion. Pneumonia may be present."),
+    ],
+)
+def test_a_differential_offered_beside_denying_findings_is_not_a_contradiction(
+    findings, impression
+):
+    assert "contradiction" not in types(findings, impression)
+
+
 def test_the_draft_reporting_a_finding_itself_still_excuses_an_unsided_denial():
     f = "Small left pleural effusion."
     assert "contradiction" not in types(f, "Small left pleural effusion. No other effusion.")

@@ -236,6 +236,19 @@ def _contradiction(m: Mention, message: str, findings_spans: list[dict[str, Any]
     )
 
 
+def _asserted_hedge(m: Mention) -> bool:
+    """'Probable pneumonia', 'likely effusion': the radiologist's reading, so findings that
+    deny it are contradicted as by an unhedged mention.
+
+    A copied impression often hedges: "Probable right lower lobe pneumonia." over findings
+    of a resolved consolidation and clear lungs passed every check. Weak hedges ('may
+    represent', 'possible', 'differential includes') stay out: radiologists offer them as
+    a differential beside findings that deny the finding (six of the Open-i tune half's
+    impressions would have been flagged).
+    """
+    return m.polarity == "uncertain" and bool(_STRONG_HEDGE.search(_words_before(m, 6)))
+
+
 @register_check("contradiction")
 def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
     out: list[SafetyWarning] = []
@@ -244,7 +257,8 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
         if m.observation == "No Finding":
             continue
         key = (m.observation, m.start)
-        if m.polarity == "present":
+        hedged = _asserted_hedge(m)
+        if m.polarity == "present" or hedged:
             related = [
                 f
                 for f in x.f_mentions
@@ -269,10 +283,12 @@ def check_contradiction(x: CheckInput) -> list[SafetyWarning]:
                 out.append(
                     _contradiction(
                         m,
-                        f"impression reports {m.observation.lower()} ('{m.text}') but the findings negate it ('{denials[0].text}')",
+                        f"impression {'suggests' if hedged else 'reports'} {m.observation.lower()} ('{m.text}') but the findings negate it ('{denials[0].text}')",
                         [d.span() for d in denials],
                     )
                 )
+                continue
+            if hedged:
                 continue
             # same finding, opposite change, or a device placed well in one text and badly in the other
             same = [
