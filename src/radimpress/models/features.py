@@ -132,7 +132,41 @@ ABNORMAL_STEMS: tuple[str, ...] = (
     "mastectomy",
     "cholecystectomy",
 )
-_ABNORMAL_RE = re.compile("|".join(re.escape(s) for s in ABNORMAL_STEMS))
+# Findings too rare in Open-i to have moved a score, which an impression must still carry
+# when present: without them "Free air under the right hemidiaphragm." was not an abnormal
+# sentence, so the hybrid offered only normal impressions for it. They count as abnormal but
+# have no edit feature of their own (`edit_features` gives one per ABNORMAL_STEMS entry), so
+# models saved before them still load.
+RARE_STEMS: tuple[str, ...] = (
+    "free air",
+    "pneumoperitoneum",
+    "pneumomediastinum",
+    "subcutaneous air",
+    "subcutaneous gas",
+    "air-fluid",
+    "hemothorax",
+    "empyema",
+    "abscess",
+    "embol",
+    "dissection",
+    "contusion",
+    "hemorrhage",
+    "collapse",
+    "shift",
+    "widen",
+    "plaque",
+    "cyst",
+    "bulla",
+    "bleb",
+    "reticul",
+    "honeycomb",
+    "ground glass",
+    "ground-glass",
+    "picc",
+    "pacer",
+    "defibrillator",
+)
+_ABNORMAL_RE = re.compile("|".join(re.escape(s) for s in ABNORMAL_STEMS + RARE_STEMS))
 _NEGATION_RE = re.compile(
     r"\b(no|not|without|negative|free of|clear|resolved|resolution|absent|removed|normal|"
     r"unremarkable|within normal limits|stable|unchanged)\b"

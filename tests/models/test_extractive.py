@@ -1,0 +1,30 @@
+"""The hybrid's extractive candidates: the report's own abnormal sentences as impressions."""
+
+from __future__ import annotations
+
+import pytest
+
+from radimpress.models.extractive import extractive_candidates
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Free air under the right hemidiaphragm.",
+        "Right PICC line with tip in the SVC.",
+        "Collapse of the left lower lobe.",
+        "Rightward mediastinal shift.",
+        "Pleural plaques along both hemithoraces.",
+    ],
+)
+def test_a_rare_finding_the_impression_must_carry_is_offered_as_one(sentence):
+    """Without it the pool held only normal impressions for a report with free air."""
+    texts = [
+        t for t, *_ in extractive_candidates(f"{sentence} Lungs are clear.", ["No acute disease."])
+    ]
+    assert sentence in texts
+    assert f"{sentence} No acute disease." in texts
+
+
+def test_negated_findings_offer_nothing():
+    assert extractive_candidates("No free air. No mediastinal shift. Lungs are clear.", []) == []
