@@ -51,7 +51,7 @@ def extractive_candidates(
     study normal ("No acute cardiopulmonary disease.") is appended after the
     abnormal sentences, as radiologists often write.
     """
-    sentences = [tidy(s) for s in abnormal_sentences(findings)]
+    sentences = [tidy(s) for s in abnormal_sentences(findings, rare=True)]
     if not sentences:
         return []
     n = len(sentences)

@@ -25,12 +25,13 @@ _SENTENCE_END = re.compile(r"(?<=[.;])\s+")
 MAX_SENTENCES = 4
 
 
-def abnormal_sentences(findings: str) -> list[str]:
-    """Findings sentences that assert (not negate) an abnormal observation, in order."""
+def abnormal_sentences(findings: str, rare: bool = False) -> list[str]:
+    """Findings sentences that assert (not negate) an abnormal observation, in order
+    (``rare``: the rare findings too, see features.RARE_STEMS)."""
     out = []
     for sent in _SENTENCE_END.split(findings):
         sent = sent.strip()
-        if sent and abnormal_mentions(sent)[0]:
+        if sent and abnormal_mentions(sent, rare)[0]:
             out.append(sent if sent.endswith((".", ";")) else sent + ".")
     return out[:MAX_SENTENCES]
 
