@@ -142,10 +142,7 @@ def test_impression_is_read_when_the_findings_name_no_nodule():
 def test_append_recommendations_once():
     recs = recommend("9 mm nodule.", None, "Chest radiograph")
     once = append_recommendations("Left lower lobe nodule", recs)
-    assert (
-        once
-        == "Left lower lobe nodule. Recommend chest CT for further characterization of the pulmonary nodule."
-    )
+    assert once == "Left lower lobe nodule. Recommend chest CT for further characterization."
     assert append_recommendations(once, recs) == once
     assert gives_follow_up(once, recs[0]) and not gives_follow_up(
         "Left lower lobe nodule.", recs[0]
@@ -204,3 +201,11 @@ def test_bad_rule_files_name_the_file_and_field(tmp_path, text, message):
     with pytest.raises(InputError, match=message) as err:
         load_rules([path])
     assert "bad.yaml" in str(err.value)
+
+
+def test_a_mass_first_seen_on_a_radiograph_gets_a_ct_without_being_called_a_nodule():
+    """The sentence is read as part of the impression: 'the pulmonary nodule' for a 3 cm mass
+    is a wrong statement a radiologist would have to edit out."""
+    (rec,) = recommend("3.2 cm spiculated mass in the right upper lobe.", None, "Chest radiograph")
+    assert rec.follow_up == "required" and "chest CT" in rec.sentence
+    assert "nodule" not in rec.sentence
