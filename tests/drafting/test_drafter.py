@@ -300,9 +300,7 @@ def test_recommend_appends_the_guideline_follow_up_before_the_checks_read_the_dr
     (xr,) = Drafter(model, recommend=True).draft(
         [Report("x", "7 mm nodular density in the left lung base.", exam="XR CHEST 2 VIEWS")]
     )
-    assert xr.impression.endswith(
-        "Recommend chest CT for further characterization."
-    )
+    assert xr.impression.endswith("Recommend chest CT for further characterization.")
     (normal,) = Drafter(Recorder(["No acute disease."]), recommend=True).draft(
         [Report("n", "Lungs clear. No nodules.")]
     )
