@@ -634,6 +634,9 @@ def test_a_lesion_too_large_for_the_guideline_keeps_its_own_sentence_unflagged()
         "Increased size of left pneumothorax. Small left pleural effusion. No acute pulmonary disease.",
         "Mild pulmonary edema. No acute cardiopulmonary process.",
         "Normal chest. Small right pleural effusion.",
+        # offered as the radiologist's reading, it is still reported
+        "Lingular opacity concerning for pneumonia. No acute cardiopulmonary abnormality.",
+        "Probable small right pleural effusion. No acute disease.",
     ],
 )
 def test_an_impression_that_reports_an_active_finding_and_calls_the_study_normal_is_flagged(
@@ -653,6 +656,7 @@ def test_an_impression_that_reports_an_active_finding_and_calls_the_study_normal
         "Resolved pneumonia. No acute disease.",
         "1. Cardiomegaly and mild vascular prominence. 2. No evidence of acute disease.",
         "No acute cardiopulmonary process. No pneumothorax or effusion.",
+        "Right base opacity, possibly pneumonia. No acute cardiopulmonary abnormality.",
     ],
 )
 def test_what_radiologists_write_beside_a_normal_sentence_is_not_a_contradiction(impression):

@@ -494,7 +494,9 @@ def check_self_contradiction(x: CheckInput) -> list[SafetyWarning]:
     who reads the last sentence may stop there. The findings need not be read: the draft
     contradicts itself. "No acute ..." excuses what its own words make stable or chronic
     ("Stable small left effusion. No acute disease."); "Normal chest" excuses nothing.
-    Reported as a contradiction, high severity.
+    A finding offered as probable counts ("... concerning for pneumonia. No acute
+    abnormality."), one offered as possible does not. Reported as a contradiction, high
+    severity.
     """
     normal = [m for m in x.i_mentions if m.observation == "No Finding"]
     if not normal:
@@ -502,7 +504,9 @@ def check_self_contradiction(x: CheckInput) -> list[SafetyWarning]:
     acute_only = all(_NORMAL_ACUTE_ONLY.search(m.text) for m in normal)
     out: list[SafetyWarning] = []
     for m in x.i_mentions:
-        if m.polarity != "present" or m.observation not in V.ACUTE_NOT_NORMAL:
+        if m.observation not in V.ACUTE_NOT_NORMAL:
+            continue
+        if m.polarity != "present" and not _asserted_hedge(m):
             continue
         if m.observation == "Edema" and "edema" not in m.text.lower():
             # edema by name only: the extractor reads congestion, "vascular prominence" and
@@ -519,7 +523,8 @@ def check_self_contradiction(x: CheckInput) -> list[SafetyWarning]:
                 "contradiction",
                 "high",
                 m.observation,
-                f"the impression reports {m.observation.lower()} ('{m.text}') and calls the study "
+                f"the impression {'reports' if m.polarity == 'present' else 'suggests'} "
+                f"{m.observation.lower()} ('{m.text}') and calls the study "
                 f"normal ('{normal[0].text}')",
                 [],
                 [m.span(), normal[0].span()],
