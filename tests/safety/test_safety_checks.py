@@ -637,6 +637,9 @@ def test_a_lesion_too_large_for_the_guideline_keeps_its_own_sentence_unflagged()
         # offered as the radiologist's reading, it is still reported
         "Lingular opacity concerning for pneumonia. No acute cardiopulmonary abnormality.",
         "Probable small right pleural effusion. No acute disease.",
+        # a critical finding buried under a normal sentence
+        "Free air under the right hemidiaphragm. No acute radiographic cardiopulmonary process.",
+        "Pneumomediastinum. No acute cardiopulmonary disease.",
     ],
 )
 def test_an_impression_that_reports_an_active_finding_and_calls_the_study_normal_is_flagged(
@@ -668,3 +671,19 @@ def test_safe_selection_passes_over_the_stitched_draft():
     stitched = "New left lower lobe consolidation. No acute cardiopulmonary disease."
     idx, _ = select_safe(findings, [stitched, "New left lower lobe consolidation."])
     assert idx == 1
+
+
+@pytest.mark.parametrize(
+    "normal",
+    [
+        "No acute radiographic cardiopulmonary process.",  # 80 Open-i reports say it
+        "No acute chest radiographic abnormality.",
+        "No acute cardiopulmonary process.",
+    ],
+)
+def test_a_normal_sentence_with_two_qualifiers_still_calls_the_study_normal(normal):
+    """Else an omission under it is judged as if the impression said nothing."""
+    (w,) = [
+        w for w in check("Small right pleural effusion.", normal) if w.type == "omitted_critical"
+    ]
+    assert "calls the study normal" in w.message

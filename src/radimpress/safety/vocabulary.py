@@ -385,8 +385,9 @@ CATHETER_LIKE = frozenset({"catheter", "central line", "picc", "chest tube"})
 
 # Phrases that say the whole study is normal; used for No Finding only.
 NORMAL_STUDY = (
-    r"\bno acute (?:cardiopulmonary|cardiothoracic|pulmonary|intrathoracic|chest|radiographic|thoracic)?"
-    r" ?(?:abnormalit(?:y|ies)|disease|process(?:es)?|findings?|pathology|change)"
+    # "no acute radiographic cardiopulmonary process": up to two qualifiers
+    r"\bno acute\s+(?:(?:cardiopulmonary|cardiothoracic|pulmonary|intrathoracic|chest|radiographic|thoracic)\s+){0,2}"
+    r"(?:abnormalit(?:y|ies)|disease|process(?:es)?|findings?|pathology|change)"
     r"|\bnormal (?:chest|study|exam(?:ination)?|radiograph|chest x-?ray|chest radiographs?)\b"
     r"|\b(?:chest|study|exam) is normal\b|\bno (?:significant |active )?cardiopulmonary (?:abnormality|disease|process)"
     r"|\bunremarkable (?:chest|study|exam(?:ination)?|radiograph)\b|\bnegative (?:chest|study|exam)\b"
@@ -461,9 +462,19 @@ NAMED_EVEN_IF_STABLE = frozenset({"Pleural Effusion", "Pericardial Effusion", "L
 # findings sentence and a stock normal sentence says both. Radiologists do not: of Open-i's
 # 1,674 impressions with such a normal sentence, none names one of these as new or active
 # (they name scarring, subsegmental atelectasis, old fractures, stable effusions, and write
-# "no *other* acute ..." after a pneumonia).
+# "no *other* acute ..." after a pneumonia). Free air and mediastinal air are critical
+# findings to be called to the clinician: "Free air under the right hemidiaphragm. No acute
+# cardiopulmonary process." (the default's first draft for such a report) buries one.
 ACUTE_NOT_NORMAL = frozenset(
-    {"Pneumonia", "Consolidation", "Pneumothorax", "Pleural Effusion", "Edema"}
+    {
+        "Pneumonia",
+        "Consolidation",
+        "Pneumothorax",
+        "Pleural Effusion",
+        "Edema",
+        "Pneumoperitoneum",
+        "Pneumomediastinum",
+    }
 )
 
 # ConText modifiers (literal, category, direction, regex or None, max_scope in tokens or None).
