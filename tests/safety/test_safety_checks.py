@@ -687,3 +687,13 @@ def test_a_normal_sentence_with_two_qualifiers_still_calls_the_study_normal(norm
         w for w in check("Small right pleural effusion.", normal) if w.type == "omitted_critical"
     ]
     assert "calls the study normal" in w.message
+
+
+def test_a_finding_the_findings_never_mention_blocks_the_draft():
+    """Copied from another patient's report: safe selection passes over it."""
+    findings = "Small left pleural effusion. No pneumothorax."
+    copied = "1. Small left pleural effusion. 2. Stable mild cardiomegaly."
+    (w,) = [w for w in check(findings, copied) if w.type == "unsupported_finding"]
+    assert w.severity == "high" and w.observation == "Cardiomegaly"
+    idx, _ = select_safe(findings, [copied, "Small left pleural effusion."])
+    assert idx == 1

@@ -837,8 +837,15 @@ def check_omitted_critical(x: CheckInput) -> list[SafetyWarning]:
 
 @register_check("unsupported_finding")
 def check_unsupported(x: CheckInput) -> list[SafetyWarning]:
+    """A finding the impression reports and the findings never mention.
+
+    High severity, so safe selection prefers a candidate without one: a finding with no
+    source in the findings came from the report the draft was copied from (the default
+    drafted "1. Small left pleural effusion. 2. Stable mild cardiomegaly." over findings of
+    an effusion alone). Radiologists' own impressions do this on 0.5 % of Open-i reports.
+    A device stays medium: findings often leave the lines and tubes unnamed.
+    """
     out: list[SafetyWarning] = []
-    critical_obs = {r.observation for r in x.critical}
     done: set[tuple[str, str | None]] = set()
     for m in x.i_mentions:
         if m.polarity != "present" or m.observation not in V.UNSUPPORTED_CHECKED:
@@ -858,11 +865,7 @@ def check_unsupported(x: CheckInput) -> list[SafetyWarning]:
         if mentioned:
             continue  # supported, or negated (then the contradiction check speaks)
         done.add(key)
-        severity = (
-            "high"
-            if m.observation in critical_obs and m.observation != "Support Devices"
-            else "medium"
-        )
+        severity = "medium" if m.observation == "Support Devices" else "high"
         out.append(
             SafetyWarning(
                 "unsupported_finding",
