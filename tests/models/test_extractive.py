@@ -28,3 +28,11 @@ def test_a_rare_finding_the_impression_must_carry_is_offered_as_one(sentence):
 
 def test_negated_findings_offer_nothing():
     assert extractive_candidates("No free air. No mediastinal shift. Lungs are clear.", []) == []
+
+
+def test_a_semicolon_keeps_the_advice_with_its_finding():
+    findings = (
+        "Right PICC terminates in the right atrium; recommend withdrawal by 2 cm. Lungs clear."
+    )
+    texts = [t for t, *_ in extractive_candidates(findings, [])]
+    assert texts[0] == "Right PICC terminates in the right atrium; recommend withdrawal by 2 cm."

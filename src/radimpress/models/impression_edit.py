@@ -21,7 +21,10 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 
 from radimpress.models.features import ABNORMAL_STEMS, abnormal_mentions, rouge_tokens
 
-_SENTENCE_END = re.compile(r"(?<=[.;])\s+")
+# Sentences end at a full stop only: what follows a semicolon qualifies the finding before it
+# ("Right PICC terminates in the right atrium; recommend withdrawal by 2 cm."), and cut there
+# the draft kept the malposition and lost what to do about it.
+_SENTENCE_END = re.compile(r"(?<=[.])\s+")
 MAX_SENTENCES = 4
 
 
@@ -32,7 +35,7 @@ def abnormal_sentences(findings: str, rare: bool = False) -> list[str]:
     for sent in _SENTENCE_END.split(findings):
         sent = sent.strip()
         if sent and abnormal_mentions(sent, rare)[0]:
-            out.append(sent if sent.endswith((".", ";")) else sent + ".")
+            out.append(sent if sent.endswith(".") else sent + ".")
     return out[:MAX_SENTENCES]
 
 
