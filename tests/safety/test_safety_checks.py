@@ -697,3 +697,37 @@ def test_a_finding_the_findings_never_mention_blocks_the_draft():
     assert w.severity == "high" and w.observation == "Cardiomegaly"
     idx, _ = select_safe(findings, [copied, "Small left pleural effusion."])
     assert idx == 1
+
+
+@pytest.mark.parametrize(
+    "text, certain, hedged",
+    [
+        (
+            "Small bilateral pleural effusions with bibasilar atelectasis and/or airspace disease.",
+            "Pleural Effusion",
+            "Atelectasis",
+        ),
+        (
+            "Moderate cardiomegaly with pulmonary edema versus atypical infection.",
+            "Cardiomegaly",
+            "Edema",
+        ),
+    ],
+)
+def test_alternatives_are_in_doubt_not_the_finding_they_are_joined_to(text, certain, hedged):
+    """'X with A versus B': A and B are the differential; X is reported."""
+    assert one(text, certain).polarity == "present"
+    assert one(text, hedged).polarity == "uncertain"
+
+
+def test_a_copied_differential_sentence_still_contradicts_findings_that_deny_its_finding():
+    findings = "Bibasilar airspace opacities, right greater than left. No pneumothorax or pleural effusions."
+    copied = "Small bilateral pleural effusions with bibasilar atelectasis and/or airspace disease, left greater than right."
+    assert "contradiction" in types(findings, copied)
+
+
+def test_diagnostic_considerations_are_a_differential():
+    assert (
+        one("Diagnostic considerations would include pneumonia.", "Pneumonia").polarity
+        == "uncertain"
+    )

@@ -270,7 +270,14 @@ def build_pipeline():
     context = nlp.add_pipe("medspacy_context", config={"rules": None})
     context.add(
         [
-            ConTextRule(literal=lit, category=cat, direction=d, pattern=p, max_scope=scope)
+            ConTextRule(
+                literal=lit,
+                category=cat,
+                direction=d,
+                pattern=p,
+                max_scope=scope,
+                terminated_by=V.TERMINATED_BY.get(lit),
+            )
             for lit, cat, d, p, scope in V.CONTEXT_RULES
         ]
     )

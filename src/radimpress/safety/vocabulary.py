@@ -558,7 +558,7 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "possible",
         "POSSIBLE_EXISTENCE",
         "FORWARD",
-        r"\b(?:possible|possibly|probable|probably|likely|questionable|question of|question|suspected|suspect|suspicious for|suspicious of|suggestive of|suggestion of|suggesting|concerning for|worrisome for|may represent|may reflect|may be|might be|could be|could represent|can represent|may indicate|differential (?:diagnosis |considerations? |diagnoses )?(?:includes?|considerations?)|consider|equivocal|presumed|presumably|indeterminate|may have|possibility of|concern for|concerning|doubt)\b",
+        r"\b(?:possible|possibly|probable|probably|likely|questionable|question of|question|suspected|suspect|suspicious for|suspicious of|suggestive of|suggestion of|suggesting|concerning for|worrisome for|may represent|may reflect|may be|might be|could be|could represent|can represent|may indicate|differential (?:diagnosis |considerations? |diagnoses )?(?:includes?|considerations?)|(?:diagnostic )?considerations? (?:would |may |could )?include|consider|equivocal|presumed|presumably|indeterminate|may have|possibility of|concern for|concerning|doubt)\b",
         None,
     ),
     (
@@ -568,6 +568,9 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         r"\b(?:versus|vs\.?|or less likely)\b|and/or",
         None,
     ),
+    # "Small bilateral pleural effusions with bibasilar atelectasis and/or airspace disease":
+    # the alternatives are in doubt, not the finding "with" joins them to (see TERMINATED_BY)
+    ("with", "ALTERNATIVES_END", "PSEUDO", r"\bwith\b", None),
     (
         "likely backward",
         "POSSIBLE_EXISTENCE",
@@ -651,6 +654,9 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
     # PyRuSH keeps "effusion. 6 mm nodule" in one sentence; a full stop still ends a scope
     ("full stop", "NEGATED_EXISTENCE", "TERMINATE", r"(?<![\d.])\.(?=\s)", None),
 ]
+
+# Rules whose scope also ends at these modifier categories (medspaCy's terminated_by).
+TERMINATED_BY: dict[str, set[str]] = {"versus": {"ALTERNATIVES_END"}}
 
 LEFT = r"\b(?:left|leftward|left-sided|lt)\b|\bL\b(?!\d)"
 RIGHT = r"\b(?:right|rightward|right-sided|rt)\b|\bR\b(?!\d)"
