@@ -23,8 +23,9 @@ GENERATE_HELP = """Reads INPUT (JSONL with id and findings, or any format `radim
 taken as findings); cleans the findings as the model's dataset was cleaned, drafts, runs the
 safety checks and puts the first candidate without a high-severity warning first. Writes OUTPUT
 as JSONL with id, prediction and the draft's warnings (with --num-candidates > 1, also the
-candidates and each one's warnings as candidate_warnings). A record that cannot be drafted (broken JSON, no id, empty findings, an id already seen)
-goes to OUTPUT.rejects.jsonl with its line and reason, and the others are drafted.
+candidates and each one's warnings as candidate_warnings). A record that cannot be drafted
+(broken JSON, no id, empty findings, an id already seen) goes to OUTPUT.rejects.jsonl with its
+line and reason, and the others are drafted.
 """
 
 
