@@ -109,3 +109,13 @@ def test_training_and_generation_see_the_same_prompt(kind, size, monkeypatch, tm
     for prompt in seen_in_generation:
         assert prompt in seen_in_training  # the very same text, retrieved context included
     assert all("Impressions of similar reports:" in p for p in seen_in_generation)
+
+
+def test_the_abnormal_hint_names_the_findings_abnormal_sentences_or_none():
+    hinted = PromptOptions(abnormal_hint=True)
+    text = render_prompt(hinted, Report("a", "Heart normal. Small left effusion. No pneumothorax."))
+    assert text.endswith("Abnormal: Small left effusion.\nImpression:")
+    assert render_prompt(hinted, Report("b", "Lungs are clear.")).endswith(
+        "Abnormal: none\nImpression:"
+    )
+    assert "Abnormal:" not in render_prompt(PromptOptions(), Report("c", "Small left effusion."))

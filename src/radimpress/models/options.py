@@ -174,6 +174,11 @@ class PromptOptions(Options):
     max_context_chars: int = Field(
         600, ge=0, description="per retrieved text: keeps prompts bounded"
     )
+    abnormal_hint: bool = Field(
+        False,
+        description='add "Abnormal: ..." after the findings: their sentences that assert an '
+        'abnormal finding, or "none" (Open-i: no gain, BENCHMARKS.md Gemma note 25)',
+    )
     answer_prefix: str = "Impression:"
 
     @property

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from radimpress.models.impression_edit import abnormal_sentences
 from radimpress.models.options import PromptOptions
 from radimpress.models.retrieval_index import NeighbourIndex
 from radimpress.records import InputError, Report
@@ -56,6 +57,11 @@ def render_prompt(
     if template.include_indication and report.indication and report.indication.strip():
         lines.append(f"Indication: {_one_line(report.indication)}")
     lines.append(f"Findings: {_one_line(report.findings)}")
+    if template.abnormal_hint:
+        # the study's abnormal sentences, named: a model that copies its nearest
+        # neighbour's normal impression is told the findings are not normal
+        found = abnormal_sentences(report.findings, rare=True)
+        lines.append(f"Abnormal: {_one_line(' '.join(found)) if found else 'none'}")
     lines.append(template.answer_prefix)
     return "\n".join(lines)
 
