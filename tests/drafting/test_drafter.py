@@ -35,6 +35,9 @@ class Recorder:
     def candidate_pool(self, **decoding):
         return len(self.drafts)
 
+    def ranked_depth(self, **decoding):
+        return self.candidate_pool(**decoding)
+
     def generate(self, reports, num_candidates=1):
         self.seen.extend(reports)
         return [list(self.drafts[:num_candidates]) for _ in reports]
@@ -146,6 +149,37 @@ def test_a_greedy_model_drafts_the_safe_pool_only_for_reports_whose_draft_is_uns
     assert model.calls == [(["a", "b"], 3)]
     assert unsafe.impression == "Small left pneumothorax."
     assert all(any(w.severity == "high" for w in unsafe.warnings_for(i)) for i in (0, 1))
+
+
+class Ranked(Greedy):
+    """A model that ranks a list (retrieval, rerank, the hybrid): 3 at once, 16 on request."""
+
+    def candidate_pool(self, **decoding):
+        return 3
+
+    def ranked_depth(self, **decoding):
+        return 16
+
+
+def test_a_ranked_model_is_asked_deeper_only_where_its_first_candidates_are_all_unsafe():
+    """The hybrid put 'Free air ... No acute cardiopulmonary process.' and two like it first
+    and the report's own sentence further down: safe selection must reach it."""
+    air, clear = "Free air under the right hemidiaphragm. Lungs clear.", "Lungs clear."
+    buried = [
+        "Free air under the right hemidiaphragm. No acute cardiopulmonary process.",
+        "No acute cardiopulmonary process. Free air under the right hemidiaphragm.",
+        "No acute cardiopulmonary process.",
+        "Normal chest.",
+        "Free air under the right hemidiaphragm.",
+    ]
+    model = Ranked({air: buried, clear: ["No acute disease.", "Normal chest."]})
+    a, b = Drafter(model).draft([Report("a", air), Report("b", clear)])
+    assert model.calls == [(["a", "b"], 3), (["a"], 16)]
+    assert a.impression == "Free air under the right hemidiaphragm." and not a.warnings_for(0)
+    assert b.impression == "No acute disease."
+    model.calls.clear()
+    Drafter(model, safe_select=False).draft([Report("a", air)])
+    assert model.calls == [(["a"], 1)]
 
 
 def test_a_failed_recheck_keeps_the_first_drafts_and_their_warnings(monkeypatch):

@@ -220,9 +220,25 @@ class Drafter:
             )
         return results
 
+    def second_pool(self, options: DraftOptions) -> int:
+        """Candidates the second model call asks for, for the reports whose first candidates
+        all carry a high-severity warning; 0 when there is no second call.
+
+        A greedy or sampling model drafts the safe pool then (`widens`). A model that ranks a
+        list gives more of it (`ranked_depth`): for findings of free air the hybrid ranked
+        three candidates that put it beside a normal sentence first, and the report's own
+        sentence, unflagged, further down.
+        """
+        if not self.safe_select:
+            return 0
+        if self.widens(options):
+            return self.pool_size(options)
+        deep = self.model.ranked_depth(**options.decoding())
+        return deep if deep > self.asked(options).num_candidates else 0
+
     def to_widen(self, options: DraftOptions, checked: Checked) -> list[int]:
-        """Reports whose every first candidate carries a high-severity warning (`widens`)."""
-        if checked is None or not self.widens(options):
+        """Reports whose every first candidate carries a high-severity warning (`second_pool`)."""
+        if checked is None or not self.second_pool(options):
             return []
         return [k for k, per in enumerate(checked) if all(blocking(ws) for ws in per)]
 
@@ -249,7 +265,7 @@ class Drafter:
         rows = self.to_widen(options, checked)
         if rows:
             some = [prepared[k] for k in rows]
-            more = yield ModelCall(some, replace(options, num_candidates=self.pool_size(options)))
+            more = yield ModelCall(some, replace(options, num_candidates=self.second_pool(options)))
             # each widened report's first candidates first, then the pool's others
             pools = [
                 list(dict.fromkeys([*candidates[k], *extra]))

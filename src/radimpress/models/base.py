@@ -26,6 +26,9 @@ from radimpress.records import InputError, Report
 
 MANIFEST = "radimpress.json"
 RECIPE_FILE = "recipe.yaml"
+# How deep a model that ranks a list (retrieval, rerank, the hybrid's pool) lets safe selection
+# look when its first candidates all carry a high-severity warning (`ranked_depth`).
+DEEP_POOL = 16
 
 
 class ImpressionModel(ABC):
@@ -56,6 +59,11 @@ class ImpressionModel(ABC):
     def candidate_pool(self, **decoding: Any) -> int:
         """How many candidates the model ranks anyway, at no extra cost (safe selection uses them)."""
         return 1
+
+    def ranked_depth(self, **decoding: Any) -> int:
+        """How many candidates it can rank on request: where the first candidates all carry a
+        high-severity warning, safe selection asks for this many for those reports alone."""
+        return self.candidate_pool(**decoding)
 
     def place(self, device: str = "auto") -> str:
         """Put the model where it drafts fastest (neural models: a GPU, or bf16 on a CPU with

@@ -31,7 +31,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 from tqdm.auto import tqdm
 
-from radimpress.models.base import ImpressionModel, load_model, trainable
+from radimpress.models.base import DEEP_POOL, ImpressionModel, load_model, trainable
 from radimpress.models.extractive import VERBATIM, extractive_candidates
 from radimpress.models.features import abnormal_mentions, is_normal_phrase, rouge_l_f, rouge_tokens
 from radimpress.models.options import ChoiceOptions
@@ -440,6 +440,9 @@ class HybridModel(ImpressionModel):
         # The choice already read every candidate's safety warnings; the drafting path's
         # safe selection then only needs a few alternatives.
         return 3
+
+    def ranked_depth(self, **decoding: Any) -> int:
+        return DEEP_POOL  # its whole pool: the reranker's top_k, extractive and stock candidates
 
     def generate(
         self, reports: Sequence[Report], num_candidates: int = 1, **decoding: Any

@@ -35,7 +35,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import GroupKFold
 from tqdm.auto import tqdm
 
-from radimpress.models.base import FittedModel, trainable
+from radimpress.models.base import DEEP_POOL, FittedModel, trainable
 from radimpress.models.features import (
     LATERALITY,
     abnormal_mentions,
@@ -749,6 +749,9 @@ class RerankModel(FittedModel):
 
     def candidate_pool(self, **decoding) -> int:
         return 5  # the scorer ranks every candidate anyway
+
+    def ranked_depth(self, **decoding) -> int:
+        return DEEP_POOL
 
     def generate(self, reports, num_candidates=1, **decoding):
         out = []
