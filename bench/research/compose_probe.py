@@ -28,7 +28,7 @@ from pathlib import Path
 from radimpress.evaluate.clinical import positive_findings, reference_groups
 from radimpress.evaluate.rouge import rouge_scores
 from radimpress.models.extractive import tidy
-from radimpress.models.impression_edit import abnormal_sentences
+from radimpress.models.features import abnormal_sentences
 from radimpress.records import read_reports
 from radimpress.safety.extractor import extract_many
 

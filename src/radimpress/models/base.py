@@ -171,6 +171,9 @@ class FittedModel(ImpressionModel):
     def options(self) -> Any:
         return self.recipe.settings  # type: ignore[attr-defined]
 
+    def ranked_depth(self, **decoding: Any) -> int:
+        return DEEP_POOL  # a ranked list (retrieved impressions, the reranker's scores)
+
     @abstractmethod
     def fit(
         self, train: Sequence[Report], validation: Sequence[Report] | None = None

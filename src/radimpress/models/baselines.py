@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from radimpress.models.base import DEEP_POOL, FittedModel, trainable
+from radimpress.models.base import FittedModel, trainable
 from radimpress.models.retrieval_index import NeighbourIndex
 
 if TYPE_CHECKING:
@@ -99,9 +99,6 @@ class RetrievalModel(FittedModel):
 
     def candidate_pool(self, **decoding) -> int:
         return max(3, self.consensus_k)
-
-    def ranked_depth(self, **decoding) -> int:
-        return DEEP_POOL
 
     def generate(self, reports, num_candidates=1, **decoding):
         if not reports:

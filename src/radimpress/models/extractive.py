@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import re
 
-from radimpress.models.features import is_normal_phrase
-from radimpress.models.impression_edit import abnormal_sentences
+from radimpress.models.features import abnormal_sentences, is_normal_phrase
 
 # Filler that findings carry and impressions drop.
 _LEADS = re.compile(

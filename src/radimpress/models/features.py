@@ -204,6 +204,24 @@ def abnormal_mentions(text: str, rare: bool = False) -> tuple[set[str], set[str]
     return positive, negated
 
 
+# Sentences end at a full stop only: what follows a semicolon qualifies the finding before it
+# ("Right PICC terminates in the right atrium; recommend withdrawal by 2 cm."), and cut there
+# the draft kept the malposition and lost what to do about it.
+_SENTENCE_END = re.compile(r"(?<=[.])\s+")
+MAX_SENTENCES = 4
+
+
+def abnormal_sentences(findings: str, rare: bool = False) -> list[str]:
+    """Findings sentences that assert (not negate) an abnormal observation, in order
+    (``rare``: the rare findings too, see RARE_STEMS)."""
+    out = []
+    for sent in _SENTENCE_END.split(findings):
+        sent = sent.strip()
+        if sent and abnormal_mentions(sent, rare)[0]:
+            out.append(sent if sent.endswith(".") else sent + ".")
+    return out[:MAX_SENTENCES]
+
+
 def is_normal_phrase(text: str) -> bool:
     """An impression that declares the study normal and asserts nothing abnormal."""
     low = text.lower()

@@ -437,8 +437,8 @@ class HybridModel(ImpressionModel):
     # -- drafting ----------------------------------------------------------------
 
     def candidate_pool(self, **decoding: Any) -> int:
-        # The choice already read every candidate's safety warnings; the drafting path's
-        # safe selection then only needs a few alternatives.
+        # The choice already read every candidate's safety warnings, so 3 are checked for
+        # every report; where all 3 are flagged, the drafter asks for the pool (`ranked_depth`).
         return 3
 
     def ranked_depth(self, **decoding: Any) -> int:

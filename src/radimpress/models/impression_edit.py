@@ -12,7 +12,6 @@ when the predicted gain clears a margin.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,23 +19,6 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from radimpress.models.features import ABNORMAL_STEMS, abnormal_mentions, rouge_tokens
-
-# Sentences end at a full stop only: what follows a semicolon qualifies the finding before it
-# ("Right PICC terminates in the right atrium; recommend withdrawal by 2 cm."), and cut there
-# the draft kept the malposition and lost what to do about it.
-_SENTENCE_END = re.compile(r"(?<=[.])\s+")
-MAX_SENTENCES = 4
-
-
-def abnormal_sentences(findings: str, rare: bool = False) -> list[str]:
-    """Findings sentences that assert (not negate) an abnormal observation, in order
-    (``rare``: the rare findings too, see features.RARE_STEMS)."""
-    out = []
-    for sent in _SENTENCE_END.split(findings):
-        sent = sent.strip()
-        if sent and abnormal_mentions(sent, rare)[0]:
-            out.append(sent if sent.endswith(".") else sent + ".")
-    return out[:MAX_SENTENCES]
 
 
 def edit_features(

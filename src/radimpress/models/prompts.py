@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radimpress.models.impression_edit import abnormal_sentences
+from radimpress.models.features import abnormal_sentences
 from radimpress.models.options import PromptOptions
 from radimpress.models.retrieval_index import NeighbourIndex
 from radimpress.records import InputError, Report

@@ -35,17 +35,17 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import GroupKFold
 from tqdm.auto import tqdm
 
-from radimpress.models.base import DEEP_POOL, FittedModel, trainable
+from radimpress.models.base import FittedModel, trainable
 from radimpress.models.features import (
     LATERALITY,
     abnormal_mentions,
+    abnormal_sentences,
     is_normal_phrase,
     rouge_l_f,
     rouge_tokens,
 )
 from radimpress.models.impression_edit import (
     PrefixEditor,
-    abnormal_sentences,
     edit_features,
     edited,
 )
@@ -749,9 +749,6 @@ class RerankModel(FittedModel):
 
     def candidate_pool(self, **decoding) -> int:
         return 5  # the scorer ranks every candidate anyway
-
-    def ranked_depth(self, **decoding) -> int:
-        return DEEP_POOL
 
     def generate(self, reports, num_candidates=1, **decoding):
         out = []
