@@ -237,8 +237,9 @@ def _contradiction(m: Mention, message: str, findings_spans: list[dict[str, Any]
 
 
 def _asserted_hedge(m: Mention) -> bool:
-    """'Probable pneumonia', 'likely effusion': the radiologist's reading, so findings that
-    deny it are contradicted as by an unhedged mention.
+    """'Probable pneumonia', 'likely effusion': the radiologist's reading, so every check
+    treats it as reported: findings that deny it contradict it, a normal sentence beside it
+    contradicts it, and a normal impression must not leave it out of the findings.
 
     A copied impression often hedges: "Probable right lower lobe pneumonia." over findings
     of a resolved consolidation and clear lungs passed every check. Weak hedges ('may
@@ -668,7 +669,7 @@ def _must_be_named(f: Mention, acute_only: bool, findings: str = "") -> bool:
     """
     if f.generic or f.polarity == "absent":
         return False
-    if f.polarity == "uncertain" and not _STRONG_HEDGE.search(_words_before(f, 6)):
+    if f.polarity == "uncertain" and not _asserted_hedge(f):
         return False  # "may represent", "cannot exclude": the radiologist's call to leave out
     if not _named_by_a_normal_impression(f, acute_only):
         return False
