@@ -117,19 +117,15 @@ def test_killed_run_resumes_without_losing_or_repeating_a_draft(cluster, archive
     assert third.returncode == 0 and "drafted 0 reports" in third.stdout, third.stdout[-2000:]
 
 
-def test_shards_are_named_by_their_ids_and_parquet_reads_back(tmp_path):
-    """A retried write replaces its shard; a Parquet shard holds the same rows as JSONL."""
+@pytest.mark.parametrize("with_candidates", [True, False])
+def test_shards_are_named_by_their_ids_and_parquet_reads_back(tmp_path, with_candidates):
+    """A retried write replaces its shard; a Parquet shard holds the same rows as JSONL,
+    with every candidate's warnings when candidates were asked for, and without them when not."""
     flag = {"type": "omitted_critical", "severity": "high", "candidate": 1}
-    rows = [
-        {
-            "id": f"r{i}",
-            "prediction": f"p{i}",
-            "warnings": [],
-            "candidates": [f"p{i}", f"q{i}"],
-            "candidate_warnings": [[], [flag]],
-        }
-        for i in range(3)
-    ]
+    rows = [{"id": f"r{i}", "prediction": f"p{i}", "warnings": []} for i in range(3)]
+    if with_candidates:
+        for r in rows:
+            r.update(candidates=[r["prediction"], "q"], candidate_warnings=[[], [flag]])
     block = pa.table(
         {
             "id": [r["id"] for r in rows],

@@ -441,3 +441,20 @@ def test_every_candidate_written_carries_its_own_warnings(tmp_path):
     for ws in row["candidate_warnings"]:
         assert [w["type"] for w in ws] == ["omitted_critical"]
     assert row["warnings"] == row["candidate_warnings"][0]
+
+
+def test_retrieval_reaches_past_three_wrong_sided_neighbours_to_the_right_one():
+    """A real ranked list: the 3 nearest impressions name the wrong side, the 4th is safe."""
+    query = "Small left apical pneumothorax."
+    train = [
+        Report("a", query, "Right pneumothorax."),
+        Report("b", query + " ", "Small right pneumothorax."),
+        Report("c", query + " Heart normal.", "Tiny right apical pneumothorax."),
+        Report("d", "Left pneumothorax.", "Small left pneumothorax."),
+        Report("e", "Lungs clear.", "No acute disease."),
+    ]
+    model = RetrievalModel()
+    model.fit(train)
+    assert model.generate([Report("q", query)], 4)[0][3] == "Small left pneumothorax."
+    (result,) = Drafter(model).draft([Report("q", query)])
+    assert result.impression == "Small left pneumothorax."
