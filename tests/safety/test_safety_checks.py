@@ -181,6 +181,36 @@ def test_laterality_mismatch_fires_and_not_for_a_subset():
     ]
 
 
+@pytest.mark.parametrize(
+    "findings, impression, flagged",
+    [
+        # a neighbour's impression with the worse side flipped (drafted by the hybrid)
+        (
+            "Bilateral layering pleural effusions with adjacent atelectasis, right greater than left.",
+            "Small bilateral pleural effusions, left greater than right.",
+            True,
+        ),
+        ("Bilateral pleural effusions, R>L.", "Bilateral effusions, greater on the left.", True),
+        (
+            "Bilateral pleural effusions, right greater than left.",
+            "Bilateral effusions, predominantly right-sided.",
+            False,
+        ),
+        # the findings do not say which side is worse: nothing to compare against
+        ("Bilateral pleural effusions.", "Bilateral effusions, greater on the left.", False),
+        # one sentence, two findings, each worse on another side: no side for either
+        (
+            "Bilateral effusions, left greater than right, and opacities, right greater than left.",
+            "Bilateral effusions, right greater than left.",
+            False,
+        ),
+    ],
+)
+def test_laterality_mismatch_reads_which_side_is_worse(findings, impression, flagged):
+    assert (types(findings, impression) == ["laterality_mismatch"]) is flagged
+    assert flagged or types(findings, impression) == []
+
+
 def test_omitted_critical_fires_and_respects_the_list():
     assert types(FINDINGS, "No acute cardiopulmonary abnormality.") == ["omitted_critical"]
     # a small stable effusion is not on the critical list: an impression about something else

@@ -573,6 +573,39 @@ def check_laterality(x: CheckInput) -> list[SafetyWarning]:
                     [m.span()],
                 )
             )
+    # which side is worse: a neighbour's "effusions, left greater than right" copied over
+    # findings of "effusions, right greater than left" names both sides, so the sides
+    # above agree; the dominant side is what differs
+    for m in x.i_all or x.i_mentions:
+        dominant = _dominant_side(m.sentence) if m.laterality == "bilateral" else None
+        if dominant is None or m.polarity == "absent" or m.observation in V.NO_LATERALITY:
+            continue
+        if any(a < m.end and m.start < b for a, b in flagged):
+            continue
+        stated = [
+            f
+            for f in x.f_all or x.f_mentions
+            if f.observation == m.observation
+            and f.polarity != "absent"
+            and f.laterality == "bilateral"
+            and _dominant_side(f.sentence)
+        ]
+        if not stated or any(_dominant_side(f.sentence) == dominant for f in stated):
+            continue
+        other = _dominant_side(stated[0].sentence)
+        flagged.append((m.start, m.end))
+        out.append(
+            SafetyWarning(
+                "laterality_mismatch",
+                "high",
+                m.observation,
+                f"impression has {m.observation.lower()} {dominant} greater than "
+                f"{'left' if dominant == 'right' else 'right'} ('{m.sentence.strip()}') but the "
+                f"findings say {other} greater than {'left' if other == 'right' else 'right'}",
+                [f.span() for f in stated],
+                [m.span()],
+            )
+        )
     # sides of anatomical sites, whatever the finding: "left hemidiaphragm" in the
     # impression where the findings only ever name the right one
     f_sites = _site_sides(x.findings)
@@ -637,6 +670,21 @@ def check_laterality(x: CheckInput) -> list[SafetyWarning]:
             )
         )
     return out
+
+
+_DOMINANT = re.compile(V.DOMINANT_SIDE, re.I)
+
+
+def _dominant_side(sentence: str) -> str | None:
+    """The side a sentence calls worse ("right greater than left"), or None when it names
+    none or its phrases disagree (two findings, each worse on another side)."""
+    sides = {
+        {"l": "left", "r": "right"}.get(side.lower(), side.lower())
+        for m in _DOMINANT.finditer(sentence)
+        for side in m.groups()
+        if side
+    }
+    return next(iter(sides)) if len(sides) == 1 else None
 
 
 def _covering(observation: str) -> set[str]:

@@ -664,6 +664,17 @@ BILATERAL = (
     r"\b(?:bilateral(?:ly)?|both (?:lungs?|sides|hemithoraces|bases|apices|lower lobes|upper lobes)|bibasilar|bibasal|"
     r"bi-?basilar|bi-?apical|b/l|left and right|right and left|lung bases|bases|apices|bilaterally)\b"
 )
+# Which side of a bilateral finding is worse: "effusions, right greater than left",
+# "R>L", "greater on the left", "predominantly right-sided". The side is the group that
+# matches; a sentence whose phrases disagree names no side.
+DOMINANT_SIDE = (
+    r"\b(left|right|[lr])(?:[- ]sided)?\s*(?:(?:slightly|somewhat|much|significantly|far)\s+)?"
+    r"(?:greater|larger|worse|more(?: so)?|>)\s*(?:than\s+)?(?:the\s+)?(?:left|right|[lr])\b"
+    r"|\b(?:greater|larger|worse|more (?:pronounced|prominent|marked|extensive)|most (?:pronounced|prominent|marked|extensive))"
+    r"\s+(?:on|at|in)\s+the\s+(left|right)\b"
+    r"|\b(?:predominantly|mainly|primarily|chiefly)\s+(?:on the\s+)?(left|right)(?:[- ]sided)?\b"
+    r"|\b(left|right)[- ]sided predominance\b"
+)
 # "right atrium" places a catheter tip; it is not the side of a finding.
 NOT_A_SIDE = (
     r"\b(?:right|left) (?:atri(?:um|al)|ventric(?:le|ular)|heart(?: border)?|mainstem|main ?stem|main bronchus|"
