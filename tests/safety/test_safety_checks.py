@@ -238,6 +238,27 @@ def test_unsupported_finding():
     assert types("New right lower lobe consolidation.", "Right lower lobe pneumonia.") == []
 
 
+@pytest.mark.parametrize(
+    "impression",
+    [
+        "Elevated right hemidiaphragm.",
+        "Left atrial enlargement.",
+        "Enlarged pulmonary arteries.",
+        "Bibasilar bronchiectasis.",
+        "Calcified right upper lobe granuloma.",
+    ],
+)
+def test_unsupported_finding_reads_the_wider_vocabulary(impression):
+    # another report's finding copied over findings that never name it: high, so safe
+    # selection passes over it
+    (w,) = check("Heart size is normal. Lungs are clear. No effusion.", impression)
+    assert (w.type, w.severity) == ("unsupported_finding", "high")
+    # descriptive extras an impression adds from the image are not checked
+    assert (
+        types("Lungs are clear.", "Small hiatal hernia. Degenerative changes of the spine.") == []
+    )
+
+
 def test_old_fracture_is_not_denied_by_no_acute_fracture():
     assert types("Old healed right rib fractures. Lungs clear.", "No acute fracture.") == []
 
