@@ -435,6 +435,7 @@ def section_body(summary: dict, notes: str) -> str:
         ]
         targets = {
             "side_swap": "≥ 0.95",
+            "lobe_swap": "—",
             "critical_omitted": "≥ 0.95",
             "negation_flip": "≥ 0.9",
             "denied_added": "≥ 0.9",
@@ -442,6 +443,7 @@ def section_body(summary: dict, notes: str) -> str:
         }
         names = {
             "side_swap": "left/right swapped (findings name only the impression's side)",
+            "lobe_swap": "upper/lower lobe swapped (findings name the impression's lobes, not the swapped ones)",
             "critical_omitted": "impression replaced by a stock normal sentence (findings state a critical finding)",
             "negation_flip": "a positive impression sentence negated (findings state it)",
             "denied_added": "a finding the findings deny added to the impression",
@@ -449,6 +451,8 @@ def section_body(summary: dict, notes: str) -> str:
         }
         for kind, name in names.items():
             caught = "contradiction" if kind != "side_swap" else "laterality_mismatch"
+            if kind == "lobe_swap":
+                caught = "location_mismatch"
             if kind == "critical_omitted":
                 caught = "omitted_critical or contradiction"
             t, h = o["probe"]["tune"][kind], o["probe"]["heldout"][kind]

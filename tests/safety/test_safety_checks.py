@@ -211,6 +211,31 @@ def test_laterality_mismatch_reads_which_side_is_worse(findings, impression, fla
     assert flagged or types(findings, impression) == []
 
 
+@pytest.mark.parametrize(
+    "findings, impression, flagged",
+    [
+        # a neighbour's impression copied over nodules in another lobe (drafted by the hybrid)
+        (
+            "Multiple pulmonary nodules, the largest measuring 12 mm in the right lower lobe.",
+            "Right upper lobe lung nodules.",
+            True,
+        ),
+        ("Opacity over the lingula.", "Left lower lobe nodule.", True),
+        ("Consolidation in the right upper lobe.", "Right upper lobe pneumonia.", False),
+        # the lingula is part of the left upper lobe
+        ("Opacity in the lingula.", "Left upper lobe pneumonia.", False),
+        ("Opacity in the left upper lobe.", "Lingular pneumonia.", False),
+        # findings that place it loosely are never compared
+        ("Patchy opacity at the right base.", "Right lower lobe pneumonia.", False),
+        ("Right lung opacity. Right upper lobe nodule.", "Right lower lobe pneumonia.", False),
+        # another side's lobe is the side checks' business
+        ("Left lower lobe consolidation.", "Right lower lobe pneumonia.", False),
+    ],
+)
+def test_location_mismatch_compares_lobes_of_one_side(findings, impression, flagged):
+    assert ("location_mismatch" in types(findings, impression)) is flagged
+
+
 def test_omitted_critical_fires_and_respects_the_list():
     assert types(FINDINGS, "No acute cardiopulmonary abnormality.") == ["omitted_critical"]
     # a small stable effusion is not on the critical list: an impression about something else

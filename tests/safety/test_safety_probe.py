@@ -11,6 +11,7 @@ from radimpress.safety.probe import (
     build_cases,
     critical_headings,
     flip_sides,
+    lobe_swapped,
     negate_sentence,
     score,
     sentences,
@@ -79,6 +80,27 @@ def test_build_cases_makes_each_kind_where_the_report_allows():
     added = cases[("2", "denied_added")].impression
     assert added.endswith("Small right pneumothorax.")
     assert ("2", "side_swap") not in cases and ("2", "critical_omitted") not in cases
+
+
+@pytest.mark.parametrize(
+    "impression, findings, swapped",
+    [
+        (
+            "Right upper lobe pneumonia.",
+            "Right upper lobe consolidation.",
+            "Right lower lobe pneumonia.",
+        ),
+        ("left Lower lobe nodule.", "Nodule in the left lower lobe.", "left Upper lobe nodule."),
+        # the swapped lobe is in the findings too: no error the findings could show
+        ("Right upper lobe pneumonia.", "Right upper and right lower lobe opacities.", None),
+        ("Right upper lobe pneumonia.", "Right upper lobe and right lower lobe opacity.", None),
+        # the impression's lobe is not in the findings: nothing to swap against
+        ("Right upper lobe pneumonia.", "Right apical opacity.", None),
+        ("Right middle lobe pneumonia.", "Right middle lobe opacity.", None),
+    ],
+)
+def test_lobe_swap_only_where_the_findings_can_show_it(impression, findings, swapped):
+    assert lobe_swapped(impression, findings) == swapped
 
 
 def test_score_counts_only_cases_that_were_run():

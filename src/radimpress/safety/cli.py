@@ -234,8 +234,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--checks",
         default=None,
-        help="comma-separated checks to run (default all: contradiction, laterality_mismatch, "
-        "omitted_critical, unsupported_finding, missing_follow_up, measurement_mismatch)",
+        help="comma-separated checks to run (default all: contradiction, self_contradiction, "
+        "laterality_mismatch, location_mismatch, omitted_critical, unsupported_finding, "
+        "missing_follow_up, measurement_mismatch)",
     )
     p.add_argument(
         "--critical",

@@ -2,7 +2,7 @@
 
 A labelled set written by the rule author shares the author's blind spots; the
 probe instead takes real impressions and makes the mistakes a draft model makes:
-a side swapped, the impression replaced by a stock normal sentence although the
+a side swapped, a lobe swapped, the impression replaced by a stock normal sentence although the
 findings carry a critical finding, a positive finding negated, and a finding
 added that the findings deny. Which reports qualify is decided with plain word
 lists and the report's own MeSH index terms, never with the checker's extractor,
@@ -20,10 +20,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 SPLITS = ("tune", "heldout")
-KINDS = ("side_swap", "critical_omitted", "negation_flip", "denied_added")
+KINDS = ("side_swap", "lobe_swap", "critical_omitted", "negation_flip", "denied_added")
 # which warning types count as catching each kind of error
 CAUGHT_BY: dict[str, frozenset[str]] = {
     "side_swap": frozenset({"laterality_mismatch"}),
+    "lobe_swap": frozenset({"location_mismatch"}),
     "critical_omitted": frozenset({"omitted_critical", "contradiction"}),
     "negation_flip": frozenset({"contradiction"}),
     "denied_added": frozenset({"contradiction"}),
@@ -60,6 +61,27 @@ def flip_sides(text: str) -> str:
 
 def sides_in(text: str) -> set[str]:
     return {m.lower() for m in _SIDE.findall(text)}
+
+
+_LOBE = re.compile(r"\b(left|right)\s+(upper|lower)(\s+lobes?)\b", re.I)
+
+
+def lobe_swapped(impression: str, findings: str) -> str | None:
+    """The impression with its upper and lower lobes swapped, where that makes a lobe
+    error the findings can show: every lobe it names is named in the findings, and none
+    it swaps to is."""
+    named = {(s.lower(), z.lower()) for s, z, _ in _LOBE.findall(findings)}
+    lobes = {(s.lower(), z.lower()) for s, z, _ in _LOBE.findall(impression)}
+    swapped = {(s, "lower" if z == "upper" else "upper") for s, z in lobes}
+    if not lobes or not lobes <= named or swapped & named:
+        return None
+
+    def swap(m: re.Match) -> str:
+        z = m.group(2)
+        new = "lower" if z.lower() == "upper" else "upper"
+        return f"{m.group(1)} {new.capitalize() if z[0].isupper() else new}{m.group(3)}"
+
+    return _LOBE.sub(swap, impression)
 
 
 # --- critical findings, as the Open-i MeSH index names them ------------------------------
@@ -227,6 +249,10 @@ def build_cases(rows: Iterable[Mapping[str, str]]) -> list[ProbeCase]:
         imp_sides, f_sides = sides_in(imp), sides_in(findings)
         if len(imp_sides) == 1 and f_sides == imp_sides:
             add(("side_swap", flip_sides(imp), f"{next(iter(imp_sides))} -> swapped"))
+
+        lobe_error = lobe_swapped(imp, findings)
+        if lobe_error:
+            add(("lobe_swap", lobe_error, "upper <-> lower"))
 
         heads = critical_headings(r.get("MeSH", ""), findings)
         if heads:

@@ -889,6 +889,21 @@ IMPLIED_SIDE: list[tuple[str, str]] = [  # (also used as sites: "lingula" names 
 ]
 # A sentence that speaks of the finding before it: "This likely represents pneumonia."
 ANAPHORA = r"^\W*(?:\d[.)]\s*)?(?:this|these|it|they|which|findings?|the (?:finding|findings|appearance|opacity|opacities|abnormality)|appearance)\b"
+# Lobes, for the lobe an impression places a finding in ("right upper lobe", "RUL",
+# "lingula"); groups: side and lobe written out, the lingula, or the abbreviation.
+LOBE = r"\b(right|left)\s+(upper|middle|lower)\s+lobes?\b|\b(lingula)r?\b|\b([rl])([uml])l\b"
+# Findings placed by lobe, which the location check compares.
+LOBAR_OBSERVATIONS = frozenset(
+    {
+        "Lung Opacity",
+        "Consolidation",
+        "Pneumonia",
+        "Atelectasis",
+        "Lung Lesion",
+        "Granuloma",
+        "Scarring",
+    }
+)
 # Anatomy that does not exist: a side named with it is a side error in the text itself.
 IMPOSSIBLE_SIDE = (
     r"\bleft (?:middle lobe|minor fissure|azygos)\b|\bright (?:lingula(?:r)?|lingular segment)\b"
