@@ -9,6 +9,10 @@ such noise; words, negations, numbers and measurements are left alone.
 
 Decisions (documented so the numbers stay explainable):
 
+* Markup: HTML line breaks and block ends become line breaks, formatting tags
+  go, entities are decoded (``radimpress.formats.markup``): exports carry them,
+  and a model that learns ``<br>`` as a word writes it into drafts.
+
 * Whitespace: runs of spaces/tabs collapse to one space; a space before
   ``, . ; : ? !`` is removed. Newlines are kept only where a numbered item
   (``1.``, ``2)``) starts a line, so an impression's list layout survives while
@@ -33,6 +37,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 
+from radimpress.formats.markup import markup_to_text
 from radimpress.privacy.scrub import PHI_TYPES
 from radimpress.records import Report
 
@@ -167,7 +172,7 @@ def clean_text(
     if text is None:
         return None
     options = options or CleanOptions()
-    out, n_ph = normalise_placeholders(text, options.placeholder)
+    out, n_ph = normalise_placeholders(markup_to_text(text), options.placeholder)
     out = normalise_whitespace(out)
     out, n_punct = collapse_punctuation(out)
     n_num = 0

@@ -1,6 +1,6 @@
 """FHIR R4 DiagnosticReport in and out (fhir.resources, R4B models).
 
-Reading: findings come from ``presentedForm`` (text/plain, base64; when the
+Reading: findings come from ``presentedForm`` (text/plain or text/html, base64; when the
 text has section headers only its FINDINGS part is used) or, failing that,
 from the Observations the report's ``result`` points to (contained, or other
 entries of the same Bundle); the impression from ``conclusion``; the exam
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from radimpress.formats.json_safe import load_json, looks_like_json_lines, split_json_lines
+from radimpress.formats.markup import markup_to_text
 from radimpress.records import Report
 
 # DiagnosticReport.status (required binding, value set diagnostic-report-status):
@@ -180,7 +181,7 @@ def parse_diagnostic_report(obj: Any, root: str = "DiagnosticReport") -> Any:
 
 def _attachment_text(att: Any) -> str | None:
     ctype = (att.contentType or "").split(";")[0].strip().lower()
-    if ctype and ctype != "text/plain":
+    if ctype and ctype not in ("text/plain", "text/html"):
         return None
     if att.data is None:
         return None
@@ -192,9 +193,10 @@ def _attachment_text(att: Any) -> str | None:
             return None
     charset = re.search(r"charset=([\w-]+)", att.contentType or "")
     try:
-        return raw.decode(charset.group(1) if charset else "utf-8")
+        text = raw.decode(charset.group(1) if charset else "utf-8")
     except (UnicodeDecodeError, LookupError):
-        return raw.decode("latin-1")
+        text = raw.decode("latin-1")
+    return markup_to_text(text) if ctype == "text/html" else text
 
 
 def _observation_text(obs: Any) -> str:

@@ -30,7 +30,10 @@ kept line for line.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from radimpress.formats.markup import markup_to_text
 
 # Canonical sections Report has fields for, plus "technique" (kept in sections).
 CONTENT_SYNONYMS: dict[str, str] = {
@@ -324,6 +327,16 @@ def tidy_text(lines: list[str]) -> str:
     return "\n".join(out)
 
 
+def _without_markup(lines: list[str]) -> Iterator[str]:
+    """Lines with HTML line breaks split and formatting tags removed (exports carry them)."""
+    for raw in lines:
+        plain = markup_to_text(raw)
+        if plain is raw:
+            yield raw
+        else:
+            yield from plain.splitlines()
+
+
 def parse_sections(lines: list[str]) -> ParsedReport:
     """Parse the lines of ONE report into sections."""
     result = ParsedReport()
@@ -339,7 +352,7 @@ def parse_sections(lines: list[str]) -> ParsedReport:
         order.append((name, buf))
 
     order.append(("preamble", buf))
-    for raw in lines:
+    for raw in _without_markup(lines):
         for piece in split_inline_headers(raw):
             line = classify(piece)
             if line.kind == "blank" or line.kind == "text":
