@@ -205,3 +205,39 @@ def test_capitalised_subheadings_stay_in_impression_but_signature_blocks_do_not(
     )
     assert secs["impression"] == "RIGHT LOWER LOBE: pneumonia."
     assert secs["reporting radiologist"] == "XXXX"
+
+
+@pytest.mark.parametrize(
+    ("opening", "exam"),
+    [
+        ("CT CHEST WITHOUT CONTRAST\n\n", "CT CHEST WITHOUT CONTRAST"),
+        ("XR Chest 2 views\n", "XR Chest 2 views"),
+        # a sentence, two lines, or no modality or chest word: not an exam title
+        ("The patient is a 60-year-old smoker.\n", None),
+        ("Seen in clinic today.\nCT CHEST\n", None),
+        # a title wrapped over two lines is one line
+        ("CT CHEST\nWITH CONTRAST\n", "CT CHEST WITH CONTRAST"),
+        ("Dr Smith, Radiology\n", None),
+    ],
+)
+def test_an_untitled_opening_line_is_the_exam(tmp_path, opening, exam):
+    # without it a CT report is read as a radiograph, and its nodule gets "CT for
+    # characterisation" instead of the Fleischner table's answer
+    p = _write(tmp_path, "r.txt", opening + "FINDINGS: 7 mm solid nodule.\nIMPRESSION: Nodule.\n")
+    (r,) = ingest_paths([p]).reports
+    assert r.exam == exam
+    assert ("preamble" in r.sections) is (exam is None)
+
+
+def test_a_ct_report_titled_only_by_its_first_line_gets_the_fleischner_answer(tmp_path):
+    from radimpress.safety import recommend
+
+    p = _write(
+        tmp_path,
+        "ct.txt",
+        "CT CHEST WITHOUT CONTRAST\nHISTORY: Former smoker.\n"
+        "FINDINGS: There is a 7 mm solid nodule in the right upper lobe.\nIMPRESSION: Nodule.\n",
+    )
+    (r,) = ingest_paths([p]).reports
+    (rec,) = recommend(r.findings, r.impression, r.exam, r.indication)
+    assert rec.rule_id == "fleischner-2017/solid/single/6-8/high"

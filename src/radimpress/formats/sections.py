@@ -331,7 +331,7 @@ def _without_markup(lines: list[str]) -> Iterator[str]:
     """Lines with HTML line breaks split and formatting tags removed (exports carry them)."""
     for raw in lines:
         plain = markup_to_text(raw)
-        if plain is raw:
+        if plain == raw:
             yield raw
         else:
             yield from plain.splitlines()
@@ -408,6 +408,29 @@ def split_narrative(
     if leading_text_is_findings and not sections.get("findings") and sections.get("preamble"):
         sections["findings"] = sections.pop("preamble")
     return sections
+
+
+_EXAM_WORDS = re.compile(
+    r"\b(?:ct|cta|hrct|mri?|mra|xr|x-?ray|cxr|radiograph\w*|chest|thorax|thoracic|lungs?|"
+    r"pa|ap|portable|lateral|views?|ultrasound|us|pet(?:/ct)?|angiogra\w*|contrast)\b",
+    re.I,
+)
+
+
+def exam_title(preamble: str | None) -> str | None:
+    """The exam, when the report opens with it as an untitled line ("CT CHEST WITHOUT
+    CONTRAST", "XR Chest 2 views") and has no EXAM header.
+
+    Without it a CT report is read as a radiograph, and a nodule on it is given "CT for
+    characterisation" instead of the Fleischner table's answer. One line of at most 10
+    words, naming a modality or the chest, and not a sentence (no full stop at its end).
+    """
+    if not preamble or "\n" in preamble.strip():
+        return None
+    line = preamble.strip()
+    if len(line.split()) > 10 or line.endswith(".") or not _EXAM_WORDS.search(line):
+        return None
+    return line
 
 
 def is_report_start(line: Line) -> bool:

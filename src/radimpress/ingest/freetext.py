@@ -21,7 +21,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from radimpress.formats.sections import classify, is_report_start, parse_sections, tidy_text
+from radimpress.formats.sections import (
+    classify,
+    exam_title,
+    is_report_start,
+    parse_sections,
+    tidy_text,
+)
 from radimpress.ingest.decoding import excerpt, read_decoded
 from radimpress.ingest.options import IngestOptions
 from radimpress.ingest.sources import Source
@@ -133,12 +139,15 @@ def build_report(
     if not findings.strip():
         return Reject(label, where, "empty findings", excerpt(raw_text))
     impression = sections.pop("impression", None) or None
+    exam = sections.pop("exam", None) or exam_title(sections.get("preamble"))
+    if exam and exam == sections.get("preamble"):
+        del sections["preamble"]
     return Report(
         id=parsed.ids.get("id") or default_id,
         findings=findings,
         impression=impression,
         source=source,
-        exam=sections.pop("exam", None) or None,
+        exam=exam or None,
         indication=sections.pop("indication", None) or None,
         comparison=sections.pop("comparison", None) or None,
         patient_id=parsed.ids.get("patient_id"),
