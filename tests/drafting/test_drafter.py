@@ -9,6 +9,7 @@ import pytest
 from radimpress.cli import main
 from radimpress.dataset import DatasetOptions, build_dataset
 from radimpress.drafting import Drafter, DraftOptions, InvalidRequest
+from radimpress.drafting.communication import clean_candidates, without_communication
 from radimpress.models.baselines import ConstantModel, RetrievalModel
 from radimpress.records import Report, read_jsonl, write_jsonl
 from support import tiny_recipe, train_tiny
@@ -458,3 +459,51 @@ def test_retrieval_reaches_past_three_wrong_sided_neighbours_to_the_right_one():
     assert model.generate([Report("q", query)], 4)[0][3] == "Small left pneumothorax."
     (result,) = Drafter(model).draft([Report("q", query)])
     assert result.impression == "Small left pneumothorax."
+
+
+# --- a draft never claims that a result was communicated: nobody made that call ---
+
+
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        # Open-i impressions a retrieval model copies
+        (
+            "XXXX extensive bilateral interstitial opacities. Result notification XXXX Primordial.",
+            "XXXX extensive bilateral interstitial opacities.",
+        ),
+        (
+            "1. Left upper lobe mass. 2. Dr. XXXX was notified at XXXX p.m. by telephone.",
+            "1. Left upper lobe mass.",
+        ),
+        ("Recommend chest CT. Findings discussed with Dr. XXXX.", "Recommend chest CT."),
+        ("Nodule. XXXX level Veriphy message sent.", "Nodule."),
+        # advice and measurements stay
+        (
+            "Nodule 1.5 cm. Recommend CT. Correlate clinically.",
+            "Nodule 1.5 cm. Recommend CT. Correlate clinically.",
+        ),
+        (
+            "Critical narrowing of the left mainstem bronchus.",
+            "Critical narrowing of the left mainstem bronchus.",
+        ),
+    ],
+)
+def test_without_communication(text, kept):
+    assert without_communication(text) == kept
+
+
+def test_candidates_left_empty_or_the_same_are_dropped():
+    assert clean_candidates(
+        [
+            "Critical result notification documented through Primordial.",
+            "No acute disease.",
+            "No acute disease. Veriphy sent.",
+        ]
+    ) == ["No acute disease."]
+
+
+def test_every_drafting_path_takes_the_call_out_of_the_draft():
+    model = Recorder(["Left pneumothorax. The ordering physician was notified at XXXX."])
+    (draft,) = Drafter(model).draft([Report("q", "Small left pneumothorax.")], DraftOptions())
+    assert draft.impression == "Left pneumothorax."

@@ -19,6 +19,7 @@ from typing import Any
 
 from radimpress.dataset.clean import CleanOptions, clean_report
 from radimpress.drafting.checks import Checked, CheckItem, check_items
+from radimpress.drafting.communication import clean_candidates
 from radimpress.drafting.errors import FieldProblem, InvalidRequest
 from radimpress.drafting.result import CHECK_FAILED, DraftResult, DraftWarning, ModelInfo
 from radimpress.models.base import ImpressionModel, load_model, read_manifest
@@ -170,11 +171,16 @@ class Drafter:
         """The model step: ``options.num_candidates`` per report, best first (runs in the
         server's model thread; `asked` says how many the first call takes).
 
-        With ``recommend``, the follow-up the guideline tables give for the findings
+        Sentences that report a communication of results ("Dr. XXXX was notified ...")
+        are taken out of every candidate (`communication`): a draft cannot have made the
+        call. With ``recommend``, the follow-up the guideline tables give for the findings
         (radimpress.safety.followup) is appended to each candidate here, before the
         checks, so a draft is checked as the reviewer will read it.
         """
-        candidates = self.model.generate(reports, options.num_candidates, **options.decoding())
+        candidates = [
+            clean_candidates(cands)
+            for cands in self.model.generate(reports, options.num_candidates, **options.decoding())
+        ]
         if not self.recommend:
             return candidates
         return [
