@@ -515,10 +515,13 @@ def check_self_contradiction(x: CheckInput) -> list[SafetyWarning]:
             # heart failure as edema too, and Open-i's radiologists write "mild vascular
             # prominence" beside "no evidence of acute disease"
             continue
-        if acute_only and (
-            m.change in ("stable", "persistent", "improved", "resolved")
-            or _CHRONIC_WORDS.search(f"{_words_before(m, 4)} {m.text}")
-        ):
+        if m.observation in V.STABLE_NOT_EXCUSED:  # only old or resolved excuses these
+            excused = m.change == "resolved"
+            chronic = _CHRONIC_ONLY
+        else:
+            excused = m.change in ("stable", "persistent", "improved", "resolved")
+            chronic = _CHRONIC_WORDS
+        if acute_only and (excused or chronic.search(f"{_words_before(m, 4)} {m.text}")):
             continue
         out.append(
             SafetyWarning(

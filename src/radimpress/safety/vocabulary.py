@@ -476,6 +476,11 @@ ACUTE_NOT_NORMAL = frozenset(
         "Pneumomediastinum",
     }
 )
+# ... of which "stable" or "unchanged" does not excuse these beside "no acute ...": air in
+# the pleural space, the peritoneum or the mediastinum is managed until it is gone ("Small
+# left apical pneumothorax, unchanged. ... No acute cardiopulmonary abnormality." was drafted
+# after a lobectomy), as the omission check already holds for a normal impression.
+STABLE_NOT_EXCUSED = frozenset({"Pneumothorax", "Pneumoperitoneum", "Pneumomediastinum"})
 
 # ConText modifiers (literal, category, direction, regex or None, max_scope in tokens or None).
 _NOT_SEEN = r"(?:seen|identified|visualized|visible|evident|present|demonstrated|appreciated|detected|apparent|noted)"
