@@ -143,13 +143,15 @@ def test_a_greedy_model_drafts_the_safe_pool_only_for_reports_whose_draft_is_uns
     Drafter(model).draft(reports, DraftOptions(num_candidates=3))
     Drafter(model, safe_select=False).draft(reports)
     assert model.calls == [(["a", "b"], 3), (["a", "b"], 1)]
-    # a report whose every candidate is unsafe is not drafted again when the pool was asked for
+    # a report whose every candidate is unsafe is not drafted again when the pool was asked
+    # for; its findings' own sentence comes first, the model's candidates after it
     model.by_findings[right] = ["Small left pneumothorax.", "Left pneumothorax."]
     model.calls.clear()
     (unsafe, _) = Drafter(model).draft(reports, DraftOptions(num_candidates=3))
     assert model.calls == [(["a", "b"], 3)]
-    assert unsafe.impression == "Small left pneumothorax."
-    assert all(any(w.severity == "high" for w in unsafe.warnings_for(i)) for i in (0, 1))
+    assert unsafe.candidates == [right, "Small left pneumothorax.", "Left pneumothorax."]
+    assert [w.type for w in unsafe.warnings_for(0)] == ["drafted_from_findings"]
+    assert all(any(w.severity == "high" for w in unsafe.warnings_for(i)) for i in (1, 2))
 
 
 class Ranked(Greedy):
@@ -437,10 +439,12 @@ def test_every_candidate_written_carries_its_own_warnings(tmp_path):
     args = ["generate", "--model", str(tmp_path / "m"), "--input", str(tmp_path / "in.jsonl")]
     assert main([*args, "--output", str(out), "--num-candidates", "2"]) == 0
     (row,) = [r for _, r in read_jsonl(out)]
-    assert len(row["candidates"]) == 2
-    assert len(row["candidate_warnings"]) == 2
-    for ws in row["candidate_warnings"]:
-        assert [w["type"] for w in ws] == ["omitted_critical"]
+    # both retrieved impressions leave out the free air: the findings' own sentence is the
+    # draft (safe selection's last resort), and the alternative says what it leaves out
+    assert row["candidates"][0] == "Free air under the right hemidiaphragm."
+    assert len(row["candidate_warnings"]) == len(row["candidates"]) == 2
+    assert [w["type"] for w in row["candidate_warnings"][0]] == ["drafted_from_findings"]
+    assert [w["type"] for w in row["candidate_warnings"][1]] == ["omitted_critical"]
     assert row["warnings"] == row["candidate_warnings"][0]
 
 
@@ -506,4 +510,34 @@ def test_candidates_left_empty_or_the_same_are_dropped():
 def test_every_drafting_path_takes_the_call_out_of_the_draft():
     model = Recorder(["Left pneumothorax. The ordering physician was notified at XXXX."])
     (draft,) = Drafter(model).draft([Report("q", "Small left pneumothorax.")], DraftOptions())
+    assert draft.impression == "Left pneumothorax."
+
+
+# --- the last resort of safe selection: the findings' own sentences ---
+
+
+def test_when_every_candidate_is_unsafe_the_findings_own_sentences_are_the_draft():
+    # every beam of the fine-tuned Gemma said this over findings of free air
+    model = Recorder(["No acute radiographic cardiopulmonary process.", "Normal chest."])
+    findings = "Free air under the right hemidiaphragm. Lungs clear. No effusion."
+    (draft,) = Drafter(model).draft([Report("q", findings)], DraftOptions(num_candidates=1))
+    assert draft.impression == "Free air under the right hemidiaphragm."
+    assert [(w.type, w.severity) for w in draft.warnings_for(0)] == [
+        ("drafted_from_findings", "low")
+    ]
+    # without safe selection the model's draft stands, with its warning
+    (kept,) = Drafter(model, safe_select=False).draft([Report("q", findings)])
+    assert kept.impression == "No acute radiographic cardiopulmonary process."
+    assert "omitted_critical" in [w.type for w in kept.warnings_for(0)]
+
+
+def test_no_fallback_where_a_candidate_is_safe_or_the_findings_have_nothing_to_offer():
+    model = Recorder(["Normal chest.", "Free air under the right hemidiaphragm."])
+    findings = "Free air under the right hemidiaphragm. Lungs clear."
+    (draft,) = Drafter(model).draft([Report("q", findings)], DraftOptions(num_candidates=2))
+    assert draft.impression == "Free air under the right hemidiaphragm."
+    assert "drafted_from_findings" not in [w.type for w in draft.warnings]
+    # a copied side error over findings with no abnormal sentence: nothing to fall back on
+    model = Recorder(["Left pneumothorax."])
+    (draft,) = Drafter(model).draft([Report("q", "Lungs clear. No pneumothorax.")])
     assert draft.impression == "Left pneumothorax."

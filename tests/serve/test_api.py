@@ -469,7 +469,10 @@ def test_safety_checks_in_their_own_process_flag_an_omitted_pneumothorax(tmp_pat
     with make_client(tmp_path, model=_FixedModel(), safety_process=True, safety_bulk_chars=0) as c:
         (pid,) = c.app.state.service.safety.pids()
         assert pid != os.getpid()
-        r = c.post("/v1/impressions", headers=AUTH, json={"findings": "Large right pneumothorax."})
+        # two candidates: the findings' own sentence (safe selection's last resort) first, and
+        # the model's draft, whose omission the checker process flags
+        two = {"findings": "Large right pneumothorax.", "num_candidates": 2}
+        r = c.post("/v1/impressions", headers=AUTH, json=two)
         assert r.status_code == 200
         assert "omitted_critical" in [w["type"] for w in r.json()["warnings"]]
         # The checker process dying is flagged on the draft, and the server keeps answering.
@@ -478,6 +481,6 @@ def test_safety_checks_in_their_own_process_flag_an_omitted_pneumothorax(tmp_pat
         assert r.status_code == 200
         assert [w["type"] for w in r.json()["warnings"]] == ["safety_check_failed"]
         # ... and a new checker process takes over for the next request.
-        r = c.post("/v1/impressions", headers=AUTH, json={"findings": "Large right pneumothorax."})
+        r = c.post("/v1/impressions", headers=AUTH, json=two)
         assert "omitted_critical" in [w["type"] for w in r.json()["warnings"]]
         assert c.app.state.service.safety.pids() != [pid]

@@ -27,7 +27,9 @@ def test_kill_9_of_the_server_leaves_no_safety_process(tmp_path):
         auth = {"Authorization": f"Bearer {ALICE}"}
         r = httpx.post(
             f"http://127.0.0.1:{port}/v1/impressions",
-            json={"findings": "Small right pneumothorax."},
+            # two candidates: the findings' own sentence (safe selection's last resort) and the
+            # model's draft, whose omission the checker process flags
+            json={"findings": "Small right pneumothorax.", "num_candidates": 2},
             headers=auth,
             timeout=60,
         )

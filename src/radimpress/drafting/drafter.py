@@ -21,8 +21,15 @@ from radimpress.dataset.clean import CleanOptions, clean_report
 from radimpress.drafting.checks import Checked, CheckItem, check_items
 from radimpress.drafting.communication import clean_candidates
 from radimpress.drafting.errors import FieldProblem, InvalidRequest
-from radimpress.drafting.result import CHECK_FAILED, DraftResult, DraftWarning, ModelInfo
+from radimpress.drafting.result import (
+    CHECK_FAILED,
+    DRAFTED_FROM_FINDINGS,
+    DraftResult,
+    DraftWarning,
+    ModelInfo,
+)
 from radimpress.models.base import ImpressionModel, load_model, read_manifest
+from radimpress.models.extractive import ALL, SINGLE, extractive_candidates
 from radimpress.records import Report
 from radimpress.safety import append_recommendations, recommend, safest
 from radimpress.safety.checks import blocking
@@ -74,6 +81,13 @@ def advance(steps: Steps, answer: Any) -> ModelCall | CheckCall | list[DraftResu
         return steps.send(answer)
     except StopIteration as done:
         return done.value
+
+
+def from_findings(findings: str) -> list[str]:
+    """The findings' abnormal sentences as impressions: all of them first, then each alone."""
+    built = extractive_candidates(findings, [])
+    whole = [text for text, how, _, _ in built if how == ALL]
+    return list(dict.fromkeys([*whole, *(text for text, how, _, _ in built if how == SINGLE)]))
 
 
 def with_follow_up(report: Report, draft: str) -> str:
@@ -248,6 +262,23 @@ class Drafter:
             return []
         return [k for k, per in enumerate(checked) if all(blocking(ws) for ws in per)]
 
+    def to_fall_back(self, reports: Sequence[Report], checked: Checked) -> list[int]:
+        """Reports whose every candidate, widened pool included, carries a high-severity
+        warning, and whose findings have abnormal sentences to offer instead.
+
+        The last resort of safe selection: the fine-tuned Gemma drafted "No acute
+        radiographic cardiopulmonary process." for findings of free air, and every beam
+        said the same. The findings' own sentences cannot carry another patient's finding
+        or side; the draft says where it came from (`DRAFTED_FROM_FINDINGS`).
+        """
+        if checked is None or not self.safe_select:
+            return []
+        return [
+            k
+            for k, per in enumerate(checked)
+            if all(blocking(ws) for ws in per) and from_findings(reports[k].findings)
+        ]
+
     def _check_items(
         self, reports: Sequence[Report], candidates: Sequence[Sequence[str]]
     ) -> list[CheckItem]:
@@ -268,7 +299,7 @@ class Drafter:
         checked = None
         if self.safety_checks:
             checked = yield CheckCall(self._check_items(prepared, candidates))
-        rows = self.to_widen(options, checked)
+        rows, rechecked = self.to_widen(options, checked), True
         if rows:
             some = [prepared[k] for k in rows]
             more = yield ModelCall(some, replace(options, num_candidates=self.second_pool(options)))
@@ -279,9 +310,26 @@ class Drafter:
             ]
             again = yield CheckCall(self._check_items(some, pools))
             # a failed re-check keeps the first drafts, whose warnings are known
+            rechecked = again is not None
             if checked is not None and again is not None:
                 for k, pool, per in zip(rows, pools, again, strict=True):
                     candidates[k], checked[k] = pool, per
+        # a failed re-check leaves no checker to trust with the findings' sentences
+        rows = self.to_fall_back(prepared, checked) if rechecked else []
+        if rows:
+            texts = [from_findings(prepared[k].findings) for k in rows]
+            if self.recommend:
+                texts = [
+                    [with_follow_up(prepared[k], t) for t in more]
+                    for k, more in zip(rows, texts, strict=True)
+                ]
+            again = yield CheckCall(self._check_items([prepared[k] for k in rows], texts))
+            if checked is not None and again is not None:
+                for k, more, per in zip(rows, texts, again, strict=True):
+                    if all(blocking(ws) for ws in per):
+                        continue  # the findings' sentences fail too: the model's order stands
+                    candidates[k] = [*candidates[k], *more]
+                    checked[k] = [*checked[k], *([*ws, DRAFTED_FROM_FINDINGS] for ws in per)]
         return self.assemble(prepared, candidates, checked, options)
 
     # -- the two ways of running them -------------------------------------

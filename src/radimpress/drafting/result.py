@@ -54,6 +54,14 @@ CHECK_FAILED = DraftWarning(
     candidate=0,
 )
 
+DRAFTED_FROM_FINDINGS = DraftWarning(
+    type="drafted_from_findings",
+    severity="low",
+    message="every candidate the model offered carried a high-severity warning; this draft is "
+    "the findings' own abnormal sentences",
+    candidate=0,
+)
+
 
 class ModelInfo(BaseModel):
     name: str
