@@ -262,9 +262,9 @@ class Drafter:
             return []
         return [k for k, per in enumerate(checked) if all(blocking(ws) for ws in per)]
 
-    def to_fall_back(self, reports: Sequence[Report], checked: Checked) -> list[int]:
-        """Reports whose every candidate, widened pool included, carries a high-severity
-        warning, and whose findings have abnormal sentences to offer instead.
+    def to_fall_back(self, reports: Sequence[Report], checked: Checked) -> dict[int, list[str]]:
+        """The findings' abnormal sentences (`from_findings`) of each report whose every
+        candidate, widened pool included, carries a high-severity warning.
 
         The last resort of safe selection: the fine-tuned Gemma drafted "No acute
         radiographic cardiopulmonary process." for findings of free air, and every beam
@@ -272,12 +272,13 @@ class Drafter:
         or side; the draft says where it came from (`DRAFTED_FROM_FINDINGS`).
         """
         if checked is None or not self.safe_select:
-            return []
-        return [
-            k
+            return {}
+        offers = {
+            k: from_findings(reports[k].findings)
             for k, per in enumerate(checked)
-            if all(blocking(ws) for ws in per) and from_findings(reports[k].findings)
-        ]
+            if all(blocking(ws) for ws in per)
+        }
+        return {k: texts for k, texts in offers.items() if texts}
 
     def _check_items(
         self, reports: Sequence[Report], candidates: Sequence[Sequence[str]]
@@ -315,14 +316,13 @@ class Drafter:
                 for k, pool, per in zip(rows, pools, again, strict=True):
                     candidates[k], checked[k] = pool, per
         # a failed re-check leaves no checker to trust with the findings' sentences
-        rows = self.to_fall_back(prepared, checked) if rechecked else []
-        if rows:
-            texts = [from_findings(prepared[k].findings) for k in rows]
-            if self.recommend:
-                texts = [
-                    [with_follow_up(prepared[k], t) for t in more]
-                    for k, more in zip(rows, texts, strict=True)
-                ]
+        offers = self.to_fall_back(prepared, checked) if rechecked else {}
+        if offers:
+            rows = list(offers)
+            texts = [
+                [with_follow_up(prepared[k], t) for t in offers[k]] if self.recommend else offers[k]
+                for k in rows
+            ]
             again = yield CheckCall(self._check_items([prepared[k] for k in rows], texts))
             if checked is not None and again is not None:
                 for k, more, per in zip(rows, texts, again, strict=True):
