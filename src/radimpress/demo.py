@@ -126,7 +126,9 @@ def _fit_and_generate(
     start = time.perf_counter()
     model = runner.run(model_dir)
     fit_s = time.perf_counter() - start
-    drafter = Drafter(model, cleaning=data.cleaning)
+    # each row scores its model's own drafts: the findings' sentences, safe selection's last
+    # resort, would stand in for the weak ones and hide what fine-tuning changed
+    drafter = Drafter(model, cleaning=data.cleaning, fallback=False)
     start = time.perf_counter()
     preds = [result.impression for result in drafter.draft(test)]
     gen_s = time.perf_counter() - start

@@ -525,10 +525,26 @@ def test_when_every_candidate_is_unsafe_the_findings_own_sentences_are_the_draft
     assert [(w.type, w.severity) for w in draft.warnings_for(0)] == [
         ("drafted_from_findings", "low")
     ]
-    # without safe selection the model's draft stands, with its warning
-    (kept,) = Drafter(model, safe_select=False).draft([Report("q", findings)])
-    assert kept.impression == "No acute radiographic cardiopulmonary process."
-    assert "omitted_critical" in [w.type for w in kept.warnings_for(0)]
+    # without safe selection, or without its last resort, the model's draft stands
+    for drafter in (Drafter(model, safe_select=False), Drafter(model, fallback=False)):
+        (kept,) = drafter.draft([Report("q", findings)])
+        assert kept.impression == "No acute radiographic cardiopulmonary process."
+        assert "omitted_critical" in [w.type for w in kept.warnings_for(0)]
+
+
+def test_every_front_door_can_turn_the_last_resort_off(tmp_path):
+    from radimpress.cli import build_parser
+    from radimpress.serve.cli import build_settings
+    from support import saved_model
+
+    def parse(*argv: str):
+        return build_parser(list(argv)).parse_args(list(argv))
+
+    io = ["--model", "m", "--input", "i", "--output", "o", "--no-fallback"]
+    assert parse("generate", *io).no_fallback and parse("batch", *io).no_fallback
+    serve = ["serve", "--model", str(saved_model(tmp_path / "model")), "--insecure-local"]
+    assert build_settings(parse(*serve, "--no-fallback")).fallback is False
+    assert build_settings(parse(*serve)).fallback is True
 
 
 def test_no_fallback_where_a_candidate_is_safe_or_the_findings_have_nothing_to_offer():

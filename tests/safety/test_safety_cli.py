@@ -85,10 +85,10 @@ def test_check_reports_reads_the_bare_text_generate_reads(tmp_path, capsys):
     note.write_text("Small left apical pneumothorax. Lungs otherwise clear. Heart size normal.\n")
     model = saved_model(tmp_path / "model")
     preds, out = tmp_path / "preds.jsonl", tmp_path / "checked.jsonl"
-    # the model's own draft, which leaves the pneumothorax out (safe selection would draft the
-    # findings' sentence instead)
+    # the model's own draft, which leaves the pneumothorax out (safe selection's last resort
+    # would draft the findings' sentence instead)
     args = ["generate", "--model", str(model), "--input", str(note), "--output", str(preds)]
-    assert main([*args, "--no-safe-select"]) == 0
+    assert main([*args, "--no-fallback"]) == 0
     code = main(["check", "--input", str(preds), "--reports", str(note), "--output", str(out)])
     assert code == 0, capsys.readouterr().err
     (row,) = map(json.loads, out.read_text().splitlines())

@@ -63,6 +63,7 @@ class BatchJob:
     backend: str = "auto"
     safety_checks: bool = True
     safe_select: bool = True
+    fallback: bool = True
     options: dict[str, Any] = field(default_factory=dict)  # DraftOptions fields
 
     @property
@@ -123,6 +124,7 @@ class DraftActor:
             backend=job.backend,
             safety_checks=job.safety_checks,
             safe_select=job.safe_select,
+            fallback=job.fallback,
         )
         self.drafter.model.progress = False
 

@@ -30,6 +30,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         backend=args.backend,
         safety_checks=not args.no_safety_checks,
         safe_select=not args.no_safe_select,
+        fallback=not args.no_fallback,
         options=options,
     )
     s = batch.run(job)

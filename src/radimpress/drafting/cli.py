@@ -57,6 +57,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         safety_checks=not args.no_safety_checks,
         safe_select=not args.no_safe_select,
         recommend=args.recommend,
+        fallback=not args.no_fallback,
     )
     options = draft_options(args)
     try:
@@ -119,6 +120,12 @@ def add_draft_flags(parser: argparse.ArgumentParser) -> None:
         "--no-safe-select",
         action="store_true",
         help="keep the model's order even when its first candidate has a high-severity warning",
+    )
+    parser.add_argument(
+        "--no-fallback",
+        action="store_true",
+        help="when every candidate has a high-severity warning, keep the model's first instead "
+        "of the findings' own sentences (to score the model's own drafts)",
     )
     parser.add_argument(
         "--no-safety-checks",

@@ -107,12 +107,15 @@ class Drafter:
         safety_checks: bool = True,
         safe_select: bool = True,
         recommend: bool = False,
+        fallback: bool = True,
     ) -> None:
         self.model = model
         self.cleaning = cleaning or CleanOptions()
         self.safety_checks = safety_checks
         self.safe_select = safe_select and safety_checks
         self.recommend = recommend
+        # safe selection's last resort: the findings' own sentences (`to_fall_back`)
+        self.fallback = fallback and self.safe_select
 
     @classmethod
     def from_model_dir(cls, model_dir: str | Path, backend: str = "auto", **kwargs: Any) -> Drafter:
@@ -271,7 +274,7 @@ class Drafter:
         said the same. The findings' own sentences cannot carry another patient's finding
         or side; the draft says where it came from (`DRAFTED_FROM_FINDINGS`).
         """
-        if checked is None or not self.safe_select:
+        if checked is None or not self.fallback:
             return {}
         offers = {
             k: from_findings(reports[k].findings)

@@ -67,6 +67,8 @@ def build_settings(args: argparse.Namespace) -> ServeSettings:
     settings.recommend = bool(getattr(args, "recommend", False))
     if getattr(args, "no_safe_select", False):
         settings.safe_select = False
+    if getattr(args, "no_fallback", False):
+        settings.fallback = False
     if getattr(args, "reviewer", None):
         settings.local_reviewer = args.reviewer
     if settings.mllp_port is not None and getattr(args, "workers", 1) > 1:
@@ -375,4 +377,10 @@ def _safety_flags(p: argparse.ArgumentParser) -> None:
         "--no-safe-select",
         action="store_true",
         help="keep the model's order even when its first candidate has a high-severity warning",
+    )
+    p.add_argument(
+        "--no-fallback",
+        action="store_true",
+        help="when every candidate has a high-severity warning, keep the model's first instead "
+        "of the findings' own sentences",
     )

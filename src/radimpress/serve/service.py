@@ -102,6 +102,7 @@ class DraftService:
                     safety_checks=s.safety_checks,
                     safe_select=s.safe_select,
                     recommend=s.recommend,
+                    fallback=s.fallback,
                 )
             else:
                 drafter = await asyncio.to_thread(
@@ -111,6 +112,7 @@ class DraftService:
                     safety_checks=s.safety_checks,
                     safe_select=s.safe_select,
                     recommend=s.recommend,
+                    fallback=s.fallback,
                 )
         except Exception as exc:  # noqa: BLE001 - report and stay up, /readyz says why
             self.load_error = f"{type(exc).__name__}: {exc}"

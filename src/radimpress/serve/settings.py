@@ -39,6 +39,8 @@ class ServeSettings:
     recommend: bool = False
     # Put the best-ranked candidate without a high-severity safety warning first.
     safe_select: bool = True
+    # ... and when every candidate has one, the findings' own sentences that pass.
+    fallback: bool = True
     # Run the safety checks in a separate process: the parser holds the GIL, so in a
     # thread it takes turns with the model instead of using another core.
     safety_process: bool = False
