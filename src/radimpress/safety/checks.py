@@ -566,50 +566,12 @@ def check_laterality(x: CheckInput) -> list[SafetyWarning]:
         if not m.sides <= covered:
             findings_side = "bilateral" if covered == {"left", "right"} else next(iter(covered))
             flagged.append((m.start, m.end))
-            out.append(
-                SafetyWarning(
-                    "laterality_mismatch",
-                    "high",
-                    m.observation,
-                    f"impression puts {m.observation.lower()} on the {m.laterality} side ('{m.text}') "
-                    f"but the findings say {findings_side}",
-                    [f.span() for f in related],
-                    [m.span()],
-                )
+            message = (
+                f"impression puts {m.observation.lower()} on the {m.laterality} side ('{m.text}') "
+                f"but the findings say {findings_side}"
             )
-    # which side is worse: a neighbour's "effusions, left greater than right" copied over
-    # findings of "effusions, right greater than left" names both sides, so the sides
-    # above agree; the dominant side is what differs
-    for m in x.i_all or x.i_mentions:
-        dominant = _dominant_side(m.sentence) if m.laterality == "bilateral" else None
-        if dominant is None or m.polarity == "absent" or m.observation in V.NO_LATERALITY:
-            continue
-        if any(a < m.end and m.start < b for a, b in flagged):
-            continue
-        stated = [
-            f
-            for f in x.f_all or x.f_mentions
-            if f.observation == m.observation
-            and f.polarity != "absent"
-            and f.laterality == "bilateral"
-            and _dominant_side(f.sentence)
-        ]
-        if not stated or any(_dominant_side(f.sentence) == dominant for f in stated):
-            continue
-        other = _dominant_side(stated[0].sentence)
-        flagged.append((m.start, m.end))
-        out.append(
-            SafetyWarning(
-                "laterality_mismatch",
-                "high",
-                m.observation,
-                f"impression has {m.observation.lower()} {dominant} greater than "
-                f"{'left' if dominant == 'right' else 'right'} ('{m.sentence.strip()}') but the "
-                f"findings say {other} greater than {'left' if other == 'right' else 'right'}",
-                [f.span() for f in stated],
-                [m.span()],
-            )
-        )
+            out.append(_mention_warning("laterality_mismatch", m, message, related))
+    out.extend(_worse_side(x, flagged))
     # sides of anatomical sites, whatever the finding: "left hemidiaphragm" in the
     # impression where the findings only ever name the right one
     f_sites = _site_sides(x.findings)
@@ -745,18 +707,56 @@ def check_location(x: CheckInput) -> list[SafetyWarning]:
         ]
         if not related or any(not _lobes(f.sentence, m.laterality or "") for f in related):
             continue
-        out.append(
-            SafetyWarning(
-                "location_mismatch",
-                "high",
-                m.observation,
-                f"impression places {m.observation.lower()} in the {m.laterality} "
-                f"{_lobe_name(lobe)} ('{m.sentence.strip()}') but the findings place it in the "
-                f"{m.laterality} {' and '.join(_lobe_name(n) for n in sorted(named))}",
-                [f.span() for f in related],
-                [m.span()],
-            )
+        message = (
+            f"impression places {m.observation.lower()} in the {m.laterality} "
+            f"{_lobe_name(lobe)} ('{m.sentence.strip()}') but the findings place it in the "
+            f"{m.laterality} {' and '.join(_lobe_name(n) for n in sorted(named))}"
         )
+        out.append(_mention_warning("location_mismatch", m, message, related))
+    return out
+
+
+def _mention_warning(
+    kind: str, m: Mention, message: str, evidence: Sequence[Mention]
+) -> SafetyWarning:
+    """A high-severity warning about one impression mention, with the findings' evidence."""
+    return SafetyWarning(
+        kind, "high", m.observation, message, [f.span() for f in evidence], [m.span()]
+    )
+
+
+def _worse_side(x: CheckInput, flagged: list[tuple[int, int]]) -> list[SafetyWarning]:
+    """Which side of a bilateral finding is worse.
+
+    A neighbour's "effusions, left greater than right" copied over findings of "effusions,
+    right greater than left" names both sides, so the side comparison agrees; the worse side
+    is what differs. Findings that do not say which side is worse are not compared.
+    """
+    out: list[SafetyWarning] = []
+    for m in x.i_all or x.i_mentions:
+        dominant = _dominant_side(m.sentence) if m.laterality == "bilateral" else None
+        if dominant is None or m.polarity == "absent" or m.observation in V.NO_LATERALITY:
+            continue
+        if any(a < m.end and m.start < b for a, b in flagged):
+            continue
+        stated = [
+            f
+            for f in x.f_all or x.f_mentions
+            if f.observation == m.observation
+            and f.polarity != "absent"
+            and f.laterality == "bilateral"
+            and _dominant_side(f.sentence)
+        ]
+        if not stated or any(_dominant_side(f.sentence) == dominant for f in stated):
+            continue
+        other = _dominant_side(stated[0].sentence)
+        flagged.append((m.start, m.end))
+        message = (
+            f"impression has {m.observation.lower()} {dominant} greater than "
+            f"{'left' if dominant == 'right' else 'right'} ('{m.sentence.strip()}') but the "
+            f"findings say {other} greater than {'left' if other == 'right' else 'right'}"
+        )
+        out.append(_mention_warning("laterality_mismatch", m, message, stated))
     return out
 
 
