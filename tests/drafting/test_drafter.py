@@ -342,6 +342,16 @@ def test_recommend_appends_the_guideline_follow_up_before_the_checks_read_the_dr
         [Report("n", "Lungs clear. No nodules.")]
     )
     assert normal.impression == "No acute disease."
+    # a draft's words may be another patient's: its copied "stable" does not excuse the
+    # findings' nodule from its follow-up, nor does its copied nodule earn one
+    (copied,) = Drafter(Recorder(["Small right upper lobe nodule, stable."]), recommend=True).draft(
+        [report]
+    )
+    assert "CT at 6-12 months" in copied.impression
+    (invented,) = Drafter(Recorder(["Left lower lobe nodule."]), recommend=True).draft(
+        [Report("n", "Lungs clear. Heart normal.", exam="CT CHEST WITHOUT CONTRAST")]
+    )
+    assert "Fleischner" not in invented.impression
 
 
 def test_generate_keeps_the_records_ingest_rejects_in_a_table_input(tmp_path, capsys):

@@ -91,8 +91,13 @@ def from_findings(findings: str) -> list[str]:
 
 
 def with_follow_up(report: Report, draft: str) -> str:
-    """The draft with the guideline follow-up its findings call for (none already there)."""
-    recs = recommend(report.findings, draft, report.exam, report.indication)
+    """The draft with the guideline follow-up its findings call for (none already there).
+
+    Read from the findings alone, as the `missing_follow_up` check reads them: a draft's
+    words may be another patient's, and its copied "Small right upper lobe nodule, stable."
+    had kept a CT's 9 mm nodule from its Fleischner follow-up.
+    """
+    recs = recommend(report.findings, None, report.exam, report.indication)
     return append_recommendations(draft, [r for r in recs if r.follow_up != "none"])
 
 
