@@ -393,3 +393,11 @@ def test_the_review_page_offers_the_guideline_follow_up_to_append(client):
     page = c.get(f"/review/{draft.id}").text
     assert "Guideline follow-up" in page and "Per the Fleischner Society 2017" in page
     assert 'class="btn small append-follow-up"' in page
+    # a draft that calls the nodule stable (another patient's words) still gets it offered
+    copied = Draft(
+        id=new_id(), created_at=0.0, model_name="m", model_version="1",
+        findings="There is a 7 mm solid nodule in the right upper lobe.", exam="CT CHEST",
+        candidates=["Small right upper lobe nodule, stable."],
+    )  # fmt: skip
+    c.app.state.store.add_drafts([copied])
+    assert "Per the Fleischner Society 2017" in c.get(f"/review/{copied.id}").text

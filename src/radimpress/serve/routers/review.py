@@ -189,9 +189,13 @@ async def report_page(
 
 
 def follow_up_sentences(draft) -> list[str]:
-    """Guideline follow-up the findings call for and the draft does not say yet (shown to append)."""
+    """Guideline follow-up the findings call for and the draft does not say yet (shown to append).
+
+    Read from the findings alone, as the drafting path and `missing_follow_up` read them: the
+    draft under review may be another patient's words (its copied "stable" would hide it).
+    """
     text = draft.text_for_review
-    recs = recommend(draft.findings, text, draft.exam, draft.indication)
+    recs = recommend(draft.findings, None, draft.exam, draft.indication)
     return [
         r.sentence for r in recs if r.follow_up != "none" and r.sentence and r.sentence not in text
     ]
