@@ -470,6 +470,38 @@ def test_cli_reports_clinical_label_f1_and_warning_rates_unless_asked_not_to(
     assert "label_f1" not in agg["copy"] and "rougeL" in agg["copy"]
 
 
+def test_cli_says_which_drafts_are_the_findings_own_sentences(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Safe selection's last resort drafts the findings' sentences: not the model's text."""
+    refs = [
+        {"id": "p", "findings": "Free air under the diaphragm.", "impression": "Free air."},
+        {"id": "n", "findings": "Lungs are clear.", "impression": "No acute disease."},
+    ]
+    _write_jsonl(tmp_path / "refs.jsonl", refs)
+    note = {"type": "drafted_from_findings", "severity": "low", "message": "...", "candidate": 0}
+    _write_jsonl(
+        tmp_path / "lm.jsonl",
+        [
+            {"id": "p", "prediction": "Free air under the diaphragm.", "warnings": [note]},
+            {"id": "n", "prediction": "No acute disease.", "warnings": []},
+        ],
+    )
+    _write_jsonl(tmp_path / "plain.jsonl", [{"id": r["id"], "prediction": "Normal."} for r in refs])
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--references", str(tmp_path / "refs.jsonl"), "--bootstrap", "0",
+                 "--system", f"lm={tmp_path / 'lm.jsonl'}", "--system", f"plain={tmp_path / 'plain.jsonl'}",
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert json.loads((out / "metrics.json").read_text())["drafted_from_findings"] == {
+        "lm": 1,
+        "plain": 0,
+    }
+    said = capsys.readouterr().out
+    assert "lm: 1 of 2 drafts are the findings' own sentences" in said
+    assert "plain: 0 of" not in said
+    assert "lm: 1 of 2 drafts are the findings' own sentences" in (out / "report.md").read_text()
+
+
 def test_cli_missing_predictions_exit_2_and_list_ids(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,12 +8,13 @@ import time
 from radimpress.cli_flags import output_folder
 from radimpress.evaluate.clinical import GROUP_NOTE, ClinicalScorer, reference_groups
 from radimpress.evaluate.inputs import (
+    drafted_from_findings,
     load_predictions,
     load_references,
     parse_system,
     resolve_references,
 )
-from radimpress.evaluate.report import format_p, write_report
+from radimpress.evaluate.report import FALLBACK_NOTE, format_p, write_report
 from radimpress.evaluate.scoring import EvaluationResult, evaluate_systems
 from radimpress.records import InputError
 
@@ -130,6 +131,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     ref_path = resolve_references(args.references)
     references = load_references(ref_path)
     systems: dict[str, dict[str, str]] = {}
+    fallback: dict[str, list[str]] = {}
     sources = {"references": str(ref_path)}
     for spec in args.system:
         name, path = parse_system(spec)
@@ -139,6 +141,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise InputError(f"{path}: predictions file not found (--system {spec})")
         systems[name] = load_predictions(path)
         sources[name] = str(path)
+        fallback[name] = drafted_from_findings(path)
     extra, groups = [], None
     if not args.no_clinical:
         extra.append(ClinicalScorer())
@@ -159,6 +162,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         group_note=GROUP_NOTE,
         progress=True,
     )
+    result.drafted_from_findings = {s: ids for s, ids in fallback.items() if ids}
     paths = write_report(result, args.out, title=args.title)
     seconds = time.perf_counter() - start
 
@@ -166,6 +170,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         f"{len(references)} reports; ROUGE F1 x 100 ({'stemmed' if args.stemmer else 'no stemming'})"
     )
     print_summary(result)
+    for s, ids in result.drafted_from_findings.items():
+        print(
+            f"{s}: {len(ids)} of {len(result.references)} drafts are the findings' own sentences ({FALLBACK_NOTE})"
+        )
     for c in [*result.headline, *result.comparisons]:
         if c["metric"] == result.primary_metric:
             print(

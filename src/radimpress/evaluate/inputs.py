@@ -110,3 +110,17 @@ def align_predictions(
     if problems:
         raise InputError(f"{source}: " + "; ".join(problems))
     return [predictions[i] for i in ref_ids]
+
+
+def drafted_from_findings(path: str | Path) -> list[str]:
+    """Ids whose draft carries the ``drafted_from_findings`` note: safe selection found every
+    candidate of the model flagged and drafted the findings' own sentences instead, so the
+    score there is not the model's (`radimpress generate --no-fallback` drafts without it)."""
+    out = []
+    for _, obj in read_jsonl(Path(path)):
+        warnings = obj.get("warnings") if isinstance(obj, dict) else None
+        if isinstance(warnings, list) and any(
+            isinstance(w, dict) and w.get("type") == "drafted_from_findings" for w in warnings
+        ):
+            out.append(str(obj.get("id")))
+    return out

@@ -31,6 +31,12 @@ from radimpress.evaluate.plots import box_plot_png
 from radimpress.evaluate.scoring import EvaluationResult, MetricInfo
 from radimpress.evaluate.stats import DESCRIBE_COLUMNS
 
+FALLBACK_NOTE = (
+    "safe selection's last resort: every candidate the model offered carried a high-severity "
+    "warning, so these drafts are not the model's text; `radimpress generate --no-fallback` "
+    "keeps the model's own"
+)
+
 CSS = """
 *{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5rem auto;max-width:1240px;
@@ -517,6 +523,11 @@ def intro_lines(result: EvaluationResult) -> list[str]:
         )
     else:
         lines.append("No bootstrap was run (--bootstrap 0): differences without CI or p.")
+    for s, ids in result.drafted_from_findings.items():
+        lines.append(
+            f"{s}: {len(ids)} of {len(result.references)} drafts are the findings' own sentences "
+            f"({FALLBACK_NOTE}); ids {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}."
+        )
     return lines
 
 
@@ -710,6 +721,7 @@ def metrics_document(result: EvaluationResult, created: str) -> dict[str, Any]:
         "group_comparisons": result.group_comparisons,
         "tables": result.tables,
         "empty_predictions": {s: sum(1 for p in result.predictions[s] if not p.strip()) for s in result.systems},
+        "drafted_from_findings": {s: len(result.drafted_from_findings.get(s, [])) for s in result.systems},
         "worst": {s: [result.references[i].id for i in idx] for s, idx in result.worst.items()},
         "per_report": {
             s: {r.id: {m: result.scores[s][m][i] for m in result.metrics} for i, r in enumerate(result.references)}

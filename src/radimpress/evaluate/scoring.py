@@ -160,6 +160,9 @@ class EvaluationResult:
     groups: dict[str, list[int]] = field(default_factory=dict)
     group_aggregates: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     group_comparisons: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # system -> ids of the drafts that are the findings' own sentences (safe selection's last
+    # resort, read from the predictions file's warnings): they are not the model's text
+    drafted_from_findings: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def systems(self) -> list[str]:
