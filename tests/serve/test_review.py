@@ -382,22 +382,21 @@ def test_runs_from_before_warning_details_still_show_the_warning_count(client, t
 def test_the_review_page_offers_the_guideline_follow_up_to_append(client):
     from radimpress.serve.store import Draft, new_id
 
+    def nodule_draft(text: str) -> Draft:
+        d = Draft(
+            id=new_id(), created_at=0.0, model_name="m", model_version="1",
+            findings="There is a 7 mm solid nodule in the right upper lobe.", exam="CT CHEST",
+            candidates=[text],
+        )  # fmt: skip
+        client.app.state.store.add_drafts([d])
+        return d
+
     c = client
-    draft = Draft(
-        id=new_id(), created_at=0.0, model_name="m", model_version="1",
-        findings="There is a 7 mm solid nodule in the right upper lobe.", exam="CT CHEST",
-        candidates=["Right upper lobe nodule."],
-    )  # fmt: skip
-    c.app.state.store.add_drafts([draft])
+    draft = nodule_draft("Right upper lobe nodule.")
     login(c)
     page = c.get(f"/review/{draft.id}").text
     assert "Guideline follow-up" in page and "Per the Fleischner Society 2017" in page
     assert 'class="btn small append-follow-up"' in page
     # a draft that calls the nodule stable (another patient's words) still gets it offered
-    copied = Draft(
-        id=new_id(), created_at=0.0, model_name="m", model_version="1",
-        findings="There is a 7 mm solid nodule in the right upper lobe.", exam="CT CHEST",
-        candidates=["Small right upper lobe nodule, stable."],
-    )  # fmt: skip
-    c.app.state.store.add_drafts([copied])
+    copied = nodule_draft("Small right upper lobe nodule, stable.")
     assert "Per the Fleischner Society 2017" in c.get(f"/review/{copied.id}").text
