@@ -241,3 +241,14 @@ def test_a_ct_report_titled_only_by_its_first_line_gets_the_fleischner_answer(tm
     (r,) = ingest_paths([p]).reports
     (rec,) = recommend(r.findings, r.impression, r.exam, r.indication)
     assert rec.rule_id == "fleischner-2017/solid/single/6-8/high"
+
+
+def test_a_combined_findings_impression_section_is_rejected_saying_so(tmp_path):
+    p = _write(
+        tmp_path,
+        "c.txt",
+        "EXAM: CT CHEST\nFINDINGS/IMPRESSION: 6 mm solid nodule in the right lower lobe.\n",
+    )
+    res = ingest_paths([p])
+    (rej,) = res.rejects
+    assert rej.reason.startswith("no findings section: findings and impression are one section")

@@ -99,6 +99,9 @@ CONTENT_SYNONYMS: dict[str, str] = {
     "views": "technique",
 }
 
+# One section for both: read as the impression, so the report has no findings of its own.
+COMBINED_HEADERS = frozenset(k for k in CONTENT_SYNONYMS if "findings" in k and "impression" in k)
+
 # Other known sections: kept verbatim in Report.sections under these names, and
 # always start a new section (they end FINDINGS, unlike anatomical sub-headings).
 OTHER_SECTIONS: dict[str, str] = {
@@ -240,6 +243,7 @@ class Line:
     name: str = ""  # canonical section / id field
     rest: str = ""  # text after the header on the same line
     raw: str = ""
+    key: str = ""  # the header as written, normalised ("findings/impression")
 
 
 def classify(raw: str) -> Line:
@@ -253,7 +257,7 @@ def classify(raw: str) -> Line:
         if key in ID_FIELDS:
             return Line("id", ID_FIELDS[key], rest, text)
         if key in CONTENT_SYNONYMS:
-            return Line("content", CONTENT_SYNONYMS[key], rest, text)
+            return Line("content", CONTENT_SYNONYMS[key], rest, text, key)
         if key in OTHER_SECTIONS:
             return Line("other", OTHER_SECTIONS[key], rest, text)
         if key in ANATOMY:
@@ -292,6 +296,7 @@ class ParsedReport:
     sections: dict[str, str] = field(default_factory=dict)  # canonical/other name -> text
     ids: dict[str, str] = field(default_factory=dict)  # id / patient_id / study_id
     header_seen: bool = False  # any content or other header at all
+    combined: bool = False  # findings and impression under one header ("FINDINGS/IMPRESSION:")
 
     @property
     def has_content(self) -> bool:
@@ -365,6 +370,7 @@ def parse_sections(lines: list[str]) -> ParsedReport:
                 open_section("preamble", "")
             elif line.kind == "content" or line.kind == "other":
                 result.header_seen = True
+                result.combined = result.combined or line.key in COMBINED_HEADERS
                 open_section(line.name, line.rest)
             elif line.kind == "anatomy":
                 if current == "findings":

@@ -118,6 +118,12 @@ def read(src: Source, options: IngestOptions) -> Iterator[Report | Reject]:
         )
 
 
+COMBINED_REASON = (
+    "no findings section: findings and impression are one section ('FINDINGS/IMPRESSION'), "
+    "so there are no findings apart from the radiologist's impression to draft from or train on"
+)
+
+
 def build_report(
     parse_lines: list[str],
     default_id: str,
@@ -133,6 +139,8 @@ def build_report(
     if "findings" not in sections:
         if not parsed.header_seen and options.headerless_as_findings:
             sections = {"findings": tidy_text([ln.rstrip("\r\n") for ln in parse_lines])}
+        elif parsed.combined:
+            return Reject(label, where, COMBINED_REASON, excerpt(raw_text))
         else:
             return Reject(label, where, "no findings section", excerpt(raw_text))
     findings = sections.pop("findings")
