@@ -147,14 +147,16 @@ def run_system(
 def evaluate(names: list[str], refs_path: Path, work: Path, tag: str):
     from radimpress.evaluate import evaluate_systems, write_report
     from radimpress.evaluate.clinical import ClinicalScorer, reference_groups
+    from radimpress.evaluate.inputs import drafted_from_findings
     from radimpress.records import read_jsonl, read_reports
 
     refs = read_reports(refs_path)
     ids = {r.id for r in refs}
-    systems = {}
+    systems, fallback = {}, {}
     for n in names:
         rows = [obj for _, obj in read_jsonl(work / n / "predictions.jsonl")]
         systems[n] = {o["id"]: o["prediction"] for o in rows if o["id"] in ids}
+        fallback[n] = [i for i in drafted_from_findings(work / n / "predictions.jsonl") if i in ids]
     result = evaluate_systems(
         refs,
         systems,
@@ -163,6 +165,7 @@ def evaluate(names: list[str], refs_path: Path, work: Path, tag: str):
         extra_scorers=[ClinicalScorer()],
         groups=reference_groups([r.impression for r in refs]),
     )
+    result.drafted_from_findings = {n: ids for n, ids in fallback.items() if ids}
     write_report(result, work / f"eval-{tag}", title=f"Open-i quality ({tag})")
     return result
 
@@ -187,9 +190,9 @@ def table(result, timings: dict[str, dict]) -> str:
         f"{ref} [95% CI] | ROUGE-L normal (n={n.get('normal', 0)}) "
         f"| ROUGE-L abnormal (n={n.get('abnormal', 0)}) | Δ abnormal vs {ref} [95% CI] "
         "| label F1 micro | % contradiction | % laterality | % omitted critical "
-        "| train s | train peak MiB | gen reports/s | gen peak MiB |"
+        "| drafts from findings | train s | train peak MiB | gen reports/s | gen peak MiB |"
     )
-    lines = [head, "|" + "---|" * 17]
+    lines = [head, "|" + "---|" * 18]
     for s in result.systems:
         a = result.aggregates[s]
         g = result.group_aggregates
@@ -202,6 +205,7 @@ def table(result, timings: dict[str, dict]) -> str:
             f"| {_delta(result.group_comparisons['abnormal'], ref, s)} "
             f"| {a['label_micro_f1']:.1f} | {100 * a['warn_contradiction']:.1f} "
             f"| {100 * a['warn_laterality_mismatch']:.1f} | {100 * a['warn_omitted_critical']:.1f} "
+            f"| {len(result.drafted_from_findings.get(s, []))} "
             f"| {t.get('train_seconds', '')} | {t.get('train_peak_mib', '')} "
             f"| {'' if rps is None else f'{rps:.1f}'} | {t.get('generate_peak_mib', '')} |"
         )
@@ -281,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
         f"(`radimpress evaluate` reports the same split). Label F1: micro F1 of the rule-based "
         f"CheXpert-style labels of the draft against those of the reference impression. "
         f"% contradiction / laterality / omitted critical: share of reports whose draft gets "
-        f"that `radimpress check` warning against its own findings.\n"
+        f"that `radimpress check` warning against its own findings. Drafts from findings: "
+        f"reports whose draft is the findings' own sentences (safe selection's last resort, "
+        f"every candidate of the model flagged; the predictions' `drafted_from_findings` note).\n"
     )
     if full:
         body.append(
