@@ -252,3 +252,26 @@ def test_a_combined_findings_impression_section_is_rejected_saying_so(tmp_path):
     res = ingest_paths([p])
     (rej,) = res.rejects
     assert rej.reason.startswith("no findings section: findings and impression are one section")
+
+
+@pytest.mark.parametrize(
+    ("header", "section"),
+    [
+        # joined headers: left unread, the impression after the findings stayed inside them
+        ("Impressions/Recommendations", "impression"),
+        ("IMPRESSION AND RECOMMENDATIONS", "impression"),
+        ("Conclusion/Recommendation", "impression"),
+        ("Diagnosis", "impression"),
+        ("Technique/Findings", "findings"),
+        ("History/Indication", "indication"),
+        ("Observations", "findings"),
+        ("Comparison studies", "comparison"),
+    ],
+)
+def test_more_hospital_headers_and_joined_ones(header, section):
+    text = f"FINDINGS: Lungs clear.\n{header}: Normal chest.\n"
+    sections = _sections(text)
+    if section == "findings":
+        assert sections["findings"] == "Lungs clear.\nNormal chest."
+    else:
+        assert sections == {"findings": "Lungs clear.", section: "Normal chest."}

@@ -46,6 +46,9 @@ CONTENT_SYNONYMS: dict[str, str] = {
     "opinion": "impression",
     "interpretation": "impression",
     "final impression": "impression",
+    "diagnosis": "impression",
+    "diagnoses": "impression",
+    "assessment": "impression",
     "findings and impression": "impression",
     "findings/impression": "impression",
     "impresson": "impression",
@@ -57,6 +60,7 @@ CONTENT_SYNONYMS: dict[str, str] = {
     "finding": "findings",
     "report": "findings",
     "description": "findings",
+    "observations": "findings",
     "findngs": "findings",
     "finidngs": "findings",
     "findins": "findings",
@@ -74,11 +78,15 @@ CONTENT_SYNONYMS: dict[str, str] = {
     "reason for examination": "indication",
     "reason for study": "indication",
     "reason": "indication",
+    "clinical question": "indication",
+    "reason for referral": "indication",
     # comparison
     "comparison": "comparison",
     "comparisons": "comparison",
     "comparison exam": "comparison",
     "comparison study": "comparison",
+    "comparison studies": "comparison",
+    "prior studies": "comparison",
     "comparison film": "comparison",
     "reference exam": "comparison",
     "prior": "comparison",
@@ -101,6 +109,31 @@ CONTENT_SYNONYMS: dict[str, str] = {
 
 # One section for both: read as the impression, so the report has no findings of its own.
 COMBINED_HEADERS = frozenset(k for k in CONTENT_SYNONYMS if "findings" in k and "impression" in k)
+
+# A header that joins two known names ("IMPRESSION/RECOMMENDATIONS", "Technique/Findings",
+# "History and indication") is the section of the one that ranks first here: left unread,
+# "Impressions/Recommendations: ..." after the findings stayed inside them, and a model
+# trained on such pairs reads the radiologist's answer in its input.
+_RANK = ("impression", "findings", "indication", "comparison", "exam", "technique")
+_JOINER = re.compile(r"\s*(?:/|&|\band\b|\+)\s*")
+
+
+def compound_section(key: str) -> str | None:
+    """The canonical section of a joined header whose every part is a known name."""
+    parts = [p for p in _JOINER.split(key) if p]
+    if len(parts) < 2:
+        return None
+    named = [CONTENT_SYNONYMS.get(p) or OTHER_SECTIONS.get(p) for p in parts]
+    if not all(named):
+        return None
+    return next((r for r in _RANK if r in named), None)
+
+
+def is_combined(key: str) -> bool:
+    """Findings and impression under one header: no findings of their own to draft from."""
+    parts = {CONTENT_SYNONYMS.get(p) for p in _JOINER.split(key) if p}
+    return key in COMBINED_HEADERS or {"findings", "impression"} <= parts
+
 
 # Other known sections: kept verbatim in Report.sections under these names, and
 # always start a new section (they end FINDINGS, unlike anatomical sub-headings).
@@ -258,6 +291,9 @@ def classify(raw: str) -> Line:
             return Line("id", ID_FIELDS[key], rest, text)
         if key in CONTENT_SYNONYMS:
             return Line("content", CONTENT_SYNONYMS[key], rest, text, key)
+        joined = compound_section(key)
+        if joined:
+            return Line("content", joined, rest, text, key)
         if key in OTHER_SECTIONS:
             return Line("other", OTHER_SECTIONS[key], rest, text)
         if key in ANATOMY:
@@ -370,7 +406,7 @@ def parse_sections(lines: list[str]) -> ParsedReport:
                 open_section("preamble", "")
             elif line.kind == "content" or line.kind == "other":
                 result.header_seen = True
-                result.combined = result.combined or line.key in COMBINED_HEADERS
+                result.combined = result.combined or is_combined(line.key)
                 open_section(line.name, line.rest)
             elif line.kind == "anatomy":
                 if current == "findings":
