@@ -236,6 +236,36 @@ def test_location_mismatch_compares_lobes_of_one_side(findings, impression, flag
     assert ("location_mismatch" in types(findings, impression)) is flagged
 
 
+@pytest.mark.parametrize(
+    "findings, impression, flagged",
+    [
+        # a neighbour's rib fracture copied over a clavicle fracture (drafted by the hybrid)
+        ("Displaced fracture of the right clavicle. Lungs clear.", "Right 4th rib fracture.", True),
+        ("Fracture of the left humerus.", "Left clavicle fracture.", True),
+        ("Displaced fracture of the right clavicle.", "Right clavicle fracture.", False),
+        # the impression's bone is in the findings, or a findings fracture has no bone
+        ("Right clavicle fracture. Ribs intact.", "Right rib fracture.", False),
+        ("Fracture of the right side.", "Right rib fracture.", False),
+    ],
+)
+def test_location_mismatch_compares_the_bone_of_a_fracture(findings, impression, flagged):
+    assert ("location_mismatch" in types(findings, impression)) is flagged
+
+
+@pytest.mark.parametrize(
+    "findings, flagged",
+    [
+        ("Widened mediastinum. Lungs clear. No effusion.", True),
+        ("The mediastinum is widened. Lungs clear.", True),
+        # put down to technique, or known: not an aortic injury to name
+        ("Mediastinum mildly widened, likely AP technique. Lungs clear.", False),
+        ("Stable widened mediastinum. Lungs clear.", False),
+    ],
+)
+def test_a_widened_mediastinum_must_be_named_under_no_acute_disease(findings, flagged):
+    assert ("omitted_critical" in types(findings, "No acute cardiopulmonary disease.")) is flagged
+
+
 def test_omitted_critical_fires_and_respects_the_list():
     assert types(FINDINGS, "No acute cardiopulmonary abnormality.") == ["omitted_critical"]
     # a small stable effusion is not on the critical list: an impression about something else

@@ -713,6 +713,34 @@ def check_location(x: CheckInput) -> list[SafetyWarning]:
             f"{m.laterality} {' and '.join(_lobe_name(n) for n in sorted(named))}"
         )
         out.append(_mention_warning("location_mismatch", m, message, related))
+    out.extend(_fracture_sites(x))
+    return out
+
+
+def _fracture_sites(x: CheckInput) -> list[SafetyWarning]:
+    """A fracture put in a bone the findings do not name, where they name the bones of theirs.
+
+    A neighbour's "Right 4th rib fracture." was drafted over findings of a displaced right
+    clavicle fracture; both sides agree. Compared only where every fracture the findings report
+    has its bone, and the impression's bone is nowhere in the findings.
+    """
+    reported = [f for f in x.f_all or x.f_mentions if f.observation == "Fracture"]
+    reported = [f for f in reported if f.polarity != "absent"]
+    bones = {V.BONES.get(f.location or "") for f in reported}
+    if not reported or None in bones:
+        return []
+    out: list[SafetyWarning] = []
+    for m in x.i_all or x.i_mentions:
+        bone = V.BONES.get(m.location or "") if m.observation == "Fracture" else None
+        if bone is None or m.polarity == "absent" or bone in bones:
+            continue
+        if any(word in x.findings.lower() for word, b in V.BONES.items() if b == bone):
+            continue  # named elsewhere in the findings ("rib deformity", "ribs intact")
+        message = (
+            f"impression places a fracture in the {bone} ('{m.sentence.strip()}') but the "
+            f"findings report it in the {' and '.join(sorted(b for b in bones if b))}"
+        )
+        out.append(_mention_warning("location_mismatch", m, message, reported))
     return out
 
 

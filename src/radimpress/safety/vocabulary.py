@@ -438,6 +438,14 @@ NORMAL_MUST_NAME_WHEN: dict[str, tuple[str, str]] = {
         r"\b(?:collapsed?|lobar|complete(?:ly)?)\b",
         r"\b(?:subsegmental|segmental|plate|discoid|linear|minimal|mild)",
     ),
+    # a widened mediastinum in chest pain or trauma is an aortic injury until shown otherwise
+    # ("Widened mediastinum." drafted as "No acute cardiopulmonary disease."); one the words
+    # put down to technique or vessels is not
+    "Enlarged Cardiomediastinum": (
+        r"\bwiden",
+        r"\b(?:mild(?:ly)?|slight(?:ly)?|minimal(?:ly)?|ap|portable|rotat\w*|technique|projection|"
+        r"tortuous|ectatic|vascular|vessels?|fat|lipomatosis|stable|unchanged|chronic|known)\b",
+    ),
 }
 # Opacities and lesions count only when the words make them substantial: an airspace
 # process or a mass, not "interstitial markings" or "a small density".
@@ -894,6 +902,24 @@ IMPLIED_SIDE: list[tuple[str, str]] = [  # (also used as sites: "lingula" names 
 ]
 # A sentence that speaks of the finding before it: "This likely represents pneumonia."
 ANAPHORA = r"^\W*(?:\d[.)]\s*)?(?:this|these|it|they|which|findings?|the (?:finding|findings|appearance|opacity|opacities|abnormality)|appearance)\b"
+# Bones, for the bone an impression places a fracture in (the extractor's location words).
+BONES = {
+    "rib": "rib",
+    "ribs": "rib",
+    "clavicle": "clavicle",
+    "clavicles": "clavicle",
+    "humerus": "humerus",
+    "humeral": "humerus",
+    "scapula": "scapula",
+    "scapulae": "scapula",
+    "spine": "spine",
+    "vertebra": "spine",
+    "vertebrae": "spine",
+    "vertebral": "spine",
+    "vertebral body": "spine",
+    "vertebral bodies": "spine",
+    "sternum": "sternum",
+}
 # Lobes, for the lobe an impression places a finding in ("right upper lobe", "RUL",
 # "lingula"); groups: side and lobe written out, the lingula, or the abbreviation.
 LOBE = r"\b(right|left)\s+(upper|middle|lower)\s+lobes?\b|\b(lingula)r?\b|\b([rl])([uml])l\b"
