@@ -252,6 +252,16 @@ def test_location_mismatch_compares_the_bone_of_a_fracture(findings, impression,
     assert ("location_mismatch" in types(findings, impression)) is flagged
 
 
+def test_a_consolidation_left_out_is_omitted_whether_or_not_it_is_new():
+    # the hybrid's draft for a febrile patient: the effusion kept, the consolidation dropped
+    findings = "There is consolidation in the right mid zone. Small right pleural effusion."
+    assert types(findings, "Small right pleural effusion.") == ["omitted_critical"]
+    assert types(findings, "Right mid zone pneumonia. Small right pleural effusion.") == []
+    # consolidations read as alveolar edema are named
+    edema = "Heart failure with pulmonary alveolar edema and pleural effusion."
+    assert "omitted_critical" not in types("Bilateral consolidations. Pleural effusions.", edema)
+
+
 @pytest.mark.parametrize(
     "findings, flagged",
     [

@@ -89,7 +89,10 @@ DEFAULT_CRITICAL: tuple[CriticalRule, ...] = (
     CriticalRule("Pneumoperitoneum"),
     CriticalRule("Pneumomediastinum"),
     CriticalRule("Pleural Effusion", "large_or_new"),
-    CriticalRule("Consolidation", "new"),
+    # any consolidation, not only a new one: the hybrid drafted "Small right pleural effusion."
+    # over "consolidation in the right mid zone. Small right pleural effusion." (fever); on the
+    # Open-i tune half this flags one more radiologist impression (1,532 read)
+    CriticalRule("Consolidation", "any"),
     CriticalRule("Pneumonia", "any"),
     # vascular signs are filed under Edema but are not pulmonary edema
     CriticalRule(
@@ -114,7 +117,9 @@ DEFAULT_CRITICAL: tuple[CriticalRule, ...] = (
 # Which impression observations count as having reported a critical finding.
 COVERED_BY: dict[str, set[str]] = {
     "Pneumonia": {"Pneumonia", "Consolidation", "Lung Opacity"},
-    "Consolidation": {"Consolidation", "Pneumonia", "Lung Opacity"},
+    # "alveolar edema" names what consolidations are ("Heart failure with pulmonary alveolar
+    # edema" over findings of consolidations)
+    "Consolidation": {"Consolidation", "Pneumonia", "Lung Opacity", "Edema", "Atelectasis"},
     "Edema": {"Edema"},
     "Pleural Effusion": {"Pleural Effusion"},
     "Lung Lesion": {"Lung Lesion", "Adenopathy"},
