@@ -644,7 +644,9 @@ def check_laterality(x: CheckInput) -> list[SafetyWarning]:
 
 
 _LOBE = re.compile(V.LOBE, re.I)
-_LOBE_WORDS = {"u": "upper", "m": "middle", "l": "lower", "r": "right"}
+# the letters of "RUL", "LLL"...: the first is the side, the second the lobe
+_SIDE_LETTER = {"r": "right", "l": "left"}
+_LOBE_LETTER = {"u": "upper", "m": "middle", "l": "lower"}
 
 
 def _lobes(text: str, side: str) -> set[str]:
@@ -656,8 +658,8 @@ def _lobes(text: str, side: str) -> set[str]:
         elif m.group(3):
             named_side, lobe = "left", "lingula"
         else:
-            named_side = _LOBE_WORDS.get(m.group(4).lower(), "left")
-            lobe = _LOBE_WORDS[m.group(5).lower()]
+            named_side = _SIDE_LETTER[m.group(4).lower()]
+            lobe = _LOBE_LETTER[m.group(5).lower()]
         if named_side == side:
             out.add(lobe)
     return out
@@ -700,7 +702,7 @@ def check_location(x: CheckInput) -> list[SafetyWarning]:
         lobe = _lobe_of(m)
         if lobe is None:
             continue
-        named = _lobes(x.findings, m.laterality or "")
+        named = _lobes(x.findings, m.laterality)
         if lobe in named or (m.laterality == "left" and {lobe, *named} >= {"upper", "lingula"}):
             continue
         related = [
@@ -710,7 +712,7 @@ def check_location(x: CheckInput) -> list[SafetyWarning]:
             and f.polarity != "absent"
             and m.laterality in f.sides
         ]
-        if not related or any(not _lobes(f.sentence, m.laterality or "") for f in related):
+        if not related or any(not _lobes(f.sentence, m.laterality) for f in related):
             continue
         message = (
             f"impression places {m.observation.lower()} in the {m.laterality} "
@@ -722,6 +724,13 @@ def check_location(x: CheckInput) -> list[SafetyWarning]:
     return out
 
 
+# each bone's words as whole words: "rib" is inside "described"
+_BONE_WORDS = {
+    bone: re.compile(r"\b(?:" + "|".join(w for w, b in V.BONES.items() if b == bone) + r")\b", re.I)
+    for bone in set(V.BONES.values())
+}
+
+
 def _fracture_sites(x: CheckInput) -> list[SafetyWarning]:
     """A fracture put in a bone the findings do not name, where they name the bones of theirs.
 
@@ -729,8 +738,9 @@ def _fracture_sites(x: CheckInput) -> list[SafetyWarning]:
     clavicle fracture; both sides agree. Compared only where every fracture the findings report
     has its bone, and the impression's bone is nowhere in the findings.
     """
-    reported = [f for f in x.f_all or x.f_mentions if f.observation == "Fracture"]
-    reported = [f for f in reported if f.polarity != "absent"]
+    reported = [
+        f for f in x.f_all or x.f_mentions if f.observation == "Fracture" and f.polarity != "absent"
+    ]
     bones = {V.BONES.get(f.location or "") for f in reported}
     if not reported or None in bones:
         return []
@@ -739,7 +749,7 @@ def _fracture_sites(x: CheckInput) -> list[SafetyWarning]:
         bone = V.BONES.get(m.location or "") if m.observation == "Fracture" else None
         if bone is None or m.polarity == "absent" or bone in bones:
             continue
-        if any(word in x.findings.lower() for word, b in V.BONES.items() if b == bone):
+        if _BONE_WORDS[bone].search(x.findings):
             continue  # named elsewhere in the findings ("rib deformity", "ribs intact")
         message = (
             f"impression places a fracture in the {bone} ('{m.sentence.strip()}') but the "
