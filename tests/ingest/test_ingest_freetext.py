@@ -243,11 +243,12 @@ def test_a_ct_report_titled_only_by_its_first_line_gets_the_fleischner_answer(tm
     assert rec.rule_id == "fleischner-2017/solid/single/6-8/high"
 
 
-def test_a_combined_findings_impression_section_is_rejected_saying_so(tmp_path):
+@pytest.mark.parametrize(
+    "header", ["FINDINGS/IMPRESSION:", "FINDINGS AND IMPRESSION", "Impression/Findings:"]
+)
+def test_a_combined_findings_impression_section_is_rejected_saying_so(tmp_path, header):
     p = _write(
-        tmp_path,
-        "c.txt",
-        "EXAM: CT CHEST\nFINDINGS/IMPRESSION: 6 mm solid nodule in the right lower lobe.\n",
+        tmp_path, "c.txt", f"EXAM: CT CHEST\n{header}\n6 mm solid nodule in the right lower lobe.\n"
     )
     res = ingest_paths([p])
     (rej,) = res.rejects
@@ -268,8 +269,11 @@ def test_a_combined_findings_impression_section_is_rejected_saying_so(tmp_path):
         ("Comparison studies", "comparison"),
     ],
 )
-def test_more_hospital_headers_and_joined_ones(header, section):
-    text = f"FINDINGS: Lungs clear.\n{header}: Normal chest.\n"
+@pytest.mark.parametrize("colon", [":", ""])  # "HEADER: text" or the header alone on its line
+def test_more_hospital_headers_and_joined_ones(header, section, colon):
+    if not colon and header != header.upper() and header != header.title():
+        header = header.upper()  # a bare header is written in capitals or title case
+    text = f"FINDINGS: Lungs clear.\n{header}{colon}\nNormal chest.\n"
     sections = _sections(text)
     if section == "findings":
         assert sections["findings"] == "Lungs clear.\nNormal chest."

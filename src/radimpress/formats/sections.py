@@ -107,9 +107,6 @@ CONTENT_SYNONYMS: dict[str, str] = {
     "views": "technique",
 }
 
-# One section for both: read as the impression, so the report has no findings of its own.
-COMBINED_HEADERS = frozenset(k for k in CONTENT_SYNONYMS if "findings" in k and "impression" in k)
-
 # A header that joins two known names ("IMPRESSION/RECOMMENDATIONS", "Technique/Findings",
 # "History and indication") is the section of the one that ranks first here: left unread,
 # "Impressions/Recommendations: ..." after the findings stayed inside them, and a model
@@ -129,10 +126,16 @@ def compound_section(key: str) -> str | None:
     return next((r for r in _RANK if r in named), None)
 
 
+def content_section(key: str) -> str | None:
+    """The canonical section a header names, joined headers included."""
+    return CONTENT_SYNONYMS.get(key) or compound_section(key)
+
+
 def is_combined(key: str) -> bool:
-    """Findings and impression under one header: no findings of their own to draft from."""
+    """Findings and impression under one header ("FINDINGS/IMPRESSION"): read as the
+    impression, so the report has no findings of its own to draft from."""
     parts = {CONTENT_SYNONYMS.get(p) for p in _JOINER.split(key) if p}
-    return key in COMBINED_HEADERS or {"findings", "impression"} <= parts
+    return {"findings", "impression"} <= parts
 
 
 # Other known sections: kept verbatim in Report.sections under these names, and
@@ -289,11 +292,9 @@ def classify(raw: str) -> Line:
         key = norm_name(header)
         if key in ID_FIELDS:
             return Line("id", ID_FIELDS[key], rest, text)
-        if key in CONTENT_SYNONYMS:
-            return Line("content", CONTENT_SYNONYMS[key], rest, text, key)
-        joined = compound_section(key)
-        if joined:
-            return Line("content", joined, rest, text, key)
+        section = content_section(key)
+        if section:
+            return Line("content", section, rest, text, key)
         if key in OTHER_SECTIONS:
             return Line("other", OTHER_SECTIONS[key], rest, text)
         if key in ANATOMY:
@@ -310,8 +311,9 @@ def classify(raw: str) -> Line:
             return Line("text", raw=text)
         if key in START_MARKERS:
             return Line("start", key, "", text)
-        if key in CONTENT_SYNONYMS and key not in _NOT_BARE:
-            return Line("content", CONTENT_SYNONYMS[key], "", text)
+        section = content_section(key) if key not in _NOT_BARE else None
+        if section:
+            return Line("content", section, "", text, key)
         if header in ("REPORT", "EXAM"):
             return Line("content", CONTENT_SYNONYMS[key], "", text)
         if key in ("addendum", "recommendation", "recommendations"):

@@ -147,9 +147,9 @@ def build_report(
     if not findings.strip():
         return Reject(label, where, "empty findings", excerpt(raw_text))
     impression = sections.pop("impression", None) or None
-    exam = sections.pop("exam", None) or exam_title(sections.get("preamble"))
-    if exam and exam == sections.get("preamble"):
-        del sections["preamble"]
+    exam = sections.pop("exam", None)
+    if not exam and (exam := exam_title(sections.get("preamble"))):
+        del sections["preamble"]  # the untitled first line was the exam
     return Report(
         id=parsed.ids.get("id") or default_id,
         findings=findings,
