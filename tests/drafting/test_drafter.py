@@ -557,6 +557,25 @@ def test_every_front_door_can_turn_the_last_resort_off(tmp_path):
     assert build_settings(parse(*serve)).fallback is True
 
 
+def test_a_failed_check_of_the_findings_sentences_keeps_the_models_draft(monkeypatch):
+    from radimpress.drafting import drafter as drafter_module
+
+    real, calls = drafter_module.check_items, []
+    offered = "Free air under the right hemidiaphragm."
+
+    def fails_on_the_findings_sentences(items):
+        calls.append(items)
+        return None if items[0].candidates == [offered] else real(items)
+
+    monkeypatch.setattr(drafter_module, "check_items", fails_on_the_findings_sentences)
+    model = Recorder(["No acute radiographic cardiopulmonary process."])
+    (draft,) = Drafter(model).draft([Report("q", f"{offered} Lungs clear.")])
+    assert calls[-1][0].candidates == [offered]  # the last round: the findings' sentence
+    # unchecked, it is not offered: the model's draft stands with its warning
+    assert draft.impression == "No acute radiographic cardiopulmonary process."
+    assert [w.type for w in draft.warnings_for(0)] == ["omitted_critical"]
+
+
 def test_no_fallback_where_a_candidate_is_safe_or_the_findings_have_nothing_to_offer():
     model = Recorder(["Normal chest.", "Free air under the right hemidiaphragm."])
     findings = "Free air under the right hemidiaphragm. Lungs clear."

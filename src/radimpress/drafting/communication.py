@@ -43,10 +43,5 @@ def without_communication(text: str) -> str:
 
 def clean_candidates(candidates: Sequence[str]) -> list[str]:
     """Each candidate without communication sentences; one left empty, or now the same as
-    one before it, is dropped (the first is kept when all would go)."""
-    out: list[str] = []
-    for c in candidates:
-        text = without_communication(c)
-        if text and text not in out:
-            out.append(text)
-    return out or [without_communication(candidates[0]) if candidates else ""]
+    one before it, is dropped (an empty draft is left when all go)."""
+    return list(dict.fromkeys(t for t in map(without_communication, candidates) if t)) or [""]

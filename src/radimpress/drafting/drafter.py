@@ -29,7 +29,7 @@ from radimpress.drafting.result import (
     ModelInfo,
 )
 from radimpress.models.base import ImpressionModel, load_model, read_manifest
-from radimpress.models.extractive import ALL, SINGLE, extractive_candidates
+from radimpress.models.extractive import findings_sentences
 from radimpress.records import Report
 from radimpress.safety import append_recommendations, recommend, safest
 from radimpress.safety.checks import blocking
@@ -85,9 +85,8 @@ def advance(steps: Steps, answer: Any) -> ModelCall | CheckCall | list[DraftResu
 
 def from_findings(findings: str) -> list[str]:
     """The findings' abnormal sentences as impressions: all of them first, then each alone."""
-    built = extractive_candidates(findings, [])
-    whole = [text for text, how, _, _ in built if how == ALL]
-    return list(dict.fromkeys([*whole, *(text for text, how, _, _ in built if how == SINGLE)]))
+    sentences = findings_sentences(findings)
+    return list(dict.fromkeys([" ".join(sentences), *sentences])) if sentences else []
 
 
 def with_follow_up(report: Report, draft: str) -> str:

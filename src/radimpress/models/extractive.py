@@ -40,6 +40,11 @@ def tidy(sentence: str) -> str:
     return s[:1].upper() + s[1:]
 
 
+def findings_sentences(findings: str) -> list[str]:
+    """The findings' abnormal sentences, tidied as impressions."""
+    return [tidy(s) for s in abnormal_sentences(findings, rare=True)]
+
+
 def extractive_candidates(
     findings: str, normal_phrases: list[str]
 ) -> list[tuple[str, int, int, int]]:
@@ -50,7 +55,7 @@ def extractive_candidates(
     study normal ("No acute cardiopulmonary disease.") is appended after the
     abnormal sentences, as radiologists often write.
     """
-    sentences = [tidy(s) for s in abnormal_sentences(findings, rare=True)]
+    sentences = findings_sentences(findings)
     if not sentences:
         return []
     n = len(sentences)
