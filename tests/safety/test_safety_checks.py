@@ -55,6 +55,30 @@ def test_hedges_make_the_finding_uncertain(text):
     assert one(text, "Pneumonia").polarity == "uncertain"
 
 
+@pytest.mark.parametrize(
+    ("text", "consolidation"),
+    [
+        # what resolved may be named after several words
+        ("Interval resolution of the previously seen right lower lobe consolidation.", "absent"),
+        # ... and it ends where another finding's state is given, or at "with"
+        (
+            "Interval resolution of the left effusion with persistent right lower lobe consolidation.",
+            "present",
+        ),
+        (
+            "Interval resolution of the left effusion, persistent right lower consolidation.",
+            "present",
+        ),
+        ("Interval resolution of left effusion but right basilar consolidation.", "present"),
+    ],
+)
+def test_what_resolved_is_absent_and_nothing_after_it(text, consolidation):
+    """medspaCy widened no scope cut short by a word limit, so 'but' and the full stop never
+    ended 'resolution of' (a scope of 6 words), and 'resolution of the previously seen
+    right lower lobe consolidation' was read as a present consolidation."""
+    assert one(text, "Consolidation").polarity == consolidation
+
+
 def test_negation_stops_at_but_and_at_the_sentence_end():
     ms = extract("No pneumothorax, but there is a small left effusion. Atelectasis.")
     pol = {m.observation: m.polarity for m in ms}
@@ -527,6 +551,11 @@ def test_negated_findings_are_contradictions(findings, impression):
     [
         (
             "Interval resolution of the right lower lobe consolidation. Lungs are now clear.",
+            "Probable right lower lobe pneumonia.",
+        ),
+        (
+            "Interval resolution of the previously seen right lower lobe consolidation. "
+            "Lungs are now clear. No pleural effusion.",
             "Probable right lower lobe pneumonia.",
         ),
         ("No pleural effusion or pneumothorax.", "Likely small right pleural effusion."),

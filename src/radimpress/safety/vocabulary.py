@@ -517,7 +517,7 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "NEGATED_EXISTENCE",
         "FORWARD",
         r"\b(?:complete |interval )?(?:resolution|removal|clearing) of\b",
-        6,
+        10,
     ),
     ("not", "NEGATED_EXISTENCE", "FORWARD", r"\b(?:not|nor|neither)\b", None),
     (
@@ -583,7 +583,16 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
     ),
     # "Small bilateral pleural effusions with bibasilar atelectasis and/or airspace disease":
     # the alternatives are in doubt, not the finding "with" joins them to (see TERMINATED_BY)
-    ("with", "ALTERNATIVES_END", "PSEUDO", r"\bwith\b", None),
+    ("with", "ALTERNATIVES_END", "PSEUDO", r"\bwith\b", 1),
+    # "Interval resolution of the left effusion, persistent right consolidation": what
+    # resolved ends where another finding's state is given (see TERMINATED_BY)
+    (
+        "persistent",
+        "STATE_END",
+        "PSEUDO",
+        r"\b(?:persistent|persists|persisting|remaining|remains|residual|new|unchanged|stable|increased|worsening|worsened)\b",
+        1,
+    ),
     (
         "likely backward",
         "POSSIBLE_EXISTENCE",
@@ -661,15 +670,18 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "NEGATED_EXISTENCE",
         "TERMINATE",
         r"\b(?:but|however|although|though|except|aside from|apart from|otherwise|yet|which|whereas|while|there is|there are|there has been)\b|;",
-        None,
+        1,
     ),
-    ("list number", "NEGATED_EXISTENCE", "TERMINATE", r"(?<![\d.])\b\d{1,2}[.)](?=\s)", None),
+    ("list number", "NEGATED_EXISTENCE", "TERMINATE", r"(?<![\d.])\b\d{1,2}[.)](?=\s)", 1),
     # PyRuSH keeps "effusion. 6 mm nodule" in one sentence; a full stop still ends a scope
-    ("full stop", "NEGATED_EXISTENCE", "TERMINATE", r"(?<![\d.])\.(?=\s)", None),
+    ("full stop", "NEGATED_EXISTENCE", "TERMINATE", r"(?<![\d.])\.(?=\s)", 1),
 ]
 
 # Rules whose scope also ends at these modifier categories (medspaCy's terminated_by).
-TERMINATED_BY: dict[str, set[str]] = {"versus": {"ALTERNATIVES_END"}}
+TERMINATED_BY: dict[str, set[str]] = {
+    "versus": {"ALTERNATIVES_END"},
+    "resolution of": {"ALTERNATIVES_END", "STATE_END"},
+}
 
 LEFT = r"\b(?:left|leftward|left-sided|lt)\b|\bL\b(?!\d)"
 RIGHT = r"\b(?:right|rightward|right-sided|rt)\b|\bR\b(?!\d)"
