@@ -267,6 +267,10 @@ def test_a_combined_findings_impression_section_is_rejected_saying_so(tmp_path, 
         ("History/Indication", "indication"),
         ("Observations", "findings"),
         ("Comparison studies", "comparison"),
+        ("Results", "findings"),
+        # a paediatric report's "Results: ... Discussion: Right middle lobe pneumonia." was
+        # rejected for having no findings; the discussion is kept out of them, not trained on
+        ("Discussion", "discussion"),
     ],
 )
 @pytest.mark.parametrize("colon", [":", ""])  # "HEADER: text" or the header alone on its line

@@ -36,3 +36,21 @@ def test_a_semicolon_keeps_the_advice_with_its_finding():
     )
     texts = [t for t, *_ in extractive_candidates(findings, [])]
     assert texts[0] == "Right PICC terminates in the right atrium; recommend withdrawal by 2 cm."
+
+
+@pytest.mark.parametrize(
+    ("findings", "first"),
+    [
+        (
+            "LUNGS AND AIRWAYS: There is a 1.4 cm spiculated nodule in the right upper lobe.",
+            "1.4 cm spiculated nodule in the right upper lobe.",
+        ),
+        ("Bones/soft tissues: Acute left 5th rib fracture.", "Acute left 5th rib fracture."),
+        # not an organ: the heading carries the finding or its side
+        ("RIGHT LOWER LOBE: Dense consolidation.", "RIGHT LOWER LOBE: Dense consolidation."),
+        ("Right: small pleural effusion.", "Right: small pleural effusion."),
+    ],
+)
+def test_a_structured_reports_organ_heading_is_not_part_of_the_impression(findings, first):
+    """The default drafted 'LUNGS AND AIRWAYS: There is a 1.4 cm ...' from a CT template."""
+    assert extractive_candidates(findings, [])[0][0] == first

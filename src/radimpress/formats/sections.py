@@ -61,6 +61,8 @@ CONTENT_SYNONYMS: dict[str, str] = {
     "report": "findings",
     "description": "findings",
     "observations": "findings",
+    "results": "findings",
+    "result": "findings",
     "findngs": "findings",
     "finidngs": "findings",
     "findins": "findings",
@@ -151,6 +153,8 @@ OTHER_SECTIONS: dict[str, str] = {
     "wetread": "wet read",
     "comment": "comment",
     "comments": "comment",
+    # a reading that may or may not be the impression: kept out of the findings, not trained on
+    "discussion": "discussion",
     "note": "note",
     "date": "date",
     "time": "time",
@@ -225,6 +229,15 @@ ANATOMY: frozenset[str] = frozenset(
         "aorta",
     }
 )
+
+
+def is_anatomy_heading(name: str) -> bool:
+    """'LUNGS:', 'HEART AND MEDIASTINUM:', 'Bones/soft tissues:': a structured report's organ
+    sub-heading (every joined part an organ), which lays the findings out and names no finding."""
+    key = norm_name(name)
+    parts = [p for p in _JOINER.split(key) if p]
+    return key in ANATOMY or (len(parts) > 1 and all(p in ANATOMY for p in parts))
+
 
 START_MARKERS: frozenset[str] = frozenset({"final report", "preliminary report", "report begins"})
 
@@ -316,7 +329,7 @@ def classify(raw: str) -> Line:
             return Line("content", section, "", text, key)
         if header in ("REPORT", "EXAM"):
             return Line("content", CONTENT_SYNONYMS[key], "", text)
-        if key in ("addendum", "recommendation", "recommendations"):
+        if key in ("addendum", "recommendation", "recommendations", "discussion"):
             return Line("other", OTHER_SECTIONS[key], "", text)
     return Line("text", raw=text)
 

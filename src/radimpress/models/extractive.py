@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from radimpress.formats.sections import is_anatomy_heading
 from radimpress.models.features import abnormal_sentences, is_normal_phrase
 
 # Filler that findings carry and impressions drop.
@@ -27,6 +28,10 @@ _TRAILS = re.compile(
     re.I,
 )
 
+# A structured report's organ sub-heading ("LUNGS AND AIRWAYS: There is a 1.4 cm nodule ...")
+# lays the findings out; an impression does not start with it. Only organ names are taken
+# off: "RIGHT LOWER LOBE PNEUMONIA:" or "Right:" carry the finding or its side.
+_LABEL = re.compile(r"^([A-Za-z][A-Za-z/&,\- ]{1,40}):\s+")
 _NUMBER = re.compile(r"^\s*\d{1,2}[.)]\s*")
 # How a candidate was built (a scorer feature).
 SINGLE, ALL, WITH_NORMAL, NUMBERED, NORMAL_FIRST, FIRST_TWO = 1, 2, 3, 4, 5, 6
@@ -34,8 +39,13 @@ VERBATIM = frozenset({SINGLE, ALL, NUMBERED, FIRST_TWO})  # the findings' own se
 
 
 def tidy(sentence: str) -> str:
-    """'There is mild bibasilar atelectasis.' -> 'Mild bibasilar atelectasis.'"""
-    s = _TRAILS.sub("", _LEADS.sub("", sentence.strip()))
+    """'There is mild bibasilar atelectasis.' -> 'Mild bibasilar atelectasis.'
+    ('LUNGS: There is ...' too)."""
+    s = sentence.strip()
+    label = _LABEL.match(s)
+    if label and is_anatomy_heading(label.group(1)):
+        s = s[label.end() :]
+    s = _TRAILS.sub("", _LEADS.sub("", s))
     s = s.rstrip(" ;.") + "."
     return s[:1].upper() + s[1:]
 
