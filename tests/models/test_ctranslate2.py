@@ -15,7 +15,13 @@ from radimpress.cli import main
 from radimpress.models import ctranslate2_backend, ctranslate2_export
 from radimpress.models.backends import exported_copy
 from radimpress.models.base import load_model, read_manifest
-from radimpress.models.ctranslate2_backend import KEPT_IDS, STOP_IDS, VMAP, load_tokenizer
+from radimpress.models.ctranslate2_backend import (
+    KEPT_IDS,
+    STOP_IDS,
+    VMAP,
+    WHOLE_DIR,
+    load_tokenizer,
+)
 from radimpress.models.ctranslate2_export import auto_quantization, export
 from radimpress.records import InputError, read_jsonl, write_jsonl
 from support import saved_model, synthetic_reports, tiny_recipe, train_tiny
@@ -180,11 +186,63 @@ def test_shortlist_limits_what_is_written(trained, tmp_path):
     assert written <= allowed
 
 
-def test_pruned_vocabulary_spells_an_unknown_prompt_token_with_kept_pieces(tmp_path):
+@pytest.mark.parametrize(
+    ("draft", "misspells"),
+    [
+        ("Intiminal flap, StaNford type A.", True),  # a shortlist copy's spelling
+        ("Fills in the right lower lobe arteries.", True),
+        ("Intimal flap. Stanford type A dissection.", False),
+        ("INTIMAL FLAP.", False),
+        ("Cardiomegaly. Intimal flap.", False),  # a word of the model's own, not a misspelling
+    ],
+)
+def test_a_misspelling_is_a_new_word_that_begins_like_an_unwritable_one(draft, misspells):
+    prompt = (
+        "Findings: Filling defects in the right lower lobe arteries. "
+        "Intimal flap, Stanford type A dissection."
+    )
+    unwritable = {"Filling", "Intimal", "Stanford"}
+    assert ctranslate2_backend.misspelt(draft, prompt, unwritable) is misspells
+
+
+def test_a_draft_that_misspells_a_word_outside_the_shortlist_is_drafted_again_with_every_token(
+    tmp_path, monkeypatch
+):
+    """A shortlist copy can write only its kept tokens: a CT report's "Intimal flap ...
+    Stanford type A" was written back "Intiminal flap ... StaNford" by a copy made from chest
+    radiographs. Such a report is drafted again by the whole-vocabulary copy, in its place;
+    the others keep the shortlist copy's drafts."""
+    model, _ = train_tiny(tiny_recipe("causal", train={"max_steps": 60}), TRAIN)
+    model.save(tmp_path / "whole")
+    export(tmp_path / "whole", quantization="float32")
+    model.save(tmp_path / "short")
+    export(tmp_path / "short", quantization="float32", shortlist=True)
+    fast = load_model(tmp_path / "short")
+    runner = fast.fast
+    word = next(
+        w for w in ("depression", "portal", "pending") if runner.unwritable_words(f"Findings: {w}")
+    )
+    reports = [*VAL[:2], dataclasses.replace(VAL[2], findings=f"{VAL[2].findings} {word}.")]
+    assert word in runner.unwritable_words(fast.builder.prompts(reports[2:])[0])
+    kept_drafts = fast.generate(reports, num_beams=1)
+    assert runner.drafted_whole == 0  # nothing misspelt: no second draft
+    monkeypatch.setattr(ctranslate2_backend, "misspelt", lambda draft, prompt, words: True)
+    drafts = fast.generate(reports, num_beams=1)
+    assert runner.drafted_whole == 1  # only the report whose findings have the word
+    assert drafts[:2] == kept_drafts[:2]
+    assert drafts[2] == load_model(tmp_path / "whole").generate(reports[2:], num_beams=1)[0]
+
+
+def test_a_copy_without_the_whole_vocabulary_spells_an_unknown_prompt_token_with_kept_pieces(
+    tmp_path,
+):
+    """Copies exported before the whole-vocabulary sibling still draft every prompt."""
     model, _ = train_tiny(tiny_recipe("causal", train={"max_steps": 2}), TRAIN)
     model.save(tmp_path / "m")
     export(tmp_path / "m", quantization="float32", shortlist=True)
+    shutil.rmtree(tmp_path / "m" / "ctranslate2" / WHOLE_DIR)
     runner = load_model(tmp_path / "m").fast
+    assert not runner.has_whole
     tok = runner.model.tokenizer
     dropped = [i for i in range(len(tok)) if i not in runner.new_id]
     assert dropped, "the training texts do not use every token of the tokenizer"

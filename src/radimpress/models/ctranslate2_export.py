@@ -15,9 +15,12 @@ X-ray archive use a few thousand tokens.
   of the findings being drafted (so a rare word can still be copied).
 - causal: CTranslate2's generator has no vocabulary map, so the export keeps
   only the rows of the embedding and output matrices of the tokens of the
-  training prompts and impressions, single characters and byte tokens; a
-  prompt token outside them is spelled with kept pieces. The kept ids are
-  saved (``kept_ids.json``) and the results are mapped back.
+  training prompts and impressions, single characters and byte tokens. The
+  kept ids are saved (``kept_ids.json``) and the results are mapped back; a
+  prompt token outside them is spelled with kept pieces. A whole-vocabulary
+  copy is written beside it (``whole-vocabulary/``): a report whose findings
+  have such a token, and whose draft then holds a word the prompt does not
+  (a misspelling), is drafted again with it.
 
 Apart from the drafting module because converting needs torch and
 transformers' model classes, and drafting needs neither.
@@ -41,7 +44,13 @@ from ctranslate2.converters import TransformersConverter
 from radimpress.models.backends import EXPORT_DIR, QUANTIZATIONS
 from radimpress.models.base import MANIFEST, build_model, load_model, read_manifest
 from radimpress.models.cpu import cpu_flags
-from radimpress.models.ctranslate2_backend import KEPT_IDS, STOP_IDS, TOKENIZER_DIR, VMAP
+from radimpress.models.ctranslate2_backend import (
+    KEPT_IDS,
+    STOP_IDS,
+    TOKENIZER_DIR,
+    VMAP,
+    WHOLE_DIR,
+)
 from radimpress.models.neural import NeuralImpressionModel, one_line
 from radimpress.models.recipes import parse_recipe
 from radimpress.records import InputError, Report, read_reports
@@ -127,11 +136,16 @@ def export(
         _PrunedConverter(hf_dir, kept).convert(
             str(tmp), vmap=vmap, quantization=quantization, force=True
         )
+        if kept is not None:  # for prompts with a token outside the kept ones (see draft_ids)
+            TransformersConverter(hf_dir).convert(
+                str(tmp / WHOLE_DIR), quantization=quantization, force=True
+            )
     model.tokenizer.save_pretrained(tmp / TOKENIZER_DIR)
     if kept is not None:
         (tmp / KEPT_IDS).write_text(json.dumps(kept))
     if model.kind == "causal":
-        (tmp / STOP_IDS).write_text(json.dumps(model.stop_token_ids()))
+        for copy in (tmp, tmp / WHOLE_DIR) if kept is not None else (tmp,):
+            (copy / STOP_IDS).write_text(json.dumps(model.stop_token_ids()))
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     record: dict[str, Any] = {
@@ -150,6 +164,8 @@ def export(
             "vocabulary": len(model.tokenizer),
             "source": texts["source"],
         }
+        if kept is not None:
+            record["shortlist"]["whole_vocabulary_copy"] = WHOLE_DIR
     manifest.setdefault("exports", {})["ctranslate2"] = record
     (model_dir / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     card_model = build_model(parse_recipe(manifest["recipe"], str(model_dir / MANIFEST)))
@@ -167,8 +183,9 @@ def shortlist_texts(
     the exam and indication lines the prompt shows. Else a model whose prompt
     retrieves keeps its training pairs (``prompt_pairs.json``: findings and
     impressions only). Why the dataset first: a causal copy's input vocabulary
-    is pruned too, and a prompt token outside it is spelled with kept pieces,
-    which the model never saw in training. Made from the pairs, the Gemma
+    is pruned too, and a prompt token outside it is spelled with kept pieces the
+    model never saw in training (and may be misspelt in the draft, which the
+    slower whole-vocabulary copy then drafts again). Made from the pairs, the Gemma
     recipe's copy lacked "Indication" and the indications' words (year, old,
     female...) for 294 of 297 Open-i test prompts, and its float32 copy drafted
     31 reports differently from transformers (ROUGE-L 65.42 against 66.35).

@@ -31,6 +31,9 @@ from radimpress.models.options import PromptOptions
 from radimpress.models.retrieval_index import NeighbourIndex
 from radimpress.records import InputError, Report
 
+# The label of a findings line; the report's own findings are the prompt's last one.
+FINDINGS_LABEL = "Findings: "
+
 
 def render_prompt(
     template: PromptOptions,
@@ -45,7 +48,7 @@ def render_prompt(
         lines.append(template.instruction)
     for findings, impression in examples:
         lines.append("")
-        lines.append(f"Findings: {_clip(findings, cut)}")
+        lines.append(f"{FINDINGS_LABEL}{_clip(findings, cut)}")
         lines.append(f"Impression: {_clip(impression, cut)}")
     if neighbour_impressions:
         lines.append("")
@@ -56,7 +59,7 @@ def render_prompt(
         lines.append(f"Exam: {_one_line(report.exam)}")
     if template.include_indication and report.indication and report.indication.strip():
         lines.append(f"Indication: {_one_line(report.indication)}")
-    lines.append(f"Findings: {_one_line(report.findings)}")
+    lines.append(f"{FINDINGS_LABEL}{_one_line(report.findings)}")
     if template.abnormal_hint:
         # the study's abnormal sentences, named: a model that copies its nearest
         # neighbour's normal impression is told the findings are not normal
