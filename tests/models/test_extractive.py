@@ -54,3 +54,25 @@ def test_a_semicolon_keeps_the_advice_with_its_finding():
 def test_a_structured_reports_organ_heading_is_not_part_of_the_impression(findings, first):
     """The default drafted 'LUNGS AND AIRWAYS: There is a 1.4 cm ...' from a CT template."""
     assert extractive_candidates(findings, [])[0][0] == first
+
+
+@pytest.mark.parametrize(
+    ("normal", "stitched"),
+    [
+        ("No acute cardiopulmonary abnormality.", True),
+        ("Negative acute cardiopulmonary abnormality.", True),
+        ("1. No acute cardiopulmonary process.", True),
+        # read as normal for the "normal" in "abnormal", and a second item of another report
+        ("1. No acute pulmonary abnormality. 2. Abnormal appearance of the mediastinum.", False),
+        ("Abnormal appearance of the mediastinum as discussed below.", False),
+        (
+            "1. Left PICC tip at cavoatrial junction. 2. No acute cardiopulmonary abnormality.",
+            False,
+        ),
+    ],
+)
+def test_only_a_one_item_normal_impression_follows_the_findings_sentences(normal, stitched):
+    """The default drafted 'Right hilar enlargement. 1. No acute pulmonary abnormality. 2.
+    Abnormal appearance of the mediastinum as discussed below.'"""
+    texts = [t for t, *_ in extractive_candidates("Right hilar enlargement.", [normal])]
+    assert (f"Right hilar enlargement. {normal.removeprefix('1. ')}" in texts) is stitched

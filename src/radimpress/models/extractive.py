@@ -33,6 +33,25 @@ _TRAILS = re.compile(
 # off: "RIGHT LOWER LOBE PNEUMONIA:" or "Right:" carry the finding or its side.
 _LABEL = re.compile(r"^([A-Za-z][A-Za-z/&,\- ]{1,40}):\s+")
 _NUMBER = re.compile(r"^\s*\d{1,2}[.)]\s*")
+_LATER_ITEM = re.compile(r"\s\d{1,2}[.)]\s")
+_ABNORMAL = re.compile(r"\babnormal", re.I)
+_DENIED = re.compile(r"\b(?:no|without|negative)\b", re.I)
+
+
+def stitchable(phrase: str) -> bool:
+    """Whether a retrieved normal impression can follow the findings' sentences: one item,
+    and no abnormality it asserts. "1. No acute pulmonary abnormality. 2. Abnormal appearance
+    of the mediastinum as discussed below." reads as normal to `is_normal_phrase` (the
+    "normal" in "abnormal"), and was drafted after "Right hilar enlargement."."""
+    if _LATER_ITEM.search(phrase):
+        return False
+    return all(
+        _DENIED.search(sentence[: m.start()])
+        for sentence in re.split(r"(?<=[.;])\s+", phrase)
+        for m in _ABNORMAL.finditer(sentence)
+    )
+
+
 # How a candidate was built (a scorer feature).
 SINGLE, ALL, WITH_NORMAL, NUMBERED, NORMAL_FIRST, FIRST_TWO = 1, 2, 3, 4, 5, 6
 VERBATIM = frozenset({SINGLE, ALL, NUMBERED, FIRST_TWO})  # the findings' own sentences only
@@ -75,7 +94,7 @@ def extractive_candidates(
         out.append((" ".join(f"{i}. {s}" for i, s in enumerate(sentences, 1)), NUMBERED, n, 0))
     if n > 2:
         out.append((" ".join(sentences[:2]), FIRST_TWO, 2, 0))
-    normal = next((p for p in normal_phrases if is_normal_phrase(p)), None)
+    normal = next((p for p in normal_phrases if is_normal_phrase(p) and stitchable(p)), None)
     if normal:
         normal = _NUMBER.sub("", normal)
         out.append((f"{sentences[0]} {normal}", WITH_NORMAL, 1, 0))
