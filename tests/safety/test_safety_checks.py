@@ -296,6 +296,15 @@ def test_a_widened_mediastinum_must_be_named_under_no_acute_disease(findings, fl
     assert ("omitted_critical" in types(findings, "No acute cardiopulmonary disease.")) is flagged
 
 
+def test_a_haemothorax_left_out_is_omitted_whatever_its_size():
+    """The fine-tuned Gemma drafted 'Nondisplaced right 7th rib fracture.' over a small one."""
+    findings = "Nondisplaced fracture of the right 7th rib. Small right hemothorax."
+    assert types(findings, "Nondisplaced right 7th rib fracture.") == ["omitted_critical"]
+    assert types(findings, "Right 7th rib fracture. Small right haemothorax.") == []
+    # a small effusion that is not blood may be left out of an impression about something else
+    assert types("Right 7th rib fracture. Small right effusion.", "Right 7th rib fracture.") == []
+
+
 def test_omitted_critical_fires_and_respects_the_list():
     assert types(FINDINGS, "No acute cardiopulmonary abnormality.") == ["omitted_critical"]
     # a small stable effusion is not on the critical list: an impression about something else

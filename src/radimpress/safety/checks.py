@@ -52,12 +52,16 @@ class SafetyWarning:
 Warning = SafetyWarning  # the name the issue uses; SafetyWarning avoids shadowing the builtin
 
 
+_BLOOD = re.compile(r"\bha?emo(?:pneumo)?thora", re.I)
+
+
 @dataclass(frozen=True)
 class CriticalRule:
     """A finding the impression must not leave out.
 
     ``when`` narrows it: "any" (every definite mention), "new" (new or worse),
-    "large_or_new", "malpositioned", "acute", "followup" (new, growing, or flagged for work-up).
+    "large_or_new", "malpositioned", "acute", "followup" (new, growing, or flagged for work-up),
+    "blood" (a haemothorax).
     """
 
     observation: str
@@ -75,6 +79,8 @@ class CriticalRule:
             return m.change in ("new", "worse")
         if self.when == "large_or_new":
             return m.severity in ("large", "severe") or m.change in ("new", "worse")
+        if self.when == "blood":
+            return bool(_BLOOD.search(m.text))
         if self.when == "malpositioned":
             return m.position == "malpositioned"
         if self.when == "acute":
@@ -89,6 +95,9 @@ DEFAULT_CRITICAL: tuple[CriticalRule, ...] = (
     CriticalRule("Pneumoperitoneum"),
     CriticalRule("Pneumomediastinum"),
     CriticalRule("Pleural Effusion", "large_or_new"),
+    # blood in the pleural space after trauma is drained or watched, whatever its size: the
+    # fine-tuned Gemma drafted "Nondisplaced right 7th rib fracture." over a small hemothorax
+    CriticalRule("Pleural Effusion", "blood"),
     # any consolidation, not only a new one: the hybrid drafted "Small right pleural effusion."
     # over "consolidation in the right mid zone. Small right pleural effusion." (fever); on the
     # Open-i tune half this flags one more radiologist impression (1,532 read)
