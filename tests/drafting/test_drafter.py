@@ -352,6 +352,19 @@ def test_recommend_appends_the_guideline_follow_up_before_the_checks_read_the_dr
         [Report("n", "Lungs clear. Heart normal.", exam="CT CHEST WITHOUT CONTRAST")]
     )
     assert "Fleischner" not in invented.impression
+    # where the table's answer is no follow-up, the draft says so (and sets no check off)
+    (small,) = Drafter(Recorder(["Right lower lobe nodule."]), recommend=True).draft(
+        [
+            Report(
+                "s",
+                "4 mm solid nodule in the right lower lobe. No other nodules.",
+                exam="CT CHEST WITHOUT CONTRAST",
+                indication="55 year old, never smoker.",
+            )
+        ]
+    )
+    assert small.impression.endswith("low-risk patient): No routine follow-up.")
+    assert small.warnings_for(0) == []
 
 
 def test_generate_keeps_the_records_ingest_rejects_in_a_table_input(tmp_path, capsys):

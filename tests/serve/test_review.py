@@ -400,3 +400,11 @@ def test_the_review_page_offers_the_guideline_follow_up_to_append(client):
     # a draft that calls the nodule stable (another patient's words) still gets it offered
     copied = nodule_draft("Small right upper lobe nodule, stable.")
     assert "Per the Fleischner Society 2017" in c.get(f"/review/{copied.id}").text
+    # where the table's answer is no follow-up, that sentence is offered
+    small = Draft(
+        id=new_id(), created_at=0.0, model_name="m", model_version="1",
+        findings="4 mm solid nodule in the right lower lobe.", exam="CT CHEST",
+        indication="Never smoker.", candidates=["Right lower lobe nodule."],
+    )  # fmt: skip
+    client.app.state.store.add_drafts([small])
+    assert "low-risk patient): No routine follow-up." in c.get(f"/review/{small.id}").text

@@ -94,10 +94,14 @@ def with_follow_up(report: Report, draft: str) -> str:
 
     Read from the findings alone, as the `missing_follow_up` check reads them: a draft's
     words may be another patient's, and its copied "Small right upper lobe nodule, stable."
-    had kept a CT's 9 mm nodule from its Fleischner follow-up.
+    had kept a CT's 9 mm nodule from its Fleischner follow-up. "No routine follow-up" is
+    appended too where that is the table's answer: the guideline asks the report to say so
+    (it is what spares the patient a needless CT), and a draft that said nothing kept a
+    neighbour's "XXXX for better characterization" as the only advice for a low-risk 4 mm
+    nodule.
     """
     recs = recommend(report.findings, None, report.exam, report.indication)
-    return append_recommendations(draft, [r for r in recs if r.follow_up != "none"])
+    return append_recommendations(draft, recs)
 
 
 class Drafter:

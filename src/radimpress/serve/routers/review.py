@@ -189,16 +189,15 @@ async def report_page(
 
 
 def follow_up_sentences(draft) -> list[str]:
-    """Guideline follow-up the findings call for and the draft does not say yet (shown to append).
+    """Guideline follow-up the findings call for and the draft does not say yet (shown to append;
+    "No routine follow-up." too, as `with_follow_up` appends it).
 
     Read from the findings alone, as the drafting path and `missing_follow_up` read them: the
     draft under review may be another patient's words (its copied "stable" would hide it).
     """
     text = draft.text_for_review
     recs = recommend(draft.findings, None, draft.exam, draft.indication)
-    return [
-        r.sentence for r in recs if r.follow_up != "none" and r.sentence and r.sentence not in text
-    ]
+    return [r.sentence for r in recs if r.sentence and r.sentence not in text]
 
 
 @router.post("/review/{draft_id}/text", response_class=HTMLResponse)
