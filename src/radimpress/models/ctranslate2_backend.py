@@ -289,8 +289,8 @@ class CausalRunner(_Runner):
 
     def unwritable_words(self, prompt: str) -> set[str]:
         """The words of the report's own findings (the prompt from its last findings line on)
-        with a token this copy cannot write."""
-        words = sorted(set(_WORD.findall(prompt[prompt.rfind(FINDINGS_LABEL) :])))
+        with a token this copy cannot write; the whole prompt's if it has no findings line."""
+        words = sorted(set(_WORD.findall(prompt[max(prompt.rfind(FINDINGS_LABEL), 0) :])))
         if not words:
             return set()
         encoded = self.model.tokenizer([" " + w for w in words], add_special_tokens=False)

@@ -136,7 +136,7 @@ def export(
         _PrunedConverter(hf_dir, kept).convert(
             str(tmp), vmap=vmap, quantization=quantization, force=True
         )
-        if kept is not None:  # for prompts with a token outside the kept ones (see draft_ids)
+        if kept is not None:  # redrafts what the pruned copy misspells (see CausalRunner.draft_ids)
             TransformersConverter(hf_dir).convert(
                 str(tmp / WHOLE_DIR), quantization=quantization, force=True
             )
