@@ -232,6 +232,12 @@ def _thinc_without_torch() -> Iterator[None]:
 def build_pipeline():
     """The medspaCy pipeline with radimpress's own target and ConText rules.
 
+    A modifier that ends scopes ("but", a full stop, the categories of TERMINATED_BY) is
+    given a scope of one word around itself: medspaCy ends a scope only at a terminator
+    whose scope overlaps it by its own test, which misses a sentence-wide scope containing
+    one that a word limit cut short, so "resolution of" (10 words) ran past "with
+    persistent ..." into the next finding.
+
     Sentences are split by spaCy's punctuation sentencizer by default: on 600
     Open-i texts it gave the same mentions as PyRuSH for 599 and the same
     labelled-set results, 3x faster (PyRuSH's rule engine was two thirds of the
@@ -268,6 +274,7 @@ def build_pipeline():
         ]
     )
     context = nlp.add_pipe("medspacy_context", config={"rules": None})
+    ends = set().union(*V.TERMINATED_BY.values())
     context.add(
         [
             ConTextRule(
@@ -275,7 +282,7 @@ def build_pipeline():
                 category=cat,
                 direction=d,
                 pattern=p,
-                max_scope=scope,
+                max_scope=1 if d == "TERMINATE" or cat in ends else scope,
                 terminated_by=V.TERMINATED_BY.get(lit),
             )
             for lit, cat, d, p, scope in V.CONTEXT_RULES

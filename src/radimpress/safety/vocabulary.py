@@ -490,7 +490,8 @@ ACUTE_NOT_NORMAL = frozenset(
 # after a lobectomy), as the omission check already holds for a normal impression.
 STABLE_NOT_EXCUSED = frozenset({"Pneumothorax", "Pneumoperitoneum", "Pneumomediastinum"})
 
-# ConText modifiers (literal, category, direction, regex or None, max_scope in tokens or None).
+# ConText modifiers (literal, category, direction, regex or None, max_scope in tokens or None;
+# a terminator's scope is always one word, see extractor.build_pipeline).
 _NOT_SEEN = r"(?:seen|identified|visualized|visible|evident|present|demonstrated|appreciated|detected|apparent|noted)"
 CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
     # negation, forward
@@ -583,7 +584,7 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
     ),
     # "Small bilateral pleural effusions with bibasilar atelectasis and/or airspace disease":
     # the alternatives are in doubt, not the finding "with" joins them to (see TERMINATED_BY)
-    ("with", "ALTERNATIVES_END", "PSEUDO", r"\bwith\b", 1),
+    ("with", "ALTERNATIVES_END", "PSEUDO", r"\bwith\b", None),
     # "Interval resolution of the left effusion, persistent right consolidation": what
     # resolved ends where another finding's state is given (see TERMINATED_BY)
     (
@@ -591,7 +592,7 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "STATE_END",
         "PSEUDO",
         r"\b(?:persistent|persists|persisting|remaining|remains|residual|new|unchanged|stable|increased|worsening|worsened)\b",
-        1,
+        None,
     ),
     (
         "likely backward",
@@ -670,11 +671,11 @@ CONTEXT_RULES: list[tuple[str, str, str, str | None, int | None]] = [
         "NEGATED_EXISTENCE",
         "TERMINATE",
         r"\b(?:but|however|although|though|except|aside from|apart from|otherwise|yet|which|whereas|while|there is|there are|there has been)\b|;",
-        1,
+        None,
     ),
-    ("list number", "NEGATED_EXISTENCE", "TERMINATE", r"(?<![\d.])\b\d{1,2}[.)](?=\s)", 1),
+    ("list number", "NEGATED_EXISTENCE", "TERMINATE", r"(?<![\d.])\b\d{1,2}[.)](?=\s)", None),
     # PyRuSH keeps "effusion. 6 mm nodule" in one sentence; a full stop still ends a scope
-    ("full stop", "NEGATED_EXISTENCE", "TERMINATE", r"(?<![\d.])\.(?=\s)", 1),
+    ("full stop", "NEGATED_EXISTENCE", "TERMINATE", r"(?<![\d.])\.(?=\s)", None),
 ]
 
 # Rules whose scope also ends at these modifier categories (medspaCy's terminated_by).
