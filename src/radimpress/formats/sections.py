@@ -117,9 +117,14 @@ _RANK = ("impression", "findings", "indication", "comparison", "exam", "techniqu
 _JOINER = re.compile(r"\s*(?:/|&|\band\b|\+)\s*")
 
 
+def joined_parts(key: str) -> list[str]:
+    """'findings/impression' -> ['findings', 'impression']."""
+    return [p for p in _JOINER.split(key) if p]
+
+
 def compound_section(key: str) -> str | None:
     """The canonical section of a joined header whose every part is a known name."""
-    parts = [p for p in _JOINER.split(key) if p]
+    parts = joined_parts(key)
     if len(parts) < 2:
         return None
     named = [CONTENT_SYNONYMS.get(p) or OTHER_SECTIONS.get(p) for p in parts]
@@ -136,8 +141,7 @@ def content_section(key: str) -> str | None:
 def is_combined(key: str) -> bool:
     """Findings and impression under one header ("FINDINGS/IMPRESSION"): read as the
     impression, so the report has no findings of its own to draft from."""
-    parts = {CONTENT_SYNONYMS.get(p) for p in _JOINER.split(key) if p}
-    return {"findings", "impression"} <= parts
+    return {"findings", "impression"} <= {CONTENT_SYNONYMS.get(p) for p in joined_parts(key)}
 
 
 # Other known sections: kept verbatim in Report.sections under these names, and
@@ -234,9 +238,8 @@ ANATOMY: frozenset[str] = frozenset(
 def is_anatomy_heading(name: str) -> bool:
     """'LUNGS:', 'HEART AND MEDIASTINUM:', 'Bones/soft tissues:': a structured report's organ
     sub-heading (every joined part an organ), which lays the findings out and names no finding."""
-    key = norm_name(name)
-    parts = [p for p in _JOINER.split(key) if p]
-    return key in ANATOMY or (len(parts) > 1 and all(p in ANATOMY for p in parts))
+    parts = joined_parts(norm_name(name))
+    return bool(parts) and all(p in ANATOMY for p in parts)
 
 
 START_MARKERS: frozenset[str] = frozenset({"final report", "preliminary report", "report begins"})
