@@ -83,6 +83,11 @@ def advance(steps: Steps, answer: Any) -> ModelCall | CheckCall | list[DraftResu
         return done.value
 
 
+def all_flagged(per_candidate: Sequence[Sequence[Any]]) -> bool:
+    """Whether every candidate of a report carries a high-severity warning."""
+    return all(blocking(ws) for ws in per_candidate)
+
+
 def from_findings(findings: str) -> list[str]:
     """The findings' abnormal sentences as impressions: all of them first, then each alone."""
     sentences = findings_sentences(findings)
@@ -206,12 +211,12 @@ class Drafter:
             clean_candidates(cands)
             for cands in self.model.generate(reports, options.num_candidates, **options.decoding())
         ]
-        if not self.recommend:
-            return candidates
-        return [
-            [with_follow_up(report, c) for c in cands]
-            for report, cands in zip(reports, candidates, strict=True)
-        ]
+        return [self.finish(r, cands) for r, cands in zip(reports, candidates, strict=True)]
+
+    def finish(self, report: Report, texts: list[str]) -> list[str]:
+        """A report's candidate texts as the reviewer will read them: with ``recommend``,
+        each with the guideline follow-up its findings call for."""
+        return [with_follow_up(report, t) for t in texts] if self.recommend else texts
 
     def assemble(
         self,
@@ -271,7 +276,7 @@ class Drafter:
         """Reports whose every first candidate carries a high-severity warning (`second_pool`)."""
         if checked is None or not self.second_pool(options):
             return []
-        return [k for k, per in enumerate(checked) if all(blocking(ws) for ws in per)]
+        return [k for k, per in enumerate(checked) if all_flagged(per)]
 
     def to_fall_back(self, reports: Sequence[Report], checked: Checked) -> dict[int, list[str]]:
         """The findings' abnormal sentences (`from_findings`) of each report whose every
@@ -287,7 +292,7 @@ class Drafter:
         offers = {
             k: from_findings(reports[k].findings)
             for k, per in enumerate(checked)
-            if all(blocking(ws) for ws in per)
+            if all_flagged(per)
         }
         return {k: texts for k, texts in offers.items() if texts}
 
@@ -330,14 +335,11 @@ class Drafter:
         offers = self.to_fall_back(prepared, checked) if rechecked else {}
         if offers:
             rows = list(offers)
-            texts = [
-                [with_follow_up(prepared[k], t) for t in offers[k]] if self.recommend else offers[k]
-                for k in rows
-            ]
+            texts = [self.finish(prepared[k], offers[k]) for k in rows]
             again = yield CheckCall(self._check_items([prepared[k] for k in rows], texts))
             if checked is not None and again is not None:
                 for k, more, per in zip(rows, texts, again, strict=True):
-                    if all(blocking(ws) for ws in per):
+                    if all_flagged(per):
                         continue  # the findings' sentences fail too: the model's order stands
                     candidates[k] = [*candidates[k], *more]
                     checked[k] = [*checked[k], *([*ws, DRAFTED_FROM_FINDINGS] for ws in per)]
