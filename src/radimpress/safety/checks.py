@@ -792,23 +792,23 @@ def _worse_side(x: CheckInput, flagged: list[tuple[int, int]]) -> list[SafetyWar
         if any(a < m.end and m.start < b for a, b in flagged):
             continue
         stated = [
-            f
+            (f, side)
             for f in x.f_all or x.f_mentions
             if f.observation == m.observation
             and f.polarity != "absent"
             and f.laterality == "bilateral"
-            and _dominant_side(f.sentence)
+            and (side := _dominant_side(f.sentence))
         ]
-        if not stated or any(_dominant_side(f.sentence) == dominant for f in stated):
+        if not stated or any(side == dominant for _, side in stated):
             continue
-        other = _dominant_side(stated[0].sentence)
+        other = stated[0][1]
         flagged.append((m.start, m.end))
         message = (
             f"impression has {m.observation.lower()} {dominant} greater than "
             f"{'left' if dominant == 'right' else 'right'} ('{m.sentence.strip()}') but the "
             f"findings say {other} greater than {'left' if other == 'right' else 'right'}"
         )
-        out.append(_mention_warning("laterality_mismatch", m, message, stated))
+        out.append(_mention_warning("laterality_mismatch", m, message, [f for f, _ in stated]))
     return out
 
 
