@@ -16,6 +16,7 @@ from pathlib import Path
 
 from radimpress.cli_flags import output_folder
 from radimpress.dataset import DatasetOptions, build_dataset, write_dataset
+from radimpress.dataset.exams import Familiarity
 from radimpress.drafting import Drafter
 from radimpress.evaluate import evaluate_systems, write_report
 from radimpress.evaluate.clinical import GROUP_NOTE, ClinicalScorer, reference_groups
@@ -128,7 +129,9 @@ def _fit_and_generate(
     fit_s = time.perf_counter() - start
     # each row scores its model's own drafts: the findings' sentences, safe selection's last
     # resort, would stand in for the weak ones and hide what fine-tuning changed
-    drafter = Drafter(model, cleaning=data.cleaning, fallback=False)
+    drafter = Drafter(
+        model, cleaning=data.cleaning, fallback=False, exams=Familiarity(data.exam_regions())
+    )
     start = time.perf_counter()
     preds = [result.impression for result in drafter.draft(test)]
     gen_s = time.perf_counter() - start

@@ -8,6 +8,7 @@ import pytest
 
 from radimpress.cli import main
 from radimpress.dataset import DatasetOptions, build_dataset
+from radimpress.dataset.exams import Familiarity
 from radimpress.drafting import Drafter, DraftOptions, InvalidRequest
 from radimpress.drafting.communication import clean_candidates, without_communication
 from radimpress.models.baselines import ConstantModel, RetrievalModel
@@ -444,6 +445,65 @@ def test_the_checks_read_the_reports_exam_and_indication_on_both_drafting_paths(
         [w.type for w in on_ct.warnings_for(0)],
         [w.type for w in on_xr.warnings_for(0)],
     ]
+
+
+def test_an_exam_of_a_region_the_model_was_not_trained_on_is_flagged_and_drafted_from_its_findings(
+    tmp_path,
+):
+    """A hospital's feed sends every exam. The default chest model drafted "Fracture of the
+    distal right clavicle" for a wrist's radius fracture, and "No acute cardiopulmonary
+    process." for an abdomen's small-bowel obstruction, with no warning."""
+    data = tmp_path / "data"
+    chest = [
+        ("Heart normal. Lungs clear.", "No acute cardiopulmonary process."),
+        ("Clear lungs. No effusion.", "No acute disease."),
+        ("Fracture of the right clavicle. Lungs clear.", "Right clavicle fracture."),
+    ]
+    train = [
+        Report(f"t{i}", f, imp, exam="CHEST PA AND LATERAL") for i, (f, imp) in enumerate(chest)
+    ]
+    write_jsonl(data / "train.jsonl", train)
+    assert main(["train", "--model", "retrieval", "--data", str(data), "--out", str(tmp_path / "m")]) == 0  # fmt: skip
+    assert "exams trained on, by body region: chest 3" in (tmp_path / "m" / "README.md").read_text()
+    radius = "Transverse fracture of the distal radius. Soft tissue swelling."
+    queries = [
+        Report("wrist", radius, exam="RIGHT WRIST 3 VIEWS"),
+        Report("normal-wrist", "No fracture or dislocation.", exam="LEFT WRIST 2 VIEWS"),
+        Report(
+            "both", "Lungs clear. Right foot: no fracture.", exam="CHEST 2V; RIGHT FOOT 3 VIEWS"
+        ),
+        Report("chest", "Heart normal. Lungs clear.", exam="CHEST PA AND LATERAL"),
+    ]
+    write_jsonl(tmp_path / "in.jsonl", queries)
+    out = tmp_path / "p.jsonl"
+    args = ["generate", "--model", str(tmp_path / "m"), "--input", str(tmp_path / "in.jsonl")]
+    assert main([*args, "--output", str(out)]) == 0
+    rows = {r["id"]: r for _, r in read_jsonl(out)}
+    said = {k: {w["type"]: w["severity"] for w in r["warnings"]} for k, r in rows.items()}
+    # the findings' own sentence, not a chest impression; the note says why
+    assert rows["wrist"]["prediction"] == "Transverse fracture of the distal radius."
+    assert said["wrist"] == {"drafted_from_findings": "low", "exam_outside_training": "medium"}
+    assert "upper limb" in rows["wrist"]["warnings"][1]["message"]
+    # nothing abnormal to draft from: the model's draft stands, flagged high
+    assert said["normal-wrist"]["exam_outside_training"] == "high"
+    # a chest exam with a foot: the chest draft stands, the foot is the radiologist's to add
+    assert said["both"] == {"exam_outside_training": "medium"}
+    assert said["chest"] == {}
+
+
+def test_another_regions_report_is_not_drafted_again_by_the_model():
+    """More beams of a chest model are no better for a wrist: one model call."""
+    radius = "Fracture of the distal radius."
+    model = Greedy({radius: ["Right clavicle fracture.", "Clavicle fracture."]})
+    drafter = Drafter(model, exams=Familiarity({"chest": 50}))
+    (result,) = drafter.draft([Report("w", radius, exam="WRIST")])
+    assert model.calls == [(["w"], 1)]
+    assert result.impression == radius
+    # a model folder without the counts (trained before they were kept) drafts as before
+    model.calls.clear()
+    (before,) = Drafter(model).draft([Report("w", radius, exam="WRIST")])
+    assert before.impression == "Right clavicle fracture."
+    assert "exam_outside_training" not in [w.type for w in before.warnings]
 
 
 def test_every_candidate_written_carries_its_own_warnings(tmp_path):

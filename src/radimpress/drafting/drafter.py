@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from radimpress.dataset.clean import CleanOptions, clean_report
+from radimpress.dataset.exams import Familiarity, exam_regions
 from radimpress.drafting.checks import Checked, CheckItem, check_items
 from radimpress.drafting.communication import clean_candidates
 from radimpress.drafting.errors import FieldProblem, InvalidRequest
@@ -109,6 +110,33 @@ def with_follow_up(report: Report, draft: str) -> str:
     return append_recommendations(draft, recs)
 
 
+def exam_warning(familiarity: Familiarity | None, exam: str | None) -> DraftWarning | None:
+    """An exam of a body region the model barely saw in training (radimpress.dataset.exams).
+
+    High when the exam names none of the model's regions: the model can only write another
+    region's impression (a chest model drafted "Fracture of the distal right clavicle" for a
+    wrist), so every candidate carries it and safe selection falls back to the findings'
+    own sentences. Medium when the exam names one of them too ("chest; right foot"): the
+    draft covers the chest, and the radiologist's "2. Right foot. Negative." is theirs to add.
+    """
+    unseen = familiarity.unfamiliar(exam) if familiarity else frozenset()
+    if not unseen or familiarity is None:
+        return None
+    only = not exam_regions(exam) & familiarity.familiar
+    return DraftWarning(
+        type="exam_outside_training",
+        severity="high" if only else "medium",
+        message=f"this exam ('{exam}') is of the {' and '.join(sorted(unseen))}, which the model "
+        f"was not trained on (its training: {familiarity.describe()})"
+        + (
+            ": its drafts are another region's impressions"
+            if only
+            else ": the draft may leave out that part of the findings"
+        ),
+        candidate=0,
+    )
+
+
 class Drafter:
     """A model plus the cleaning, safety checks and choice that turn its output into drafts."""
 
@@ -121,8 +149,10 @@ class Drafter:
         safe_select: bool = True,
         recommend: bool = False,
         fallback: bool = True,
+        exams: Familiarity | None = None,
     ) -> None:
         self.model = model
+        self.exams = exams  # the body regions the model was trained on, when its folder says
         self.cleaning = cleaning or CleanOptions()
         self.safety_checks = safety_checks
         self.safe_select = safe_select and safety_checks
@@ -133,9 +163,11 @@ class Drafter:
     @classmethod
     def from_model_dir(cls, model_dir: str | Path, backend: str = "auto", **kwargs: Any) -> Drafter:
         """Load a model folder (on a backend: auto, hf, ctranslate2); its manifest says how its
-        training findings were cleaned."""
-        cleaning = CleanOptions.from_dict(read_manifest(model_dir).get("cleaning"))
-        return cls(load_model(model_dir, backend), cleaning=cleaning, **kwargs)
+        training findings were cleaned and which body regions its exams were of."""
+        manifest = read_manifest(model_dir)
+        cleaning = CleanOptions.from_dict(manifest.get("cleaning"))
+        exams = Familiarity(manifest["exam_regions"]) if manifest.get("exam_regions") else None
+        return cls(load_model(model_dir, backend), cleaning=cleaning, exams=exams, **kwargs)
 
     @property
     def info(self) -> ModelInfo:
@@ -316,7 +348,14 @@ class Drafter:
         checked = None
         if self.safety_checks:
             checked = yield CheckCall(self._check_items(prepared, candidates))
-        rows, rechecked = self.to_widen(options, checked), True
+        notes = {k: w for k, r in enumerate(prepared) if (w := exam_warning(self.exams, r.exam))}
+        if checked is not None:
+            for k, note in notes.items():
+                checked[k] = [[*ws, note] for ws in checked[k]]
+        # more of the model's drafts are no better for another body region's report
+        alien = {k for k, note in notes.items() if note.severity == "high"}
+        rows = [k for k in self.to_widen(options, checked) if k not in alien]
+        rechecked = True
         if rows:
             some = [prepared[k] for k in rows]
             more = yield ModelCall(some, replace(options, num_candidates=self.second_pool(options)))
@@ -341,8 +380,11 @@ class Drafter:
                 for k, more, per in zip(rows, texts, again, strict=True):
                     if all_flagged(per):
                         continue  # the findings' sentences fail too: the model's order stands
+                    said = [DRAFTED_FROM_FINDINGS]
+                    if k in notes:  # why the model's drafts were set aside, said on this one too
+                        said.append(notes[k].model_copy(update={"severity": "medium"}))
                     candidates[k] = [*candidates[k], *more]
-                    checked[k] = [*checked[k], *([*ws, DRAFTED_FROM_FINDINGS] for ws in per)]
+                    checked[k] = [*checked[k], *([*ws, *said] for ws in per)]
         return self.assemble(prepared, candidates, checked, options)
 
     # -- the two ways of running them -------------------------------------

@@ -133,6 +133,7 @@ class ImpressionModel(ABC):
             f"- version: {manifest['version']}",
             f"- training data: `{manifest.get('data', 'unknown')}` "
             f"(manifest sha256 `{manifest.get('data_manifest_sha256')}`)",
+            f"- exams trained on, by body region: {_regions(manifest.get('exam_regions'))}",
             f"- trained in: {manifest.get('train_seconds', '?')} s "
             f"on {manifest.get('threads', '?')} CPU thread(s), device {manifest.get('device', 'cpu')}",
             *self.card_details(manifest),
@@ -153,6 +154,12 @@ class ImpressionModel(ABC):
     def card_details(self, manifest: dict[str, Any]) -> list[str]:
         """Kind-specific lines of the model card."""
         return []
+
+
+def _regions(counts: dict[str, int] | None) -> str:
+    if not counts:
+        return "none named (every exam is drafted)"
+    return ", ".join(f"{region} {n:,}" for region, n in counts.items())
 
 
 class FittedModel(ImpressionModel):

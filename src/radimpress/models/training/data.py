@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from radimpress.dataset.clean import CleanOptions
+from radimpress.dataset.exams import region_counts
 from radimpress.records import InputError, Report, read_reports
 
 
@@ -59,4 +60,10 @@ class TrainingData:
             if manifest and manifest.exists()
             else None,
             "cleaning": self.cleaning.to_dict(),
+            "exam_regions": self.exam_regions(),
         }
+
+    def exam_regions(self) -> dict[str, int]:
+        """How many training exams name each body region: drafting flags an exam of a region
+        the model barely saw (radimpress.dataset.exams)."""
+        return region_counts(r.exam for r in self.train)
