@@ -176,7 +176,11 @@ def read_openi(path: Path) -> list[dict]:
 
 
 def context_of(r: dict) -> dict:
-    return {"exam": r.get("image") or None, "indication": r.get("indication") or None}
+    return {
+        "exam": r.get("image") or None,
+        "indication": r.get("indication") or None,
+        "comparison": r.get("comparison") or None,
+    }
 
 
 def run_untouched(rows: list[dict], checker: SafetyChecker, out: Path) -> tuple[dict, dict]:

@@ -40,6 +40,11 @@ class Report:
             self.findings and self.findings.strip() and self.impression and self.impression.strip()
         )
 
+    def study(self) -> dict[str, str | None]:
+        """What the safety checks read beside the two texts: the exam (CT or radiograph, body
+        region), the indication (risk, exclusions) and the comparison (was there one)."""
+        return {"exam": self.exam, "indication": self.indication, "comparison": self.comparison}
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["trainable"] = self.trainable

@@ -885,3 +885,82 @@ def test_diagnostic_considerations_are_a_differential():
         one("Diagnostic considerations would include pneumonia.", "Pneumonia").polarity
         == "uncertain"
     )
+
+
+# ---------------------------------------------------------------- a change with nothing to compare
+
+
+def _changes(findings, impression, comparison):
+    found = SafetyChecker().check(findings, impression, comparison=comparison)
+    return [w for w in found if w.type == "change_without_prior"]
+
+
+@pytest.mark.parametrize(
+    ("comparison", "findings", "impression", "claim"),
+    [
+        # the hybrid's draft over a report whose comparison read "None"
+        ("None", "Cardiomegaly is noted. Perihilar opacification.", "Stable cardiomegaly.", "Stable"),
+        ("None available.", "Heart normal. Lungs clear.", "No interval change.", "No interval change"),
+        ("No prior studies", "Left lower lobe consolidation.", "Persistent left lower lobe pneumonia.", "Persistent"),
+        ("N/A", "Small left effusion.", "Left effusion, improved.", "improved"),
+        ("None.", "Small left effusion.", "Small left effusion, new since prior.", "since prior"),
+        # no comparison field, but the findings say so
+        (None, "No prior studies are available for comparison. Cardiomegaly.", "Stable cardiomegaly.", "Stable"),
+    ],
+)  # fmt: skip
+def test_a_change_claimed_where_the_report_had_no_earlier_study_is_flagged_high(
+    comparison, findings, impression, claim
+):
+    (warning,) = _changes(findings, impression, comparison)
+    assert warning.severity == "high"
+    assert warning.impression_spans[0]["text"] == claim
+
+
+@pytest.mark.parametrize(
+    ("comparison", "findings", "impression"),
+    [
+        # a study to compare with, or nothing said about one
+        ("Yesterday.", "Left basilar atelectasis, increased.", "Stable left chest tube."),
+        ("", "Cardiomegaly.", "Stable cardiomegaly."),
+        (None, "Cardiomegaly.", "Stable cardiomegaly."),
+        # the findings compare with an earlier study whatever the field says
+        ("None.", "Right upper lobe opacity, improved compared to the previous CT.", "Right upper lobe opacity, improved."),
+        # advice about the next study, and amounts that are not changes
+        ("None.", "Cardiomegaly.", "Cardiomegaly. Recommend follow-up to document stability."),
+        ("None.", "6 mm nodule.", "6 mm nodule. Recommend comparison with prior films."),
+        ("None.", "Low lung volumes.", "Decreased lung volumes with increased interstitial markings."),
+    ],
+)  # fmt: skip
+def test_a_change_with_an_earlier_study_or_in_advice_is_not_flagged(
+    comparison, findings, impression
+):
+    assert _changes(findings, impression, comparison) == []
+
+
+def test_safe_selection_passes_over_a_copied_change_when_the_report_had_no_earlier_study():
+    from radimpress.drafting import Drafter
+    from radimpress.records import Report
+
+    class Ranked:
+        kind, decoding_options, progress = "ranked", frozenset(), False
+
+        def info(self):
+            return {"name": "ranked", "version": "1", "kind": self.kind}
+
+        def candidate_pool(self, **decoding):
+            return 2
+
+        def ranked_depth(self, **decoding):
+            return 2
+
+        def generate(self, reports, num_candidates=1):
+            return [["Stable cardiomegaly.", "Cardiomegaly."][:num_candidates] for _ in reports]
+
+    findings = "Cardiomegaly is noted. No effusion."
+    none, prior = (
+        Report("a", findings, comparison="None."),
+        Report("b", findings, comparison="PA and lateral chest of last year."),
+    )
+    a, b = Drafter(Ranked()).draft([none, prior])
+    assert a.impression == "Cardiomegaly."
+    assert b.impression == "Stable cardiomegaly."

@@ -115,3 +115,30 @@ def test_check_and_recommend_keep_a_broken_or_id_less_line_as_a_reject_and_go_on
             ("line 3", "missing field 'id'"),
             ("line 4", "not a JSON object"),
         ]
+
+
+def test_check_reads_the_study_of_a_prediction_from_its_report(tmp_path):
+    """`generate` writes the draft, not the comparison: "Stable cardiomegaly." over a report that
+    had no earlier study is flagged from the report's own comparison field."""
+    reports = tmp_path / "reports.jsonl"
+    rows = [
+        {"id": "none", "findings": "Cardiomegaly is noted.", "comparison": "None."},
+        {"id": "prior", "findings": "Cardiomegaly is noted.", "comparison": "Chest of 2024."},
+    ]
+    reports.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text(
+        "".join(
+            json.dumps({"id": i, "prediction": "Stable cardiomegaly."}) + "\n"
+            for i in ("none", "prior")
+        )
+    )
+    out = tmp_path / "out.jsonl"
+    assert (
+        main(["check", "--input", str(preds), "--output", str(out), "--reports", str(reports)]) == 0
+    )
+    got = {
+        r["id"]: [w["type"] for w in r["warnings"]]
+        for r in map(json.loads, out.read_text().splitlines())
+    }
+    assert got == {"none": ["change_without_prior"], "prior": []}

@@ -33,7 +33,7 @@ class CheckItem(NamedTuple):
 
     findings: str
     candidates: Sequence[str]
-    study: dict[str, Any] | None = None  # exam, indication, age (any may be missing)
+    study: dict[str, Any] | None = None  # exam, indication, age, comparison (any may be missing)
 
 
 @cache

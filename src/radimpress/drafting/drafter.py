@@ -332,8 +332,7 @@ class Drafter:
         self, reports: Sequence[Report], candidates: Sequence[Sequence[str]]
     ) -> list[CheckItem]:
         return [
-            CheckItem(r.findings, c, {"exam": r.exam, "indication": r.indication})
-            for r, c in zip(reports, candidates, strict=True)
+            CheckItem(r.findings, c, r.study()) for r, c in zip(reports, candidates, strict=True)
         ]
 
     def steps(self, reports: Sequence[Report], options: DraftOptions) -> Steps:

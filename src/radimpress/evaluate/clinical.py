@@ -136,10 +136,15 @@ def warning_rates(
     findings: Sequence[str | None],
     impressions: Sequence[str | None],
     checker: SafetyChecker | None = None,
+    studies: Sequence[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Fraction of reports with at least one warning of each type (and of any type)."""
+    """Fraction of reports with at least one warning of each type (and of any type).
+
+    ``studies`` are the reports' exam, indication and comparison (`Report.study`), which
+    the follow-up and comparison checks read, as they do when a draft is made.
+    """
     checker = checker or SafetyChecker()
-    warnings = checker.check_many(list(zip(findings, impressions, strict=True)))
+    warnings = checker.check_many(list(zip(findings, impressions, strict=True)), studies)
     n = len(warnings) or 1
     rates = {t: sum(any(w.type == t for w in ws) for ws in warnings) / n for t in WARNING_TYPES}
     rates["any"] = sum(bool(ws) for ws in warnings) / n
@@ -174,7 +179,12 @@ class ClinicalScorer:
 
         refs = [r.impression or "" for r in references]
         lm = label_metrics(refs, predictions, uncertain=self.uncertain)
-        wr = warning_rates([r.findings for r in references], predictions, self.checker)
+        wr = warning_rates(
+            [r.findings for r in references],
+            predictions,
+            self.checker,
+            [r.study() for r in references],
+        )
         per_f1 = np.array([100.0 * (v if v is not None else 1.0) for v in lm["per_report_f1"]])
         n_warn = np.array([float(len(ws)) for ws in wr["warnings"]])
         metrics = {"label_f1": per_f1, "safety_warnings": n_warn}

@@ -16,6 +16,7 @@ from radimpress.records import InputError
 from radimpress.safety import followup
 from radimpress.safety import vocabulary as V
 from radimpress.safety.extractor import Mention, extract_many
+from radimpress.safety.priors import change_claims, no_earlier_study
 from radimpress.safety.sizes import stated_sizes_mm
 
 WARNING_TYPES = (
@@ -26,6 +27,7 @@ WARNING_TYPES = (
     "unsupported_finding",
     "missing_follow_up",
     "measurement_mismatch",
+    "change_without_prior",
 )
 
 
@@ -156,6 +158,7 @@ class CheckInput:
     exam: str | None = None
     indication: str | None = None
     age: int | None = None
+    comparison: str | None = None  # the report's comparison field: "None." says no earlier study
 
 
 CheckFn = Callable[[CheckInput], list[SafetyWarning]]
@@ -1068,6 +1071,32 @@ def check_unsupported(x: CheckInput) -> list[SafetyWarning]:
     return out
 
 
+@register_check("change_without_prior")
+def check_change_without_prior(x: CheckInput) -> list[SafetyWarning]:
+    """A change claimed ("stable", "improved", "interval increase") where the report says it
+    had no earlier study to compare with (radimpress.safety.priors).
+
+    High severity, so safe selection passes over it: the claim came from the report the
+    draft was copied from, and reads to a clinician as a comparison that was never made.
+    """
+    claims = change_claims(x.impression)
+    none = no_earlier_study(x.comparison, x.findings) if claims else None
+    if none is None:
+        return []
+    first = claims[0]
+    return [
+        SafetyWarning(
+            "change_without_prior",
+            "high",
+            "Change",
+            f"impression claims a change ('{first.group(0)}') but the report had no earlier "
+            f"study to compare with ('{none}')",
+            [],
+            [{"start": first.start(), "end": first.end(), "text": first.group(0)}],
+        )
+    ]
+
+
 @register_check("missing_follow_up")
 def check_missing_follow_up(x: CheckInput) -> list[SafetyWarning]:
     """A follow-up the guideline tables require for the findings, which the draft does not give.
@@ -1155,7 +1184,8 @@ class SafetyChecker:
         """Warnings per (findings, impression) pair.
 
         ``context`` optionally gives each pair its study: a mapping with ``exam``,
-        ``indication`` and ``age`` (any may be missing), used by the follow-up check.
+        ``indication``, ``age`` and ``comparison`` (any may be missing), used by the
+        follow-up and comparison checks.
         Each distinct text is parsed once, so candidates sharing one findings text
         cost one findings parse.
         """
@@ -1180,6 +1210,7 @@ class SafetyChecker:
                 exam=ctx.get("exam"),
                 indication=ctx.get("indication"),
                 age=ctx.get("age"),
+                comparison=ctx.get("comparison"),
             )
             warnings: list[SafetyWarning] = []
             for name in self.check_names:
@@ -1194,8 +1225,9 @@ class SafetyChecker:
         exam: str | None = None,
         indication: str | None = None,
         age: int | None = None,
+        comparison: str | None = None,
     ) -> list[SafetyWarning]:
-        ctx = {"exam": exam, "indication": indication, "age": age}
+        ctx = {"exam": exam, "indication": indication, "age": age, "comparison": comparison}
         return self.check_many([(findings, impression)], [ctx])[0]
 
 

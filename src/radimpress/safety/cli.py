@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from radimpress.ingest import load_inputs
 
 if TYPE_CHECKING:
-    from radimpress.records import Reject
+    from radimpress.records import Reject, Report
 
 
 def _critical_rules(spec: str | None):
@@ -45,7 +45,8 @@ INDICATION_FIELDS = ("indication", "history", "clinical_history")
 
 
 def study_context(obj: dict, where: str = "") -> dict:
-    """exam, indication and age of a record, for the follow-up rules (all optional)."""
+    """exam, indication, age and comparison of a record, for the follow-up and comparison
+    checks (all optional)."""
     exam = next(
         (obj[k] for k in EXAM_FIELDS if isinstance(obj.get(k), str) and obj[k].strip()), None
     )
@@ -57,7 +58,23 @@ def study_context(obj: dict, where: str = "") -> dict:
         from radimpress.records import InputError
 
         raise InputError(f"{where}: field 'age' must be a number of years, got {age!r}")
-    return {"exam": exam, "indication": indication, "age": None if age is None else int(age)}
+    comparison = obj.get("comparison") if isinstance(obj.get("comparison"), str) else None
+    return {
+        "exam": exam,
+        "indication": indication,
+        "age": None if age is None else int(age),
+        "comparison": comparison,
+    }
+
+
+def _with_report(ctx: dict, obj: dict, reports_by_id: dict[str, Report]) -> dict:
+    """A prediction's study, what it lacks taken from its report: `generate` writes the draft,
+    not the exam or the comparison, and "Stable ..." over a report that had no earlier study
+    is only seen with the report's comparison."""
+    report = reports_by_id.get(str(obj.get("id")))
+    if report is None:
+        return ctx
+    return {**ctx, **{k: v for k, v in report.study().items() if ctx.get(k) is None and v}}
 
 
 def _draft_field(field: str | None, obj: dict) -> str:
@@ -140,13 +157,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         critical=_critical_rules(args.critical),
     )
     # predictions from `radimpress generate` carry no findings: take them from the reports by id
-    findings_by_id: dict[str, str] = {}
+    reports_by_id: dict[str, Report] = {}
     report_rejects: list[Reject] = []  # records of --reports that could not be read
     if args.reports:
         # The same reader as `generate --input`: the reports a prediction file was made from
         # (JSONL, or bare text and anything else ingest reads) give the same ids here.
         reports, report_rejects = load_inputs(args.reports)
-        findings_by_id = {r.id: r.findings for r in reports}
+        reports_by_id = {r.id: r for r in reports}
     rows, rejects = [], list(report_rejects)
     for no, obj, unreadable in jsonl_lines(args.input):
         if unreadable or not isinstance(obj, dict):
@@ -154,8 +171,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             continue
         field = _draft_field(args.field, obj)
         findings, draft = obj.get("findings"), obj.get(field)
-        if findings is None and findings_by_id:
-            findings = findings_by_id.get(str(obj.get("id")))
+        report = reports_by_id.get(str(obj.get("id")))
+        if findings is None and report is not None:
+            findings = report.findings
         if not isinstance(findings, str) or not findings.strip():
             rejects.append(Reject.of_line(args.input, no, "missing or empty 'findings'", obj))
             continue
@@ -168,7 +186,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             rejects.append(Reject.of_line(args.input, no, "missing field 'id'", obj))
             continue
         rows.append((obj, findings, draft))
-    context = [study_context(obj, where=f"{args.input}") for obj, _, _ in rows]
+    context = [
+        _with_report(study_context(obj, f"{args.input}"), obj, reports_by_id) for obj, _, _ in rows
+    ]
     counts: Counter[str] = Counter()
     flagged = 0
     out = []
@@ -236,7 +256,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="comma-separated checks to run (default all: contradiction, self_contradiction, "
         "laterality_mismatch, location_mismatch, omitted_critical, unsupported_finding, "
-        "missing_follow_up, measurement_mismatch)",
+        "missing_follow_up, measurement_mismatch, change_without_prior)",
     )
     p.add_argument(
         "--critical",
